@@ -1,0 +1,253 @@
+//! Activation functions with Keras's exact definitions, forward and backward.
+
+use crate::math;
+use serde::{Deserialize, Serialize};
+
+/// An element-wise (or, for softmax, row-wise) activation function.
+///
+/// Names and formulas follow `keras.activations`; [`Activation::keras_name`] gives the
+/// string Keras writes in a layer config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Activation {
+    /// `x`.
+    Linear,
+    /// `max(x, 0)`.
+    Relu,
+    /// `1 / (1 + exp(-x))`.
+    Sigmoid,
+    /// `tanh(x)`.
+    Tanh,
+    /// `exp(x - max) / sum(exp(x - max))` over the row.
+    Softmax,
+    /// `ln(1 + exp(x))`.
+    Softplus,
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `x` for `x > 0`, else `exp(x) - 1` (alpha = 1).
+    Elu,
+    /// `scale * elu(x, alpha)` with Keras's self-normalising constants.
+    Selu,
+    /// Keras 3 / tf_keras ≥ 2.11 definition: `clip(x / 6 + 0.5, 0, 1)`.
+    HardSigmoid,
+    /// `x * sigmoid(x)` (Keras's `swish`, also called `silu`).
+    Swish,
+    /// `0.5 * x * (1 + erf(x / sqrt(2)))` (Keras's default `approximate=False`).
+    Gelu,
+}
+
+/// SELU's alpha, as in Keras.
+pub const SELU_ALPHA: f32 = 1.673_263_2;
+/// SELU's scale, as in Keras.
+pub const SELU_SCALE: f32 = 1.050_701;
+
+impl Activation {
+    /// Every activation, in a fixed order (the order of the device format's tags).
+    pub const ALL: [Activation; 12] = [
+        Activation::Linear,
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Softmax,
+        Activation::Softplus,
+        Activation::Softsign,
+        Activation::Elu,
+        Activation::Selu,
+        Activation::HardSigmoid,
+        Activation::Swish,
+        Activation::Gelu,
+    ];
+
+    /// The name Keras writes in a layer config (`"relu"`, `"hard_sigmoid"`, ...).
+    pub fn keras_name(self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Softmax => "softmax",
+            Activation::Softplus => "softplus",
+            Activation::Softsign => "softsign",
+            Activation::Elu => "elu",
+            Activation::Selu => "selu",
+            Activation::HardSigmoid => "hard_sigmoid",
+            Activation::Swish => "swish",
+            Activation::Gelu => "gelu",
+        }
+    }
+
+    /// Parses a Keras activation name; accepts the aliases `silu` (swish) and
+    /// `None`-like spellings are left to the caller.
+    pub fn from_keras_name(name: &str) -> Option<Activation> {
+        match name {
+            "silu" => Some(Activation::Swish),
+            _ => Activation::ALL.iter().copied().find(|a| a.keras_name() == name),
+        }
+    }
+
+    /// True when the activation needs the whole row (softmax), false when element-wise.
+    pub fn is_row_wise(self) -> bool {
+        self == Activation::Softmax
+    }
+
+    /// Applies the activation to one row in place.
+    pub fn forward(self, row: &mut [f32]) {
+        match self {
+            Activation::Linear => {}
+            Activation::Softmax => softmax(row),
+            _ => {
+                for v in row.iter_mut() {
+                    *v = self.scalar(*v);
+                }
+            }
+        }
+    }
+
+    /// The activation of one value (softmax excluded: it is row-wise and returns `x`).
+    fn scalar(self, x: f32) -> f32 {
+        match self {
+            Activation::Linear | Activation::Softmax => x,
+            Activation::Relu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Activation::Sigmoid => sigmoid(x),
+            Activation::Tanh => math::tanh(x),
+            Activation::Softplus => softplus(x),
+            Activation::Softsign => x / (1.0 + math::abs(x)),
+            Activation::Elu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    math::exp(x) - 1.0
+                }
+            }
+            Activation::Selu => {
+                if x > 0.0 {
+                    SELU_SCALE * x
+                } else {
+                    SELU_SCALE * SELU_ALPHA * (math::exp(x) - 1.0)
+                }
+            }
+            Activation::HardSigmoid => clamp01(x / 6.0 + 0.5),
+            Activation::Swish => x * sigmoid(x),
+            Activation::Gelu => 0.5 * x * (1.0 + math::erf(x * core::f32::consts::FRAC_1_SQRT_2)),
+        }
+    }
+
+    /// Back-propagates through the activation for one row.
+    ///
+    /// `input` is the row before the activation, `output` the row after it, and `grad`
+    /// holds dL/d`output` on entry and dL/d`input` on return. All three have the same length.
+    pub fn backward(self, input: &[f32], output: &[f32], grad: &mut [f32]) {
+        match self {
+            Activation::Linear => {}
+            Activation::Softmax => {
+                let dot: f32 = output.iter().zip(grad.iter()).map(|(y, g)| y * g).sum();
+                for (g, y) in grad.iter_mut().zip(output) {
+                    *g = y * (*g - dot);
+                }
+            }
+            _ => {
+                for ((g, &x), &y) in grad.iter_mut().zip(input).zip(output) {
+                    *g *= self.derivative(x, y);
+                }
+            }
+        }
+    }
+
+    /// dy/dx of an element-wise activation at input `x` with output `y`.
+    fn derivative(self, x: f32, y: f32) -> f32 {
+        match self {
+            Activation::Linear | Activation::Softmax => 1.0,
+            Activation::Relu => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::Sigmoid => y * (1.0 - y),
+            Activation::Tanh => 1.0 - y * y,
+            Activation::Softplus => sigmoid(x),
+            Activation::Softsign => {
+                let d = 1.0 + math::abs(x);
+                1.0 / (d * d)
+            }
+            Activation::Elu => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    y + 1.0
+                }
+            }
+            Activation::Selu => {
+                if x > 0.0 {
+                    SELU_SCALE
+                } else {
+                    y + SELU_SCALE * SELU_ALPHA
+                }
+            }
+            Activation::HardSigmoid => {
+                if x > -3.0 && x < 3.0 {
+                    1.0 / 6.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::Swish => {
+                let s = sigmoid(x);
+                s + x * s * (1.0 - s)
+            }
+            Activation::Gelu => {
+                let cdf = 0.5 * (1.0 + math::erf(x * core::f32::consts::FRAC_1_SQRT_2));
+                let pdf = math::exp(-0.5 * x * x) * 0.398_942_3;
+                cdf + x * pdf
+            }
+        }
+    }
+}
+
+fn clamp01(x: f32) -> f32 {
+    if x < 0.0 {
+        0.0
+    } else if x > 1.0 {
+        1.0
+    } else {
+        x
+    }
+}
+
+/// The logistic sigmoid, computed without overflow for large |x|.
+fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + math::exp(-x))
+    } else {
+        let e = math::exp(x);
+        e / (1.0 + e)
+    }
+}
+
+/// `ln(1 + exp(x))` without overflow.
+fn softplus(x: f32) -> f32 {
+    if x > 0.0 {
+        x + math::ln_1p(math::exp(-x))
+    } else {
+        math::ln_1p(math::exp(x))
+    }
+}
+
+/// Numerically stable softmax of one row, in place.
+fn softmax(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in row.iter_mut() {
+        *v = math::exp(*v - max);
+        sum += *v;
+    }
+    for v in row.iter_mut() {
+        *v /= sum;
+    }
+}

@@ -1,0 +1,33 @@
+//! # microdense-core
+//!
+//! Dense neural networks for microcontrollers and desktops alike, with Keras's semantics
+//! and without a heap: `#![no_std]`, no `alloc`. All memory comes from caller slices whose
+//! lengths the [`Network`] computes up front, so firmware can size static buffers.
+//!
+//! - [`Layer`]s (Dense, Activation, Dropout, Flatten) and [`Activation`]s as Keras defines them;
+//! - [`Loss`]es with Keras's clipping and reduction, and the accuracy metric;
+//! - [`Sgd`] with momentum and Nesterov, its state exposed for saving;
+//! - [`Initializer`]s with a seeded [`Rng`];
+//! - a [`MatMul`] kernel trait whose default is the portable [`Portable`] kernel.
+#![no_std]
+#![deny(missing_docs)]
+
+mod activation;
+mod error;
+mod init;
+mod layer;
+mod loss;
+pub mod math;
+mod rng;
+mod sgd;
+
+pub use activation::Activation;
+pub use error::Error;
+pub use init::Initializer;
+pub use layer::Layer;
+pub use loss::{argmax, Loss, Targets, EPSILON};
+pub use rng::Rng;
+pub use sgd::{Sgd, SgdState};
+
+/// Most layers a network may have (a bound for fixed-size containers on devices).
+pub const MAX_LAYERS: usize = 64;

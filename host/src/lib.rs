@@ -1,0 +1,4 @@
+//! microdense on the desktop: Keras-compatible models, MNIST, training, conversion,
+//! pictures and talking to a device.
+
+pub mod cli;

@@ -1,0 +1,5 @@
+//! The `microdense` command-line tool.
+
+fn main() {
+    std::process::exit(microdense::cli::run());
+}
