@@ -43,16 +43,30 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::BufferSize { what, expected, actual } => {
-                write!(f, "{what} buffer holds {actual} values, the network needs {expected}")
+            Error::BufferSize {
+                what,
+                expected,
+                actual,
+            } => {
+                write!(
+                    f,
+                    "{what} buffer holds {actual} values, the network needs {expected}"
+                )
             }
             Error::InvalidLayer { layer, reason } => write!(f, "layer {layer}: {reason}"),
             Error::LayerCount { count } => {
-                write!(f, "a network needs 1 to {} layers, got {count}", crate::MAX_LAYERS)
+                write!(
+                    f,
+                    "a network needs 1 to {} layers, got {count}",
+                    crate::MAX_LAYERS
+                )
             }
             Error::Batch { reason } => write!(f, "bad batch: {reason}"),
             Error::LayerIndex { index, layers } => {
-                write!(f, "layer index {index} is out of range for a network of {layers} layers")
+                write!(
+                    f,
+                    "layer index {index} is out of range for a network of {layers} layers"
+                )
             }
         }
     }

@@ -65,7 +65,10 @@ impl Initializer {
 
     /// Parses a short name or class name.
     pub fn from_keras_name(name: &str) -> Option<Initializer> {
-        Initializer::ALL.iter().copied().find(|i| i.keras_name() == name || i.keras_class() == name)
+        Initializer::ALL
+            .iter()
+            .copied()
+            .find(|i| i.keras_name() == name || i.keras_class() == name)
     }
 
     /// Fills `out` (a `fan_in × fan_out` kernel, or a bias with `fan_in = fan_out = len`).

@@ -82,9 +82,7 @@ impl Loss {
     /// Parses a Keras loss name, including the short aliases (`mse`) and class names.
     pub fn from_keras_name(name: &str) -> Option<Loss> {
         match name {
-            "categorical_crossentropy" | "CategoricalCrossentropy" => {
-                Some(Loss::CategoricalCrossentropy)
-            }
+            "categorical_crossentropy" | "CategoricalCrossentropy" => Some(Loss::CategoricalCrossentropy),
             "sparse_categorical_crossentropy" | "SparseCategoricalCrossentropy" => {
                 Some(Loss::SparseCategoricalCrossentropy)
             }
@@ -145,7 +143,11 @@ impl Loss {
                 for (j, (g, &p)) in grad.iter_mut().zip(pred).enumerate() {
                     let t = targets.value(sample, j, n);
                     let q = p / sum;
-                    *g = if t != 0.0 && q > EPSILON && q < 1.0 - EPSILON { -t / q } else { 0.0 };
+                    *g = if t != 0.0 && q > EPSILON && q < 1.0 - EPSILON {
+                        -t / q
+                    } else {
+                        0.0
+                    };
                     dot += *g * q;
                 }
                 for g in grad.iter_mut() {

@@ -25,7 +25,11 @@ pub struct Sgd {
 
 impl Default for Sgd {
     fn default() -> Self {
-        Sgd { learning_rate: 0.01, momentum: 0.0, nesterov: false }
+        Sgd {
+            learning_rate: 0.01,
+            momentum: 0.0,
+            nesterov: false,
+        }
     }
 }
 
@@ -56,7 +60,11 @@ impl Sgd {
     /// Errors with [`Error::BufferSize`] when the slices' lengths disagree.
     pub fn step(&self, params: &mut [f32], grads: &[f32], state: &mut SgdState) -> Result<(), Error> {
         if grads.len() != params.len() {
-            return Err(Error::BufferSize { what: "gradients", expected: params.len(), actual: grads.len() });
+            return Err(Error::BufferSize {
+                what: "gradients",
+                expected: params.len(),
+                actual: grads.len(),
+            });
         }
         let lr = self.learning_rate;
         if self.momentum == 0.0 {
