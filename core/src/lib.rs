@@ -15,19 +15,25 @@
 mod activation;
 mod error;
 mod init;
+mod kernel;
 mod layer;
 mod loss;
 pub mod math;
+mod network;
 mod rng;
 mod sgd;
+mod train;
 
 pub use activation::Activation;
 pub use error::Error;
 pub use init::Initializer;
+pub use kernel::{check_dims, Mat, MatMul, Portable};
 pub use layer::Layer;
 pub use loss::{argmax, Loss, Targets, EPSILON};
+pub use network::Network;
 pub use rng::Rng;
 pub use sgd::{Sgd, SgdState};
+pub use train::{BatchStats, Trainer};
 
 /// Most layers a network may have (a bound for fixed-size containers on devices).
 pub const MAX_LAYERS: usize = 64;

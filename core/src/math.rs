@@ -81,3 +81,28 @@ pub fn ln_1p(x: f32) -> f32 {
 pub fn erf(x: f32) -> f32 {
     libm::erff(x)
 }
+
+/// `a * b + c` with a single rounding (fused multiply-add), identical on every target:
+/// the FPU's `vfma.f32` on a hard-float Cortex-M, `libm::fmaf` (correctly rounded) elsewhere.
+#[inline(always)]
+pub fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(all(target_arch = "arm", target_feature = "vfp2"))]
+    {
+        let mut acc = c;
+        // SAFETY: vfma.f32 only reads and writes the three single-precision registers given.
+        unsafe {
+            core::arch::asm!(
+                "vfma.f32 {acc}, {a}, {b}",
+                acc = inout(sreg) acc,
+                a = in(sreg) a,
+                b = in(sreg) b,
+                options(pure, nomem, nostack),
+            );
+        }
+        acc
+    }
+    #[cfg(not(all(target_arch = "arm", target_feature = "vfp2")))]
+    {
+        libm::fmaf(a, b, c)
+    }
+}
