@@ -14,6 +14,7 @@
 
 mod activation;
 mod error;
+pub mod format;
 mod init;
 mod kernel;
 mod layer;

@@ -1,0 +1,361 @@
+//! Reading a device-format file in place: checks first, then a view that borrows the
+//! weights from the file's bytes.
+
+use super::crc32::{crc32, Crc32};
+use super::wire::{Header, LayerRecord, Layout, Meta, CRC_LEN, HEADER_LEN, MAGIC, MIN_FILE_LEN};
+use super::{FormatError, Inconsistency, ModelRef, TrainingState, VERSION};
+use crate::{Layer, Network, MAX_LAYERS};
+
+/// The fixed header of a file, read without checking the CRC (for tools that report on
+/// damaged files; [`decode`] checks everything).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileHeader {
+    /// Format version of the writer.
+    pub version: u16,
+    /// Oldest reader version that can use the file.
+    pub min_reader: u16,
+    /// Length of the file, CRC included.
+    pub len: usize,
+    /// Length of the metadata block.
+    pub meta_len: usize,
+}
+
+/// A decoded, validated model whose weights (and momentum) are borrowed from the file.
+#[derive(Clone, Debug)]
+pub struct ModelView<'a> {
+    header: FileHeader,
+    crc: u32,
+    input: usize,
+    layers: heapless::Vec<Layer, MAX_LAYERS>,
+    weights: &'a [f32],
+    training: Option<TrainingState<'a>>,
+    ignored: usize,
+}
+
+impl<'a> ModelView<'a> {
+    /// The file's header.
+    pub fn header(&self) -> FileHeader {
+        self.header
+    }
+
+    /// The file's CRC-32 (verified).
+    pub fn crc(&self) -> u32 {
+        self.crc
+    }
+
+    /// Values per input sample.
+    pub fn input_width(&self) -> usize {
+        self.input
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The flat parameters, borrowed from the file.
+    pub fn weights(&self) -> &'a [f32] {
+        self.weights
+    }
+
+    /// The training state, if the file carries one (its momentum borrowed from the file).
+    pub fn training(&self) -> Option<TrainingState<'a>> {
+        self.training
+    }
+
+    /// Bytes written by a newer format version that this reader skipped (0 for files of
+    /// this reader's version).
+    pub fn ignored_bytes(&self) -> usize {
+        self.ignored
+    }
+
+    /// The network. Decoding validated it; this re-runs [`Network::new`]'s cheap checks,
+    /// which therefore succeed.
+    pub fn network(&self) -> Result<Network<'_>, crate::Error> {
+        Network::new(self.input, &self.layers)
+    }
+
+    /// The model as [`ModelRef`], e.g. to encode it again.
+    pub fn model(&self) -> Result<ModelRef<'_>, crate::Error> {
+        Ok(ModelRef {
+            network: self.network()?,
+            weights: self.weights,
+            training: self.training,
+        })
+    }
+}
+
+/// Reads the fixed header: checks the magic and that the 16 header bytes are there, and
+/// nothing else (no CRC).
+pub fn read_header(bytes: &[u8]) -> Result<FileHeader, FormatError> {
+    let n = bytes.len();
+    let magic_len = n.min(MAGIC.len());
+    if bytes[..magic_len] != MAGIC[..magic_len] {
+        return Err(FormatError::NotAModel);
+    }
+    if n < HEADER_LEN {
+        return Err(FormatError::Truncated {
+            needed: MIN_FILE_LEN,
+            available: n,
+        });
+    }
+    let header: Header = postcard::from_bytes(&bytes[..HEADER_LEN]).map_err(|_| FormatError::Malformed {
+        offset: 0,
+        what: "header",
+    })?;
+    Ok(FileHeader {
+        version: header.version,
+        min_reader: header.min_reader,
+        len: header.len as usize,
+        meta_len: header.meta_len as usize,
+    })
+}
+
+/// Decodes a file that fills `bytes` exactly, checking, in order: the magic, the length,
+/// the CRC, the version, the metadata, the shapes and lengths, the training state, and
+/// that the weights' address is 4-byte aligned.
+///
+/// A damaged magic or length field is told from another kind of file, or from a
+/// truncated one, by the CRC: when the file checks out with the expected magic (or with
+/// its actual length in the length field), the error is [`FormatError::Corrupted`], so any
+/// single damaged byte is reported as corruption.
+pub fn decode(bytes: &[u8]) -> Result<ModelView<'_>, FormatError> {
+    if cfg!(target_endian = "big") {
+        return Err(FormatError::BigEndianTarget);
+    }
+    let header = verify(bytes)?;
+    parse(bytes, header)
+}
+
+/// Decodes a file at the start of `bytes` (e.g. a flash partition larger than the file)
+/// and returns it with the bytes after it. The file's length comes from its header, so a
+/// damaged length field is reported as [`FormatError::Truncated`] or
+/// [`FormatError::Corrupted`].
+pub fn decode_prefix(bytes: &[u8]) -> Result<(ModelView<'_>, &[u8]), FormatError> {
+    let header = read_header(bytes)?;
+    if header.len > bytes.len() {
+        return Err(FormatError::Truncated {
+            needed: header.len,
+            available: bytes.len(),
+        });
+    }
+    let (file, rest) = bytes.split_at(header.len);
+    Ok((decode(file)?, rest))
+}
+
+/// The CRC stored in the last four bytes of `bytes` (at least four long).
+fn stored_crc(bytes: &[u8]) -> u32 {
+    let mut le = [0u8; CRC_LEN];
+    le.copy_from_slice(&bytes[bytes.len() - CRC_LEN..]);
+    u32::from_le_bytes(le)
+}
+
+/// CRC-32 of `parts` concatenated.
+fn crc_of(parts: &[&[u8]]) -> u32 {
+    let mut crc = Crc32::new();
+    for part in parts {
+        crc.update(part);
+    }
+    crc.finish()
+}
+
+/// Checks magic, length, CRC and version, and returns the header.
+fn verify(bytes: &[u8]) -> Result<FileHeader, FormatError> {
+    let n = bytes.len();
+    let magic_len = n.min(MAGIC.len());
+    if bytes[..magic_len] != MAGIC[..magic_len] {
+        // A model file whose magic alone was damaged still checks out with the magic.
+        if n >= MAGIC.len() + CRC_LEN {
+            let stored = stored_crc(bytes);
+            if crc_of(&[&MAGIC, &bytes[MAGIC.len()..n - CRC_LEN]]) == stored {
+                let computed = crc32(&bytes[..n - CRC_LEN]);
+                return Err(FormatError::Corrupted { stored, computed });
+            }
+        }
+        return Err(FormatError::NotAModel);
+    }
+    if n < MIN_FILE_LEN {
+        return Err(FormatError::Truncated {
+            needed: MIN_FILE_LEN,
+            available: n,
+        });
+    }
+    let header = read_header(bytes)?;
+    let stored = stored_crc(bytes);
+    let computed = crc32(&bytes[..n - CRC_LEN]);
+    if header.len != n {
+        // A damaged length field: the file checks out with its actual length there.
+        const LEN_AT: usize = 8;
+        let actual = (n as u32).to_le_bytes();
+        let patched = crc_of(&[&bytes[..LEN_AT], &actual, &bytes[LEN_AT + 4..n - CRC_LEN]]);
+        if n <= u32::MAX as usize && patched == stored {
+            return Err(FormatError::Corrupted { stored, computed });
+        }
+        return Err(if header.len > n {
+            FormatError::Truncated {
+                needed: header.len,
+                available: n,
+            }
+        } else {
+            FormatError::TrailingBytes {
+                len: header.len,
+                available: n,
+            }
+        });
+    }
+    if stored != computed {
+        return Err(FormatError::Corrupted { stored, computed });
+    }
+    if header.min_reader > VERSION {
+        return Err(FormatError::NewerVersion {
+            version: header.version,
+            min_reader: header.min_reader,
+            supported: VERSION,
+        });
+    }
+    if header.min_reader == 0 || header.min_reader > header.version {
+        return Err(FormatError::Malformed {
+            offset: 4,
+            what: "version fields (need 1 <= min_reader <= version)",
+        });
+    }
+    Ok(header)
+}
+
+/// Parses and validates the metadata and slices the weights of a verified file.
+fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError> {
+    let n = bytes.len();
+    let data_end = n - CRC_LEN;
+    let meta_end = HEADER_LEN
+        .checked_add(header.meta_len)
+        .filter(|&end| end <= data_end)
+        .ok_or(FormatError::Malformed {
+            offset: 12,
+            what: "metadata length runs past the end of the file",
+        })?;
+    let meta_bytes = &bytes[HEADER_LEN..meta_end];
+    let (meta, rest): (Meta<heapless::Vec<LayerRecord, MAX_LAYERS>>, &[u8]) =
+        postcard::take_from_bytes(meta_bytes).map_err(|e| FormatError::Malformed {
+            offset: HEADER_LEN,
+            what: describe(&e),
+        })?;
+    let same_version = header.version == VERSION;
+    if same_version && !rest.is_empty() {
+        return Err(FormatError::Malformed {
+            offset: meta_end - rest.len(),
+            what: "bytes after the metadata's last field",
+        });
+    }
+    let mut ignored = rest.len();
+
+    let mut layers = heapless::Vec::<Layer, MAX_LAYERS>::new();
+    for record in &meta.layers {
+        // Same capacity as `meta.layers`, so this cannot fail.
+        layers.push(Layer::from(*record)).map_err(|_| {
+            Inconsistency::Layers(crate::Error::LayerCount {
+                count: MAX_LAYERS + 1,
+            })
+        })?;
+    }
+    let net = Network::new(meta.input as usize, &layers).map_err(Inconsistency::Layers)?;
+    let params = net.param_count();
+    if meta.params as usize != params {
+        return Err(Inconsistency::Count {
+            what: "weights",
+            expected: params,
+            found: meta.params as usize,
+        }
+        .into());
+    }
+    let momentum_len = meta.training.map_or(0, |t| t.momentum_len as usize);
+    let layout = Layout::new(header.meta_len, params, momentum_len)
+        .ok_or(FormatError::TooLarge { what: "model file" })?;
+    if layout.crc > data_end || (same_version && layout.crc < data_end) {
+        return Err(Inconsistency::Count {
+            what: "file length",
+            expected: layout.file_len(),
+            found: n,
+        }
+        .into());
+    }
+    ignored += data_end - layout.crc;
+    if let Some(at) = bytes[meta_end..layout.weights].iter().position(|&b| b != 0) {
+        return Err(FormatError::Malformed {
+            offset: meta_end + at,
+            what: "non-zero padding before the weights",
+        });
+    }
+
+    let weights = f32s(bytes, layout.weights, params)?;
+    let training = match meta.training {
+        Some(record) => {
+            let state = TrainingState {
+                sgd: record.optimizer.into(),
+                loss: record.loss.into(),
+                iterations: record.iterations,
+                trainable_layers: record.trainable_layers as usize,
+                momentum: f32s(bytes, layout.momentum, momentum_len)?,
+            };
+            state.check(&net)?;
+            Some(state)
+        }
+        None => None,
+    };
+    let input = net.input_width();
+    Ok(ModelView {
+        header,
+        crc: stored_crc(bytes),
+        input,
+        layers,
+        weights,
+        training,
+        ignored,
+    })
+}
+
+/// Views `count` little-endian f32 at `offset` in `bytes` in place.
+fn f32s(bytes: &[u8], offset: usize, count: usize) -> Result<&[f32], FormatError> {
+    if count == 0 {
+        return Ok(&[]);
+    }
+    let end = count
+        .checked_mul(4)
+        .and_then(|len| offset.checked_add(len))
+        .filter(|&end| end <= bytes.len())
+        .ok_or(FormatError::Truncated {
+            needed: offset.saturating_add(count.saturating_mul(4)),
+            available: bytes.len(),
+        })?;
+    let region = &bytes[offset..end];
+    let address_mod_4 = region.as_ptr() as usize % core::mem::align_of::<f32>();
+    if address_mod_4 != 0 {
+        return Err(FormatError::Misaligned {
+            offset,
+            address_mod_4,
+        });
+    }
+    if cfg!(target_endian = "big") {
+        return Err(FormatError::BigEndianTarget);
+    }
+    // SAFETY: `region` is `4 * count` initialised bytes (bounds checked above) that live
+    // as long as `bytes` and, being behind a shared borrow, are not mutated while the
+    // returned slice lives. Its address is a multiple of f32's alignment (checked above).
+    // Every 4-byte pattern is a valid f32 (no invalid values, no padding), and on this
+    // little-endian target (checked above) the in-memory f32 is the little-endian
+    // encoding the format stores. `count * 4 <= bytes.len() <= isize::MAX`.
+    Ok(unsafe { core::slice::from_raw_parts(region.as_ptr().cast::<f32>(), count) })
+}
+
+/// A short description of a postcard decoding error.
+fn describe(e: &postcard::Error) -> &'static str {
+    match e {
+        postcard::Error::DeserializeUnexpectedEnd => "metadata ends in the middle of a field",
+        postcard::Error::DeserializeBadVarint => "metadata has an invalid varint",
+        postcard::Error::DeserializeBadBool => "metadata has a boolean other than 0 or 1",
+        postcard::Error::DeserializeBadOption => "metadata has an option tag other than 0 or 1",
+        postcard::Error::DeserializeBadEnum | postcard::Error::SerdeDeCustom => {
+            "metadata has an unknown tag or more than MAX_LAYERS layers"
+        }
+        _ => "metadata cannot be decoded",
+    }
+}

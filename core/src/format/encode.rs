@@ -1,0 +1,124 @@
+//! Writing a device-format file into a caller's buffer, without allocating.
+
+use super::crc32::crc32;
+use super::wire::{Header, LayerSeq, Layout, Meta, TrainingRecord, HEADER_LEN, MAGIC};
+use super::{FormatError, Inconsistency, TrainingState, MIN_READER_VERSION, VERSION};
+use crate::Network;
+use postcard::ser_flavors::Size;
+
+/// A model to encode: a validated network, its flat parameters (the [`Network`] layout)
+/// and, optionally, its training state.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelRef<'a> {
+    /// The architecture.
+    pub network: Network<'a>,
+    /// The parameters, [`Network::param_count`] of them.
+    pub weights: &'a [f32],
+    /// The state for fine-tuning, if the file should carry it.
+    pub training: Option<TrainingState<'a>>,
+}
+
+/// The metadata and layout of a model about to be written.
+struct Plan<'a> {
+    meta: Meta<LayerSeq<'a>>,
+    layout: Layout,
+}
+
+impl<'a> ModelRef<'a> {
+    /// Validates the model and works out its metadata and layout.
+    fn plan(&self) -> Result<Plan<'a>, FormatError> {
+        let net = self.network;
+        let params = net.param_count();
+        if self.weights.len() != params {
+            return Err(Inconsistency::Count {
+                what: "weights",
+                expected: params,
+                found: self.weights.len(),
+            }
+            .into());
+        }
+        let training = match &self.training {
+            Some(state) => {
+                state.check(&net)?;
+                Some(TrainingRecord {
+                    optimizer: state.sgd.into(),
+                    loss: state.loss.into(),
+                    iterations: state.iterations,
+                    trainable_layers: to_u32(state.trainable_layers, "trainable layer count")?,
+                    momentum_len: to_u32(state.momentum.len(), "momentum length")?,
+                })
+            }
+            None => None,
+        };
+        let meta = Meta {
+            input: to_u32(net.input_width(), "input width")?,
+            layers: LayerSeq(net.layers()),
+            params: to_u32(params, "parameter count")?,
+            training,
+        };
+        let meta_len = postcard::serialize_with_flavor(&meta, Size::default())
+            .map_err(|_| FormatError::TooLarge { what: "metadata" })?;
+        let momentum = self.training.map_or(0, |t| t.momentum.len());
+        let layout = Layout::new(meta_len, params, momentum)
+            .filter(|l| l.file_len() <= u32::MAX as usize)
+            .ok_or(FormatError::TooLarge { what: "model file" })?;
+        Ok(Plan { meta, layout })
+    }
+
+    /// Exact length in bytes of the encoded file; errors as [`encode`](Self::encode) does
+    /// for an invalid model.
+    pub fn encoded_len(&self) -> Result<usize, FormatError> {
+        Ok(self.plan()?.layout.file_len())
+    }
+
+    /// Writes the file to the start of `out` and returns its length.
+    ///
+    /// Errors: [`FormatError::InconsistentShapes`] when the weights or the training state
+    /// do not fit the network, [`FormatError::TooLarge`] past the format's 4 GiB limit,
+    /// [`FormatError::BufferTooSmall`] when `out` is shorter than
+    /// [`encoded_len`](Self::encoded_len).
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, FormatError> {
+        let Plan { meta, layout } = self.plan()?;
+        let len = layout.file_len();
+        if out.len() < len {
+            return Err(FormatError::BufferTooSmall {
+                needed: len,
+                available: out.len(),
+            });
+        }
+        let out = &mut out[..len];
+        let header = Header {
+            magic: MAGIC,
+            version: VERSION,
+            min_reader: MIN_READER_VERSION,
+            // Both fit: `plan` checked the file length against u32::MAX.
+            len: len as u32,
+            meta_len: (layout.meta_end - HEADER_LEN) as u32,
+        };
+        // Both fit their slices, whose sizes `plan` measured with postcard's Size flavor.
+        let unplanned = |_| FormatError::Malformed {
+            offset: 0,
+            what: "encoded size differs from the planned size",
+        };
+        postcard::to_slice(&header, &mut out[..HEADER_LEN]).map_err(unplanned)?;
+        postcard::to_slice(&meta, &mut out[HEADER_LEN..layout.meta_end]).map_err(unplanned)?;
+        out[layout.meta_end..layout.weights].fill(0);
+        write_f32s(&mut out[layout.weights..layout.momentum], self.weights);
+        let momentum = self.training.map_or(&[][..], |t| t.momentum);
+        write_f32s(&mut out[layout.momentum..layout.crc], momentum);
+        let crc = crc32(&out[..layout.crc]);
+        out[layout.crc..].copy_from_slice(&crc.to_le_bytes());
+        Ok(len)
+    }
+}
+
+/// Writes `values` as little-endian f32 into `out` (exactly `4 * values.len()` bytes).
+fn write_f32s(out: &mut [u8], values: &[f32]) {
+    for (chunk, v) in out.chunks_exact_mut(4).zip(values) {
+        chunk.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+fn to_u32(value: usize, what: &'static str) -> Result<u32, FormatError> {
+    u32::try_from(value).map_err(|_| FormatError::TooLarge { what })
+}

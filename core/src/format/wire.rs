@@ -1,0 +1,411 @@
+//! The serde types that define the bytes of a device-format file.
+//!
+//! These mirror the engine's [`Layer`], [`Activation`], [`Loss`] and [`Sgd`] but carry
+//! their own tags, so reordering or extending the in-memory enums never changes the
+//! format. postcard writes an enum's tag as the varint of the variant's position in the
+//! declaration: the explicit discriminants below document those positions, and a test
+//! checks they agree. New variants go at the end, with the next tag.
+
+use crate::{Activation, Layer, Loss, Sgd};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The first four bytes of every file: `0x89 'M' 'D' 'L'` (the high byte, as in PNG,
+/// keeps text tools from taking the file for text and catches 7-bit transfers).
+pub const MAGIC: [u8; 4] = [0x89, b'M', b'D', b'L'];
+
+/// Size of the fixed header: magic, version, min_reader, file length, metadata length.
+pub const HEADER_LEN: usize = 16;
+
+/// Size of the CRC-32 trailer.
+pub const CRC_LEN: usize = 4;
+
+/// The smallest possible file: a header and a CRC.
+pub const MIN_FILE_LEN: usize = HEADER_LEN + CRC_LEN;
+
+/// The fixed 16-byte header (all integers fixed-width little-endian).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Header {
+    /// [`MAGIC`].
+    pub magic: [u8; 4],
+    /// Format version of the writer.
+    #[serde(with = "postcard::fixint::le")]
+    pub version: u16,
+    /// Oldest reader version that can use the file.
+    #[serde(with = "postcard::fixint::le")]
+    pub min_reader: u16,
+    /// Length of the whole file, CRC included.
+    #[serde(with = "postcard::fixint::le")]
+    pub len: u32,
+    /// Length of the metadata block that follows the header.
+    #[serde(with = "postcard::fixint::le")]
+    pub meta_len: u32,
+}
+
+/// The metadata block: the architecture and the training state's scalars. `L` is the
+/// layer list: a borrowed slice when encoding, a fixed-capacity vector when decoding.
+///
+/// Later format versions may append fields; readers ignore bytes after the ones they know.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Meta<L> {
+    /// Values per input sample.
+    pub input: u32,
+    /// The layers, in order.
+    pub layers: L,
+    /// Number of weights (must equal the architecture's parameter count).
+    pub params: u32,
+    /// Present when the file carries the state for fine-tuning.
+    pub training: Option<TrainingRecord>,
+}
+
+/// Serializes a layer slice as a postcard sequence of [`LayerRecord`]s.
+#[derive(Debug)]
+pub(super) struct LayerSeq<'a>(pub &'a [Layer]);
+
+impl Serialize for LayerSeq<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(LayerRecord::from))
+    }
+}
+
+/// One layer.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[repr(u8)]
+pub(super) enum LayerRecord {
+    /// `Dense`: units (varint), activation tag, use_bias (byte 0/1).
+    Dense {
+        /// Output width.
+        units: u32,
+        /// Fused activation.
+        activation: ActivationTag,
+        /// Whether there is a bias vector.
+        use_bias: bool,
+    } = 0,
+    /// `Activation`: activation tag.
+    Activation(ActivationTag) = 1,
+    /// `Dropout`: rate as a little-endian f32.
+    Dropout {
+        /// Fraction dropped in training.
+        rate: f32,
+    } = 2,
+    /// `Flatten`: no payload.
+    Flatten = 3,
+}
+
+/// An activation function's tag (one varint byte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub(super) enum ActivationTag {
+    Linear = 0,
+    Relu = 1,
+    Sigmoid = 2,
+    Tanh = 3,
+    Softmax = 4,
+    Softplus = 5,
+    Softsign = 6,
+    Elu = 7,
+    Selu = 8,
+    HardSigmoid = 9,
+    Swish = 10,
+    Gelu = 11,
+}
+
+/// A loss function's tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub(super) enum LossTag {
+    CategoricalCrossentropy = 0,
+    SparseCategoricalCrossentropy = 1,
+    BinaryCrossentropy = 2,
+    MeanSquaredError = 3,
+}
+
+/// The optimizer and its hyperparameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[repr(u8)]
+pub(super) enum OptimizerRecord {
+    /// SGD: learning rate and momentum as little-endian f32, nesterov as a byte.
+    Sgd {
+        /// Step size.
+        learning_rate: f32,
+        /// Momentum.
+        momentum: f32,
+        /// Nesterov momentum.
+        nesterov: bool,
+    } = 0,
+}
+
+/// The training state's scalars; its momentum values follow the weights.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct TrainingRecord {
+    /// The optimizer.
+    pub optimizer: OptimizerRecord,
+    /// The loss.
+    pub loss: LossTag,
+    /// Updates applied so far.
+    pub iterations: u64,
+    /// How many of the last weighted layers are trainable.
+    pub trainable_layers: u32,
+    /// Number of momentum values stored after the weights.
+    pub momentum_len: u32,
+}
+
+/// Where each part of a file lies, from the metadata length and the counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Layout {
+    /// End of the metadata block.
+    pub meta_end: usize,
+    /// Offset of the weights (a multiple of 4).
+    pub weights: usize,
+    /// Offset of the momentum values.
+    pub momentum: usize,
+    /// Offset of the CRC (the end of the known data).
+    pub crc: usize,
+}
+
+impl Layout {
+    /// The layout for `meta_len` bytes of metadata, `params` weights and `momentum`
+    /// momentum values; `None` when an offset overflows.
+    pub fn new(meta_len: usize, params: usize, momentum: usize) -> Option<Layout> {
+        let meta_end = HEADER_LEN.checked_add(meta_len)?;
+        let weights = meta_end.checked_add(3)? & !3;
+        let momentum_at = weights.checked_add(params.checked_mul(4)?)?;
+        let crc = momentum_at.checked_add(momentum.checked_mul(4)?)?;
+        crc.checked_add(CRC_LEN)?;
+        Some(Layout {
+            meta_end,
+            weights,
+            momentum: momentum_at,
+            crc,
+        })
+    }
+
+    /// Length of the whole file.
+    pub fn file_len(&self) -> usize {
+        self.crc + CRC_LEN
+    }
+}
+
+impl From<Activation> for ActivationTag {
+    fn from(a: Activation) -> Self {
+        match a {
+            Activation::Linear => ActivationTag::Linear,
+            Activation::Relu => ActivationTag::Relu,
+            Activation::Sigmoid => ActivationTag::Sigmoid,
+            Activation::Tanh => ActivationTag::Tanh,
+            Activation::Softmax => ActivationTag::Softmax,
+            Activation::Softplus => ActivationTag::Softplus,
+            Activation::Softsign => ActivationTag::Softsign,
+            Activation::Elu => ActivationTag::Elu,
+            Activation::Selu => ActivationTag::Selu,
+            Activation::HardSigmoid => ActivationTag::HardSigmoid,
+            Activation::Swish => ActivationTag::Swish,
+            Activation::Gelu => ActivationTag::Gelu,
+        }
+    }
+}
+
+impl From<ActivationTag> for Activation {
+    fn from(t: ActivationTag) -> Self {
+        match t {
+            ActivationTag::Linear => Activation::Linear,
+            ActivationTag::Relu => Activation::Relu,
+            ActivationTag::Sigmoid => Activation::Sigmoid,
+            ActivationTag::Tanh => Activation::Tanh,
+            ActivationTag::Softmax => Activation::Softmax,
+            ActivationTag::Softplus => Activation::Softplus,
+            ActivationTag::Softsign => Activation::Softsign,
+            ActivationTag::Elu => Activation::Elu,
+            ActivationTag::Selu => Activation::Selu,
+            ActivationTag::HardSigmoid => Activation::HardSigmoid,
+            ActivationTag::Swish => Activation::Swish,
+            ActivationTag::Gelu => Activation::Gelu,
+        }
+    }
+}
+
+impl From<Loss> for LossTag {
+    fn from(l: Loss) -> Self {
+        match l {
+            Loss::CategoricalCrossentropy => LossTag::CategoricalCrossentropy,
+            Loss::SparseCategoricalCrossentropy => LossTag::SparseCategoricalCrossentropy,
+            Loss::BinaryCrossentropy => LossTag::BinaryCrossentropy,
+            Loss::MeanSquaredError => LossTag::MeanSquaredError,
+        }
+    }
+}
+
+impl From<LossTag> for Loss {
+    fn from(t: LossTag) -> Self {
+        match t {
+            LossTag::CategoricalCrossentropy => Loss::CategoricalCrossentropy,
+            LossTag::SparseCategoricalCrossentropy => Loss::SparseCategoricalCrossentropy,
+            LossTag::BinaryCrossentropy => Loss::BinaryCrossentropy,
+            LossTag::MeanSquaredError => Loss::MeanSquaredError,
+        }
+    }
+}
+
+impl From<&Layer> for LayerRecord {
+    fn from(layer: &Layer) -> Self {
+        match *layer {
+            Layer::Dense {
+                units,
+                activation,
+                use_bias,
+            } => LayerRecord::Dense {
+                units,
+                activation: activation.into(),
+                use_bias,
+            },
+            Layer::Activation(a) => LayerRecord::Activation(a.into()),
+            Layer::Dropout { rate } => LayerRecord::Dropout { rate },
+            Layer::Flatten => LayerRecord::Flatten,
+        }
+    }
+}
+
+impl From<LayerRecord> for Layer {
+    fn from(record: LayerRecord) -> Self {
+        match record {
+            LayerRecord::Dense {
+                units,
+                activation,
+                use_bias,
+            } => Layer::Dense {
+                units,
+                activation: activation.into(),
+                use_bias,
+            },
+            LayerRecord::Activation(a) => Layer::Activation(a.into()),
+            LayerRecord::Dropout { rate } => Layer::Dropout { rate },
+            LayerRecord::Flatten => Layer::Flatten,
+        }
+    }
+}
+
+impl From<Sgd> for OptimizerRecord {
+    fn from(sgd: Sgd) -> Self {
+        OptimizerRecord::Sgd {
+            learning_rate: sgd.learning_rate,
+            momentum: sgd.momentum,
+            nesterov: sgd.nesterov,
+        }
+    }
+}
+
+impl From<OptimizerRecord> for Sgd {
+    fn from(record: OptimizerRecord) -> Self {
+        match record {
+            OptimizerRecord::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+            } => Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode<T: Serialize>(value: &T, buf: &mut [u8; 16]) -> usize {
+        postcard::to_slice(value, buf).unwrap().len()
+    }
+
+    #[test]
+    fn activation_tags_are_their_discriminants() {
+        let mut buf = [0u8; 16];
+        for a in Activation::ALL {
+            let tag = ActivationTag::from(a);
+            assert_eq!(Activation::from(tag), a);
+            let n = encode(&tag, &mut buf);
+            assert_eq!(&buf[..n], &[tag as u8], "{a:?}");
+        }
+    }
+
+    #[test]
+    fn loss_tags_are_their_discriminants() {
+        let mut buf = [0u8; 16];
+        for l in Loss::ALL {
+            let tag = LossTag::from(l);
+            assert_eq!(Loss::from(tag), l);
+            let n = encode(&tag, &mut buf);
+            assert_eq!(&buf[..n], &[tag as u8], "{l:?}");
+        }
+    }
+
+    #[test]
+    fn layer_records_encode_as_documented() {
+        let mut buf = [0u8; 16];
+        let cases: [(Layer, &[u8]); 5] = [
+            (
+                Layer::Dense {
+                    units: 300,
+                    activation: Activation::Softmax,
+                    use_bias: true,
+                },
+                &[0, 0xAC, 0x02, 4, 1],
+            ),
+            (Layer::Activation(Activation::Gelu), &[1, 11]),
+            (Layer::Dropout { rate: 0.5 }, &[2, 0, 0, 0, 0x3F]),
+            (Layer::Flatten, &[3]),
+            (
+                Layer::Dense {
+                    units: 1,
+                    activation: Activation::Linear,
+                    use_bias: false,
+                },
+                &[0, 1, 0, 0],
+            ),
+        ];
+        for (layer, bytes) in cases {
+            let n = encode(&LayerRecord::from(&layer), &mut buf);
+            assert_eq!(&buf[..n], bytes, "{layer:?}");
+            let back: LayerRecord = postcard::from_bytes(bytes).unwrap();
+            assert_eq!(Layer::from(back), layer);
+        }
+    }
+
+    #[test]
+    fn optimizer_and_header_encode_as_documented() {
+        let mut buf = [0u8; 16];
+        let sgd = OptimizerRecord::from(Sgd {
+            learning_rate: 1.0,
+            momentum: 0.5,
+            nesterov: true,
+        });
+        let n = encode(&sgd, &mut buf);
+        assert_eq!(&buf[..n], &[0, 0, 0, 0x80, 0x3F, 0, 0, 0, 0x3F, 1]);
+        let header = Header {
+            magic: MAGIC,
+            version: 0x0102,
+            min_reader: 1,
+            len: 0x0A0B_0C0D,
+            meta_len: 7,
+        };
+        let n = encode(&header, &mut buf);
+        assert_eq!(n, HEADER_LEN);
+        assert_eq!(
+            buf,
+            [0x89, b'M', b'D', b'L', 2, 1, 1, 0, 0x0D, 0x0C, 0x0B, 0x0A, 7, 0, 0, 0]
+        );
+    }
+
+    #[test]
+    fn layout_pads_weights_to_four_bytes() {
+        for meta_len in 0..8 {
+            let l = Layout::new(meta_len, 3, 2).unwrap();
+            assert_eq!(l.weights % 4, 0);
+            assert!(l.weights >= HEADER_LEN + meta_len && l.weights < HEADER_LEN + meta_len + 4);
+            assert_eq!(l.momentum, l.weights + 12);
+            assert_eq!(l.file_len(), l.weights + 20 + CRC_LEN);
+        }
+        assert_eq!(Layout::new(usize::MAX - 10, 0, 0), None);
+        assert_eq!(Layout::new(0, usize::MAX / 2, 0), None);
+    }
+}
