@@ -1,0 +1,123 @@
+//! Golden files: the encoder's output for two small models is pinned byte for byte in
+//! `tests/golden/`, and the annotated dump in `docs/device-format.md` spells out the
+//! same bytes field by field.
+//!
+//! After an intended format change, regenerate with `MICRODENSE_BLESS=1 cargo test -p
+//! microdense-core --test format_golden` and update the document.
+
+mod format_support;
+
+use format_support::{golden_model, golden_trainable_model, AlignedBytes, OwnedModel};
+use microdense_core::format::{decode, VERSION};
+use std::path::PathBuf;
+
+fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// Compares `bytes` with the golden file `name`, or (re)writes it when blessing.
+fn check_golden(name: &str, bytes: &[u8]) {
+    let path = repo_path("tests/golden").join(name);
+    if std::env::var_os("MICRODENSE_BLESS").is_some() {
+        let tmp = path.with_extension("mdl.tmp");
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        return;
+    }
+    let golden = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (bless with MICRODENSE_BLESS=1)", path.display()));
+    if golden != bytes {
+        let first = golden.iter().zip(bytes).position(|(a, b)| a != b);
+        panic!(
+            "{name}: encoding changed (golden {} bytes, now {} bytes, first difference at {:?})",
+            golden.len(),
+            bytes.len(),
+            first
+        );
+    }
+}
+
+fn check_model(name: &str, model: &OwnedModel) {
+    let bytes = model.encode();
+    check_golden(name, &bytes);
+    let aligned = AlignedBytes::new(&bytes);
+    let view = decode(aligned.bytes()).unwrap();
+    assert_eq!(view.header().version, VERSION);
+    assert_eq!(view.input_width(), model.input);
+    assert_eq!(view.layers(), &model.layers[..]);
+    assert_eq!(view.weights(), &model.weights[..]);
+    match (&model.training, view.training()) {
+        (None, None) => {}
+        (Some(want), Some(got)) => {
+            assert_eq!(got.sgd, want.sgd);
+            assert_eq!(got.loss, want.loss);
+            assert_eq!(got.iterations, want.iterations);
+            assert_eq!(got.trainable_layers, want.trainable_layers);
+            assert_eq!(got.momentum, &want.momentum[..]);
+        }
+        (want, got) => panic!("training state: wanted {want:?}, decoded {got:?}"),
+    }
+}
+
+#[test]
+fn small_model_encoding_is_stable() {
+    check_model("small.mdl", &golden_model());
+}
+
+#[test]
+fn small_model_with_training_state_encoding_is_stable() {
+    check_model("small-trainable.mdl", &golden_trainable_model());
+}
+
+/// Parses the annotated dumps in the document: lines `OFFSET: HEX HEX ...  # comment`
+/// inside a fenced block that follows a `<!-- golden: NAME -->` marker.
+fn documented_dumps() -> Vec<(String, Vec<u8>)> {
+    let doc = std::fs::read_to_string(repo_path("docs/device-format.md")).unwrap();
+    let mut dumps = Vec::new();
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        let Some(name) = line
+            .trim()
+            .strip_prefix("<!-- golden: ")
+            .and_then(|rest| rest.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        let fence = lines.next().unwrap_or("");
+        assert!(
+            fence.starts_with("```"),
+            "a fenced block must follow the {name} marker"
+        );
+        let mut bytes = Vec::new();
+        for line in lines.by_ref() {
+            if line.starts_with("```") {
+                break;
+            }
+            let data = line.split('#').next().unwrap().trim();
+            if data.is_empty() {
+                continue;
+            }
+            let (offset, hex) = data
+                .split_once(':')
+                .unwrap_or_else(|| panic!("{name}: no offset in {line:?}"));
+            let offset = usize::from_str_radix(offset.trim(), 16).unwrap();
+            assert_eq!(offset, bytes.len(), "{name}: offset of {line:?}");
+            for byte in hex.split_whitespace() {
+                bytes.push(u8::from_str_radix(byte, 16).unwrap());
+            }
+        }
+        dumps.push((name.to_string(), bytes));
+    }
+    dumps
+}
+
+#[test]
+fn document_dumps_match_the_golden_files() {
+    let dumps = documented_dumps();
+    let names: Vec<&str> = dumps.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["small.mdl", "small-trainable.mdl"]);
+    for (name, bytes) in dumps {
+        let golden = std::fs::read(repo_path("tests/golden").join(&name)).unwrap();
+        assert_eq!(bytes, golden, "docs/device-format.md's dump of {name}");
+    }
+}

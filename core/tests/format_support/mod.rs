@@ -1,0 +1,182 @@
+//! Models and helpers shared by the device-format tests.
+#![allow(dead_code)]
+
+use microdense_core::format::{crc32, ModelRef, TrainingState, CRC_LEN};
+use microdense_core::{Activation, Layer, Loss, Network, Rng, Sgd};
+
+/// Bytes in 4-byte-aligned storage (a `Vec<u32>` underneath), as a device's flash is.
+pub struct AlignedBytes {
+    words: Vec<u32>,
+    len: usize,
+}
+
+impl AlignedBytes {
+    /// Copies `bytes` into aligned storage.
+    pub fn new(bytes: &[u8]) -> Self {
+        let mut me = AlignedBytes {
+            words: vec![0u32; bytes.len().div_ceil(4)],
+            len: bytes.len(),
+        };
+        me.bytes_mut().copy_from_slice(bytes);
+        me
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `words` holds at least `len` initialised bytes; u8 has no alignment or
+        // validity requirements.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
+    }
+
+    /// The bytes, mutably.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`, and `&mut self` makes the borrow unique.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), self.len) }
+    }
+
+    /// The bytes starting one past an aligned address (for the misalignment test).
+    pub fn misaligned_copy(bytes: &[u8]) -> (Self, usize) {
+        let mut padded = vec![0u8];
+        padded.extend_from_slice(bytes);
+        (AlignedBytes::new(&padded), 1)
+    }
+}
+
+/// An owned model: layers, flat weights and optional training state.
+#[derive(Clone, Debug)]
+pub struct OwnedModel {
+    pub input: usize,
+    pub layers: Vec<Layer>,
+    pub weights: Vec<f32>,
+    pub training: Option<OwnedTraining>,
+}
+
+/// An owned training state.
+#[derive(Clone, Debug)]
+pub struct OwnedTraining {
+    pub sgd: Sgd,
+    pub loss: Loss,
+    pub iterations: u64,
+    pub trainable_layers: usize,
+    pub momentum: Vec<f32>,
+}
+
+impl OwnedModel {
+    /// The borrowed form the encoder takes.
+    pub fn as_ref(&self) -> ModelRef<'_> {
+        ModelRef {
+            network: Network::new(self.input, &self.layers).unwrap(),
+            weights: &self.weights,
+            training: self.training.as_ref().map(|t| TrainingState {
+                sgd: t.sgd,
+                loss: t.loss,
+                iterations: t.iterations,
+                trainable_layers: t.trainable_layers,
+                momentum: &t.momentum,
+            }),
+        }
+    }
+
+    /// The encoded file.
+    pub fn encode(&self) -> Vec<u8> {
+        let model = self.as_ref();
+        let mut out = vec![0u8; model.encoded_len().unwrap()];
+        let len = model.encode(&mut out).unwrap();
+        assert_eq!(len, out.len());
+        out
+    }
+
+    /// Adds a training state for the last `k` weighted layers, momentum values from `f`.
+    pub fn with_training(mut self, sgd: Sgd, k: usize, f: impl Fn(usize) -> f32) -> Self {
+        let net = Network::new(self.input, &self.layers).unwrap();
+        let first = net.first_trainable_layer(k);
+        let trainable = net.param_count() - net.param_offset(first);
+        self.training = Some(OwnedTraining {
+            sgd,
+            loss: Loss::CategoricalCrossentropy,
+            iterations: 5,
+            trainable_layers: k,
+            momentum: (0..sgd.state_len(trainable)).map(f).collect(),
+        });
+        self
+    }
+}
+
+/// The golden model: 4 → Dense(3, relu) → Dense(2, softmax), weights `(i - 11) / 8`.
+pub fn golden_model() -> OwnedModel {
+    let layers = vec![
+        Layer::Dense {
+            units: 3,
+            activation: Activation::Relu,
+            use_bias: true,
+        },
+        Layer::Dense {
+            units: 2,
+            activation: Activation::Softmax,
+            use_bias: true,
+        },
+    ];
+    let params = Network::new(4, &layers).unwrap().param_count();
+    OwnedModel {
+        input: 4,
+        layers,
+        weights: (0..params).map(|i| (i as f32 - 11.0) / 8.0).collect(),
+        training: None,
+    }
+}
+
+/// The golden model with SGD(0.01, momentum 0.9) state for its last Dense layer, after 5
+/// iterations, momentum values `-(i + 1) / 64`.
+pub fn golden_trainable_model() -> OwnedModel {
+    let sgd = Sgd {
+        learning_rate: 0.01,
+        momentum: 0.9,
+        nesterov: false,
+    };
+    golden_model().with_training(sgd, 1, |i| -((i + 1) as f32) / 64.0)
+}
+
+/// The tutorial's model (784 → 50 → sigmoid → 20 → sigmoid → 10 → softmax) with
+/// random weights.
+pub fn tutorial_model(seed: u64) -> OwnedModel {
+    let layers = vec![
+        Layer::Dense {
+            units: 50,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
+        Layer::Activation(Activation::Sigmoid),
+        Layer::Dense {
+            units: 20,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
+        Layer::Activation(Activation::Sigmoid),
+        Layer::Dense {
+            units: 10,
+            activation: Activation::Softmax,
+            use_bias: true,
+        },
+    ];
+    let params = Network::new(784, &layers).unwrap().param_count();
+    let mut rng = Rng::new(seed);
+    OwnedModel {
+        input: 784,
+        layers,
+        weights: (0..params).map(|_| rng.next_normal() * 0.1).collect(),
+        training: None,
+    }
+}
+
+/// Rewrites the length field and the CRC of a file whose bytes were edited, so the
+/// edit reaches the parser instead of the integrity check.
+pub fn reseal(bytes: &mut Vec<u8>) {
+    if bytes.len() < 16 {
+        return;
+    }
+    let n = bytes.len() as u32;
+    bytes[8..12].copy_from_slice(&n.to_le_bytes());
+    let at = bytes.len() - CRC_LEN;
+    let crc = crc32(&bytes[..at]);
+    bytes[at..].copy_from_slice(&crc.to_le_bytes());
+}
