@@ -1,5 +1,9 @@
 //! The `microdense` command line: one module per subcommand.
 
+mod data;
+mod progress;
+mod train;
+
 use clap::{Parser, Subcommand};
 
 /// Train dense networks with Keras semantics, convert Keras files, and run them on a device.
@@ -11,10 +15,22 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Train a model on MNIST (defaults: the Keras tutorial's model and settings).
+    Train(train::TrainArgs),
+}
 
 /// Parses the arguments, runs the subcommand and returns the process exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::Train(args) => train::run(args),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("error: {message}");
+            1
+        }
+    }
 }

@@ -1,0 +1,67 @@
+//! Finding and loading MNIST for commands, and turning it into [`Dataset`]s.
+
+use crate::dataset::{Dataset, Features};
+use crate::mnist::{Lookup, Mnist, Split};
+use std::path::PathBuf;
+
+/// The `--data` and `--normalize` options shared by commands that read MNIST.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// MNIST: a directory with the four IDX files (gzipped or not) or a Keras mnist.npz.
+    /// Default: $MNIST_DIR, then data/mnist, then the download cache.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Divide pixels by 255 (the tutorial feeds raw 0–255 values).
+    #[arg(long)]
+    pub normalize: bool,
+    /// Download Keras's mnist.npz into the cache when MNIST is not found.
+    #[arg(long)]
+    pub download: bool,
+}
+
+/// MNIST with labels widened for the engine.
+pub struct LoadedMnist {
+    /// The data set as read.
+    pub mnist: Mnist,
+    train_labels: Vec<u32>,
+    test_labels: Vec<u32>,
+    scale: f32,
+}
+
+impl DataArgs {
+    /// Finds and reads MNIST as the options say.
+    pub fn load(&self) -> Result<LoadedMnist, String> {
+        let mut lookup = Lookup::from_env(self.data.as_deref());
+        if self.download {
+            lookup = lookup.with_download(Some(crate::mnist::Download::from_env()));
+        }
+        let (mnist, _) = lookup.load().map_err(|e| e.to_string())?;
+        let widen = |s: &Split| s.labels.iter().map(|&l| l as u32).collect::<Vec<u32>>();
+        Ok(LoadedMnist {
+            train_labels: widen(&mnist.train),
+            test_labels: widen(&mnist.test),
+            scale: if self.normalize { 1.0 / 255.0 } else { 1.0 },
+            mnist,
+        })
+    }
+}
+
+impl LoadedMnist {
+    /// The 60,000 training images.
+    pub fn train(&self) -> Result<Dataset<'_>, String> {
+        self.dataset(&self.mnist.train, &self.train_labels)
+    }
+
+    /// The 10,000 test images.
+    pub fn test(&self) -> Result<Dataset<'_>, String> {
+        self.dataset(&self.mnist.test, &self.test_labels)
+    }
+
+    fn dataset<'a>(&self, split: &'a Split, labels: &'a [u32]) -> Result<Dataset<'a>, String> {
+        let features = Features::U8 {
+            data: &split.images,
+            scale: self.scale,
+        };
+        Dataset::new(features, split.rows * split.cols, labels).map_err(|e| format!("MNIST: {e}"))
+    }
+}

@@ -1,0 +1,85 @@
+//! `microdense train`: the Keras tutorial's training run, and variations of it.
+
+use super::data::DataArgs;
+use super::progress::ProgressPrinter;
+use crate::fit::FitOptions;
+use crate::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense_core::{Loss, Sgd};
+use serde_json::json;
+
+/// Options of `microdense train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Layers as a spec: input width, then `N` (Dense), `N:act` (Dense with activation),
+    /// an activation name (Activation layer), `dropout:R`, `flatten`.
+    #[arg(long, default_value = TUTORIAL_SPEC)]
+    arch: String,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    /// Samples per gradient step.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// SGD learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    lr: f32,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.0)]
+    momentum: f32,
+    /// Nesterov momentum.
+    #[arg(long)]
+    nesterov: bool,
+    /// Loss: categorical_crossentropy, sparse_categorical_crossentropy,
+    /// binary_crossentropy or mean_squared_error.
+    #[arg(long, default_value = "categorical_crossentropy")]
+    loss: String,
+    /// Seed for initial weights, shuffling and dropout.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Threads per batch.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Print a final JSON line with the history and the test score.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `microdense train`.
+pub fn run(args: TrainArgs) -> Result<(), String> {
+    let loss = Loss::from_keras_name(&args.loss).ok_or_else(|| format!("unknown loss {:?}", args.loss))?;
+    let data = args.data.load()?;
+    let (train, test) = (data.train()?, data.test()?);
+    let mut model = Model::from_spec(&args.arch, args.seed).map_err(|e| e.to_string())?;
+    let sgd = Sgd {
+        learning_rate: args.lr,
+        momentum: args.momentum,
+        nesterov: args.nesterov,
+    };
+    model.compile(Compile {
+        loss,
+        sgd,
+        metrics: vec!["accuracy".into()],
+    });
+    let options = FitOptions {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        seed: args.seed,
+        shuffle: true,
+        threads: args.threads,
+    };
+    let mut printer = ProgressPrinter::new();
+    let history = model
+        .fit(&train, &options, &mut |p| printer.show(p))
+        .map_err(|e| e.to_string())?;
+    let score = model.evaluate(&test).map_err(|e| e.to_string())?;
+    println!(
+        "Test loss: {:.4} - test accuracy: {:.4}",
+        score.loss, score.accuracy
+    );
+    if args.json {
+        println!("{}", json!({ "epochs": history, "test": score }));
+    }
+    Ok(())
+}

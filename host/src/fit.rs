@@ -1,0 +1,412 @@
+//! Keras's `fit`, `evaluate` and `predict` on a [`Model`], running core's engine.
+//!
+//! Training splits every batch across two threads (data parallelism): each computes
+//! core's gradients for half the batch with the [`Sgemm`] kernel, the halves are summed
+//! and core's SGD applies them. Evaluation and prediction use core's [`Portable`]
+//! kernel, so they give the device's results bit for bit.
+
+use crate::dataset::Dataset;
+use crate::gemm::Sgemm;
+use crate::model::{Compile, Model, ModelError};
+use microdense_core::{BatchStats, Network, Portable, Rng, SgdState, Targets, Trainer};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Instant;
+
+/// Settings of one `fit` call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitOptions {
+    /// Epochs to run.
+    pub epochs: usize,
+    /// Samples per batch (Keras's default is 32; the tutorial uses 64).
+    pub batch_size: usize,
+    /// Seed for shuffling and dropout.
+    pub seed: u64,
+    /// Shuffle the samples every epoch, as Keras does by default.
+    pub shuffle: bool,
+    /// Worker threads per batch (1 or more).
+    pub threads: usize,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 3,
+            batch_size: 64,
+            seed: 0,
+            shuffle: true,
+            threads: 2,
+        }
+    }
+}
+
+/// Loss and accuracy, as `evaluate` returns them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// Mean loss over the samples.
+    pub loss: f32,
+    /// Fraction of samples classified correctly.
+    pub accuracy: f32,
+}
+
+impl From<BatchStats> for Score {
+    fn from(s: BatchStats) -> Self {
+        let n = s.samples.max(1) as f32;
+        Score {
+            loss: s.loss_sum / n,
+            accuracy: s.correct as f32 / n,
+        }
+    }
+}
+
+/// One epoch of a training history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's samples.
+    pub loss: f32,
+    /// Training accuracy over the epoch's samples.
+    pub accuracy: f32,
+    /// Wall-clock seconds the epoch took.
+    pub seconds: f64,
+    /// Validation loss, when validation data was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f32>,
+    /// Validation accuracy, when validation data was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_accuracy: Option<f32>,
+}
+
+/// What `fit` reports while it runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress {
+    /// An epoch starts.
+    EpochStart {
+        /// 1-based epoch number.
+        epoch: usize,
+        /// Number of epochs in this call.
+        epochs: usize,
+        /// Batches in the epoch.
+        steps: usize,
+    },
+    /// A batch finished; figures are running means over the epoch so far.
+    Batch {
+        /// Batches done.
+        step: usize,
+        /// Batches in the epoch.
+        steps: usize,
+        /// Running training figures.
+        score: Score,
+    },
+    /// An epoch finished.
+    EpochEnd(EpochRecord),
+}
+
+/// Why training, evaluation or prediction failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FitError {
+    /// The model is not compiled (no loss or optimizer).
+    NotCompiled,
+    /// The data does not fit the model.
+    Data(String),
+    /// Bad options.
+    Options(&'static str),
+    /// The model is invalid.
+    Model(ModelError),
+    /// The engine refused (a bug if it happens: shapes are checked first).
+    Engine(microdense_core::Error),
+    /// The loss became NaN or infinite.
+    Diverged {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch.
+        step: usize,
+    },
+}
+
+impl fmt::Display for FitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FitError::NotCompiled => write!(f, "the model has no loss and optimizer: compile it first"),
+            FitError::Data(msg) => write!(f, "data does not fit the model: {msg}"),
+            FitError::Options(msg) => write!(f, "bad training options: {msg}"),
+            FitError::Model(e) => write!(f, "{e}"),
+            FitError::Engine(e) => write!(f, "engine error: {e}"),
+            FitError::Diverged { epoch, step } => {
+                write!(
+                    f,
+                    "the loss became NaN or infinite in epoch {epoch}, batch {step}: lower the learning rate"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for FitError {}
+
+impl From<ModelError> for FitError {
+    fn from(e: ModelError) -> Self {
+        FitError::Model(e)
+    }
+}
+
+impl From<microdense_core::Error> for FitError {
+    fn from(e: microdense_core::Error) -> Self {
+        FitError::Engine(e)
+    }
+}
+
+/// Per-thread buffers for one share of a batch.
+struct Worker {
+    inputs: Vec<f32>,
+    labels: Vec<u32>,
+    grads: Vec<f32>,
+    scratch: Vec<f32>,
+    rng: Rng,
+}
+
+impl Worker {
+    /// Gathers `indices` and computes their share of the batch gradient.
+    fn run(
+        &mut self,
+        trainer: &Trainer<'_>,
+        compile: &Compile,
+        params: &[f32],
+        data: &Dataset<'_>,
+        indices: &[usize],
+        scale: f32,
+    ) -> Result<BatchStats, microdense_core::Error> {
+        let n = indices.len();
+        let width = data.width();
+        data.gather(indices, &mut self.inputs[..n * width], &mut self.labels[..n]);
+        let targets = Targets::Classes(&self.labels[..n]);
+        let scratch_len = trainer.scratch_len(n);
+        trainer.gradients(
+            &Sgemm,
+            &[],
+            params,
+            &self.inputs[..n * width],
+            &targets,
+            compile.loss,
+            scale,
+            &mut self.rng,
+            &mut self.grads,
+            &mut self.scratch[..scratch_len],
+        )
+    }
+}
+
+impl Model {
+    /// Sets the loss and optimizer, as `model.compile(...)`, and clears the optimizer state.
+    pub fn compile(&mut self, compile: Compile) {
+        self.compile = Some(compile);
+        self.optimizer = None;
+    }
+
+    /// Trains on `data` as Keras's `fit` does: shuffles every epoch, runs batches of
+    /// `batch_size` (the last one smaller), updates with SGD after each, and reports
+    /// progress. Continues from the saved optimizer state when there is one.
+    pub fn fit(
+        &mut self,
+        data: &Dataset<'_>,
+        options: &FitOptions,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Vec<EpochRecord>, FitError> {
+        let compile = self.compile.clone().ok_or(FitError::NotCompiled)?;
+        self.validate()?;
+        if options.batch_size == 0 || options.threads == 0 {
+            return Err(FitError::Options("batch size and threads must be at least 1"));
+        }
+        self.check_data(data)?;
+        let layers = self.core_layers();
+        let net = Network::new(self.input_width(), &layers).map_err(ModelError::from)?;
+        let trainer = Trainer::new(net, 0)?;
+        let params_len = net.param_count();
+
+        let mut state = self.optimizer.take().unwrap_or_default();
+        if state.momentum.len() != compile.sgd.state_len(params_len) {
+            state.momentum = vec![0.0; compile.sgd.state_len(params_len)];
+        }
+
+        let threads = options.threads.min(options.batch_size);
+        let share = options.batch_size.div_ceil(threads);
+        let mut workers: Vec<Worker> = (0..threads)
+            .map(|t| Worker {
+                inputs: vec![0.0; share * data.width()],
+                labels: vec![0; share],
+                grads: vec![0.0; params_len],
+                scratch: vec![0.0; trainer.scratch_len(share)],
+                rng: Rng::new(options.seed ^ (0xD20F_u64 << 32) ^ t as u64),
+            })
+            .collect();
+        let mut shuffle_rng = Rng::new(options.seed);
+        let mut order: Vec<usize> = (0..data.len()).collect();
+        let steps = data.len().div_ceil(options.batch_size);
+        let mut history = Vec::new();
+        let result = (|| {
+            for epoch in 1..=options.epochs {
+                progress(&Progress::EpochStart {
+                    epoch,
+                    epochs: options.epochs,
+                    steps,
+                });
+                let started = Instant::now();
+                if options.shuffle {
+                    shuffle(&mut order, &mut shuffle_rng);
+                }
+                let mut total = BatchStats::default();
+                for (step, batch) in order.chunks(options.batch_size).enumerate() {
+                    let scale = 1.0 / batch.len() as f32;
+                    let stats = self.batch_gradients(&trainer, &compile, data, batch, scale, &mut workers)?;
+                    if !stats.loss_sum.is_finite() {
+                        return Err(FitError::Diverged {
+                            epoch,
+                            step: step + 1,
+                        });
+                    }
+                    let (first, rest) = workers.split_at_mut(1);
+                    let grads = &mut first[0].grads;
+                    for w in rest.iter() {
+                        for (g, o) in grads.iter_mut().zip(&w.grads) {
+                            *g += o;
+                        }
+                    }
+                    let mut sgd_state = SgdState {
+                        iterations: state.iterations,
+                        momentum: &mut state.momentum,
+                    };
+                    compile.sgd.step(&mut self.params, grads, &mut sgd_state)?;
+                    state.iterations = sgd_state.iterations;
+                    total.merge(stats);
+                    progress(&Progress::Batch {
+                        step: step + 1,
+                        steps,
+                        score: total.into(),
+                    });
+                }
+                let score = Score::from(total);
+                let record = EpochRecord {
+                    epoch,
+                    loss: score.loss,
+                    accuracy: score.accuracy,
+                    seconds: started.elapsed().as_secs_f64(),
+                    val_loss: None,
+                    val_accuracy: None,
+                };
+                progress(&Progress::EpochEnd(record.clone()));
+                history.push(record);
+            }
+            Ok(())
+        })();
+        self.optimizer = Some(state);
+        result.map(|()| history)
+    }
+
+    /// Splits one batch across the workers and returns the merged statistics; each
+    /// worker's gradients stay in its buffer (workers with no share get zero gradients).
+    fn batch_gradients(
+        &self,
+        trainer: &Trainer<'_>,
+        compile: &Compile,
+        data: &Dataset<'_>,
+        batch: &[usize],
+        scale: f32,
+        workers: &mut [Worker],
+    ) -> Result<BatchStats, FitError> {
+        let share = batch.len().div_ceil(workers.len());
+        let params = &self.params;
+        use rayon::prelude::*;
+        let results: Vec<Result<BatchStats, microdense_core::Error>> = workers
+            .par_iter_mut()
+            .enumerate()
+            .map(|(t, worker)| {
+                let part = batch.chunks(share).nth(t).unwrap_or(&[]);
+                if part.is_empty() {
+                    worker.grads.fill(0.0);
+                    return Ok(BatchStats::default());
+                }
+                worker.run(trainer, compile, params, data, part, scale)
+            })
+            .collect();
+        let mut total = BatchStats::default();
+        for r in results {
+            total.merge(r?);
+        }
+        Ok(total)
+    }
+
+    /// Checks that the data set's width matches the model's input.
+    fn check_data(&self, data: &Dataset<'_>) -> Result<(), FitError> {
+        if data.width() != self.input_width() {
+            return Err(FitError::Data(format!(
+                "samples have {} values, the model's input has {} (shape {:?})",
+                data.width(),
+                self.input_width(),
+                self.input_shape
+            )));
+        }
+        Ok(())
+    }
+
+    /// Mean loss and accuracy on `data` (Keras's `evaluate`), computed with core's
+    /// portable kernel exactly as a device computes them. Uses the compiled loss.
+    pub fn evaluate(&self, data: &Dataset<'_>) -> Result<Score, FitError> {
+        let loss = self.compile.as_ref().ok_or(FitError::NotCompiled)?.loss;
+        let mut total = BatchStats::default();
+        self.for_each_chunk(data, |net, params, x, y, scratch| {
+            let stats = net.evaluate(&Portable, params, x, &Targets::Classes(y), loss, scratch)?;
+            Ok(vec![stats])
+        })?
+        .into_iter()
+        .for_each(|s| total.merge(s));
+        Ok(total.into())
+    }
+
+    /// The model's outputs for every sample of `data` (`len × outputs`, row-major),
+    /// computed with core's portable kernel (Keras's `predict`).
+    pub fn predict(&self, data: &Dataset<'_>) -> Result<Vec<f32>, FitError> {
+        self.for_each_chunk(data, |net, params, x, _, scratch| {
+            Ok(net
+                .predict(&Portable, params, x, x.len() / net.input_width(), scratch)?
+                .to_vec())
+        })
+    }
+
+    /// Runs `f` over chunks of `data` on all cores, in order, and returns the results in order.
+    fn for_each_chunk<T: Send>(
+        &self,
+        data: &Dataset<'_>,
+        f: impl Fn(&Network<'_>, &[f32], &[f32], &[u32], &mut [f32]) -> Result<Vec<T>, microdense_core::Error>
+            + Sync,
+    ) -> Result<Vec<T>, FitError> {
+        use rayon::prelude::*;
+        self.validate()?;
+        self.check_data(data)?;
+        const CHUNK: usize = 256;
+        let layers = self.core_layers();
+        let net = Network::new(self.input_width(), &layers).map_err(ModelError::from)?;
+        let starts: Vec<usize> = (0..data.len()).step_by(CHUNK).collect();
+        let parts: Vec<Result<Vec<T>, microdense_core::Error>> = starts
+            .par_iter()
+            .map(|&start| {
+                let (x, y) = data.slice(start, start + CHUNK);
+                let mut scratch = vec![0.0; net.inference_scratch_len(y.len())];
+                f(&net, &self.params, &x, &y, &mut scratch)
+            })
+            .collect();
+        let mut out = Vec::new();
+        for p in parts {
+            out.extend(p?);
+        }
+        Ok(out)
+    }
+}
+
+/// Fisher–Yates shuffle driven by core's seeded generator.
+fn shuffle(order: &mut [usize], rng: &mut Rng) {
+    for i in (1..order.len()).rev() {
+        let j = rng.below(i + 1);
+        order.swap(i, j);
+    }
+}

@@ -1,0 +1,352 @@
+//! The host's model: a validated stack of named layers with flat parameters in
+//! `microdense-core`'s layout, plus the compile settings and optimizer state Keras saves.
+
+use microdense_core::{Activation, Initializer, Layer, Loss, Network, Rng, Sgd};
+use std::fmt;
+
+/// A layer with the identity Keras gives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedLayer {
+    /// Keras layer name (`dense`, `activation_1`, ...), unique within the model.
+    pub name: String,
+    /// What the layer computes.
+    pub layer: Layer,
+    /// Keras's `trainable` flag.
+    pub trainable: bool,
+    /// Kernel initializer (Dense only; Keras's default `glorot_uniform`).
+    pub kernel_initializer: Initializer,
+    /// Bias initializer (Dense only; Keras's default `zeros`).
+    pub bias_initializer: Initializer,
+}
+
+impl NamedLayer {
+    /// A trainable layer with Keras's default initializers.
+    pub fn new(name: impl Into<String>, layer: Layer) -> Self {
+        NamedLayer {
+            name: name.into(),
+            layer,
+            trainable: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+        }
+    }
+}
+
+/// Whether the model was built as `keras.Sequential` or as a Functional chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    /// `keras.Sequential([...])`.
+    Sequential,
+    /// `keras.Model(inputs, outputs)` over a plain chain of layers.
+    Functional,
+}
+
+/// What `model.compile(...)` set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compile {
+    /// The loss.
+    pub loss: Loss,
+    /// The optimizer (microdense supports SGD).
+    pub sgd: Sgd,
+    /// Metric names as given (`"accuracy"`; Keras 2.0's `"acc"` is kept as written).
+    pub metrics: Vec<String>,
+}
+
+impl Default for Compile {
+    fn default() -> Self {
+        Compile {
+            loss: Loss::CategoricalCrossentropy,
+            sgd: Sgd::default(),
+            metrics: vec!["accuracy".into()],
+        }
+    }
+}
+
+/// The optimizer's saved state: step count and momentum buffers (core layout, all
+/// parameters; empty when the optimizer has none).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimizerState {
+    /// Updates applied so far.
+    pub iterations: u64,
+    /// One momentum value per parameter, or empty.
+    pub momentum: Vec<f32>,
+}
+
+/// A model: architecture, weights, and (when compiled) training settings and state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// Model name (`sequential`).
+    pub name: String,
+    /// Sequential or Functional.
+    pub kind: ModelKind,
+    /// Name of the input layer (`dense_input`, `input_layer`).
+    pub input_name: String,
+    /// Input shape without the batch dimension (`[784]`, or `[28, 28]` before a Flatten).
+    pub input_shape: Vec<usize>,
+    /// The layers, in order.
+    pub layers: Vec<NamedLayer>,
+    /// All weights, flat: per Dense layer its kernel (`in × units`, row-major) then its bias.
+    pub params: Vec<f32>,
+    /// Compile settings, if the model was compiled.
+    pub compile: Option<Compile>,
+    /// Optimizer state, if the model has been trained or was loaded with one.
+    pub optimizer: Option<OptimizerState>,
+}
+
+/// Why a model is not valid.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelError {
+    /// The layers do not form a valid network.
+    Network(microdense_core::Error),
+    /// The weights do not match the architecture.
+    ParamCount {
+        /// Parameters the architecture needs.
+        expected: usize,
+        /// Parameters present.
+        actual: usize,
+    },
+    /// Two layers share a name.
+    DuplicateName(String),
+    /// The `--arch` specification could not be parsed.
+    Spec(String),
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::Network(e) => write!(f, "invalid network: {e}"),
+            ModelError::ParamCount { expected, actual } => {
+                write!(
+                    f,
+                    "the architecture needs {expected} weights, {actual} were given"
+                )
+            }
+            ModelError::DuplicateName(n) => write!(f, "two layers are named {n:?}"),
+            ModelError::Spec(msg) => write!(f, "bad architecture spec: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+impl From<microdense_core::Error> for ModelError {
+    fn from(e: microdense_core::Error) -> Self {
+        ModelError::Network(e)
+    }
+}
+
+/// The Keras tutorial's architecture: 784 → Dense 50 → sigmoid → Dense 20 → sigmoid →
+/// Dense 10 → softmax.
+pub const TUTORIAL_SPEC: &str = "784,50,sigmoid,20,sigmoid,10,softmax";
+
+impl Model {
+    /// A Sequential model over `layers`, its weights drawn from the layers' initializers
+    /// with a generator seeded by `seed`. Checks that the layers form a valid network.
+    pub fn sequential(
+        input_shape: Vec<usize>,
+        layers: Vec<NamedLayer>,
+        seed: u64,
+    ) -> Result<Model, ModelError> {
+        let mut model = Model {
+            name: "sequential".into(),
+            kind: ModelKind::Sequential,
+            input_name: "input_layer".into(),
+            input_shape,
+            layers,
+            params: Vec::new(),
+            compile: None,
+            optimizer: None,
+        };
+        let count = model.with_network(|net| Ok(net.param_count()))?;
+        model.params = vec![0.0; count];
+        model.initialize(seed)?;
+        Ok(model)
+    }
+
+    /// Builds a Sequential model from a spec such as `784,128:relu,dropout:0.2,10:softmax`:
+    /// the input width (or `28x28` for a shape, which needs a `flatten`), then per layer
+    /// `N` (Dense, linear), `N:act` (Dense with a fused activation), `N:act:nobias`,
+    /// an activation name (an Activation layer), `dropout:R` or `flatten`.
+    /// Layers are named as Keras names them (`dense`, `dense_1`, `activation`, ...).
+    pub fn from_spec(spec: &str, seed: u64) -> Result<Model, ModelError> {
+        let mut parts = spec.split(',').map(str::trim);
+        let input = parts.next().unwrap_or("");
+        let input_shape = input
+            .split('x')
+            .map(|d| d.parse::<usize>().ok().filter(|&d| d > 0))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ModelError::Spec(format!("input {input:?} is not a width like 784 or 28x28")))?;
+        let mut namer = LayerNamer::default();
+        let mut layers = Vec::new();
+        for part in parts {
+            let fields: Vec<&str> = part.split(':').collect();
+            let layer = match fields.as_slice() {
+                ["flatten"] => Layer::Flatten,
+                ["dropout", rate] => Layer::Dropout {
+                    rate: rate
+                        .parse()
+                        .map_err(|_| ModelError::Spec(format!("dropout rate {rate:?}")))?,
+                },
+                [units, rest @ ..] if units.parse::<u32>().is_ok() => {
+                    let activation = match rest.first() {
+                        Some(name) => parse_activation(name)?,
+                        None => Activation::Linear,
+                    };
+                    let use_bias = match rest.get(1) {
+                        None => true,
+                        Some(&"nobias") => false,
+                        Some(other) => {
+                            return Err(ModelError::Spec(format!("unknown Dense option {other:?}")))
+                        }
+                    };
+                    Layer::Dense {
+                        units: units.parse().unwrap_or(0),
+                        activation,
+                        use_bias,
+                    }
+                }
+                [name] => Layer::Activation(parse_activation(name)?),
+                _ => return Err(ModelError::Spec(format!("cannot read layer {part:?}"))),
+            };
+            layers.push(NamedLayer::new(namer.name_for(&layer), layer));
+        }
+        Model::sequential(input_shape, layers, seed)
+    }
+
+    /// Number of input values per sample (the product of the input shape).
+    pub fn input_width(&self) -> usize {
+        self.input_shape.iter().product()
+    }
+
+    /// The layers as the engine sees them.
+    pub fn core_layers(&self) -> Vec<Layer> {
+        self.layers.iter().map(|l| l.layer).collect()
+    }
+
+    /// Runs `f` with the validated engine network of this model.
+    pub fn with_network<T>(
+        &self,
+        f: impl FnOnce(Network<'_>) -> Result<T, ModelError>,
+    ) -> Result<T, ModelError> {
+        let layers = self.core_layers();
+        let net = Network::new(self.input_width(), &layers)?;
+        f(net)
+    }
+
+    /// Checks the layers chain, names are unique and the weights match the architecture.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let expected = self.with_network(|net| Ok(net.param_count()))?;
+        if expected != self.params.len() {
+            return Err(ModelError::ParamCount {
+                expected,
+                actual: self.params.len(),
+            });
+        }
+        let mut names = std::collections::HashSet::new();
+        for l in &self.layers {
+            if !names.insert(l.name.as_str()) {
+                return Err(ModelError::DuplicateName(l.name.clone()));
+            }
+        }
+        if let Some(opt) = &self.optimizer {
+            if !opt.momentum.is_empty() && opt.momentum.len() != expected {
+                return Err(ModelError::ParamCount {
+                    expected,
+                    actual: opt.momentum.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Redraws every weight from the layers' initializers with a generator seeded by `seed`.
+    pub fn initialize(&mut self, seed: u64) -> Result<(), ModelError> {
+        let layers = self.core_layers();
+        let net = Network::new(self.input_width(), &layers)?;
+        if self.params.len() != net.param_count() {
+            return Err(ModelError::ParamCount {
+                expected: net.param_count(),
+                actual: self.params.len(),
+            });
+        }
+        let mut rng = Rng::new(seed);
+        for (i, named) in self.layers.iter().enumerate() {
+            if let Layer::Dense { units, .. } = named.layer {
+                let fan_in = net.layer_input_width(i);
+                let units = units as usize;
+                let (kernel, bias) = self.params[net.param_range(i)].split_at_mut(fan_in * units);
+                named.kernel_initializer.fill(kernel, fan_in, units, &mut rng);
+                named.bias_initializer.fill(bias, units, units, &mut rng);
+            }
+        }
+        Ok(())
+    }
+
+    /// Input and output shapes of layer `i` as Keras prints them, without the batch dimension.
+    pub fn layer_shapes(&self, i: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut shape = self.input_shape.clone();
+        for (j, named) in self.layers.iter().enumerate() {
+            let input = shape.clone();
+            shape = match named.layer {
+                Layer::Dense { units, .. } => {
+                    let mut s = shape;
+                    if let Some(last) = s.last_mut() {
+                        *last = units as usize;
+                    }
+                    s
+                }
+                Layer::Flatten => vec![shape.iter().product()],
+                _ => shape,
+            };
+            if j == i {
+                return (input, shape);
+            }
+        }
+        (shape.clone(), shape)
+    }
+
+    /// Number of weights of layer `i`.
+    pub fn layer_param_count(&self, i: usize) -> usize {
+        self.with_network(|net| Ok(net.param_range(i).len())).unwrap_or(0)
+    }
+}
+
+/// Hands out Keras's automatic layer names: `dense`, `dense_1`, `activation`, ...
+#[derive(Default, Debug)]
+pub struct LayerNamer {
+    counts: std::collections::HashMap<&'static str, usize>,
+}
+
+impl LayerNamer {
+    /// The next name for a layer of this kind.
+    pub fn name_for(&mut self, layer: &Layer) -> String {
+        let base = match layer {
+            Layer::Dense { .. } => "dense",
+            Layer::Activation(_) => "activation",
+            Layer::Dropout { .. } => "dropout",
+            Layer::Flatten => "flatten",
+        };
+        let n = self.counts.entry(base).or_insert(0);
+        let name = if *n == 0 {
+            base.to_string()
+        } else {
+            format!("{base}_{n}")
+        };
+        *n += 1;
+        name
+    }
+}
+
+fn parse_activation(name: &str) -> Result<Activation, ModelError> {
+    Activation::from_keras_name(name).ok_or_else(|| ModelError::Spec(format!("unknown activation {name:?}")))
+}
+
+/// Shape as Keras prints it: `(None, 784)`.
+pub fn keras_shape(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    if dims.len() == 0 {
+        "(None,)".into()
+    } else {
+        format!("(None, {})", dims.join(", "))
+    }
+}
