@@ -1,0 +1,140 @@
+//! An STM32F411 (e.g. a Black Pill or Nucleo-F411RE): USART2 on PA2 (TX) / PA3 (RX) through
+//! stm32f4xx-hal, SysTick at the 100 MHz core clock counting cycles. It proves the application
+//! is portable; it builds and links but is not run by the tests.
+
+use core::fmt::Write as _;
+use core::hint::spin_loop;
+use core::panic::PanicInfo;
+
+use embedded_hal_nb::serial::{Read as NbRead, Write as NbWrite};
+use stm32f4xx_hal::pac;
+use stm32f4xx_hal::prelude::*;
+use stm32f4xx_hal::rcc::Config as RccConfig;
+use stm32f4xx_hal::serial::config::Config as SerialConfig;
+
+use super::{Board, ExitStatus, SysTickClock};
+use crate::clock::TickUnit;
+
+/// The board's name in reports.
+pub const NAME: &str = "stm32f411";
+
+/// The serial line's baud rate.
+const BAUD: u32 = 115_200;
+/// Core clock: the F411's maximum, from the internal oscillator through the PLL.
+const SYSCLK_MHZ: u32 = 100;
+/// How long the panic report waits for the transmitter per byte before giving up.
+const PANIC_TX_SPINS: u32 = 100_000;
+
+/// The board's serial port: USART2, wrapped so reads and writes block as `embedded-io` requires.
+pub struct Usart2 {
+    serial: stm32f4xx_hal::serial::Serial<pac::USART2>,
+}
+
+/// The serial port type of this board.
+pub type Serial = Usart2;
+
+impl embedded_io::ErrorType for Usart2 {
+    type Error = stm32f4xx_hal::serial::Error;
+}
+
+impl embedded_io::Read for Usart2 {
+    /// Waits for the first byte, then takes whatever else has already arrived.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let mut slots = buf.iter_mut();
+        let Some(first) = slots.next() else {
+            return Ok(0);
+        };
+        *first = nb::block!(NbRead::read(&mut self.serial))?;
+        let mut count = 1;
+        for slot in slots {
+            match NbRead::read(&mut self.serial) {
+                Ok(byte) => *slot = byte,
+                Err(nb::Error::WouldBlock) => break,
+                Err(nb::Error::Other(e)) => return Err(e),
+            }
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+impl embedded_io::Write for Usart2 {
+    /// Waits until the transmitter takes the first byte, then sends as many more as it takes
+    /// without waiting.
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        let mut bytes = buf.iter();
+        let Some(&first) = bytes.next() else {
+            return Ok(0);
+        };
+        nb::block!(NbWrite::write(&mut self.serial, first))?;
+        let mut count = 1;
+        for &byte in bytes {
+            match NbWrite::write(&mut self.serial, byte) {
+                Ok(()) => count += 1,
+                Err(nb::Error::WouldBlock) => break,
+                Err(nb::Error::Other(e)) => return Err(e),
+            }
+        }
+        Ok(count)
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        nb::block!(NbWrite::flush(&mut self.serial))
+    }
+}
+
+/// Takes the board's peripherals and sets up clocks, USART2 and SysTick; `None` if the
+/// peripherals were taken before or the serial configuration is rejected.
+pub fn init() -> Option<Board> {
+    let core = cortex_m::Peripherals::take()?;
+    let device = pac::Peripherals::take()?;
+    let mut rcc = device.RCC.freeze(RccConfig::hsi().sysclk(SYSCLK_MHZ.MHz()));
+    let gpioa = device.GPIOA.split(&mut rcc);
+    let serial = device
+        .USART2
+        .serial(
+            (gpioa.pa2, gpioa.pa3),
+            SerialConfig::default().baudrate(BAUD.bps()),
+            &mut rcc,
+        )
+        .ok()?;
+    Some(Board {
+        serial: Usart2 { serial },
+        clock: SysTickClock::start(core.SYST, 1, TickUnit::Cycles),
+    })
+}
+
+/// Ends the program: a failure resets the chip, success parks the core.
+pub fn exit(status: ExitStatus) -> ! {
+    match status {
+        ExitStatus::Failure => cortex_m::peripheral::SCB::sys_reset(),
+        ExitStatus::Success => loop {
+            cortex_m::asm::wfi();
+        },
+    }
+}
+
+/// Writes straight to USART2's registers, so a panic can be reported whoever owns the port.
+struct PanicWriter;
+
+impl core::fmt::Write for PanicWriter {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        // SAFETY: the program is ending; nothing else uses USART2 any more.
+        let usart = unsafe { &*pac::USART2::ptr() };
+        for &byte in s.as_bytes() {
+            let mut spins = 0;
+            while usart.sr().read().txe().bit_is_clear() && spins < PANIC_TX_SPINS {
+                spins += 1;
+                spin_loop();
+            }
+            usart.dr().write(|w| w.dr().set(u16::from(byte)));
+        }
+        Ok(())
+    }
+}
+
+/// Prints a panic's message on USART2.
+pub(crate) fn report_panic(info: &PanicInfo) {
+    // Nothing more can be done if the report itself fails.
+    let _ = write!(PanicWriter, "\r\nfirmware panicked: {info}\r\n");
+}

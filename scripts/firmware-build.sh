@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds the Cortex-M4F firmware (firmware/) and prints the ELF's path as the last line.
+#
+#   scripts/firmware-build.sh [--release] [--board mps2-an386|stm32f411] [cargo build options...]
+#
+# e.g. `scripts/firmware-build.sh --release`, `scripts/firmware-build.sh --release --example panic_probe`,
+#      `scripts/firmware-build.sh --release --board stm32f411`, `... --features micromath`.
+#
+# Toolchain: rustup's thumbv7em-none-eabihf target when it is installed; otherwise Debian's Rust
+# (rustc-web, cargo-web), its library source (rust-web-src) and lld, building `core` from source
+# with -Zbuild-std=core. Missing Debian packages (and qemu-system-arm, which runs the firmware)
+# are installed when running as root with apt; otherwise the script says what is missing.
+# The target directory is firmware/target (firmware/target/board-<name> for a board other than
+# the default mps2-an386, so images never overwrite each other), or $FIRMWARE_TARGET_DIR.
+set -euo pipefail
+
+TARGET=thumbv7em-none-eabihf
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+profile=debug
+cargo_args=()
+example=""
+board=mps2-an386
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --release) profile=release; cargo_args+=(--release) ;;
+        --example) example="${2:?--example needs a name}"; cargo_args+=(--example "$example"); shift ;;
+        --board) board="${2:?--board needs a name}"; shift ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) cargo_args+=("$1") ;;
+    esac
+    shift
+done
+
+# Installs the Debian packages in "$@" that are missing, or explains and fails.
+ensure_packages() {
+    local missing=()
+    local pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        echo "firmware-build: installing ${missing[*]}" >&2
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+    else
+        echo "firmware-build: missing Debian packages: ${missing[*]} (install them: apt-get install ${missing[*]})" >&2
+        exit 1
+    fi
+}
+
+have_rustup_target() {
+    command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$TARGET"
+}
+
+# Flags meant for host builds would replace the firmware's own (.cargo/config.toml).
+unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS CARGO_BUILD_TARGET
+cd "$repo/firmware"
+case "$board" in
+    mps2-an386) default_dir="$repo/firmware/target" ;;
+    stm32f411) default_dir="$repo/firmware/target/board-$board"
+               cargo_args+=(--no-default-features --features "$board") ;;
+    *) echo "firmware-build: unknown board '$board' (mps2-an386 or stm32f411)" >&2; exit 2 ;;
+esac
+export CARGO_TARGET_DIR="${FIRMWARE_TARGET_DIR:-$default_dir}"
+if have_rustup_target; then
+    command -v qemu-system-arm >/dev/null || ensure_packages qemu-system-arm
+    echo "firmware-build: rustup toolchain with $TARGET" >&2
+    cargo build --target "$TARGET" "${cargo_args[@]}" >&2
+else
+    ensure_packages rustc-web cargo-web rust-web-src lld qemu-system-arm
+    echo "firmware-build: Debian toolchain ($(/usr/bin/rustc --version)) with -Zbuild-std=core" >&2
+    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_THUMBV7EM_NONE_EABIHF_LINKER=ld.lld \
+        /usr/bin/cargo build -Zbuild-std=core --target "$TARGET" "${cargo_args[@]}" >&2
+fi
+
+if [ -n "$example" ]; then
+    elf="$CARGO_TARGET_DIR/$TARGET/$profile/examples/$example"
+else
+    elf="$CARGO_TARGET_DIR/$TARGET/$profile/microdense-firmware"
+fi
+[ -f "$elf" ] || { echo "firmware-build: cargo succeeded but $elf is missing" >&2; exit 1; }
+echo "$elf"
