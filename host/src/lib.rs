@@ -2,3 +2,4 @@
 //! pictures and talking to a device.
 
 pub mod cli;
+pub mod plot;

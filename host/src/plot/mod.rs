@@ -1,0 +1,21 @@
+//! Pictures without Graphviz, system fonts or Python: Keras-style model diagrams
+//! (PNG and SVG from one layout), training-history charts and confusion matrices.
+//! Everything here is independent of the model types: callers describe layers with
+//! [`DiagramLayer`], histories with [`History`] and predictions with [`ConfusionMatrix`].
+
+mod diagram;
+mod error;
+mod font;
+mod layout;
+mod output;
+mod png;
+mod svg;
+
+pub use diagram::{
+    render_diagram, write_diagram, DiagramFormat, DiagramLayer, DiagramOptions, RankDir, DEFAULT_DPI, MAX_DPI,
+};
+pub use error::PlotError;
+pub use output::write_atomic;
+
+/// Largest picture, in pixels, any renderer here will allocate (about 1 GB of RGBA).
+pub const MAX_PIXELS: u64 = 250_000_000;

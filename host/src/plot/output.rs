@@ -1,0 +1,91 @@
+//! Getting pictures out: PNG encoding and all-or-nothing file writes.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::PlotError;
+
+/// Pixel layout of a raw image handed to [`encode_png`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelFormat {
+    /// Three bytes per pixel, red, green, blue.
+    Rgb,
+    /// Four bytes per pixel, red, green, blue, straight (not premultiplied) alpha.
+    Rgba,
+}
+
+/// Encodes raw pixels as a PNG; `dpi`, when given, is recorded in a pHYs chunk so
+/// viewers and printers know the intended physical size.
+pub fn encode_png(
+    width: u32,
+    height: u32,
+    format: PixelFormat,
+    pixels: &[u8],
+    dpi: Option<f32>,
+) -> Result<Vec<u8>, PlotError> {
+    let channels = match format {
+        PixelFormat::Rgb => 3,
+        PixelFormat::Rgba => 4,
+    };
+    let expected = width as usize * height as usize * channels;
+    if pixels.len() != expected {
+        return Err(PlotError::Encode(format!(
+            "{width}x{height} image needs {expected} bytes, got {}",
+            pixels.len()
+        )));
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(match format {
+            PixelFormat::Rgb => png::ColorType::Rgb,
+            PixelFormat::Rgba => png::ColorType::Rgba,
+        });
+        encoder.set_depth(png::BitDepth::Eight);
+        if let Some(dpi) = dpi {
+            let per_meter = (dpi / 0.0254).round() as u32;
+            encoder.set_pixel_dims(Some(png::PixelDimensions {
+                xppu: per_meter,
+                yppu: per_meter,
+                unit: png::Unit::Meter,
+            }));
+        }
+        let mut writer = encoder
+            .write_header()
+            .map_err(|e| PlotError::Encode(e.to_string()))?;
+        writer
+            .write_image_data(pixels)
+            .map_err(|e| PlotError::Encode(e.to_string()))?;
+        writer.finish().map_err(|e| PlotError::Encode(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a
+/// rename, so `path` never holds a half-written picture.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
+    let io_error = |error| PlotError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| PlotError::Input(format!("{} does not name a file", path.display())))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(file_name);
+    temp_name.push(format!(".tmp{}", std::process::id()));
+    let temp: PathBuf = path.with_file_name(temp_name);
+    let result = (|| {
+        let mut file = fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if let Err(error) = result {
+        // Best effort: the temporary file may not even exist.
+        let _ = fs::remove_file(&temp);
+        return Err(io_error(error));
+    }
+    Ok(())
+}
