@@ -112,13 +112,6 @@ pub struct TextLine {
     pub width: f32,
 }
 
-impl TextLine {
-    /// The line's characters without weights.
-    pub fn plain(&self) -> String {
-        self.spans.iter().map(|s| s.text.as_str()).collect()
-    }
-}
-
 /// A filled cell of a layer's table with its text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {

@@ -3,18 +3,24 @@
 //! Everything here is independent of the model types: callers describe layers with
 //! [`DiagramLayer`], histories with [`History`] and predictions with [`ConfusionMatrix`].
 
+mod chart;
+mod confusion;
 mod diagram;
 mod error;
 mod font;
+mod history;
 mod layout;
 mod output;
 mod png;
 mod svg;
 
+pub use chart::{render_history_png, write_history_png, ChartOptions};
+pub use confusion::{ClassMetrics, ConfusionMatrix};
 pub use diagram::{
     render_diagram, write_diagram, DiagramFormat, DiagramLayer, DiagramOptions, RankDir, DEFAULT_DPI, MAX_DPI,
 };
 pub use error::PlotError;
+pub use history::{EpochRecord, Evaluation, History};
 pub use output::write_atomic;
 
 /// Largest picture, in pixels, any renderer here will allocate (about 1 GB of RGBA).

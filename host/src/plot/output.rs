@@ -6,29 +6,10 @@ use std::path::{Path, PathBuf};
 
 use super::PlotError;
 
-/// Pixel layout of a raw image handed to [`encode_png`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PixelFormat {
-    /// Three bytes per pixel, red, green, blue.
-    Rgb,
-    /// Four bytes per pixel, red, green, blue, straight (not premultiplied) alpha.
-    Rgba,
-}
-
-/// Encodes raw pixels as a PNG; `dpi`, when given, is recorded in a pHYs chunk so
-/// viewers and printers know the intended physical size.
-pub fn encode_png(
-    width: u32,
-    height: u32,
-    format: PixelFormat,
-    pixels: &[u8],
-    dpi: Option<f32>,
-) -> Result<Vec<u8>, PlotError> {
-    let channels = match format {
-        PixelFormat::Rgb => 3,
-        PixelFormat::Rgba => 4,
-    };
-    let expected = width as usize * height as usize * channels;
+/// Encodes opaque RGB pixels (three bytes each, row by row) as a PNG; `dpi`, when
+/// given, is recorded in a pHYs chunk so viewers know the intended physical size.
+pub fn encode_png(width: u32, height: u32, pixels: &[u8], dpi: Option<f32>) -> Result<Vec<u8>, PlotError> {
+    let expected = width as usize * height as usize * 3;
     if pixels.len() != expected {
         return Err(PlotError::Encode(format!(
             "{width}x{height} image needs {expected} bytes, got {}",
@@ -38,10 +19,7 @@ pub fn encode_png(
     let mut out = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut out, width, height);
-        encoder.set_color(match format {
-            PixelFormat::Rgb => png::ColorType::Rgb,
-            PixelFormat::Rgba => png::ColorType::Rgba,
-        });
+        encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         if let Some(dpi) = dpi {
             let per_meter = (dpi / 0.0254).round() as u32;

@@ -6,7 +6,7 @@ use tiny_skia::{FillRule, LineJoin, Paint, PathBuilder, Pixmap, Rect as SkiaRect
 
 use super::font::Fonts;
 use super::layout::{Edge, Layout, Rgb, TextLine, PEN_WIDTH};
-use super::output::{encode_png, PixelFormat};
+use super::output::encode_png;
 use super::{PlotError, MAX_PIXELS};
 
 /// Pixels per point at `dpi`.
@@ -152,5 +152,5 @@ pub fn render(layout: &Layout, fonts: &Fonts, dpi: u32) -> Result<Vec<u8>, PlotE
         .chunks_exact(4)
         .flat_map(|p| [p[0], p[1], p[2]])
         .collect();
-    encode_png(width, height, PixelFormat::Rgb, &rgb, Some(dpi as f32))
+    encode_png(width, height, &rgb, Some(dpi as f32))
 }

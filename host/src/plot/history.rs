@@ -1,0 +1,105 @@
+//! Training histories as `microdense train --json` prints them:
+//! `{"epochs":[{"epoch":1,"loss":..,"accuracy":..,"seconds":..},..],"test":{..}}`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::PlotError;
+
+/// Per-epoch metrics of one training run, plus the final test evaluation if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// One record per epoch, in order.
+    pub epochs: Vec<EpochRecord>,
+    /// Loss and accuracy on the test set after training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<Evaluation>,
+}
+
+/// Metrics at the end of one epoch. Unknown keys are ignored; a `null` loss or
+/// accuracy (a diverged run) reads as NaN and is left out of charts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: u32,
+    /// Mean training loss over the epoch.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub loss: f64,
+    /// Training accuracy over the epoch.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub accuracy: f64,
+    /// Wall-clock seconds the epoch took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+    /// Validation loss at the end of the epoch (with `--validation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f64>,
+    /// Validation accuracy at the end of the epoch (with `--validation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_accuracy: Option<f64>,
+}
+
+/// Loss and accuracy of one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Mean loss.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub loss: f64,
+    /// Accuracy.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub accuracy: f64,
+}
+
+fn nan_if_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+}
+
+impl History {
+    /// Parses a history from JSON text. The text may be the JSON object alone or a
+    /// whole captured stdout of `microdense train --json`, whose last JSON line is used.
+    pub fn from_json(text: &str) -> Result<History, PlotError> {
+        Self::parse(text, "input")
+    }
+
+    /// Reads and parses a history file (see [`History::from_json`]).
+    pub fn read_json(path: &Path) -> Result<History, PlotError> {
+        let text = std::fs::read_to_string(path).map_err(|error| PlotError::Io {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Whether any epoch carries validation metrics.
+    pub fn has_validation(&self) -> bool {
+        self.epochs
+            .iter()
+            .any(|e| e.val_loss.is_some() || e.val_accuracy.is_some())
+    }
+
+    fn parse(text: &str, source: &str) -> Result<History, PlotError> {
+        let error = |message: String| PlotError::History {
+            source: source.to_string(),
+            message,
+        };
+        let history: History = match serde_json::from_str(text) {
+            Ok(history) => history,
+            Err(whole) => {
+                let last = text
+                    .lines()
+                    .rev()
+                    .map(str::trim)
+                    .find(|line| line.starts_with('{'));
+                match last {
+                    Some(line) => serde_json::from_str(line).map_err(|e| error(e.to_string()))?,
+                    None => return Err(error(whole.to_string())),
+                }
+            }
+        };
+        if history.epochs.is_empty() {
+            return Err(error("\"epochs\" is empty".to_string()));
+        }
+        Ok(history)
+    }
+}
