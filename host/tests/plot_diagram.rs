@@ -283,3 +283,54 @@ fn bad_input_is_an_error() {
     .unwrap_err();
     assert!(matches!(err, PlotError::Io { .. }), "{err}");
 }
+
+#[test]
+fn png_records_its_dpi() {
+    let options = DiagramOptions { dpi: 200, ..shapes() };
+    let bytes = render_diagram(&tutorial(), &options, DiagramFormat::Png).unwrap();
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let dims = reader.info().pixel_dims.expect("pHYs chunk");
+    assert_eq!(dims.unit, png::Unit::Meter);
+    assert_eq!(dims.xppu, (200.0f64 / 0.0254).round() as u32);
+}
+
+#[test]
+fn oversized_pictures_are_refused_before_allocating() {
+    let options = DiagramOptions {
+        dpi: 1200,
+        ..shapes()
+    };
+    let err = render_diagram(&deep(50), &options, DiagramFormat::Png).unwrap_err();
+    assert!(matches!(err, PlotError::TooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("dpi"), "{err}");
+    // The SVG has no pixels and still renders.
+    assert!(render_diagram(&deep(50), &options, DiagramFormat::Svg).is_ok());
+}
+
+#[test]
+fn markup_in_names_is_escaped_in_svg() {
+    let mut layers = tutorial();
+    layers[0].name = "a<b>&\"c\"".to_string();
+    let svg = String::from_utf8(render_diagram(&layers, &shapes(), DiagramFormat::Svg).unwrap()).unwrap();
+    let parsed = svg_layers(&svg);
+    assert_eq!(parsed[0].0, "a<b>&\"c\"");
+    assert_eq!(parsed[0].2[0], "a<b>&\"c\" (Dense)");
+}
+
+#[test]
+fn files_are_replaced_whole_without_temporary_leftovers() {
+    let dir = out_dir().join("atomic");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.svg");
+    std::fs::write(&path, "old contents").unwrap();
+    write_diagram(&path, &tutorial(), &shapes()).unwrap();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.starts_with("<?xml") && written.trim_end().ends_with("</svg>"));
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["model.svg"]);
+}
