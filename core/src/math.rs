@@ -83,7 +83,9 @@ pub fn erf(x: f32) -> f32 {
 }
 
 /// `a * b + c` with a single rounding (fused multiply-add), identical on every target:
-/// the FPU's `vfma.f32` on a hard-float Cortex-M, `libm::fmaf` (correctly rounded) elsewhere.
+/// the FPU's `vfma.f32` on ARM when built with `-C target-feature=+vfp2` (which the
+/// firmware's build sets: rustc does not yet imply it from the Cortex-M4F's FPv4), and
+/// `libm::fmaf` (correctly rounded, so the same bits, only slower) everywhere else.
 #[inline(always)]
 pub fn mul_add(a: f32, b: f32, c: f32) -> f32 {
     #[cfg(all(target_arch = "arm", target_feature = "vfp2"))]

@@ -113,18 +113,25 @@ impl<'a> Trainer<'a> {
         batch.saturating_mul(self.stored_per_sample() + 2 * self.net.max_output_width())
     }
 
-    /// Offsets, within the stored region, of layer `i`'s output and of its extra values.
+    /// Offsets, within the stored region, of layer `i`'s extra values and of its output:
+    /// each trainable layer stores `[extra | output]`, after the input of layer `f`.
     fn slots(&self, i: usize, batch: usize) -> (usize, usize) {
-        let mut off = if self.first > 0 {
-            self.net.layer_input_width(self.first)
-        } else {
-            0
-        };
+        let mut off = if self.first > 0 { self.net.layer_input_width(self.first) } else { 0 };
         for j in self.first..i {
-            off += self.net.layer_output_width(j) + self.extra_width(j);
+            off += self.extra_width(j) + self.net.layer_output_width(j);
         }
-        let out = off * batch;
-        (out, out + self.net.layer_output_width(i) * batch)
+        (off * batch, (off + self.extra_width(i)) * batch)
+    }
+
+    /// Offset of layer `i`'s input in the stored region (`None`: the caller's inputs).
+    fn input_at(&self, i: usize, batch: usize) -> Option<usize> {
+        if i > self.first {
+            Some(self.slots(i - 1, batch).1)
+        } else if self.first > 0 {
+            Some(0)
+        } else {
+            None
+        }
     }
 
     /// Computes `scale ×` the gradient of the batch loss with respect to the trainable
@@ -207,15 +214,14 @@ impl<'a> Trainer<'a> {
         for i in self.first..layers.len() {
             let w_in = net.layer_input_width(i);
             let w_out = net.layer_output_width(i);
-            let out_at = self.slots(i, batch).0;
-            let (before, after) = stored.split_at_mut(out_at);
-            let src: &[f32] = if i == 0 {
-                inputs
-            } else {
-                &before[before.len() - batch * w_in..]
+            let (extra_at, out_at) = self.slots(i, batch);
+            let (before, after) = stored.split_at_mut(extra_at);
+            let src: &[f32] = match self.input_at(i, batch) {
+                Some(at) => &before[at..at + batch * w_in],
+                None => inputs,
             };
-            let (dst, rest) = after.split_at_mut(batch * w_out);
-            let extra = &mut rest[..batch * self.extra_width(i)];
+            let (extra, rest) = after.split_at_mut(out_at - extra_at);
+            let dst = &mut rest[..batch * w_out];
             match layers[i] {
                 Layer::Dense {
                     units,
@@ -247,7 +253,7 @@ impl<'a> Trainer<'a> {
         // Loss and its gradient with respect to the network's output.
         let stored: &[f32] = stored;
         let last = layers.len() - 1;
-        let pred = &stored[self.slots(last, batch).0..][..batch * outputs];
+        let pred = &stored[self.slots(last, batch).1..][..batch * outputs];
         let mut stats = BatchStats {
             samples: batch as u32,
             ..BatchStats::default()
@@ -263,14 +269,13 @@ impl<'a> Trainer<'a> {
         for i in (self.first..layers.len()).rev() {
             let w_in = net.layer_input_width(i);
             let w_out = net.layer_output_width(i);
-            let (out_at, extra_at) = self.slots(i, batch);
-            let input: &[f32] = if i == 0 {
-                inputs
-            } else {
-                &stored[out_at - batch * w_in..out_at]
+            let (extra_at, out_at) = self.slots(i, batch);
+            let input: &[f32] = match self.input_at(i, batch) {
+                Some(at) => &stored[at..at + batch * w_in],
+                None => inputs,
             };
             let output = &stored[out_at..out_at + batch * w_out];
-            let extra = &stored[extra_at..extra_at + batch * self.extra_width(i)];
+            let extra = &stored[extra_at..out_at];
             let grad = &mut g[..batch * w_out];
             match layers[i] {
                 Layer::Dense {

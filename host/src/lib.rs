@@ -2,4 +2,8 @@
 //! pictures and talking to a device.
 
 pub mod cli;
+pub mod dataset;
+pub mod fit;
+pub mod gemm;
+pub mod model;
 pub mod plot;

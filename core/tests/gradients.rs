@@ -1,0 +1,297 @@
+//! Finite-difference checks of every activation, loss and layer, and hand-computed
+//! training steps. Finite differences need exact math: with the `micromath` feature the
+//! approximations' own slopes differ, and `micromath.rs` checks accuracy instead.
+#![cfg(not(feature = "micromath"))]
+
+use microdense_core::{
+    Activation, Error, Layer, Loss, Mat, MatMul, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer,
+};
+
+/// Relative tolerance of the finite-difference checks.
+const TOL: f32 = 0.02;
+
+fn close(analytic: f32, numeric: f32, what: &str) {
+    let scale = analytic.abs().max(numeric.abs()).max(1e-2);
+    assert!(
+        (analytic - numeric).abs() <= TOL * scale,
+        "{what}: analytic {analytic} vs numeric {numeric}"
+    );
+}
+
+fn random_row(rng: &mut Rng, n: usize, spread: f32) -> Vec<f32> {
+    (0..n).map(|_| (rng.next_f32() * 2.0 - 1.0) * spread).collect()
+}
+
+#[test]
+fn every_activation_matches_finite_differences() {
+    let mut rng = Rng::new(7);
+    for act in Activation::ALL {
+        for _ in 0..20 {
+            let x = random_row(&mut rng, 6, 2.5);
+            // Stay away from the kinks of relu and hard_sigmoid where the derivative jumps.
+            if x.iter().any(|v| v.abs() < 0.05 || (v.abs() - 3.0).abs() < 0.05) {
+                continue;
+            }
+            let weights = random_row(&mut rng, 6, 1.0);
+            let objective = |x: &[f32]| -> f32 {
+                let mut y = x.to_vec();
+                act.forward(&mut y);
+                y.iter().zip(&weights).map(|(a, b)| a * b).sum()
+            };
+            let mut y = x.clone();
+            act.forward(&mut y);
+            let mut grad = weights.clone();
+            act.backward(&x, &y, &mut grad);
+            for i in 0..x.len() {
+                let h = 1e-2;
+                let (mut hi, mut lo) = (x.clone(), x.clone());
+                hi[i] += h;
+                lo[i] -= h;
+                let numeric = (objective(&hi) - objective(&lo)) / (2.0 * h);
+                close(grad[i], numeric, act.keras_name());
+            }
+        }
+    }
+}
+
+#[test]
+fn every_loss_matches_finite_differences() {
+    let mut rng = Rng::new(11);
+    for loss in Loss::ALL {
+        for sample in 0..10 {
+            let n = 5;
+            let mut pred: Vec<f32> = (0..n).map(|_| 0.1 + 0.8 * rng.next_f32()).collect();
+            if matches!(loss, Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy) {
+                let s: f32 = pred.iter().sum();
+                pred.iter_mut().for_each(|p| *p /= s);
+            }
+            let class = [rng.below(n) as u32];
+            let values: Vec<f32> = (0..n).map(|_| rng.next_f32()).collect();
+            let targets = match loss {
+                Loss::BinaryCrossentropy | Loss::MeanSquaredError if sample % 2 == 0 => Targets::Values(&values),
+                _ => Targets::Classes(&class),
+            };
+            let mut grad = vec![0.0; n];
+            loss.gradient(&pred, &targets, 0, 1.0, &mut grad);
+            for i in 0..n {
+                let h = 1e-3;
+                let (mut hi, mut lo) = (pred.clone(), pred.clone());
+                hi[i] += h;
+                lo[i] -= h;
+                let numeric = (loss.value(&hi, &targets, 0) - loss.value(&lo, &targets, 0)) / (2.0 * h);
+                close(grad[i], numeric, loss.keras_name());
+            }
+        }
+    }
+}
+
+#[test]
+fn crossentropy_clips_probabilities_like_keras() {
+    let targets = Targets::Classes(&[0]);
+    let loss = Loss::CategoricalCrossentropy.value(&[0.0, 1.0], &targets, 0);
+    assert!((loss - -(1e-7f32).ln()).abs() < 1e-3, "clipped at epsilon: {loss}");
+    let bce = Loss::BinaryCrossentropy.value(&[1.0], &Targets::Values(&[0.0]), 0);
+    // In f32, 1 - 1e-7 rounds to 1 - 2^-23 · 1.0: the clip leaves ln(1.19e-7), as in Keras.
+    assert!((bce - -(1.0f32 - (1.0 - 1e-7f32)).ln()).abs() < 1e-3, "binary clipped at 1 - epsilon: {bce}");
+}
+
+/// A network using every layer kind, and its loss on a fixed batch as a function of all weights.
+fn all_layers() -> [Layer; 8] {
+    [
+        Layer::Flatten,
+        Layer::Dense { units: 6, activation: Activation::Tanh, use_bias: true },
+        Layer::Dropout { rate: 0.3 },
+        Layer::Dense { units: 5, activation: Activation::Linear, use_bias: false },
+        Layer::Activation(Activation::Swish),
+        Layer::Dense { units: 4, activation: Activation::Elu, use_bias: true },
+        Layer::Dense { units: 3, activation: Activation::Linear, use_bias: true },
+        Layer::Activation(Activation::Softmax),
+    ]
+}
+
+fn batch_loss(trainer: &Trainer, params: &[f32], x: &[f32], targets: &Targets, seed: u64) -> (f32, Vec<f32>) {
+    let first = trainer.first_trainable();
+    let net = trainer.network();
+    let split = net.param_offset(first);
+    let mut grads = vec![0.0; trainer.trainable_param_count()];
+    let batch = targets.samples(net.output_width());
+    let mut scratch = vec![0.0; trainer.scratch_len(batch)];
+    let stats = trainer
+        .gradients(
+            &Portable,
+            &params[..split],
+            &params[split..],
+            x,
+            targets,
+            Loss::CategoricalCrossentropy,
+            1.0 / batch as f32,
+            &mut Rng::new(seed),
+            &mut grads,
+            &mut scratch,
+        )
+        .unwrap();
+    (stats.loss_sum / batch as f32, grads)
+}
+
+#[test]
+fn backprop_through_every_layer_matches_finite_differences() {
+    let layers = all_layers();
+    let net = Network::new(4, &layers).unwrap();
+    let mut rng = Rng::new(3);
+    let params = random_row(&mut rng, net.param_count(), 0.8);
+    let x = random_row(&mut rng, 3 * 4, 1.0);
+    let labels = [0u32, 2, 1];
+    let targets = Targets::Classes(&labels);
+    let full = Trainer::new(net, 0).unwrap();
+    let (_, grads) = batch_loss(&full, &params, &x, &targets, 99);
+    for i in 0..params.len() {
+        let h = 1e-2;
+        let (mut hi, mut lo) = (params.clone(), params.clone());
+        hi[i] += h;
+        lo[i] -= h;
+        // The same seed gives the same dropout mask on both sides.
+        let numeric = (batch_loss(&full, &hi, &x, &targets, 99).0 - batch_loss(&full, &lo, &x, &targets, 99).0) / (2.0 * h);
+        close(grads[i], numeric, &format!("parameter {i}"));
+    }
+}
+
+#[test]
+fn training_a_suffix_gives_the_suffix_of_the_full_gradient() {
+    let layers = all_layers();
+    let net = Network::new(4, &layers).unwrap();
+    let mut rng = Rng::new(5);
+    let params = random_row(&mut rng, net.param_count(), 0.8);
+    let x = random_row(&mut rng, 2 * 4, 1.0);
+    let targets = Targets::Classes(&[1, 2]);
+    let (full_loss, full) = batch_loss(&Trainer::new(net, 0).unwrap(), &params, &x, &targets, 4);
+    for k in 1..=net.weighted_layer_count() {
+        let suffix = Trainer::last_weighted(net, k);
+        // Dropout sits before the last three weighted layers; with it frozen, the mask is
+        // drawn in the forward-only prefix from the same generator state.
+        let (loss, grads) = batch_loss(&suffix, &params, &x, &targets, 4);
+        assert!((loss - full_loss).abs() < 1e-6, "k = {k}: loss {loss} vs {full_loss}");
+        let tail = &full[full.len() - grads.len()..];
+        for (a, b) in grads.iter().zip(tail) {
+            assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "k = {k}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn one_sgd_step_matches_hand_computation() {
+    // y = x·w + b with w = [0.5, -0.25], b = 0.1, x = [1, 2], target 1, MSE:
+    // y = 0.1, dL/dy = 2(y - t) = -1.8, dw = [-1.8, -3.6], db = -1.8.
+    let layers = [Layer::Dense { units: 1, activation: Activation::Linear, use_bias: true }];
+    let net = Network::new(2, &layers).unwrap();
+    let trainer = Trainer::new(net, 0).unwrap();
+    let x = [1.0, 2.0];
+    let targets = Targets::Values(&[1.0]);
+    let mut scratch = vec![0.0; trainer.scratch_len(1)];
+    let mut grads = [0.0; 3];
+
+    let sgd = Sgd { learning_rate: 0.1, momentum: 0.0, nesterov: false };
+    let mut params = [0.5, -0.25, 0.1];
+    let mut state = SgdState { iterations: 0, momentum: &mut [] };
+    let stats = trainer
+        .step(&Portable, &sgd, &mut state, &[], &mut params, &x, &targets, Loss::MeanSquaredError, &mut Rng::new(0), &mut grads, &mut scratch)
+        .unwrap();
+    assert!((stats.loss_sum - 0.81).abs() < 1e-6);
+    assert_eq!(grads, [-1.8, -3.6, -1.8]);
+    let expected = [0.5 + 0.18, -0.25 + 0.36, 0.1 + 0.18];
+    for (p, e) in params.iter().zip(expected) {
+        assert!((p - e).abs() < 1e-6, "{params:?}");
+    }
+    assert_eq!(state.iterations, 1);
+
+    // Momentum 0.9, two steps with a fixed gradient g = 1: m1 = -0.1, w1 = -0.1;
+    // m2 = 0.9·(-0.1) - 0.1 = -0.19, w2 = -0.29. Nesterov: w1 = 0.9·m1 - 0.1 = -0.19,
+    // w2 = -0.19 + 0.9·m2 - 0.1 = -0.461.
+    for (nesterov, w_after) in [(false, [-0.1, -0.29]), (true, [-0.19, -0.461])] {
+        let sgd = Sgd { learning_rate: 0.1, momentum: 0.9, nesterov };
+        let mut w = [0.0f32];
+        let mut m = [0.0f32];
+        let mut state = SgdState { iterations: 0, momentum: &mut m };
+        for expected in w_after {
+            sgd.step(&mut w, &[1.0], &mut state).unwrap();
+            assert!((w[0] - expected).abs() < 1e-6, "nesterov {nesterov}: {} vs {expected}", w[0]);
+        }
+        assert_eq!(state.iterations, 2);
+    }
+}
+
+#[test]
+fn wrong_buffer_sizes_are_errors_not_panics() {
+    let layers = [Layer::Dense { units: 3, activation: Activation::Softmax, use_bias: true }];
+    let net = Network::new(2, &layers).unwrap();
+    let params = [0.0; 9];
+    let mut scratch = [0.0; 6];
+    assert!(matches!(
+        net.predict(&Portable, &params[..8], &[1.0, 2.0], 1, &mut scratch),
+        Err(Error::BufferSize { what: "parameters", expected: 9, actual: 8 })
+    ));
+    assert!(net.predict(&Portable, &params, &[1.0], 1, &mut scratch).is_err());
+    assert!(net.predict(&Portable, &params, &[1.0, 2.0], 1, &mut scratch[..5]).is_err());
+    assert_eq!(net.predict(&Portable, &params, &[1.0, 2.0], 1, &mut scratch).unwrap().len(), 3);
+
+    let trainer = Trainer::new(net, 0).unwrap();
+    let mut grads = [0.0; 9];
+    let mut tscratch = vec![0.0; trainer.scratch_len(1)];
+    let r = trainer.gradients(&Portable, &[], &params, &[1.0, 2.0], &Targets::Values(&[1.0; 4]), Loss::MeanSquaredError, 1.0, &mut Rng::new(0), &mut grads, &mut tscratch);
+    assert!(matches!(r, Err(Error::BufferSize { .. })), "targets of the wrong width: {r:?}");
+    assert!(Trainer::new(net, 2).is_err());
+    assert!(Network::new(0, &layers).is_err());
+    assert!(Network::new(2, &[]).is_err());
+    assert!(Network::new(2, &[Layer::Dropout { rate: 1.0 }]).is_err());
+    assert!(Network::new(2, &[Layer::Dense { units: 0, activation: Activation::Linear, use_bias: true }]).is_err());
+    let mut c = [0.0; 4];
+    assert!(Portable.matmul(2, 2, 2, Mat::row_major(&[1.0; 3], 2), Mat::row_major(&[1.0; 4], 2), &mut c).is_err());
+}
+
+#[test]
+fn portable_kernel_is_an_exact_sequential_fma_sum() {
+    let mut rng = Rng::new(1);
+    let (m, k, n) = (3, 17, 7);
+    let a = random_row(&mut rng, m * k, 1.0);
+    let b = random_row(&mut rng, k * n, 1.0);
+    let mut c = vec![0.0; m * n];
+    Portable.matmul(m, k, n, Mat::row_major(&a, k), Mat::row_major(&b, n), &mut c).unwrap();
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = 0.0f32;
+            for p in 0..k {
+                acc = libm::fmaf(a[i * k + p], b[p * n + j], acc);
+            }
+            assert_eq!(c[i * n + j].to_bits(), acc.to_bits());
+        }
+    }
+    // Transposed views read the same values.
+    let mut ct = vec![0.0; n * m];
+    Portable.matmul(n, k, m, Mat::transposed(&b, n), Mat::transposed(&a, k), &mut ct).unwrap();
+    for i in 0..m {
+        for j in 0..n {
+            assert!((ct[j * m + i] - c[i * n + j]).abs() < 1e-5);
+        }
+    }
+}
+
+#[test]
+fn buffer_formulas_match_the_documentation() {
+    let layers = [
+        Layer::Dense { units: 50, activation: Activation::Linear, use_bias: true },
+        Layer::Activation(Activation::Sigmoid),
+        Layer::Dense { units: 20, activation: Activation::Linear, use_bias: true },
+        Layer::Activation(Activation::Sigmoid),
+        Layer::Dense { units: 10, activation: Activation::Linear, use_bias: true },
+        Layer::Activation(Activation::Softmax),
+    ];
+    let net = Network::new(784, &layers).unwrap();
+    assert_eq!(net.param_count(), 40_480);
+    assert_eq!(net.inference_scratch_len(1), 100);
+    let full = Trainer::new(net, 0).unwrap();
+    assert_eq!(full.scratch_len(64), 64 * (160 + 100));
+    let last_two = Trainer::last_weighted(net, 2);
+    assert_eq!(last_two.first_trainable(), 2);
+    assert_eq!(last_two.trainable_param_count(), 50 * 20 + 20 + 20 * 10 + 10);
+    assert_eq!(last_two.scratch_len(1), 50 + 60 + 100);
+}
+
