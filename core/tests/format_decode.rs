@@ -109,6 +109,7 @@ fn every_layer_kind_round_trips() {
     let params = Network::new(6, &layers).unwrap().param_count();
     let model = OwnedModel {
         input: 6,
+        input_shape: Some(vec![2, 3]),
         layers,
         weights: (0..params).map(|i| i as f32).collect(),
         training: None,
@@ -125,6 +126,8 @@ fn every_layer_kind_round_trips() {
     let bytes = model.encode();
     with_view(&bytes, |view| {
         let view = view.unwrap();
+        assert_eq!(view.input_shape(), &[2, 3]);
+        assert_eq!(view.input_width(), 6);
         assert_eq!(view.layers(), &model.layers[..]);
         let state = view.training().unwrap();
         assert_eq!(state.momentum.len(), params);
@@ -163,6 +166,21 @@ fn encoder_rejects_bad_models_and_small_buffers() {
         }))
     ));
     let mut model = golden_model();
+    model.input_shape = Some(vec![2, 3]);
+    assert!(matches!(
+        model.as_ref().encode(&mut buf),
+        Err(FormatError::InconsistentShapes(Inconsistency::Count {
+            expected: 4,
+            found: 6,
+            ..
+        }))
+    ));
+    model.input_shape = Some(vec![1; 9]);
+    assert!(matches!(
+        model.as_ref().encode(&mut buf),
+        Err(FormatError::TooLarge { .. })
+    ));
+    model.input_shape = None;
     model.weights.push(0.0);
     assert!(matches!(
         model.as_ref().encode(&mut buf),
@@ -255,7 +273,7 @@ fn misaligned_weights_are_refused() {
     assert_eq!(
         err,
         FormatError::Misaligned {
-            offset: 28,
+            offset: 32,
             address_mod_4: 1
         }
     );
@@ -318,7 +336,7 @@ fn newer_versions_are_refused_only_when_they_say_so() {
     // The same additions in a version-1 file are errors.
     assert!(matches!(
         decode_err(&assemble(1, 1, &meta2, &data)),
-        FormatError::Malformed { offset: 42, .. }
+        FormatError::Malformed { offset: 43, .. }
     ));
     assert!(matches!(
         decode_err(&assemble(1, 1, &meta, &data2)),
@@ -349,53 +367,58 @@ fn with_meta_byte(at: usize, value: u8) -> FormatError {
 
 #[test]
 fn inconsistent_and_malformed_metadata_are_reported() {
-    // Metadata of small-trainable.mdl (see docs/device-format.md): 04 02 | 00 03 01 01 |
-    // 00 02 04 01 | 17 | 01 00 <lr> <momentum> 00 00 05 01 08.
+    // Metadata of small-trainable.mdl (see docs/device-format.md): 01 04 | 02 |
+    // 00 03 01 01 | 00 02 04 01 | 17 | 01 00 <lr> <momentum> 00 00 05 01 08.
     let shapes = |e: FormatError| matches!(e, FormatError::InconsistentShapes(_));
     let malformed = |e: FormatError| matches!(e, FormatError::Malformed { .. });
     assert!(matches!(
-        with_meta_byte(3, 0),
+        with_meta_byte(4, 0),
         FormatError::InconsistentShapes(Inconsistency::Layers(microdense_core::Error::InvalidLayer {
             layer: 0,
             ..
         }))
     ));
     assert!(matches!(
-        with_meta_byte(10, 0x16),
+        with_meta_byte(11, 0x16),
         FormatError::InconsistentShapes(Inconsistency::Count {
             what: "weights",
             expected: 23,
             found: 22
         })
     ));
-    assert!(shapes(with_meta_byte(0, 0)), "input width 0");
+    assert!(shapes(with_meta_byte(1, 0)), "input dimension 0");
     assert!(matches!(
-        decode_err(&assemble(1, 1, &[4, 0, 0, 0], &[])),
+        decode_err(&assemble(1, 1, &[1, 4, 0, 0, 0], &[])),
         FormatError::InconsistentShapes(Inconsistency::Layers(microdense_core::Error::LayerCount {
             count: 0
         }))
     ));
-    assert!(shapes(with_meta_byte(24, 3)), "3 trainable of 2 Dense layers");
+    assert!(shapes(with_meta_byte(25, 3)), "3 trainable of 2 Dense layers");
     assert!(
-        shapes(with_meta_byte(25, 7)),
+        shapes(with_meta_byte(26, 7)),
         "7 momentum values for 8 parameters"
     );
-    assert!(shapes(with_meta_byte(20, 0x7F)), "momentum 1.0e38");
-    assert!(malformed(with_meta_byte(4, 12)), "activation tag 12");
-    assert!(malformed(with_meta_byte(2, 4)), "layer tag 4");
-    assert!(malformed(with_meta_byte(5, 2)), "bool 2");
-    assert!(malformed(with_meta_byte(11, 2)), "option tag 2");
-    assert!(malformed(with_meta_byte(12, 1)), "optimizer tag 1");
-    assert!(malformed(with_meta_byte(22, 4)), "loss tag 4");
-    assert!(malformed(with_meta_byte(1, 0x41)), "65 layers");
+    assert!(shapes(with_meta_byte(21, 0x7F)), "momentum 1.0e38");
+    assert!(malformed(with_meta_byte(5, 12)), "activation tag 12");
+    assert!(malformed(with_meta_byte(3, 4)), "layer tag 4");
+    assert!(malformed(with_meta_byte(6, 2)), "bool 2");
+    assert!(malformed(with_meta_byte(12, 2)), "option tag 2");
+    assert!(malformed(with_meta_byte(13, 1)), "optimizer tag 1");
+    assert!(malformed(with_meta_byte(23, 4)), "loss tag 4");
+    assert!(malformed(with_meta_byte(2, 0x41)), "65 layers");
+    assert!(malformed(with_meta_byte(0, 9)), "9 input dimensions");
+    assert!(matches!(
+        decode_err(&assemble(1, 1, &[0, 1, 3, 0, 0], &[])),
+        FormatError::InconsistentShapes(Inconsistency::InputShape { .. })
+    ));
     // Non-zero padding.
     let mut bytes = golden_trainable_model().encode();
-    bytes[0x2a] = 1;
+    bytes[0x2b] = 1;
     reseal(&mut bytes);
     assert_eq!(
         decode_err(&bytes),
         FormatError::Malformed {
-            offset: 0x2a,
+            offset: 0x2b,
             what: "non-zero padding before the weights"
         }
     );

@@ -44,6 +44,7 @@ fn check_model(name: &str, model: &OwnedModel) {
     let view = decode(aligned.bytes()).unwrap();
     assert_eq!(view.header().version, VERSION);
     assert_eq!(view.input_width(), model.input);
+    assert_eq!(view.input_shape(), &[model.input as u32]);
     assert_eq!(view.layers(), &model.layers[..]);
     assert_eq!(view.weights(), &model.weights[..]);
     match (&model.training, view.training()) {

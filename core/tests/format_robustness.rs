@@ -87,6 +87,7 @@ fn model() -> impl Strategy<Value = OwnedModel> {
                     let trainable = params - net.param_offset(first);
                     OwnedModel {
                         input,
+                        input_shape: (input == 4).then(|| vec![2, 2]),
                         layers: layers.clone(),
                         training: with_training.then(|| OwnedTraining {
                             sgd,

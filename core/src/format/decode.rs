@@ -2,7 +2,9 @@
 //! weights from the file's bytes.
 
 use super::crc32::{crc32, Crc32};
-use super::wire::{Header, LayerRecord, Layout, Meta, CRC_LEN, HEADER_LEN, MAGIC, MIN_FILE_LEN};
+use super::wire::{
+    shape_width, Header, InputShape, LayerRecord, Layout, Meta, CRC_LEN, HEADER_LEN, MAGIC, MIN_FILE_LEN,
+};
 use super::{FormatError, Inconsistency, ModelRef, TrainingState, VERSION};
 use crate::{Layer, Network, MAX_LAYERS};
 
@@ -25,6 +27,7 @@ pub struct FileHeader {
 pub struct ModelView<'a> {
     header: FileHeader,
     crc: u32,
+    input_shape: InputShape,
     input: usize,
     layers: heapless::Vec<Layer, MAX_LAYERS>,
     weights: &'a [f32],
@@ -43,7 +46,13 @@ impl<'a> ModelView<'a> {
         self.crc
     }
 
-    /// Values per input sample.
+    /// Shape of one input sample, as the writer gave it (`[784]`, or `[28, 28]` before a
+    /// Flatten).
+    pub fn input_shape(&self) -> &[u32] {
+        &self.input_shape
+    }
+
+    /// Values per input sample (the product of the input shape).
     pub fn input_width(&self) -> usize {
         self.input
     }
@@ -79,6 +88,7 @@ impl<'a> ModelView<'a> {
     pub fn model(&self) -> Result<ModelRef<'_>, crate::Error> {
         Ok(ModelRef {
             network: self.network()?,
+            input_shape: Some(&self.input_shape),
             weights: self.weights,
             training: self.training,
         })
@@ -257,7 +267,8 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
             })
         })?;
     }
-    let net = Network::new(meta.input as usize, &layers).map_err(Inconsistency::Layers)?;
+    let input = shape_width(&meta.input_shape)?;
+    let net = Network::new(input, &layers).map_err(Inconsistency::Layers)?;
     let params = net.param_count();
     if meta.params as usize != params {
         return Err(Inconsistency::Count {
@@ -301,10 +312,10 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
         }
         None => None,
     };
-    let input = net.input_width();
     Ok(ModelView {
         header,
         crc: stored_crc(bytes),
+        input_shape: meta.input_shape,
         input,
         layers,
         weights,

@@ -1,7 +1,9 @@
 //! Writing a device-format file into a caller's buffer, without allocating.
 
 use super::crc32::crc32;
-use super::wire::{Header, LayerSeq, Layout, Meta, TrainingRecord, HEADER_LEN, MAGIC};
+use super::wire::{
+    shape_width, Header, InputShape, LayerSeq, Layout, Meta, TrainingRecord, HEADER_LEN, MAGIC,
+};
 use super::{FormatError, Inconsistency, TrainingState, MIN_READER_VERSION, VERSION};
 use crate::Network;
 use postcard::ser_flavors::Size;
@@ -12,6 +14,9 @@ use postcard::ser_flavors::Size;
 pub struct ModelRef<'a> {
     /// The architecture.
     pub network: Network<'a>,
+    /// Shape of one input sample (e.g. `[28, 28]` before a Flatten), whose product must
+    /// be the network's input width; `None` stores the flat `[input width]`.
+    pub input_shape: Option<&'a [u32]>,
     /// The parameters, [`Network::param_count`] of them.
     pub weights: &'a [f32],
     /// The state for fine-tuning, if the file should carry it.
@@ -51,7 +56,7 @@ impl<'a> ModelRef<'a> {
             None => None,
         };
         let meta = Meta {
-            input: to_u32(net.input_width(), "input width")?,
+            input_shape: self.stored_input_shape()?,
             layers: LayerSeq(net.layers()),
             params: to_u32(params, "parameter count")?,
             training,
@@ -63,6 +68,28 @@ impl<'a> ModelRef<'a> {
             .filter(|l| l.file_len() <= u32::MAX as usize)
             .ok_or(FormatError::TooLarge { what: "model file" })?;
         Ok(Plan { meta, layout })
+    }
+
+    /// The input shape as stored, checked against the network's input width.
+    fn stored_input_shape(&self) -> Result<InputShape, FormatError> {
+        let width = self.network.input_width();
+        let flat = [to_u32(width, "input width")?];
+        let mut shape = InputShape::new();
+        for &d in self.input_shape.unwrap_or(&flat) {
+            shape.push(d).map_err(|_| FormatError::TooLarge {
+                what: "input shape (more than MAX_INPUT_DIMS dimensions)",
+            })?;
+        }
+        let product = shape_width(&shape)?;
+        if product != width {
+            return Err(Inconsistency::Count {
+                what: "input width (product of the input shape)",
+                expected: width,
+                found: product,
+            }
+            .into());
+        }
+        Ok(shape)
     }
 
     /// Exact length in bytes of the encoded file; errors as [`encode`](Self::encode) does

@@ -89,6 +89,11 @@ pub enum Inconsistency {
         /// The value found.
         found: usize,
     },
+    /// The input shape is not usable.
+    InputShape {
+        /// What is wrong.
+        what: &'static str,
+    },
     /// The training state does not fit the network.
     Training {
         /// What is wrong.
@@ -108,6 +113,7 @@ impl fmt::Display for Inconsistency {
                 f,
                 "{what}: the architecture implies {expected}, the file has {found}"
             ),
+            Inconsistency::InputShape { what } => write!(f, "invalid input shape: {what}"),
             Inconsistency::Training { what } => write!(f, "invalid training state: {what}"),
         }
     }

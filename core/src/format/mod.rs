@@ -9,7 +9,7 @@
 //! 6             2           min_reader   u16 LE  (oldest reader version that can use the file)
 //! 8             4           len          u32 LE  (whole file, CRC included)
 //! 12            4           meta_len     u32 LE
-//! 16            meta_len    metadata     postcard: input, layers, params, training?
+//! 16            meta_len    metadata     postcard: input shape, layers, params, training?
 //! ...           0..3        zero padding to a multiple of 4
 //! W (4-aligned) 4·params    weights      f32 LE, the Network's flat layout
 //! ...           4·momentum  momentum     f32 LE (training state only)
@@ -28,7 +28,7 @@
 //! let layers = [Layer::Dense { units: 2, activation: Activation::Softmax, use_bias: true }];
 //! let network = Network::new(3, &layers).unwrap();
 //! let weights = [0.5f32; 8];
-//! let model = ModelRef { network, weights: &weights, training: None };
+//! let model = ModelRef { network, input_shape: None, weights: &weights, training: None };
 //! let mut buf = Aligned([0u8; 128]);
 //! let len = model.encode(&mut buf.0).unwrap();
 //! let view = decode(&buf.0[..len]).unwrap();
@@ -48,7 +48,7 @@ pub use decode::{decode, decode_prefix, read_header, FileHeader, ModelView};
 pub use encode::ModelRef;
 pub use error::{FormatError, Inconsistency};
 pub use training::TrainingState;
-pub use wire::{CRC_LEN, HEADER_LEN, MAGIC, MIN_FILE_LEN};
+pub use wire::{CRC_LEN, HEADER_LEN, MAGIC, MAX_INPUT_DIMS, MIN_FILE_LEN};
 
 /// The format version this code writes and the newest it reads.
 pub const VERSION: u16 = 1;

@@ -6,6 +6,7 @@
 //! declaration: the explicit discriminants below document those positions, and a test
 //! checks they agree. New variants go at the end, with the next tag.
 
+use super::{FormatError, Inconsistency};
 use crate::{Activation, Layer, Loss, Sgd};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -21,6 +22,12 @@ pub const CRC_LEN: usize = 4;
 
 /// The smallest possible file: a header and a CRC.
 pub const MIN_FILE_LEN: usize = HEADER_LEN + CRC_LEN;
+
+/// Most dimensions an input shape may have.
+pub const MAX_INPUT_DIMS: usize = 8;
+
+/// An input shape as stored: its dimensions, outermost first.
+pub(super) type InputShape = heapless::Vec<u32, MAX_INPUT_DIMS>;
 
 /// The fixed 16-byte header (all integers fixed-width little-endian).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,8 +54,9 @@ pub(super) struct Header {
 /// Later format versions may append fields; readers ignore bytes after the ones they know.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Meta<L> {
-    /// Values per input sample.
-    pub input: u32,
+    /// Shape of one input sample (without the batch dimension); the network's input
+    /// width is the product of the dimensions.
+    pub input_shape: InputShape,
     /// The layers, in order.
     pub layers: L,
     /// Number of weights (must equal the architecture's parameter count).
@@ -183,6 +191,28 @@ impl Layout {
     pub fn file_len(&self) -> usize {
         self.crc + CRC_LEN
     }
+}
+
+/// The width of an input shape: the product of its dimensions, each at least 1.
+pub(super) fn shape_width(shape: &[u32]) -> Result<usize, FormatError> {
+    if shape.is_empty() {
+        return Err(Inconsistency::InputShape {
+            what: "no dimensions",
+        }
+        .into());
+    }
+    shape.iter().try_fold(1usize, |width, &d| {
+        if d == 0 {
+            return Err(Inconsistency::InputShape {
+                what: "a dimension of 0",
+            }
+            .into());
+        }
+        width
+            .checked_mul(d as usize)
+            .filter(|&w| w <= u32::MAX as usize)
+            .ok_or(FormatError::TooLarge { what: "input width" })
+    })
 }
 
 impl From<Activation> for ActivationTag {

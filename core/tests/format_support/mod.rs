@@ -46,6 +46,8 @@ impl AlignedBytes {
 #[derive(Clone, Debug)]
 pub struct OwnedModel {
     pub input: usize,
+    /// `None` for the flat `[input]`.
+    pub input_shape: Option<Vec<u32>>,
     pub layers: Vec<Layer>,
     pub weights: Vec<f32>,
     pub training: Option<OwnedTraining>,
@@ -66,6 +68,7 @@ impl OwnedModel {
     pub fn as_ref(&self) -> ModelRef<'_> {
         ModelRef {
             network: Network::new(self.input, &self.layers).unwrap(),
+            input_shape: self.input_shape.as_deref(),
             weights: &self.weights,
             training: self.training.as_ref().map(|t| TrainingState {
                 sgd: t.sgd,
@@ -119,6 +122,7 @@ pub fn golden_model() -> OwnedModel {
     let params = Network::new(4, &layers).unwrap().param_count();
     OwnedModel {
         input: 4,
+        input_shape: None,
         layers,
         weights: (0..params).map(|i| (i as f32 - 11.0) / 8.0).collect(),
         training: None,
@@ -162,6 +166,7 @@ pub fn tutorial_model(seed: u64) -> OwnedModel {
     let mut rng = Rng::new(seed);
     OwnedModel {
         input: 784,
+        input_shape: None,
         layers,
         weights: (0..params).map(|_| rng.next_normal() * 0.1).collect(),
         training: None,
