@@ -6,4 +6,5 @@ pub mod dataset;
 pub mod fit;
 pub mod gemm;
 pub mod model;
+pub mod h5;
 pub mod plot;
