@@ -7,4 +7,5 @@ pub mod fit;
 pub mod gemm;
 pub mod model;
 pub mod h5;
+pub mod mnist;
 pub mod plot;
