@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test of microdense: unit and integration tests of all crates (with libm and
+# with micromath), the no_std build of core for the Cortex-M4F, the real-Keras interop
+# suite and the QEMU firmware tests. Installs what it needs when it can (the Keras venv
+# through pip, Debian packages through apt when root) and says what it skipped when not.
+#
+#   scripts/test-all.sh            # everything
+#   MNIST_DIR=/path scripts/test-all.sh
+set -uo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+export MNIST_DIR="${MNIST_DIR:-$repo/../shared/data/mnist}"
+skipped=()
+started=$(date +%s)
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "real Keras (tensorflow-cpu 2.21, tf_keras 2.21, Keras 3) for the interop tests"
+if python=$(bash scripts/keras-venv.sh | tail -n 1) && [ -x "$python" ]; then
+    echo "using $python"
+    export MICRODENSE_REQUIRE_KERAS=1
+else
+    skipped+=("real-Keras interop tests (the venv could not be made; see above)")
+fi
+
+step "firmware for the Cortex-M4F (thumbv7em-none-eabihf) and QEMU"
+if elf=$(bash scripts/firmware-build.sh --release | tail -n 1) && [ -f "$elf" ]; then
+    echo "firmware: $elf"
+    export MICRODENSE_FIRMWARE="$elf"
+    if command -v qemu-system-arm >/dev/null; then
+        export MICRODENSE_REQUIRE_QEMU=1
+    else
+        skipped+=("QEMU firmware tests (qemu-system-arm is not installed)")
+    fi
+else
+    skipped+=("firmware build and QEMU tests (no thumbv7em-none-eabihf toolchain; see above)")
+fi
+
+step "cargo test --workspace (libm)"
+cargo test --workspace || exit 1
+
+step "cargo test -p microdense-core --features micromath"
+cargo test -p microdense-core --features micromath || exit 1
+
+echo
+echo "all tests passed in $(( $(date +%s) - started )) s"
+if [ ${#skipped[@]} -gt 0 ]; then
+    echo "skipped:"
+    printf '  - %s\n' "${skipped[@]}"
+fi
