@@ -77,9 +77,9 @@ where
     M: MemoryProbe,
 {
     let model = identity.model;
-    write!(
+    writeln!(
         serial,
-        "microdense-firmware version={FIRMWARE_VERSION} board={} model_region=0x{:08x}+{} model={}\n",
+        "microdense-firmware version={FIRMWARE_VERSION} board={} model_region=0x{:08x}+{} model={}",
         identity.board,
         model.address(),
         model.bytes().len(),
@@ -105,10 +105,10 @@ where
     }
 
     let m = memory.report();
-    write!(
+    writeln!(
         serial,
         "report echoed={echoed} flash_used={} flash_budget={} static_ram={} stack_size={} stack_used={} \
-         clock_unit={} clock_resolution={} clock_check={}:{}\n",
+         clock_unit={} clock_resolution={} clock_check={}:{}",
         m.flash_used,
         m.flash_budget,
         m.static_ram,
