@@ -16,6 +16,8 @@
 //! Use it from a package's tests with a dev-dependency
 //! `microdense-tests = { path = "../tests" }`.
 
+pub mod qemu;
+
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
