@@ -149,6 +149,32 @@ pub fn release_firmware() -> Result<PathBuf, QemuError> {
     build_firmware(&["--release"])
 }
 
+/// Whether `MICRODENSE_REQUIRE_QEMU` is set (to anything): firmware tests then fail, rather than
+/// skip, when the firmware cannot be built or QEMU is missing.
+pub fn qemu_required() -> bool {
+    std::env::var_os("MICRODENSE_REQUIRE_QEMU").is_some()
+}
+
+/// The firmware built with `scripts/firmware-build.sh <args>` for a test to boot under QEMU
+/// (for `--release` alone, `$MICRODENSE_FIRMWARE` if set). `None`, after printing why, when it
+/// cannot be built or QEMU is missing, unless [`qemu_required`], which makes that a panic.
+pub fn test_firmware(args: &[&str]) -> Option<PathBuf> {
+    let unavailable = |reason: String| {
+        if qemu_required() {
+            panic!("the QEMU firmware tests are required (MICRODENSE_REQUIRE_QEMU is set): {reason}");
+        }
+        eprintln!("SKIPPED: {reason}; set MICRODENSE_REQUIRE_QEMU=1 to make this a failure");
+        None
+    };
+    if let Err(e) = Command::new("qemu-system-arm").arg("--version").output() {
+        return unavailable(format!("cannot run qemu-system-arm: {e}"));
+    }
+    match std::env::var_os("MICRODENSE_FIRMWARE") {
+        Some(elf) if args == ["--release"] => Some(PathBuf::from(elf)),
+        _ => build_firmware(args).map_or_else(|e| unavailable(e.to_string()), Some),
+    }
+}
+
 /// What QEMU boots.
 #[derive(Clone, Debug)]
 pub struct QemuConfig {
@@ -417,28 +443,29 @@ mod tests {
             .unwrap_or_else(|e| panic!("{key}: {e}"))
     }
 
-    fn boot(model: Option<PathBuf>) -> Qemu {
-        let elf = release_firmware().unwrap_or_else(|e| panic!("{e}"));
-        Qemu::boot(&QemuConfig { elf, model }).unwrap_or_else(|e| panic!("{e}"))
+    /// Boots the release firmware, or `None` if the tests are skipped.
+    fn boot(model: Option<PathBuf>) -> Option<Qemu> {
+        let elf = test_firmware(&["--release"])?;
+        Some(Qemu::boot(&QemuConfig { elf, model }).unwrap_or_else(|e| panic!("{e}")))
     }
 
     /// Boots with `model` loaded, ends the echo at once, and returns the banner's fields.
-    fn banner_with_model(model: &[u8]) -> HashMap<String, String> {
+    fn banner_with_model(model: &[u8]) -> Option<HashMap<String, String>> {
         let dir = TempDir::new("qemu-model");
         let path = dir.join("model.bin");
         std::fs::write(&path, model).unwrap();
-        let mut qemu = boot(Some(path));
+        let mut qemu = boot(Some(path))?;
         let banner = qemu.receive_line(TIMEOUT).unwrap();
         qemu.send(&[0x04]).unwrap();
         qemu.receive_line(TIMEOUT).unwrap();
         let exit = qemu.wait(TIMEOUT).unwrap();
         assert!(exit.status.success(), "{exit:?}");
-        fields(&banner)
+        Some(fields(&banner))
     }
 
     #[test]
     fn firmware_greets_echoes_reports_and_exits_cleanly() {
-        let mut qemu = boot(None);
+        let Some(mut qemu) = boot(None) else { return };
         let banner = qemu.receive_line(TIMEOUT).unwrap();
         assert!(banner.starts_with("microdense-firmware "), "{banner:?}");
         let f = fields(&banner);
@@ -497,17 +524,23 @@ mod tests {
         let model: Vec<u8> = (0..162_000u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
             .collect();
-        assert_eq!(banner_with_model(&model)["model"], "present");
+        if let Some(banner) = banner_with_model(&model) {
+            assert_eq!(banner["model"], "present");
+        }
     }
 
     #[test]
     fn erased_flash_reads_as_a_blank_model_region() {
-        assert_eq!(banner_with_model(&vec![0xFF; 256 * 1024])["model"], "blank");
+        if let Some(banner) = banner_with_model(&vec![0xFF; 256 * 1024]) {
+            assert_eq!(banner["model"], "blank");
+        }
     }
 
     #[test]
     fn model_region_address_comes_from_the_elf() {
-        let elf = release_firmware().unwrap_or_else(|e| panic!("{e}"));
+        let Some(elf) = test_firmware(&["--release"]) else {
+            return;
+        };
         assert_eq!(elf_symbol(&elf, "_model_start").unwrap(), 0x0004_0000);
         assert_eq!(elf_symbol(&elf, "_model_end").unwrap(), 0x0008_0000);
         assert!(elf_symbol(&elf, "no_such_symbol").is_err());
