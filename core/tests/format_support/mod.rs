@@ -140,8 +140,8 @@ pub fn golden_trainable_model() -> OwnedModel {
     golden_model().with_training(sgd, 1, |i| -((i + 1) as f32) / 64.0)
 }
 
-/// The tutorial's model (784 → 50 → sigmoid → 20 → sigmoid → 10 → softmax) with
-/// random weights.
+/// The tutorial's model (784 → Dense 50 → sigmoid → Dense 20 → sigmoid → Dense 10 →
+/// softmax, activations as layers of their own) with random weights.
 pub fn tutorial_model(seed: u64) -> OwnedModel {
     let layers = vec![
         Layer::Dense {
@@ -158,9 +158,10 @@ pub fn tutorial_model(seed: u64) -> OwnedModel {
         Layer::Activation(Activation::Sigmoid),
         Layer::Dense {
             units: 10,
-            activation: Activation::Softmax,
+            activation: Activation::Linear,
             use_bias: true,
         },
+        Layer::Activation(Activation::Softmax),
     ];
     let params = Network::new(784, &layers).unwrap().param_count();
     let mut rng = Rng::new(seed);
