@@ -411,8 +411,7 @@ impl fmt::Display for Inspection {
         let Some(m) = &self.model else {
             return writeln!(f, "flash:          {} bytes (file)", self.file_len);
         };
-        let shape: Vec<String> = m.input_shape.iter().map(|d| d.to_string()).collect();
-        writeln!(f, "input shape:    ({})", shape.join(", "))?;
+        writeln!(f, "input shape:    {}", crate::model::keras_shape(&m.input_shape))?;
         if m.ignored_bytes > 0 {
             writeln!(
                 f,
