@@ -132,6 +132,16 @@ impl MatMul for Portable {
             let a_row = i * a.row_stride;
             let c_row = &mut c[i * n..(i + 1) * n];
             let mut j = 0;
+            #[cfg(target_arch = "x86_64")]
+            if b.col_stride == 1 && x86::has_fma() {
+                while j + 8 <= n {
+                    // SAFETY: the CPU has AVX and FMA, and check_dims proved every (i, p) of
+                    // `a` and (p, j..j+8) of `b` in bounds.
+                    let acc = unsafe { x86::fma_block8(&a, &b, a_row, j, k) };
+                    c_row[j..j + 8].copy_from_slice(&acc);
+                    j += 8;
+                }
+            }
             while j + 4 <= n {
                 let mut acc = [0.0f32; 4];
                 let mut ai = a_row;
@@ -160,5 +170,71 @@ impl MatMul for Portable {
             }
         }
         Ok(())
+    }
+}
+
+/// x86-64 with FMA: eight outputs at a time in one AVX register. Each lane performs the
+/// same sequence of correctly rounded fused multiply-adds as the scalar path, so the
+/// results are bit-identical to it (and to a Cortex-M4F's `vfma.f32`), only faster.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Mat;
+    use core::arch::x86_64::{
+        __cpuid, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+        _xgetbv,
+    };
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    /// 0: not yet known, 1: absent, 2: present.
+    static FMA: AtomicU8 = AtomicU8::new(0);
+
+    /// Whether the CPU and OS support AVX with FMA (CPUID leaf 1 and XCR0's YMM state).
+    pub fn has_fma() -> bool {
+        match FMA.load(Ordering::Relaxed) {
+            0 => {
+                let present = detect();
+                FMA.store(if present { 2 } else { 1 }, Ordering::Relaxed);
+                present
+            }
+            v => v == 2,
+        }
+    }
+
+    fn detect() -> bool {
+        // CPUID is always present on x86-64.
+        let leaf1 = __cpuid(1);
+        let (fma, osxsave, avx) = (leaf1.ecx >> 12 & 1, leaf1.ecx >> 27 & 1, leaf1.ecx >> 28 & 1);
+        if fma == 0 || osxsave == 0 || avx == 0 {
+            return false;
+        }
+        // SAFETY: OSXSAVE is set, so XGETBV is available.
+        let xcr0 = unsafe { xgetbv0() };
+        xcr0 & 0b110 == 0b110
+    }
+
+    #[target_feature(enable = "xsave")]
+    unsafe fn xgetbv0() -> u64 {
+        _xgetbv(0)
+    }
+
+    /// `c[i, j..j+8]` of `a · b` with `b`'s columns contiguous.
+    ///
+    /// # Safety
+    /// The CPU must have AVX and FMA; `a` must hold row `a_row` over `k` columns and `b`
+    /// rows `0..k` over columns `j..j+8`.
+    #[target_feature(enable = "avx,fma")]
+    pub unsafe fn fma_block8(a: &Mat<'_>, b: &Mat<'_>, a_row: usize, j: usize, k: usize) -> [f32; 8] {
+        let mut acc = _mm256_setzero_ps();
+        let (mut ai, mut bi) = (a_row, j);
+        for _ in 0..k {
+            let x = _mm256_set1_ps(*a.data.get_unchecked(ai));
+            let w = _mm256_loadu_ps(b.data.as_ptr().add(bi));
+            acc = _mm256_fmadd_ps(x, w, acc);
+            ai += a.col_stride;
+            bi += b.row_stride;
+        }
+        let mut out = [0.0f32; 8];
+        _mm256_storeu_ps(out.as_mut_ptr(), acc);
+        out
     }
 }

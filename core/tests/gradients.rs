@@ -61,14 +61,19 @@ fn every_loss_matches_finite_differences() {
         for sample in 0..10 {
             let n = 5;
             let mut pred: Vec<f32> = (0..n).map(|_| 0.1 + 0.8 * rng.next_f32()).collect();
-            if matches!(loss, Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy) {
+            if matches!(
+                loss,
+                Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy
+            ) {
                 let s: f32 = pred.iter().sum();
                 pred.iter_mut().for_each(|p| *p /= s);
             }
             let class = [rng.below(n) as u32];
             let values: Vec<f32> = (0..n).map(|_| rng.next_f32()).collect();
             let targets = match loss {
-                Loss::BinaryCrossentropy | Loss::MeanSquaredError if sample % 2 == 0 => Targets::Values(&values),
+                Loss::BinaryCrossentropy | Loss::MeanSquaredError if sample % 2 == 0 => {
+                    Targets::Values(&values)
+                }
                 _ => Targets::Classes(&class),
             };
             let mut grad = vec![0.0; n];
@@ -89,22 +94,44 @@ fn every_loss_matches_finite_differences() {
 fn crossentropy_clips_probabilities_like_keras() {
     let targets = Targets::Classes(&[0]);
     let loss = Loss::CategoricalCrossentropy.value(&[0.0, 1.0], &targets, 0);
-    assert!((loss - -(1e-7f32).ln()).abs() < 1e-3, "clipped at epsilon: {loss}");
+    assert!(
+        (loss - -(1e-7f32).ln()).abs() < 1e-3,
+        "clipped at epsilon: {loss}"
+    );
     let bce = Loss::BinaryCrossentropy.value(&[1.0], &Targets::Values(&[0.0]), 0);
     // In f32, 1 - 1e-7 rounds to 1 - 2^-23 · 1.0: the clip leaves ln(1.19e-7), as in Keras.
-    assert!((bce - -(1.0f32 - (1.0 - 1e-7f32)).ln()).abs() < 1e-3, "binary clipped at 1 - epsilon: {bce}");
+    assert!(
+        (bce - -(1.0f32 - (1.0 - 1e-7f32)).ln()).abs() < 1e-3,
+        "binary clipped at 1 - epsilon: {bce}"
+    );
 }
 
 /// A network using every layer kind, and its loss on a fixed batch as a function of all weights.
 fn all_layers() -> [Layer; 8] {
     [
         Layer::Flatten,
-        Layer::Dense { units: 6, activation: Activation::Tanh, use_bias: true },
+        Layer::Dense {
+            units: 6,
+            activation: Activation::Tanh,
+            use_bias: true,
+        },
         Layer::Dropout { rate: 0.3 },
-        Layer::Dense { units: 5, activation: Activation::Linear, use_bias: false },
+        Layer::Dense {
+            units: 5,
+            activation: Activation::Linear,
+            use_bias: false,
+        },
         Layer::Activation(Activation::Swish),
-        Layer::Dense { units: 4, activation: Activation::Elu, use_bias: true },
-        Layer::Dense { units: 3, activation: Activation::Linear, use_bias: true },
+        Layer::Dense {
+            units: 4,
+            activation: Activation::Elu,
+            use_bias: true,
+        },
+        Layer::Dense {
+            units: 3,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
         Layer::Activation(Activation::Softmax),
     ]
 }
@@ -150,7 +177,9 @@ fn backprop_through_every_layer_matches_finite_differences() {
         hi[i] += h;
         lo[i] -= h;
         // The same seed gives the same dropout mask on both sides.
-        let numeric = (batch_loss(&full, &hi, &x, &targets, 99).0 - batch_loss(&full, &lo, &x, &targets, 99).0) / (2.0 * h);
+        let numeric = (batch_loss(&full, &hi, &x, &targets, 99).0
+            - batch_loss(&full, &lo, &x, &targets, 99).0)
+            / (2.0 * h);
         close(grads[i], numeric, &format!("parameter {i}"));
     }
 }
@@ -169,7 +198,10 @@ fn training_a_suffix_gives_the_suffix_of_the_full_gradient() {
         // Dropout sits before the last three weighted layers; with it frozen, the mask is
         // drawn in the forward-only prefix from the same generator state.
         let (loss, grads) = batch_loss(&suffix, &params, &x, &targets, 4);
-        assert!((loss - full_loss).abs() < 1e-6, "k = {k}: loss {loss} vs {full_loss}");
+        assert!(
+            (loss - full_loss).abs() < 1e-6,
+            "k = {k}: loss {loss} vs {full_loss}"
+        );
         let tail = &full[full.len() - grads.len()..];
         for (a, b) in grads.iter().zip(tail) {
             assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "k = {k}: {a} vs {b}");
@@ -181,7 +213,11 @@ fn training_a_suffix_gives_the_suffix_of_the_full_gradient() {
 fn one_sgd_step_matches_hand_computation() {
     // y = x·w + b with w = [0.5, -0.25], b = 0.1, x = [1, 2], target 1, MSE:
     // y = 0.1, dL/dy = 2(y - t) = -1.8, dw = [-1.8, -3.6], db = -1.8.
-    let layers = [Layer::Dense { units: 1, activation: Activation::Linear, use_bias: true }];
+    let layers = [Layer::Dense {
+        units: 1,
+        activation: Activation::Linear,
+        use_bias: true,
+    }];
     let net = Network::new(2, &layers).unwrap();
     let trainer = Trainer::new(net, 0).unwrap();
     let x = [1.0, 2.0];
@@ -189,11 +225,30 @@ fn one_sgd_step_matches_hand_computation() {
     let mut scratch = vec![0.0; trainer.scratch_len(1)];
     let mut grads = [0.0; 3];
 
-    let sgd = Sgd { learning_rate: 0.1, momentum: 0.0, nesterov: false };
+    let sgd = Sgd {
+        learning_rate: 0.1,
+        momentum: 0.0,
+        nesterov: false,
+    };
     let mut params = [0.5, -0.25, 0.1];
-    let mut state = SgdState { iterations: 0, momentum: &mut [] };
+    let mut state = SgdState {
+        iterations: 0,
+        momentum: &mut [],
+    };
     let stats = trainer
-        .step(&Portable, &sgd, &mut state, &[], &mut params, &x, &targets, Loss::MeanSquaredError, &mut Rng::new(0), &mut grads, &mut scratch)
+        .step(
+            &Portable,
+            &sgd,
+            &mut state,
+            &[],
+            &mut params,
+            &x,
+            &targets,
+            Loss::MeanSquaredError,
+            &mut Rng::new(0),
+            &mut grads,
+            &mut scratch,
+        )
         .unwrap();
     assert!((stats.loss_sum - 0.81).abs() < 1e-6);
     assert_eq!(grads, [-1.8, -3.6, -1.8]);
@@ -207,13 +262,24 @@ fn one_sgd_step_matches_hand_computation() {
     // m2 = 0.9·(-0.1) - 0.1 = -0.19, w2 = -0.29. Nesterov: w1 = 0.9·m1 - 0.1 = -0.19,
     // w2 = -0.19 + 0.9·m2 - 0.1 = -0.461.
     for (nesterov, w_after) in [(false, [-0.1, -0.29]), (true, [-0.19, -0.461])] {
-        let sgd = Sgd { learning_rate: 0.1, momentum: 0.9, nesterov };
+        let sgd = Sgd {
+            learning_rate: 0.1,
+            momentum: 0.9,
+            nesterov,
+        };
         let mut w = [0.0f32];
         let mut m = [0.0f32];
-        let mut state = SgdState { iterations: 0, momentum: &mut m };
+        let mut state = SgdState {
+            iterations: 0,
+            momentum: &mut m,
+        };
         for expected in w_after {
             sgd.step(&mut w, &[1.0], &mut state).unwrap();
-            assert!((w[0] - expected).abs() < 1e-6, "nesterov {nesterov}: {} vs {expected}", w[0]);
+            assert!(
+                (w[0] - expected).abs() < 1e-6,
+                "nesterov {nesterov}: {} vs {expected}",
+                w[0]
+            );
         }
         assert_eq!(state.iterations, 2);
     }
@@ -221,40 +287,88 @@ fn one_sgd_step_matches_hand_computation() {
 
 #[test]
 fn wrong_buffer_sizes_are_errors_not_panics() {
-    let layers = [Layer::Dense { units: 3, activation: Activation::Softmax, use_bias: true }];
+    let layers = [Layer::Dense {
+        units: 3,
+        activation: Activation::Softmax,
+        use_bias: true,
+    }];
     let net = Network::new(2, &layers).unwrap();
     let params = [0.0; 9];
     let mut scratch = [0.0; 6];
     assert!(matches!(
         net.predict(&Portable, &params[..8], &[1.0, 2.0], 1, &mut scratch),
-        Err(Error::BufferSize { what: "parameters", expected: 9, actual: 8 })
+        Err(Error::BufferSize {
+            what: "parameters",
+            expected: 9,
+            actual: 8
+        })
     ));
     assert!(net.predict(&Portable, &params, &[1.0], 1, &mut scratch).is_err());
-    assert!(net.predict(&Portable, &params, &[1.0, 2.0], 1, &mut scratch[..5]).is_err());
-    assert_eq!(net.predict(&Portable, &params, &[1.0, 2.0], 1, &mut scratch).unwrap().len(), 3);
+    assert!(net
+        .predict(&Portable, &params, &[1.0, 2.0], 1, &mut scratch[..5])
+        .is_err());
+    assert_eq!(
+        net.predict(&Portable, &params, &[1.0, 2.0], 1, &mut scratch)
+            .unwrap()
+            .len(),
+        3
+    );
 
     let trainer = Trainer::new(net, 0).unwrap();
     let mut grads = [0.0; 9];
     let mut tscratch = vec![0.0; trainer.scratch_len(1)];
-    let r = trainer.gradients(&Portable, &[], &params, &[1.0, 2.0], &Targets::Values(&[1.0; 4]), Loss::MeanSquaredError, 1.0, &mut Rng::new(0), &mut grads, &mut tscratch);
-    assert!(matches!(r, Err(Error::BufferSize { .. })), "targets of the wrong width: {r:?}");
+    let r = trainer.gradients(
+        &Portable,
+        &[],
+        &params,
+        &[1.0, 2.0],
+        &Targets::Values(&[1.0; 4]),
+        Loss::MeanSquaredError,
+        1.0,
+        &mut Rng::new(0),
+        &mut grads,
+        &mut tscratch,
+    );
+    assert!(
+        matches!(r, Err(Error::BufferSize { .. })),
+        "targets of the wrong width: {r:?}"
+    );
     assert!(Trainer::new(net, 2).is_err());
     assert!(Network::new(0, &layers).is_err());
     assert!(Network::new(2, &[]).is_err());
     assert!(Network::new(2, &[Layer::Dropout { rate: 1.0 }]).is_err());
-    assert!(Network::new(2, &[Layer::Dense { units: 0, activation: Activation::Linear, use_bias: true }]).is_err());
+    assert!(Network::new(
+        2,
+        &[Layer::Dense {
+            units: 0,
+            activation: Activation::Linear,
+            use_bias: true
+        }]
+    )
+    .is_err());
     let mut c = [0.0; 4];
-    assert!(Portable.matmul(2, 2, 2, Mat::row_major(&[1.0; 3], 2), Mat::row_major(&[1.0; 4], 2), &mut c).is_err());
+    assert!(Portable
+        .matmul(
+            2,
+            2,
+            2,
+            Mat::row_major(&[1.0; 3], 2),
+            Mat::row_major(&[1.0; 4], 2),
+            &mut c
+        )
+        .is_err());
 }
 
 #[test]
 fn portable_kernel_is_an_exact_sequential_fma_sum() {
     let mut rng = Rng::new(1);
-    let (m, k, n) = (3, 17, 7);
+    let (m, k, n) = (3, 17, 13); // an 8-wide block, a 4-wide block and a tail
     let a = random_row(&mut rng, m * k, 1.0);
     let b = random_row(&mut rng, k * n, 1.0);
     let mut c = vec![0.0; m * n];
-    Portable.matmul(m, k, n, Mat::row_major(&a, k), Mat::row_major(&b, n), &mut c).unwrap();
+    Portable
+        .matmul(m, k, n, Mat::row_major(&a, k), Mat::row_major(&b, n), &mut c)
+        .unwrap();
     for i in 0..m {
         for j in 0..n {
             let mut acc = 0.0f32;
@@ -266,7 +380,9 @@ fn portable_kernel_is_an_exact_sequential_fma_sum() {
     }
     // Transposed views read the same values.
     let mut ct = vec![0.0; n * m];
-    Portable.matmul(n, k, m, Mat::transposed(&b, n), Mat::transposed(&a, k), &mut ct).unwrap();
+    Portable
+        .matmul(n, k, m, Mat::transposed(&b, n), Mat::transposed(&a, k), &mut ct)
+        .unwrap();
     for i in 0..m {
         for j in 0..n {
             assert!((ct[j * m + i] - c[i * n + j]).abs() < 1e-5);
@@ -277,11 +393,23 @@ fn portable_kernel_is_an_exact_sequential_fma_sum() {
 #[test]
 fn buffer_formulas_match_the_documentation() {
     let layers = [
-        Layer::Dense { units: 50, activation: Activation::Linear, use_bias: true },
+        Layer::Dense {
+            units: 50,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
         Layer::Activation(Activation::Sigmoid),
-        Layer::Dense { units: 20, activation: Activation::Linear, use_bias: true },
+        Layer::Dense {
+            units: 20,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
         Layer::Activation(Activation::Sigmoid),
-        Layer::Dense { units: 10, activation: Activation::Linear, use_bias: true },
+        Layer::Dense {
+            units: 10,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
         Layer::Activation(Activation::Softmax),
     ];
     let net = Network::new(784, &layers).unwrap();
@@ -294,4 +422,3 @@ fn buffer_formulas_match_the_documentation() {
     assert_eq!(last_two.trainable_param_count(), 50 * 20 + 20 + 20 * 10 + 10);
     assert_eq!(last_two.scratch_len(1), 50 + 60 + 100);
 }
-

@@ -1,12 +1,12 @@
 //! Keras's `fit`, `evaluate` and `predict` on a [`Model`], running core's engine.
 //!
 //! Training splits every batch across two threads (data parallelism): each computes
-//! core's gradients for half the batch with the [`Sgemm`] kernel, the halves are summed
+//! core's gradients for half the batch with the [`HostKernel`], the halves are summed
 //! and core's SGD applies them. Evaluation and prediction use core's [`Portable`]
 //! kernel, so they give the device's results bit for bit.
 
 use crate::dataset::Dataset;
-use crate::gemm::Sgemm;
+use crate::gemm::HostKernel;
 use crate::model::{Compile, Model, ModelError};
 use microdense_core::{BatchStats, Network, Portable, Rng, SgdState, Targets, Trainer};
 use serde::{Deserialize, Serialize};
@@ -183,7 +183,7 @@ impl Worker {
         let targets = Targets::Classes(&self.labels[..n]);
         let scratch_len = trainer.scratch_len(n);
         trainer.gradients(
-            &Sgemm,
+            &HostKernel,
             &[],
             params,
             &self.inputs[..n * width],
