@@ -26,7 +26,7 @@ fn main() {
         let mut model = Model::from_spec(TUTORIAL_SPEC, 1).unwrap();
         model.compile(Compile::default());
         let options = FitOptions { epochs, threads, seed: 1, ..FitOptions::default() };
-        let history = model.fit(&train, &options, &mut |_| {}).unwrap();
+        let history = model.fit(&train, None, &options, &mut |_| {}).unwrap();
         // The first epoch warms caches and the thread pool; report the median of the rest.
         let secs = median(history[1..].iter().map(|e| e.seconds).collect());
         rows.push((format!("microdense, {threads} thread{}", if threads == 1 { "" } else { "s" }), secs));

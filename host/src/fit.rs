@@ -7,9 +7,9 @@
 
 use crate::dataset::Dataset;
 use crate::gemm::HostKernel;
+use crate::history::{EpochRecord, Evaluation};
 use crate::model::{Compile, Model, ModelError};
 use microdense_core::{BatchStats, Network, Portable, Rng, SgdState, Targets, Trainer};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Instant;
 
@@ -40,42 +40,11 @@ impl Default for FitOptions {
     }
 }
 
-/// Loss and accuracy, as `evaluate` returns them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Score {
-    /// Mean loss over the samples.
-    pub loss: f32,
-    /// Fraction of samples classified correctly.
-    pub accuracy: f32,
-}
-
-impl From<BatchStats> for Score {
+impl From<BatchStats> for Evaluation {
     fn from(s: BatchStats) -> Self {
-        let n = s.samples.max(1) as f32;
-        Score {
-            loss: s.loss_sum / n,
-            accuracy: s.correct as f32 / n,
-        }
+        let n = s.samples.max(1) as f64;
+        Evaluation { loss: s.loss_sum as f64 / n, accuracy: s.correct as f64 / n }
     }
-}
-
-/// One epoch of a training history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// 1-based epoch number.
-    pub epoch: usize,
-    /// Mean training loss over the epoch's samples.
-    pub loss: f32,
-    /// Training accuracy over the epoch's samples.
-    pub accuracy: f32,
-    /// Wall-clock seconds the epoch took.
-    pub seconds: f64,
-    /// Validation loss, when validation data was given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub val_loss: Option<f32>,
-    /// Validation accuracy, when validation data was given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub val_accuracy: Option<f32>,
 }
 
 /// What `fit` reports while it runs.
@@ -97,7 +66,7 @@ pub enum Progress {
         /// Batches in the epoch.
         steps: usize,
         /// Running training figures.
-        score: Score,
+        score: Evaluation,
     },
     /// An epoch finished.
     EpochEnd(EpochRecord),
@@ -206,10 +175,12 @@ impl Model {
 
     /// Trains on `data` as Keras's `fit` does: shuffles every epoch, runs batches of
     /// `batch_size` (the last one smaller), updates with SGD after each, and reports
-    /// progress. Continues from the saved optimizer state when there is one.
+    /// progress. Continues from the saved optimizer state when there is one. With
+    /// `validation` (Keras's `validation_data`), each epoch ends with its loss and accuracy.
     pub fn fit(
         &mut self,
         data: &Dataset<'_>,
+        validation: Option<&Dataset<'_>>,
         options: &FitOptions,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<Vec<EpochRecord>, FitError> {
@@ -285,14 +256,16 @@ impl Model {
                         score: total.into(),
                     });
                 }
-                let score = Score::from(total);
+                let score = Evaluation::from(total);
+                let seconds = Some(started.elapsed().as_secs_f64());
+                let val = validation.map(|v| self.evaluate(v)).transpose()?;
                 let record = EpochRecord {
                     epoch,
                     loss: score.loss,
                     accuracy: score.accuracy,
-                    seconds: started.elapsed().as_secs_f64(),
-                    val_loss: None,
-                    val_accuracy: None,
+                    seconds,
+                    val_loss: val.map(|v| v.loss),
+                    val_accuracy: val.map(|v| v.accuracy),
                 };
                 progress(&Progress::EpochEnd(record.clone()));
                 history.push(record);
@@ -351,7 +324,7 @@ impl Model {
 
     /// Mean loss and accuracy on `data` (Keras's `evaluate`), computed with core's
     /// portable kernel exactly as a device computes them. Uses the compiled loss.
-    pub fn evaluate(&self, data: &Dataset<'_>) -> Result<Score, FitError> {
+    pub fn evaluate(&self, data: &Dataset<'_>) -> Result<Evaluation, FitError> {
         let loss = self.compile.as_ref().ok_or(FitError::NotCompiled)?.loss;
         let mut total = BatchStats::default();
         self.for_each_chunk(data, |net, params, x, y, scratch| {

@@ -8,5 +8,6 @@ pub mod fit;
 pub mod gemm;
 pub mod model;
 pub mod h5;
+pub mod history;
 pub mod mnist;
 pub mod plot;

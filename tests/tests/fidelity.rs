@@ -29,7 +29,7 @@ fn microdense_runs() -> Vec<(f64, f64, Vec<f64>)> {
             let mut model = Model::from_spec(TUTORIAL_SPEC, seed).unwrap();
             model.compile(Compile::default());
             let options = FitOptions { seed, ..FitOptions::default() };
-            let history = model.fit(&train, &options, &mut |_| {}).unwrap();
+            let history = model.fit(&train, None, &options, &mut |_| {}).unwrap();
             let score = model.evaluate(&test).unwrap();
             (
                 history[2].accuracy as f64,

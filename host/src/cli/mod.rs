@@ -1,6 +1,7 @@
 //! The `microdense` command line: one module per subcommand.
 
 mod data;
+mod plot;
 mod progress;
 mod train;
 
@@ -18,6 +19,8 @@ struct Cli {
 enum Command {
     /// Train a model on MNIST (defaults: the Keras tutorial's model and settings).
     Train(train::TrainArgs),
+    /// Draw a training history (`train --json` output) as loss and accuracy curves.
+    PlotHistory(plot::PlotHistoryArgs),
 }
 
 /// Parses the arguments, runs the subcommand and returns the process exit code.
@@ -25,6 +28,7 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train::run(args),
+        Command::PlotHistory(args) => plot::run_history(args),
     };
     match result {
         Ok(()) => 0,

@@ -53,13 +53,18 @@ impl ProgressPrinter {
             Progress::Batch { .. } => {}
             Progress::EpochEnd(record) => {
                 let steps = self.steps;
-                let per_step_ms = 1000.0 * record.seconds / steps.max(1) as f64;
+                let seconds = record.seconds.unwrap_or(0.0);
+                let per_step_ms = 1000.0 * seconds / steps.max(1) as f64;
+                let validation = match (record.val_loss, record.val_accuracy) {
+                    (Some(l), Some(a)) => format!(" - val_loss: {l:.4} - val_accuracy: {a:.4}"),
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "{}{steps}/{steps} {} - {:.2}s {per_step_ms:.2}ms/step - loss: {:.4} - accuracy: {:.4}",
+                    "{}{steps}/{steps} {} - {:.2}s {per_step_ms:.2}ms/step - loss: {:.4} - accuracy: {:.4}{validation}",
                     if self.live { "\r" } else { "" },
                     bar(1, 1),
-                    record.seconds,
+                    seconds,
                     record.loss,
                     record.accuracy
                 );

@@ -5,7 +5,9 @@ use super::progress::ProgressPrinter;
 use crate::fit::FitOptions;
 use crate::model::{Compile, Model, TUTORIAL_SPEC};
 use microdense_core::{Loss, Sgd};
-use serde_json::json;
+use crate::history::History;
+use crate::plot::{write_history_png, ChartOptions};
+use std::path::PathBuf;
 
 /// Options of `microdense train`.
 #[derive(clap::Args, Debug)]
@@ -44,6 +46,12 @@ pub struct TrainArgs {
     /// Print a final JSON line with the history and the test score.
     #[arg(long)]
     json: bool,
+    /// Evaluate on the test set after every epoch (Keras's `validation_data`).
+    #[arg(long)]
+    validation: bool,
+    /// Draw the loss and accuracy per epoch into this PNG.
+    #[arg(long, value_name = "PNG")]
+    plot: Option<PathBuf>,
 }
 
 /// Runs `microdense train`.
@@ -70,16 +78,16 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         threads: args.threads,
     };
     let mut printer = ProgressPrinter::new();
-    let history = model
-        .fit(&train, &options, &mut |p| printer.show(p))
-        .map_err(|e| e.to_string())?;
+    let epochs = model.fit(&train, args.validation.then_some(&test), &options, &mut |p| printer.show(p)).map_err(|e| e.to_string())?;
     let score = model.evaluate(&test).map_err(|e| e.to_string())?;
-    println!(
-        "Test loss: {:.4} - test accuracy: {:.4}",
-        score.loss, score.accuracy
-    );
+    println!("Test loss: {:.4} - test accuracy: {:.4}", score.loss, score.accuracy);
+    let history = History { epochs, test: Some(score) };
+    if let Some(path) = &args.plot {
+        write_history_png(path, &history, &ChartOptions::default()).map_err(|e| e.to_string())?;
+        println!("Wrote {}", path.display());
+    }
     if args.json {
-        println!("{}", json!({ "epochs": history, "test": score }));
+        println!("{}", serde_json::to_string(&history).map_err(|e| e.to_string())?);
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::font::{register_with_plotters, PLOTTERS_FAMILY};
-use super::history::{EpochRecord, History};
+use crate::history::{EpochRecord, History};
 use super::output::{encode_png, write_atomic};
 use super::{PlotError, MAX_PIXELS};
 

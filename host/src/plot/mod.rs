@@ -8,7 +8,6 @@ mod confusion;
 mod diagram;
 mod error;
 mod font;
-mod history;
 mod layout;
 mod output;
 mod png;
@@ -20,7 +19,7 @@ pub use diagram::{
     render_diagram, write_diagram, DiagramFormat, DiagramLayer, DiagramOptions, RankDir, DEFAULT_DPI, MAX_DPI,
 };
 pub use error::PlotError;
-pub use history::{EpochRecord, Evaluation, History};
+pub use crate::history::{EpochRecord, Evaluation, History};
 pub use output::write_atomic;
 
 /// Largest picture, in pixels, any renderer here will allocate (about 1 GB of RGBA).

@@ -1,11 +1,12 @@
-//! Training histories as `microdense train --json` prints them:
+//! Training histories: what `fit` returns and `microdense train --json` prints,
+//! and what the charts draw:
 //! `{"epochs":[{"epoch":1,"loss":..,"accuracy":..,"seconds":..},..],"test":{..}}`.
 
 use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::PlotError;
+use crate::plot::PlotError;
 
 /// Per-epoch metrics of one training run, plus the final test evaluation if any.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,7 +23,7 @@ pub struct History {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// 1-based epoch number.
-    pub epoch: u32,
+    pub epoch: usize,
     /// Mean training loss over the epoch.
     #[serde(deserialize_with = "nan_if_null")]
     pub loss: f64,
