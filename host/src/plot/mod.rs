@@ -1,7 +1,7 @@
 //! Pictures without Graphviz, system fonts or Python: Keras-style model diagrams
 //! (PNG and SVG from one layout), training-history charts and confusion matrices.
-//! Everything here is independent of the model types: callers describe layers with
-//! [`DiagramLayer`], histories with [`History`] and predictions with [`ConfusionMatrix`].
+//! Renderers take plain descriptions: layers as [`DiagramLayer`]s ([`model_layers`] makes
+//! them from a model), histories as [`History`] and predictions as [`ConfusionMatrix`].
 
 mod chart;
 mod confusion;
@@ -9,6 +9,7 @@ mod diagram;
 mod error;
 mod font;
 mod layout;
+mod model;
 mod output;
 mod png;
 mod svg;
@@ -19,6 +20,7 @@ pub use diagram::{
     render_diagram, write_diagram, DiagramFormat, DiagramLayer, DiagramOptions, RankDir, DEFAULT_DPI, MAX_DPI,
 };
 pub use error::PlotError;
+pub use model::model_layers;
 pub use crate::history::{EpochRecord, Evaluation, History};
 pub use output::write_atomic;
 
