@@ -11,3 +11,4 @@ pub mod h5;
 pub mod history;
 pub mod mnist;
 pub mod plot;
+pub mod summary;
