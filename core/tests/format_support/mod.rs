@@ -176,7 +176,7 @@ pub fn tutorial_model(seed: u64) -> OwnedModel {
 
 /// Rewrites the length field and the CRC of a file whose bytes were edited, so the
 /// edit reaches the parser instead of the integrity check.
-pub fn reseal(bytes: &mut Vec<u8>) {
+pub fn reseal(bytes: &mut [u8]) {
     if bytes.len() < 16 {
         return;
     }
