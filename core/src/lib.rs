@@ -20,6 +20,7 @@ mod kernel;
 mod layer;
 mod loss;
 pub mod math;
+pub mod protocol;
 mod network;
 mod rng;
 mod sgd;

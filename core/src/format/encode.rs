@@ -105,8 +105,7 @@ impl<'a> ModelRef<'a> {
     /// [`FormatError::BufferTooSmall`] when `out` is shorter than
     /// [`encoded_len`](Self::encoded_len).
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, FormatError> {
-        let Plan { meta, layout } = self.plan()?;
-        let len = layout.file_len();
+        let len = self.encoded_len()?;
         if out.len() < len {
             return Err(FormatError::BufferTooSmall {
                 needed: len,
@@ -114,6 +113,28 @@ impl<'a> ModelRef<'a> {
             });
         }
         let out = &mut out[..len];
+        let layout = self.encode_head(out)?;
+        write_f32s(&mut out[layout.weights..layout.momentum], self.weights);
+        let momentum = self.training.map_or(&[][..], |t| t.momentum);
+        write_f32s(&mut out[layout.momentum..layout.crc], momentum);
+        let crc = crc32(&out[..layout.crc]);
+        out[layout.crc..].copy_from_slice(&crc.to_le_bytes());
+        Ok(len)
+    }
+
+    /// Writes the file's head — header, metadata and the zero padding before the weights —
+    /// to the start of `out` and returns where every part of the file lies, for writers
+    /// that produce the weights, momentum and CRC themselves (a device streaming its model
+    /// in chunks). `out` needs [`FileLayout::weights`] bytes.
+    pub fn encode_head(&self, out: &mut [u8]) -> Result<FileLayout, FormatError> {
+        let Plan { meta, layout } = self.plan()?;
+        let len = layout.file_len();
+        let Some(out) = out.get_mut(..layout.weights) else {
+            return Err(FormatError::BufferTooSmall {
+                needed: layout.weights,
+                available: out.len(),
+            });
+        };
         let header = Header {
             magic: MAGIC,
             version: VERSION,
@@ -129,14 +150,27 @@ impl<'a> ModelRef<'a> {
         };
         postcard::to_slice(&header, &mut out[..HEADER_LEN]).map_err(unplanned)?;
         postcard::to_slice(&meta, &mut out[HEADER_LEN..layout.meta_end]).map_err(unplanned)?;
-        out[layout.meta_end..layout.weights].fill(0);
-        write_f32s(&mut out[layout.weights..layout.momentum], self.weights);
-        let momentum = self.training.map_or(&[][..], |t| t.momentum);
-        write_f32s(&mut out[layout.momentum..layout.crc], momentum);
-        let crc = crc32(&out[..layout.crc]);
-        out[layout.crc..].copy_from_slice(&crc.to_le_bytes());
-        Ok(len)
+        out[layout.meta_end..].fill(0);
+        Ok(FileLayout {
+            weights: layout.weights,
+            momentum: layout.momentum,
+            crc: layout.crc,
+            len,
+        })
     }
+}
+
+/// Where the parts of an encoded file lie, as byte offsets from its start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileLayout {
+    /// The weights (after the head; a multiple of 4).
+    pub weights: usize,
+    /// The momentum values (the end of the weights).
+    pub momentum: usize,
+    /// The CRC-32 (the end of the data it covers).
+    pub crc: usize,
+    /// The whole file's length.
+    pub len: usize,
 }
 
 /// Writes `values` as little-endian f32 into `out` (exactly `4 * values.len()` bytes).

@@ -45,7 +45,7 @@ mod wire;
 
 pub use crc32::{crc32, Crc32};
 pub use decode::{decode, decode_prefix, read_header, FileHeader, ModelView};
-pub use encode::ModelRef;
+pub use encode::{FileLayout, ModelRef};
 pub use error::{FormatError, Inconsistency};
 pub use training::TrainingState;
 pub use wire::{CRC_LEN, HEADER_LEN, MAGIC, MAX_INPUT_DIMS, MIN_FILE_LEN};
