@@ -20,7 +20,7 @@ pub fn run(args: InspectArgs) -> Result<(), String> {
     let bytes =
         std::fs::read(&args.model).map_err(|e| format!("cannot read {}: {e}", args.model.display()))?;
     let report = inspect(&bytes, args.batch.max(1));
-    print!("{report}");
+    println!("{report}");
     report
         .status
         .map(|_| ())

@@ -1,11 +1,20 @@
 //! The `microdense` command line: one module per subcommand.
 
+mod convert;
 mod data;
+mod evaluate;
+mod inspect;
 mod plot;
+mod predict;
 mod progress;
+mod summary;
 mod train;
 
+use crate::device_format::{read_mdl, to_mdl, ExportOptions};
+use crate::model::Model;
+use crate::model_io::FileKind;
 use clap::{Parser, Subcommand};
+use std::path::Path;
 
 /// Train dense networks with Keras semantics, convert Keras files, and run them on a device.
 #[derive(Parser, Debug)]
@@ -19,8 +28,40 @@ struct Cli {
 enum Command {
     /// Train a model on MNIST (defaults: the Keras tutorial's model and settings).
     Train(train::TrainArgs),
+    /// Print a model's layer table, as Keras's `model.summary()`.
+    Summary(summary::SummaryArgs),
+    /// Loss and accuracy of a model on the MNIST test set.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Class scores of a model for every MNIST test image, as a NumPy .npy file.
+    Predict(predict::PredictArgs),
+    /// Convert between Keras's formats (.h5, .keras, .weights.h5, .json, .yaml) and .mdl.
+    Convert(convert::ConvertArgs),
+    /// What a .mdl device-format file holds and the flash and RAM a device needs for it.
+    Inspect(inspect::InspectArgs),
+    /// Draw a model as Keras's plot_model does (PNG or SVG).
+    Plot(plot::PlotArgs),
     /// Draw a training history (`train --json` output) as loss and accuracy curves.
     PlotHistory(plot::PlotHistoryArgs),
+}
+
+/// Loads any model file the commands accept: the device format (`.mdl`), or what
+/// [`Model::load`](crate::model::Model::load) reads, chosen by file name.
+fn load_model(path: &Path) -> Result<Model, String> {
+    if FileKind::of(path) == Some(FileKind::DeviceFormat) {
+        return read_mdl(path).map_err(|e| e.to_string());
+    }
+    Model::load(path).map_err(|e| e.to_string())
+}
+
+/// Saves a whole model: `.mdl` with the model's training state when it has one (its
+/// trailing trainable Dense layers), else what [`Model::save`] writes.
+fn save_model(model: &Model, path: &Path) -> Result<(), String> {
+    if FileKind::of(path) == Some(FileKind::DeviceFormat) {
+        let options = ExportOptions { with_training_state: model.compile.is_some(), trainable_layers: None };
+        let bytes = to_mdl(model, &options).map_err(|e| e.to_string())?;
+        return crate::plot::write_atomic(path, &bytes).map_err(|e| e.to_string());
+    }
+    model.save(path).map_err(|e| e.to_string())
 }
 
 /// Parses the arguments, runs the subcommand and returns the process exit code.
@@ -28,6 +69,12 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train::run(args),
+        Command::Summary(args) => summary::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Predict(args) => predict::run(args),
+        Command::Convert(args) => convert::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Plot(args) => plot::run_model(args),
         Command::PlotHistory(args) => plot::run_history(args),
     };
     match result {

@@ -1,8 +1,60 @@
-//! `microdense plot-history`: a training history (from `train --json`) as a chart.
+//! `microdense plot` (a model diagram, as Keras's `plot_model`) and `microdense
+//! plot-history` (a training history from `train --json` as a chart).
 
 use crate::history::History;
-use crate::plot::{write_history_png, ChartOptions};
+use crate::plot::{model_layers, write_diagram, write_history_png, ChartOptions, DiagramOptions, RankDir};
 use std::path::PathBuf;
+
+/// Options of `microdense plot`, named as `plot_model`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct PlotArgs {
+    /// A model: `.h5`, `.keras`, `.json`/`.yaml` or `.mdl`.
+    model: PathBuf,
+    /// The picture to write: `.png` or `.svg`.
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Show each layer's input and output shapes.
+    #[arg(long)]
+    show_shapes: bool,
+    /// Show layer names (the default, as in Keras).
+    #[arg(long, overrides_with = "no_show_layer_names")]
+    show_layer_names: bool,
+    /// Show only the layer classes (`plot_model(..., show_layer_names=False)`).
+    #[arg(long)]
+    no_show_layer_names: bool,
+    /// Show the layers' dtypes.
+    #[arg(long)]
+    show_dtype: bool,
+    /// Show the activation of layers that have one.
+    #[arg(long)]
+    show_layer_activations: bool,
+    /// Show whether each weighted layer is trainable.
+    #[arg(long)]
+    show_trainable: bool,
+    /// Direction of the graph: TB (top to bottom) or LR (left to right).
+    #[arg(long, default_value = "TB")]
+    rankdir: RankDir,
+    /// Resolution in dots per inch.
+    #[arg(long, default_value_t = crate::plot::DEFAULT_DPI)]
+    dpi: u32,
+}
+
+/// Runs `microdense plot`.
+pub fn run_model(args: PlotArgs) -> Result<(), String> {
+    let model = super::load_model(&args.model)?;
+    let options = DiagramOptions {
+        show_shapes: args.show_shapes,
+        show_dtype: args.show_dtype,
+        show_layer_names: !args.no_show_layer_names,
+        show_layer_activations: args.show_layer_activations,
+        show_trainable: args.show_trainable,
+        rankdir: args.rankdir,
+        dpi: args.dpi,
+    };
+    write_diagram(&args.out, &model_layers(&model), &options).map_err(|e| e.to_string())?;
+    println!("Wrote {}", args.out.display());
+    Ok(())
+}
 
 /// Options of `microdense plot-history`.
 #[derive(clap::Args, Debug)]

@@ -7,17 +7,29 @@ use crate::model::{Compile, Model, TUTORIAL_SPEC};
 use microdense_core::{Loss, Sgd};
 use crate::history::History;
 use crate::plot::{write_history_png, ChartOptions};
-use std::path::PathBuf;
+use crate::model_io::{FileKind, LoadWeights};
+use std::path::{Path, PathBuf};
 
 /// Options of `microdense train`.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// Layers as a spec: input width, then `N` (Dense), `N:act` (Dense with activation),
-    /// an activation name (Activation layer), `dropout:R`, `flatten`.
+    /// The architecture: a Keras JSON/YAML file (`model.to_json()`), or a spec: input
+    /// width, then `N` (Dense), `N:act` (Dense with activation), an activation name
+    /// (Activation layer), `dropout:R`, `flatten`.
     #[arg(long, default_value = TUTORIAL_SPEC)]
     arch: String,
+    /// Load these weights into the architecture (`save_weights` output, or a whole model).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Continue training a saved model (`.h5`, `.keras`, `.mdl`) with its optimizer state;
+    /// its compile settings are kept and the flags below are ignored.
+    #[arg(long, conflicts_with_all = ["arch", "weights"])]
+    resume: Option<PathBuf>,
+    /// Save the trained model here (`model.save`): `.h5`, `.keras`, `.mdl`, ...
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Passes over the training set.
     #[arg(long, default_value_t = 3)]
     epochs: usize,
@@ -59,17 +71,30 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     let loss = Loss::from_keras_name(&args.loss).ok_or_else(|| format!("unknown loss {:?}", args.loss))?;
     let data = args.data.load()?;
     let (train, test) = (data.train()?, data.test()?);
-    let mut model = Model::from_spec(&args.arch, args.seed).map_err(|e| e.to_string())?;
-    let sgd = Sgd {
-        learning_rate: args.lr,
-        momentum: args.momentum,
-        nesterov: args.nesterov,
+    let mut model = match &args.resume {
+        Some(path) => {
+            let model = super::load_model(path)?;
+            if model.compile.is_none() {
+                return Err(format!("{} has no training configuration to resume from", path.display()));
+            }
+            model
+        }
+        None => {
+            let mut model = if FileKind::of(Path::new(&args.arch)).is_some() {
+                let mut model = super::load_model(Path::new(&args.arch))?;
+                model.initialize(args.seed).map_err(|e| e.to_string())?;
+                model
+            } else {
+                Model::from_spec(&args.arch, args.seed).map_err(|e| e.to_string())?
+            };
+            if let Some(weights) = &args.weights {
+                model.load_weights(weights, LoadWeights::default()).map_err(|e| e.to_string())?;
+            }
+            let sgd = Sgd { learning_rate: args.lr, momentum: args.momentum, nesterov: args.nesterov };
+            model.compile(Compile { loss, sgd, metrics: vec!["accuracy".into()] });
+            model
+        }
     };
-    model.compile(Compile {
-        loss,
-        sgd,
-        metrics: vec!["accuracy".into()],
-    });
     let options = FitOptions {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -82,6 +107,10 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     let score = model.evaluate(&test).map_err(|e| e.to_string())?;
     println!("Test loss: {:.4} - test accuracy: {:.4}", score.loss, score.accuracy);
     let history = History { epochs, test: Some(score) };
+    if let Some(path) = &args.out {
+        super::save_model(&model, path)?;
+        println!("Saved {}", path.display());
+    }
     if let Some(path) = &args.plot {
         write_history_png(path, &history, &ChartOptions::default()).map_err(|e| e.to_string())?;
         println!("Wrote {}", path.display());

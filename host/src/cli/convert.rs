@@ -1,0 +1,64 @@
+//! `microdense convert IN OUT`: between Keras's formats and the device format.
+
+use crate::device_format::{to_mdl, ExportOptions};
+use crate::model_io::{FileKind, LoadWeights};
+use crate::plot::write_atomic;
+use std::path::PathBuf;
+
+/// Options of `microdense convert`.
+#[derive(clap::Args, Debug)]
+pub struct ConvertArgs {
+    /// The input: a whole model (`.h5`, `.keras`, `.mdl`) or an architecture (`.json`, `.yaml`).
+    input: PathBuf,
+    /// The output, its format chosen by name: `.h5`, `.keras`, `.json`, `.yaml`/`.yml`,
+    /// `.weights.h5` (with `--weights-only`) or `.mdl`.
+    output: PathBuf,
+    /// Load these weights into the input first (`.h5` in Keras 2's layout, `.weights.h5`,
+    /// or a whole-model file).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Match weights to layers by name (others are left alone), as `load_weights(by_name=True)`.
+    #[arg(long)]
+    by_name: bool,
+    /// With `--by-name`, skip layers whose weight shapes differ instead of failing.
+    #[arg(long)]
+    skip_mismatch: bool,
+    /// Write only the weights: `OUT.weights.h5` in Keras 3's layout, any other `.h5` in
+    /// the layout of Keras 2's `save_weights`.
+    #[arg(long)]
+    weights_only: bool,
+    /// `.mdl`: carry the optimizer state for fine-tuning on the device.
+    #[arg(long)]
+    with_training_state: bool,
+    /// `.mdl`: mark the last K weighted layers trainable (implies `--with-training-state`).
+    #[arg(long, value_name = "K")]
+    trainable_layers: Option<usize>,
+}
+
+/// Runs `microdense convert`.
+pub fn run(args: ConvertArgs) -> Result<(), String> {
+    let mut model = super::load_model(&args.input)?;
+    if let Some(weights) = &args.weights {
+        let how = LoadWeights { by_name: args.by_name, skip_mismatch: args.skip_mismatch };
+        let report = model.load_weights(weights, how).map_err(|e| e.to_string())?;
+        println!("Loaded weights from {} into: {}", weights.display(), report.loaded.join(", "));
+        for (layer, why) in &report.skipped {
+            println!("  left {layer} unchanged: {why}");
+        }
+    }
+    let out = &args.output;
+    if args.weights_only {
+        model.save_weights(out).map_err(|e| e.to_string())?;
+    } else if FileKind::of(out) == Some(FileKind::DeviceFormat) {
+        let options = ExportOptions {
+            with_training_state: args.with_training_state || args.trainable_layers.is_some(),
+            trainable_layers: args.trainable_layers,
+        };
+        let bytes = to_mdl(&model, &options).map_err(|e| e.to_string())?;
+        write_atomic(out, &bytes).map_err(|e| e.to_string())?;
+    } else {
+        super::save_model(&model, out)?;
+    }
+    println!("Wrote {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! `microdense summary`: Keras's `model.summary()` for any model file.
+
+use std::path::PathBuf;
+
+/// Options of `microdense summary`.
+#[derive(clap::Args, Debug)]
+pub struct SummaryArgs {
+    /// A model: `.h5`, `.keras`, `.json`/`.yaml` (architecture) or `.mdl`.
+    model: PathBuf,
+}
+
+/// Runs `microdense summary`.
+pub fn run(args: SummaryArgs) -> Result<(), String> {
+    let model = super::load_model(&args.model)?;
+    print!("{}", crate::summary::summary(&model));
+    Ok(())
+}
