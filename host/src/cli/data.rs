@@ -32,8 +32,10 @@ impl DataArgs {
     /// Finds and reads MNIST as the options say.
     pub fn load(&self) -> Result<LoadedMnist, String> {
         let mut lookup = Lookup::from_env(self.data.as_deref());
-        if self.download {
-            lookup = lookup.with_download(Some(crate::mnist::Download::from_env()));
+        if self.download && lookup.find().is_err() {
+            let download = crate::mnist::Download::from_env();
+            println!("Downloading data from {}", download.url());
+            lookup = lookup.with_download(Some(download));
         }
         let (mnist, _) = lookup.load().map_err(|e| e.to_string())?;
         let widen = |s: &Split| s.labels.iter().map(|&l| l as u32).collect::<Vec<u32>>();

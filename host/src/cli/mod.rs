@@ -2,6 +2,7 @@
 
 mod convert;
 mod data;
+mod demo;
 mod evaluate;
 mod inspect;
 mod plot;
@@ -26,6 +27,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The Keras tutorial end to end: train, save, reload, resume, architectures, weights,
+    /// pictures, the device format (and the device, when QEMU is available).
+    Demo(demo::DemoArgs),
     /// Train a model on MNIST (defaults: the Keras tutorial's model and settings).
     Train(train::TrainArgs),
     /// Print a model's layer table, as Keras's `model.summary()`.
@@ -68,6 +72,7 @@ fn save_model(model: &Model, path: &Path) -> Result<(), String> {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Train(args) => train::run(args),
         Command::Summary(args) => summary::run(args),
         Command::Evaluate(args) => evaluate::run(args),
