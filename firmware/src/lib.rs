@@ -11,8 +11,8 @@
 #![no_std]
 #![deny(missing_docs)]
 
+pub mod app;
 pub mod clock;
-pub mod echo;
 pub mod memory;
 pub mod model_region;
 

@@ -1,17 +1,21 @@
-//! The firmware's entry point: takes the board, checks the clock, runs the application, and ends
-//! with a status QEMU turns into its exit code.
+//! The firmware's entry point: takes the board, checks the clock, and serves the host over
+//! the serial line (`app`) until the port fails, which ends the program with a failure
+//! status (QEMU's exit code).
 #![no_std]
 #![no_main]
 
 use cortex_m_rt::entry;
+use microdense_firmware::app::{self, Buffers, Identity};
 use microdense_firmware::board::{self, ExitStatus};
 use microdense_firmware::clock::Clock;
-use microdense_firmware::echo::{self, Identity};
 use microdense_firmware::memory::LinkedMemory;
 use microdense_firmware::model_region;
 
 /// Iterations of the two-instruction busy loop the clock is checked against at boot.
 const CLOCK_CHECK_ITERATIONS: u32 = 500_000;
+
+/// The server's buffers: static, so the linker proves they fit the RAM.
+static mut BUFFERS: Buffers = Buffers::new();
 
 /// Runs `iterations` times a loop of exactly two instructions (`subs`, `bne`).
 #[inline(always)]
@@ -42,9 +46,9 @@ fn main() -> ! {
         check_instructions: 2 * CLOCK_CHECK_ITERATIONS,
         check_ticks,
     };
-    let status = match echo::run(&mut board.serial, &board.clock, &LinkedMemory, &identity) {
-        Ok(_) => ExitStatus::Success,
-        Err(_) => ExitStatus::Failure,
-    };
-    board::exit(status)
+    // SAFETY: `main` runs once and never returns, and nothing else names BUFFERS, so this
+    // is the only reference to it for the rest of the program.
+    let buffers = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
+    let _port_error = app::run(&mut board.serial, &board.clock, &LinkedMemory, identity, buffers);
+    board::exit(ExitStatus::Failure)
 }

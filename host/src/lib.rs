@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod dataset;
+pub mod device;
 pub mod device_format;
 pub mod fit;
 pub mod gemm;

@@ -335,4 +335,8 @@ pub struct Measured {
     pub infer_ram: u32,
     /// RAM used by that step: trainable weights, gradients, momentum, batch buffers.
     pub train_ram: u32,
+    /// A boot-time check of the clock: a busy loop of this many instructions …
+    pub clock_check_instructions: u32,
+    /// … took this many ticks.
+    pub clock_check_ticks: u64,
 }

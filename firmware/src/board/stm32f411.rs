@@ -58,6 +58,14 @@ impl embedded_io::Read for Usart2 {
     }
 }
 
+impl embedded_io::ReadReady for Usart2 {
+    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+        // SAFETY: reads USART2's status register only; `self` owns the port.
+        let usart = unsafe { &*pac::USART2::ptr() };
+        Ok(usart.sr().read().rxne().bit_is_set())
+    }
+}
+
 impl embedded_io::Write for Usart2 {
     /// Waits until the transmitter takes the first byte, then sends as many more as it takes
     /// without waiting.

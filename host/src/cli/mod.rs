@@ -3,6 +3,7 @@
 mod convert;
 mod data;
 mod demo;
+mod device;
 mod evaluate;
 mod inspect;
 mod plot;
@@ -46,6 +47,8 @@ enum Command {
     Plot(plot::PlotArgs),
     /// Draw a training history (`train --json` output) as loss and accuracy curves.
     PlotHistory(plot::PlotHistoryArgs),
+    /// Talk to a device running the firmware (serial port, or QEMU with --qemu).
+    Device(device::DeviceArgs),
 }
 
 /// Loads any model file the commands accept: the device format (`.mdl`), or what
@@ -81,6 +84,7 @@ pub fn run() -> i32 {
         Command::Inspect(args) => inspect::run(args),
         Command::Plot(args) => plot::run_model(args),
         Command::PlotHistory(args) => plot::run_history(args),
+        Command::Device(args) => device::run(args),
     };
     match result {
         Ok(()) => 0,

@@ -1,0 +1,668 @@
+//! The protocol server: answers the host's requests (see `microdense_core::protocol`) over
+//! any `embedded-io` serial port, timing its work with any [`Clock`]. Board-independent.
+//!
+//! Every frame gets exactly one reply, an error reply when it cannot be read or the request
+//! fails; a frame whose bytes stop arriving is dropped after [`link::FRAME_TIMEOUT_TICKS`]
+//! with an error reply. The server never stops serving: only a failing serial port ends it.
+
+mod buffers;
+mod link;
+mod model;
+
+pub use buffers::{Buffers, MAX_INPUT, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
+pub use link::{SendError, FRAME_TIMEOUT_TICKS};
+
+use embedded_io::{Read, ReadReady, Write};
+use microdense_core::protocol::{
+    decode_values, open_frame, ClockUnit, DeviceInfo, ErrorCode, Limits, Measured, MemoryUse, ModelStatus,
+    Request, Response, Samples, Tally, MAX_BATCH, MAX_CHUNK, PROTOCOL_VERSION, UNKNOWN_ID,
+};
+use microdense_core::{argmax, Loss, Rng, Targets};
+
+use crate::clock::{Clock, TickUnit};
+use crate::memory::MemoryProbe;
+use crate::model_region::ModelRegion;
+use crate::FIRMWARE_VERSION;
+use model::{message, BatchSource, Loaded, Message, ModelError, Stopwatch, Tuned};
+
+/// What the firmware tells about itself.
+#[derive(Clone, Copy, Debug)]
+pub struct Identity<'a> {
+    /// The board's name.
+    pub board: &'a str,
+    /// The model region the firmware was linked with.
+    pub model: ModelRegion,
+    /// A clock self-check: a busy loop of this many instructions …
+    pub check_instructions: u32,
+    /// … took this many clock ticks.
+    pub check_ticks: u64,
+}
+
+/// Seed of the generator dropout layers draw from while fine-tuning.
+const DROPOUT_SEED: u64 = 0x6d69_6372_6f64_656e;
+
+/// A failed request: the error code and message of the reply.
+type Failure = (ErrorCode, Message);
+
+impl From<ModelError> for Failure {
+    fn from(e: ModelError) -> Self {
+        match e {
+            ModelError::BadRequest(m) => (ErrorCode::BadRequest, m),
+            ModelError::TooLarge(m) => (ErrorCode::TooLarge, m),
+            ModelError::Engine(e) => (ErrorCode::Engine, message(format_args!("engine: {e}"))),
+        }
+    }
+}
+
+/// The server's state besides its buffers.
+struct Server<'a, C, M> {
+    clock: &'a C,
+    memory: &'a M,
+    identity: Identity<'a>,
+    loaded: Loaded,
+    tuned: Option<Tuned>,
+    totals: Tally,
+    measured: Measured,
+    rng: Rng,
+}
+
+/// Serves the host until the serial port fails; returns the port's error.
+pub fn run<S, C, M>(
+    serial: &mut S,
+    clock: &C,
+    memory: &M,
+    identity: Identity<'_>,
+    buffers: &mut Buffers,
+) -> SendError<S::Error>
+where
+    S: Read + ReadReady + Write,
+    C: Clock,
+    M: MemoryProbe,
+{
+    let region = identity.model;
+    let mut server = Server {
+        clock,
+        memory,
+        identity,
+        loaded: model::load(region.bytes(), region.is_blank()),
+        tuned: None,
+        totals: Tally::default(),
+        measured: Measured {
+            clock_check_instructions: identity.check_instructions,
+            clock_check_ticks: identity.check_ticks,
+            infer_ram: (4 * (MAX_INPUT + MAX_SCRATCH + MAX_WIDTH)) as u32,
+            ..Measured::default()
+        },
+        rng: Rng::new(DROPOUT_SEED),
+    };
+    server.calibrate(buffers);
+    let Buffers {
+        rx,
+        tx,
+        input,
+        scratch,
+        mid,
+        arena,
+        labels,
+    } = buffers;
+    loop {
+        let (id, reply) = match link::receive(serial, clock, rx) {
+            Err(code) => (UNKNOWN_ID, Err((code, frame_message(code)))),
+            Ok(len) => match open_frame(&mut rx[..len]) {
+                Err(e) => (
+                    UNKNOWN_ID,
+                    Err((ErrorCode::Frame(e), message(format_args!("{e}")))),
+                ),
+                Ok(frame) => {
+                    let reply = match frame.message::<Request>() {
+                        Err(e) => Err((ErrorCode::Frame(e), message(format_args!("{e}")))),
+                        Ok(request) => {
+                            let mut work = Work {
+                                input,
+                                scratch,
+                                mid,
+                                arena,
+                                labels,
+                            };
+                            server.handle(&request, &mut work, tx, frame.id, serial)
+                        }
+                    };
+                    (frame.id, reply)
+                }
+            },
+        };
+        let sent = match reply {
+            Ok(Sent::Done) => Ok(()),
+            Ok(Sent::Simple(response)) => link::send(serial, tx, id, &response),
+            Err((code, text)) => link::send(serial, tx, id, &Response::Error { code, message: &text }),
+        };
+        if let Err(e) = sent {
+            return e;
+        }
+    }
+}
+
+/// The message for a frame that could not be received.
+fn frame_message(code: ErrorCode) -> Message {
+    match code {
+        ErrorCode::Truncated => message(format_args!(
+            "frame cut off: no byte for {FRAME_TIMEOUT_TICKS} clock ticks; its bytes were dropped"
+        )),
+        ErrorCode::Serial => message(format_args!("serial port error (receive overrun): frame dropped")),
+        ErrorCode::Frame(e) => message(format_args!("{e}; its bytes were dropped")),
+        _ => message(format_args!("frame could not be received")),
+    }
+}
+
+/// The working buffers a request may use.
+struct Work<'b> {
+    input: &'b mut [f32],
+    scratch: &'b mut [f32],
+    mid: &'b mut [f32],
+    arena: &'b mut [f32],
+    labels: &'b mut [u32],
+}
+
+/// How a request was answered.
+enum Sent {
+    /// The handler sent its reply itself (it borrowed the transmit buffer's neighbours).
+    Done,
+    /// A reply without borrowed data, to be sent.
+    Simple(Response<'static>),
+}
+
+/// Decodes labelled records from a request's samples.
+struct Records<'r> {
+    samples: &'r Samples<'r>,
+    at: usize,
+    next: usize,
+}
+
+impl<'r> Records<'r> {
+    fn new(samples: &'r Samples<'r>) -> Self {
+        Records {
+            samples,
+            at: 0,
+            next: 0,
+        }
+    }
+
+    /// Decodes the next record (samples are read in order) into `input`; its label, or
+    /// `None` for unlabelled records.
+    fn next(&mut self, labelled: bool, input: &mut [f32]) -> Result<Option<u32>, Failure> {
+        let data = self.samples.data;
+        let label = if labelled {
+            let label = *data.get(self.at).ok_or_else(|| {
+                (
+                    ErrorCode::BadRequest,
+                    message(format_args!("sample {} has no label byte", self.next)),
+                )
+            })?;
+            self.at += 1;
+            Some(u32::from(label))
+        } else {
+            None
+        };
+        let rest = data.get(self.at..).unwrap_or_default();
+        let used = decode_values(self.samples.encoding, self.samples.scale, rest, input).map_err(|e| {
+            (
+                ErrorCode::Samples(e),
+                message(format_args!("sample {}: {e}", self.next)),
+            )
+        })?;
+        self.at += used;
+        self.next += 1;
+        Ok(label)
+    }
+
+    /// Errors unless every byte was used.
+    fn finish(&self) -> Result<(), Failure> {
+        if self.at != self.samples.data.len() {
+            return Err((
+                ErrorCode::BadRequest,
+                message(format_args!(
+                    "{} bytes after the last of {} samples",
+                    self.samples.data.len() - self.at,
+                    self.samples.count
+                )),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
+    /// The valid model, or the reason there is none.
+    fn model(&self) -> Result<&microdense_core::format::ModelView<'static>, Failure> {
+        match &self.loaded {
+            Loaded::Ready(view) => Ok(view),
+            Loaded::None => Err((
+                ErrorCode::NoModel,
+                message(format_args!(
+                    "no model in the model region at {:#010x}; write a .mdl there",
+                    self.identity.model.address()
+                )),
+            )),
+            Loaded::Corrupted(why) => Err((ErrorCode::BadModel, why.clone())),
+        }
+    }
+
+    /// Measures one inference on an all-zero input, so Info has a figure from the start.
+    fn calibrate(&mut self, buffers: &mut Buffers) {
+        let Loaded::Ready(view) = &self.loaded else {
+            return;
+        };
+        let Ok(net) = view.network() else { return };
+        let input = &mut buffers.input[..net.input_width()];
+        input.fill(0.0);
+        let start = self.clock.now();
+        let ok = model::forward(
+            &net,
+            view.weights(),
+            None,
+            input,
+            &mut buffers.scratch,
+            &mut buffers.mid,
+        )
+        .is_ok();
+        if ok {
+            self.measured.infer_ticks = self.clock.now().saturating_sub(start);
+        }
+    }
+
+    fn handle<S: Write>(
+        &mut self,
+        request: &Request<'_>,
+        work: &mut Work<'_>,
+        tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
+        id: u16,
+        serial: &mut S,
+    ) -> Result<Sent, Failure> {
+        match request {
+            Request::Info => {
+                let summary = match &self.loaded {
+                    Loaded::Ready(view) => Some(
+                        model::summary(view, self.tuned.as_ref())
+                            .map_err(|e| (ErrorCode::Engine, message(format_args!("{e}"))))?,
+                    ),
+                    _ => None,
+                };
+                let status = match (&self.loaded, summary) {
+                    (Loaded::Corrupted(why), _) => ModelStatus::Corrupted { message: why },
+                    (_, Some(s)) => ModelStatus::Ok(s),
+                    _ => ModelStatus::None,
+                };
+                let info = Response::Info(self.info(status));
+                send_now(serial, tx, id, &info)
+            }
+            Request::Infer(samples) => self.infer(samples, work, tx, id, serial),
+            Request::Evaluate { reset, loss, samples } => self.evaluate(*reset, *loss, samples, work),
+            Request::Train {
+                layers,
+                sgd,
+                loss,
+                samples,
+            } => self.train(usize::from(*layers), *sgd, *loss, samples, work),
+            Request::Pull { offset, len } => self.pull(*offset, *len, work, tx, id, serial),
+            Request::Reset => {
+                self.tuned = None;
+                self.totals = Tally::default();
+                self.rng = Rng::new(DROPOUT_SEED);
+                Ok(Sent::Simple(Response::Reset))
+            }
+        }
+    }
+
+    fn info<'s>(&self, model: ModelStatus<'s>) -> DeviceInfo<'s>
+    where
+        'a: 's,
+    {
+        let m = self.memory.report();
+        let flash_model = match &self.loaded {
+            Loaded::Ready(view) => view.header().len as u32,
+            _ => 0,
+        };
+        DeviceInfo {
+            protocol: PROTOCOL_VERSION,
+            firmware: FIRMWARE_VERSION,
+            board: self.identity.board,
+            model_address: self.identity.model.address(),
+            model_region: self.identity.model.bytes().len() as u32,
+            model,
+            memory: MemoryUse {
+                flash_code: m.flash_used,
+                flash_budget: m.flash_budget,
+                flash_model,
+                static_ram: m.static_ram,
+                stack_size: m.stack_size,
+                stack_used: m.stack_used,
+            },
+            clock: match self.clock.unit() {
+                TickUnit::Instructions => ClockUnit::Instructions,
+                TickUnit::Cycles => ClockUnit::Cycles,
+            },
+            clock_resolution: self.clock.resolution(),
+            limits: Limits {
+                max_input: MAX_INPUT as u32,
+                max_inference_scratch: MAX_SCRATCH as u32,
+                train_arena: TRAIN_ARENA as u32,
+                max_batch: MAX_BATCH as u32,
+            },
+            measured: self.measured,
+        }
+    }
+
+    /// Checks the samples' count against the model and the firmware's limits.
+    fn check_count(samples: &Samples<'_>, min: usize, max: usize) -> Result<usize, Failure> {
+        let count = usize::from(samples.count);
+        if count < min || count > max {
+            return Err((
+                ErrorCode::BadRequest,
+                message(format_args!(
+                    "{count} samples in one request; allowed: {min} to {max}"
+                )),
+            ));
+        }
+        Ok(count)
+    }
+
+    fn loss_for(&self, requested: Option<Loss>) -> Loss {
+        let trained = match &self.loaded {
+            Loaded::Ready(view) => view.training().map(|t| t.loss),
+            _ => None,
+        };
+        requested
+            .or(self.tuned.map(|t| t.loss))
+            .or(trained)
+            .unwrap_or(Loss::CategoricalCrossentropy)
+    }
+
+    fn infer<S: Write>(
+        &mut self,
+        samples: &Samples<'_>,
+        work: &mut Work<'_>,
+        tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
+        id: u16,
+        serial: &mut S,
+    ) -> Result<Sent, Failure> {
+        let view = self.model()?;
+        let net = view.network().map_err(engine)?;
+        Self::check_count(samples, 1, 1)?;
+        let input = &mut work.input[..net.input_width()];
+        let mut records = Records::new(samples);
+        records.next(false, input)?;
+        records.finish()?;
+        let tuned = self.tuned.as_ref().map(|t| (t, &work.arena[..t.params]));
+        let start = self.clock.now();
+        let out =
+            model::forward(&net, view.weights(), tuned, input, work.scratch, work.mid).map_err(engine)?;
+        let ticks = self.clock.now().saturating_sub(start);
+        let mut scores = heapless::Vec::new();
+        // `load` checked the outputs fit MAX_OUTPUTS.
+        let _ = scores.extend_from_slice(out);
+        let class = argmax(out) as u8;
+        self.measured.infer_ticks = ticks;
+        send_now(serial, tx, id, &Response::Inferred { class, scores, ticks })
+    }
+
+    fn evaluate(
+        &mut self,
+        reset: bool,
+        loss: Option<Loss>,
+        samples: &Samples<'_>,
+        work: &mut Work<'_>,
+    ) -> Result<Sent, Failure> {
+        let loss = self.loss_for(loss);
+        let view = self.model()?;
+        let net = view.network().map_err(engine)?;
+        let count = Self::check_count(samples, 0, MAX_BATCH)?;
+        let input = &mut work.input[..net.input_width()];
+        let tuned = self.tuned.as_ref().map(|t| (t, &work.arena[..t.params]));
+        let mut records = Records::new(samples);
+        let mut batch = Tally::default();
+        let mut predictions = heapless::Vec::new();
+        let mut ticks = 0;
+        for _ in 0..count {
+            let label = records.next(true, input)?.unwrap_or_default();
+            check_label(batch.samples as usize, label, net.output_width())?;
+            let start = self.clock.now();
+            let out =
+                model::forward(&net, view.weights(), tuned, input, work.scratch, work.mid).map_err(engine)?;
+            ticks = self.clock.now().saturating_sub(start);
+            let targets = Targets::Classes(core::slice::from_ref(&label));
+            batch.samples += 1;
+            batch.loss_sum += loss.value(out, &targets, 0);
+            batch.correct += u32::from(loss.is_correct(out, &targets, 0));
+            // At most MAX_BATCH predictions (checked above).
+            let _ = predictions.push(argmax(out) as u8);
+        }
+        records.finish()?;
+        if count > 0 {
+            self.measured.infer_ticks = ticks;
+        }
+        if reset {
+            self.totals = Tally::default();
+        }
+        self.totals.merge(batch);
+        Ok(Sent::Simple(Response::Evaluated {
+            batch,
+            total: self.totals,
+            predictions,
+        }))
+    }
+
+    fn train(
+        &mut self,
+        layers: usize,
+        sgd: Option<microdense_core::Sgd>,
+        loss: Option<Loss>,
+        samples: &Samples<'_>,
+        work: &mut Work<'_>,
+    ) -> Result<Sent, Failure> {
+        let loss = self.loss_for(loss);
+        let view = match &self.loaded {
+            Loaded::Ready(view) => view,
+            _ => return Err(self.model().err().unwrap_or((ErrorCode::NoModel, Message::new()))),
+        };
+        let net = view.network().map_err(engine)?;
+        let count = Self::check_count(samples, 1, MAX_BATCH)?;
+        let sgd = match (sgd, view.training()) {
+            (Some(sgd), _) => sgd,
+            (None, Some(t)) => t.sgd,
+            (None, None) => {
+                return Err((
+                    ErrorCode::BadRequest,
+                    message(format_args!(
+                        "no hyperparameters: the request gives none and the model has no training state"
+                    )),
+                ))
+            }
+        };
+        let mut tuned = match self.tuned {
+            Some(t) if t.layers != layers => {
+                return Err((
+                    ErrorCode::BadRequest,
+                    message(format_args!(
+                        "the last {} layers are being fine-tuned; Reset before training {layers}",
+                        t.layers
+                    )),
+                ))
+            }
+            Some(t) if t.momentum != sgd.state_len(t.params) => {
+                return Err((
+                    ErrorCode::BadRequest,
+                    message(format_args!(
+                        "fine-tuning started {} momentum; Reset before changing it",
+                        if t.momentum == 0 { "without" } else { "with" }
+                    )),
+                ))
+            }
+            Some(t) => Tuned { sgd, loss, ..t },
+            None => model::start_tuning(view, layers, sgd, loss, work.arena)?,
+        };
+        // Every record is checked before the step, so a bad one changes nothing.
+        let outputs = net.output_width();
+        let mut check = Records::new(samples);
+        for s in 0..count {
+            let label = check
+                .next(true, &mut work.input[..net.input_width()])?
+                .unwrap_or_default();
+            check_label(s, label, outputs)?;
+        }
+        check.finish()?;
+        let mut source = Source {
+            records: Records::new(samples),
+            failure: None,
+        };
+        let mut watch = Watch {
+            clock: self.clock,
+            since: self.clock.now(),
+            running: true,
+            total: 0,
+        };
+        let result = model::train_step(
+            &net,
+            view.weights(),
+            &mut tuned,
+            count,
+            &mut source,
+            &mut watch,
+            work.input,
+            work.scratch,
+            work.labels,
+            work.arena,
+            &mut self.rng,
+        );
+        watch.pause();
+        let stats = match result {
+            Ok(stats) => stats,
+            Err(e) => {
+                // A failed first step leaves nothing tuned; a later one changed nothing.
+                return Err(source.failure.take().unwrap_or_else(|| e.into()));
+            }
+        };
+        self.measured.train_ticks_per_sample = watch.total / count as u64;
+        self.measured.train_batch = count as u32;
+        self.measured.train_ram = model::train_len(&net, &tuned, count).map_or(0, |n| 4 * n as u32);
+        let iterations = tuned.iterations;
+        self.tuned = Some(tuned);
+        Ok(Sent::Simple(Response::Trained {
+            batch: stats.into(),
+            iterations,
+        }))
+    }
+
+    fn pull<S: Write>(
+        &mut self,
+        offset: u32,
+        len: u16,
+        work: &mut Work<'_>,
+        tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
+        id: u16,
+        serial: &mut S,
+    ) -> Result<Sent, Failure> {
+        let view = self.model()?;
+        let image =
+            model::FileImage::new(self.identity.model.bytes(), view, self.tuned.as_ref(), work.arena)?;
+        let total = image.len();
+        let offset = offset as usize;
+        if offset > total {
+            return Err((
+                ErrorCode::BadRequest,
+                message(format_args!(
+                    "offset {offset} is past the model file's end ({total} bytes)"
+                )),
+            ));
+        }
+        let take = usize::from(len).min(MAX_CHUNK).min(total - offset);
+        let mut chunk = [0u8; MAX_CHUNK];
+        let crc = image.crc();
+        image.read(offset, &mut chunk[..take], crc);
+        send_now(
+            serial,
+            tx,
+            id,
+            &Response::Chunk {
+                offset: offset as u32,
+                total: total as u32,
+                crc,
+                bytes: &chunk[..take],
+            },
+        )
+    }
+}
+
+/// Sends a reply that borrows request-local data right away.
+fn send_now<S: Write>(
+    serial: &mut S,
+    tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
+    id: u16,
+    response: &Response<'_>,
+) -> Result<Sent, Failure> {
+    match link::send(serial, tx, id, response) {
+        Ok(()) => Ok(Sent::Done),
+        Err(SendError::Frame(e)) => Err((ErrorCode::Engine, message(format_args!("reply: {e}")))),
+        // The port failed: nothing more can be sent; the next receive reports it.
+        Err(SendError::Io(_)) => Ok(Sent::Done),
+    }
+}
+
+/// Errors unless `label` is one of the model's `outputs` classes.
+fn check_label(sample: usize, label: u32, outputs: usize) -> Result<(), Failure> {
+    if label as usize >= outputs {
+        return Err((
+            ErrorCode::BadRequest,
+            message(format_args!(
+                "sample {sample}: label {label} is not a class of a model with {outputs} outputs"
+            )),
+        ));
+    }
+    Ok(())
+}
+
+fn engine(e: microdense_core::Error) -> Failure {
+    (ErrorCode::Engine, message(format_args!("engine: {e}")))
+}
+
+/// Training samples decoded from a request's records.
+struct Source<'r> {
+    records: Records<'r>,
+    failure: Option<Failure>,
+}
+
+impl BatchSource for Source<'_> {
+    fn sample(&mut self, _s: usize, input: &mut [f32]) -> Result<u32, ModelError> {
+        match self.records.next(true, input) {
+            Ok(label) => Ok(label.unwrap_or_default()),
+            Err(f) => {
+                let text = f.1.clone();
+                self.failure = Some(f);
+                Err(ModelError::BadRequest(text))
+            }
+        }
+    }
+}
+
+/// Times a training step without its sample decoding.
+struct Watch<'c, C> {
+    clock: &'c C,
+    since: u64,
+    running: bool,
+    total: u64,
+}
+
+impl<C: Clock> Stopwatch for Watch<'_, C> {
+    fn resume(&mut self) {
+        if !self.running {
+            self.since = self.clock.now();
+            self.running = true;
+        }
+    }
+
+    fn pause(&mut self) {
+        if self.running {
+            self.total += self.clock.now().saturating_sub(self.since);
+            self.running = false;
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! The model: validated at boot from the model region, run for inference, fine-tuned on
+//! its last weighted layers (frozen prefix read from flash, trained suffix in RAM), and
+//! written back out as a `.mdl` file byte range by byte range.
+
+use core::fmt::Write as _;
+
+use microdense_core::format::{decode_prefix, Crc32, FileLayout, ModelRef, ModelView, TrainingState};
+use microdense_core::protocol::{ModelSummary, TrainingSummary, TunedSummary, MAX_OUTPUTS};
+use microdense_core::{Error, Loss, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
+
+use super::buffers::{MAX_INPUT, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
+
+/// A short message for the host.
+pub type Message = heapless::String<160>;
+
+/// Formats a message, cut short if it does not fit.
+pub fn message(args: core::fmt::Arguments<'_>) -> Message {
+    let mut m = Message::new();
+    // A message longer than the buffer is cut; what fits is still useful.
+    let _ = m.write_fmt(args);
+    m
+}
+
+/// What the model region holds.
+pub enum Loaded {
+    /// Nothing was ever written there.
+    None,
+    /// Something that is not a usable model, and why.
+    Corrupted(Message),
+    /// A valid model that fits the firmware's buffers.
+    Ready(ModelView<'static>),
+}
+
+/// Validates the model at the start of `region` (CRC, version, shapes, via core's decoder)
+/// and checks it fits the firmware's buffers.
+pub fn load(region: &'static [u8], blank: bool) -> Loaded {
+    if blank {
+        return Loaded::None;
+    }
+    let view = match decode_prefix(region) {
+        Ok((view, _)) => view,
+        Err(e) => return Loaded::Corrupted(message(format_args!("model region: {e}"))),
+    };
+    let net = match view.network() {
+        Ok(net) => net,
+        Err(e) => return Loaded::Corrupted(message(format_args!("model region: {e}"))),
+    };
+    let checks = [
+        ("input values", net.input_width(), MAX_INPUT),
+        ("outputs", net.output_width(), MAX_OUTPUTS),
+        ("layer width", net.max_output_width(), MAX_WIDTH),
+        (
+            "inference scratch (f32)",
+            net.inference_scratch_len(1),
+            MAX_SCRATCH,
+        ),
+    ];
+    for (what, needed, available) in checks {
+        if needed > available {
+            return Loaded::Corrupted(message(format_args!(
+                "model does not fit this firmware: {what}: needs {needed}, the firmware has {available}"
+            )));
+        }
+    }
+    Loaded::Ready(view)
+}
+
+/// The fine-tuned suffix living in the training arena: `[weights n | momentum m | work]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Tuned {
+    /// Trained weighted layers.
+    pub layers: usize,
+    /// Index of the first trained layer.
+    pub first: usize,
+    /// Trainable parameters (`n`).
+    pub params: usize,
+    /// Momentum values (`m`).
+    pub momentum: usize,
+    /// The optimizer.
+    pub sgd: Sgd,
+    /// The loss.
+    pub loss: Loss,
+    /// Steps so far.
+    pub iterations: u64,
+}
+
+/// Why a request on the model failed.
+pub enum ModelError {
+    /// The request does not suit the model or its state.
+    BadRequest(Message),
+    /// Not enough memory reserved.
+    TooLarge(Message),
+    /// The engine refused.
+    Engine(Error),
+}
+
+impl From<Error> for ModelError {
+    fn from(e: Error) -> Self {
+        ModelError::Engine(e)
+    }
+}
+
+/// The network split at `first`: the frozen prefix (none when `first` is 0) and the suffix.
+struct Split<'m> {
+    prefix: Option<Network<'m>>,
+    suffix: Network<'m>,
+    frozen: usize,
+}
+
+fn split<'m>(net: &Network<'m>, first: usize) -> Result<Split<'m>, Error> {
+    let layers = net.layers();
+    let prefix = match first {
+        0 => None,
+        _ => Some(Network::new(net.input_width(), &layers[..first])?),
+    };
+    let suffix = Network::new(net.layer_input_width(first), &layers[first..])?;
+    Ok(Split {
+        prefix,
+        suffix,
+        frozen: net.param_offset(first),
+    })
+}
+
+/// Runs one sample through the model (the tuned suffix from `trainable` when tuned) and
+/// returns the outputs, which live in `scratch`. Gives the same bits as the whole network
+/// run at once: rows never mix, and each layer runs the same kernel on the same values.
+pub fn forward<'s>(
+    net: &Network<'_>,
+    weights: &[f32],
+    tuned: Option<(&Tuned, &[f32])>,
+    input: &[f32],
+    scratch: &'s mut [f32],
+    mid: &mut [f32],
+) -> Result<&'s [f32], Error> {
+    let Some((tuned, trainable)) = tuned else {
+        let len = net.inference_scratch_len(1);
+        return net.predict(&Portable, weights, input, 1, &mut scratch[..len]);
+    };
+    let parts = split(net, tuned.first)?;
+    let suffix_input: &[f32] = match parts.prefix {
+        Some(prefix) => {
+            let len = prefix.inference_scratch_len(1);
+            let out = prefix.predict(&Portable, &weights[..parts.frozen], input, 1, &mut scratch[..len])?;
+            let mid = &mut mid[..out.len()];
+            mid.copy_from_slice(out);
+            mid
+        }
+        None => input,
+    };
+    let len = parts.suffix.inference_scratch_len(1);
+    parts
+        .suffix
+        .predict(&Portable, trainable, suffix_input, 1, &mut scratch[..len])
+}
+
+/// Sets up fine-tuning of the last `layers` weighted layers in `arena`: copies their
+/// weights from flash and the momentum from the file's training state (when it trains the
+/// same layers), else zeros.
+pub fn start_tuning(
+    view: &ModelView<'static>,
+    layers: usize,
+    sgd: Sgd,
+    loss: Loss,
+    arena: &mut [f32],
+) -> Result<Tuned, ModelError> {
+    let net = view.network()?;
+    let weighted = net.weighted_layer_count();
+    if layers == 0 || layers > weighted {
+        return Err(ModelError::BadRequest(message(format_args!(
+            "cannot train the last {layers} weighted layers: the model has {weighted}"
+        ))));
+    }
+    let trainer = Trainer::last_weighted(net, layers);
+    let params = trainer.trainable_param_count();
+    let momentum = sgd.state_len(params);
+    if 2 * params + momentum > TRAIN_ARENA {
+        return Err(ModelError::TooLarge(message(format_args!(
+            "training the last {layers} layers needs {} f32 for weights, momentum and gradients; the firmware reserves {TRAIN_ARENA}",
+            2 * params + momentum
+        ))));
+    }
+    let (weights, rest) = arena.split_at_mut(params);
+    weights.copy_from_slice(&view.weights()[trainer.frozen_param_count()..]);
+    let saved = view
+        .training()
+        .filter(|t| t.trainable_layers == layers && t.momentum.len() == momentum);
+    match saved {
+        Some(t) => rest[..momentum].copy_from_slice(t.momentum),
+        None => rest[..momentum].fill(0.0),
+    }
+    Ok(Tuned {
+        layers,
+        first: trainer.first_trainable(),
+        params,
+        momentum,
+        sgd,
+        loss,
+        iterations: view.training().map_or(0, |t| t.iterations),
+    })
+}
+
+/// RAM in f32 one training step over `batch` samples takes (weights, momentum, gradients,
+/// the batch's suffix inputs and the trainer's scratch).
+pub fn train_len(net: &Network<'_>, tuned: &Tuned, batch: usize) -> Result<usize, Error> {
+    let parts = split(net, tuned.first)?;
+    let trainer = Trainer::new(parts.suffix, 0)?;
+    Ok(2 * tuned.params + tuned.momentum + batch * parts.suffix.input_width() + trainer.scratch_len(batch))
+}
+
+/// Where a training step's samples come from: fills `input` with sample `s` and returns its
+/// label.
+pub trait BatchSource {
+    /// Decodes sample `s` into `input`; returns its label.
+    fn sample(&mut self, s: usize, input: &mut [f32]) -> Result<u32, ModelError>;
+}
+
+/// Clock-free timing hooks, so the step's measurement can exclude sample decoding.
+pub trait Stopwatch {
+    /// Starts (or resumes) timing.
+    fn resume(&mut self);
+    /// Pauses timing.
+    fn pause(&mut self);
+}
+
+/// One SGD step on `batch` samples: each runs through the frozen prefix (weights in
+/// flash) into the arena, then core's [`Trainer`] steps the suffix (weights in RAM).
+#[allow(clippy::too_many_arguments)]
+pub fn train_step(
+    net: &Network<'_>,
+    weights: &[f32],
+    tuned: &mut Tuned,
+    batch: usize,
+    source: &mut dyn BatchSource,
+    stopwatch: &mut dyn Stopwatch,
+    input: &mut [f32],
+    scratch: &mut [f32],
+    labels: &mut [u32],
+    arena: &mut [f32],
+    rng: &mut Rng,
+) -> Result<microdense_core::BatchStats, ModelError> {
+    let needed = train_len(net, tuned, batch)?;
+    if needed > arena.len() {
+        return Err(ModelError::TooLarge(message(format_args!(
+            "a batch of {batch} needs {needed} f32 of training memory; the firmware reserves {} (send smaller batches)",
+            arena.len()
+        ))));
+    }
+    let parts = split(net, tuned.first)?;
+    let in_f = parts.suffix.input_width();
+    let (trainable, rest) = arena.split_at_mut(tuned.params);
+    let (momentum, rest) = rest.split_at_mut(tuned.momentum);
+    let (grads, rest) = rest.split_at_mut(tuned.params);
+    let (inputs, rest) = rest.split_at_mut(batch * in_f);
+    let trainer = Trainer::new(parts.suffix, 0)?;
+    let scratch_len = trainer.scratch_len(batch);
+    let train_scratch = &mut rest[..scratch_len];
+    let input = &mut input[..net.input_width()];
+    for (s, row) in inputs.chunks_exact_mut(in_f).enumerate() {
+        stopwatch.pause();
+        labels[s] = source.sample(s, input)?;
+        stopwatch.resume();
+        match parts.prefix {
+            Some(prefix) => {
+                let len = prefix.inference_scratch_len(1);
+                let out =
+                    prefix.predict(&Portable, &weights[..parts.frozen], input, 1, &mut scratch[..len])?;
+                row.copy_from_slice(out);
+            }
+            None => row.copy_from_slice(input),
+        }
+    }
+    let mut state = SgdState {
+        iterations: tuned.iterations,
+        momentum,
+    };
+    let stats = trainer.step(
+        &Portable,
+        &tuned.sgd,
+        &mut state,
+        &[],
+        trainable,
+        inputs,
+        &Targets::Classes(&labels[..batch]),
+        tuned.loss,
+        rng,
+        grads,
+        train_scratch,
+    )?;
+    tuned.iterations = state.iterations;
+    Ok(stats)
+}
+
+/// The model as a `.mdl` file: the one in flash, or, once tuned, the flash prefix with the
+/// tuned suffix and training state, generated on the fly.
+pub struct FileImage<'a> {
+    flash: &'static [u8],
+    view: &'a ModelView<'static>,
+    tuned: Option<(&'a Tuned, &'a [f32])>,
+    head: heapless::Vec<u8, 512>,
+    layout: FileLayout,
+}
+
+impl<'a> FileImage<'a> {
+    /// The file of `view` (whose bytes start `flash`), with `tuned` weights and momentum
+    /// from `arena` when tuned.
+    pub fn new(
+        flash: &'static [u8],
+        view: &'a ModelView<'static>,
+        tuned: Option<&'a Tuned>,
+        arena: &'a [f32],
+    ) -> Result<Self, ModelError> {
+        let file_len = view.header().len;
+        let flash_file = FileLayout {
+            weights: file_len,
+            momentum: file_len,
+            crc: file_len,
+            len: file_len,
+        };
+        let Some(tuned) = tuned else {
+            return Ok(FileImage {
+                flash,
+                view,
+                tuned: None,
+                head: heapless::Vec::new(),
+                layout: flash_file,
+            });
+        };
+        let net = view.network()?;
+        let momentum = &arena[tuned.params..tuned.params + tuned.momentum];
+        let model = ModelRef {
+            network: net,
+            input_shape: Some(view.input_shape()),
+            // The head depends only on the weights' count, which the flash copy has.
+            weights: view.weights(),
+            training: Some(TrainingState {
+                sgd: tuned.sgd,
+                loss: tuned.loss,
+                iterations: tuned.iterations,
+                trainable_layers: tuned.layers,
+                momentum,
+            }),
+        };
+        let mut head = [0u8; 512];
+        let layout = model
+            .encode_head(&mut head)
+            .map_err(|e| ModelError::TooLarge(message(format_args!("model file head: {e}"))))?;
+        let mut kept = heapless::Vec::new();
+        // `encode_head` succeeded, so the head fits the 512 bytes.
+        let _ = kept.extend_from_slice(&head[..layout.weights]);
+        Ok(FileImage {
+            flash,
+            view,
+            tuned: Some((tuned, &arena[..tuned.params + tuned.momentum])),
+            head: kept,
+            layout,
+        })
+    }
+
+    /// The file's length.
+    pub fn len(&self) -> usize {
+        self.layout.len
+    }
+
+    /// The byte at `offset` (< len), CRC excluded.
+    fn data_byte(&self, offset: usize) -> u8 {
+        let Some((tuned, arena)) = self.tuned else {
+            return self.flash[offset];
+        };
+        let l = &self.layout;
+        let value = if offset < l.weights {
+            return self.head[offset];
+        } else if offset < l.momentum {
+            let p = (offset - l.weights) / 4;
+            let frozen = self.view.weights().len() - tuned.params;
+            if p < frozen {
+                self.view.weights()[p]
+            } else {
+                arena[p - frozen]
+            }
+        } else {
+            arena[tuned.params + (offset - l.momentum) / 4]
+        };
+        value.to_le_bytes()[offset % 4]
+    }
+
+    /// The file's CRC-32 (read from flash, or computed over the generated bytes).
+    pub fn crc(&self) -> u32 {
+        if self.tuned.is_none() {
+            return self.view.crc();
+        }
+        let mut crc = Crc32::new();
+        for offset in 0..self.layout.crc {
+            crc.update(&[self.data_byte(offset)]);
+        }
+        crc.finish()
+    }
+
+    /// Copies the file's bytes from `offset` into `out`; `crc` is [`Self::crc`].
+    pub fn read(&self, offset: usize, out: &mut [u8], crc: u32) {
+        let crc_bytes = crc.to_le_bytes();
+        for (i, slot) in out.iter_mut().enumerate() {
+            let at = offset + i;
+            *slot = if at >= self.layout.crc {
+                crc_bytes[(at - self.layout.crc) % 4]
+            } else {
+                self.data_byte(at)
+            };
+        }
+    }
+}
+
+/// A summary of a valid model for Info.
+pub fn summary(view: &ModelView<'static>, tuned: Option<&Tuned>) -> Result<ModelSummary, Error> {
+    let net = view.network()?;
+    let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(ModelSummary {
+        file_len: small(view.header().len),
+        crc: view.crc(),
+        version: view.header().version,
+        input_width: small(net.input_width()),
+        output_width: small(net.output_width()),
+        layers: net.layers().len() as u16,
+        weighted_layers: net.weighted_layer_count() as u16,
+        params: small(net.param_count()),
+        training: view.training().map(|t| TrainingSummary {
+            sgd: t.sgd,
+            loss: t.loss,
+            iterations: t.iterations,
+            trainable_layers: t.trainable_layers as u16,
+        }),
+        tuned: tuned.map(|t| TunedSummary {
+            layers: t.layers as u16,
+            params: small(t.params),
+            iterations: t.iterations,
+        }),
+    })
+}

@@ -1,0 +1,404 @@
+//! `microdense device`: talk to a device running the microdense firmware, over a serial
+//! port or a QEMU started for the command.
+
+use super::data::DataArgs;
+use crate::device::{
+    qemu, Device, ModelState, Qemu, QemuConfig, SampleSet, SerialTransport, SocketTransport, Transport,
+};
+use crate::mnist::Split;
+use indicatif::{ProgressBar, ProgressStyle};
+use microdense_core::{Rng, Sgd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Options of `microdense device`.
+#[derive(clap::Args, Debug)]
+pub struct DeviceArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: DeviceCommand,
+}
+
+/// Where the device is.
+#[derive(clap::Args, Debug)]
+struct Connection {
+    /// Serial port of the device (or the UART socket of a QEMU kept with --keep).
+    #[arg(long, global = true, conflicts_with = "qemu")]
+    port: Option<String>,
+    /// Baud rate of the serial port.
+    #[arg(long, global = true, default_value_t = 115_200)]
+    baud: u32,
+    /// Boot the firmware under QEMU (mps2-an386) for this command instead.
+    #[arg(long, global = true)]
+    qemu: bool,
+    /// With --qemu: the .mdl file written into the firmware's model region.
+    #[arg(long, global = true)]
+    model: Option<PathBuf>,
+    /// With --qemu: the firmware ELF (default: what `scripts/firmware-build.sh --release` builds).
+    #[arg(long, global = true)]
+    firmware: Option<PathBuf>,
+    /// With --qemu: leave QEMU running after the command (connect again with --port SOCKET).
+    #[arg(long, global = true)]
+    keep: bool,
+    /// Seconds a reply may take.
+    #[arg(long, global = true, default_value_t = 30)]
+    timeout: u64,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum DeviceCommand {
+    /// Firmware, model (none / corrupted / ok), flash and RAM use, measurements.
+    Info,
+    /// Classify one MNIST test image on the device.
+    Infer {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Index of the test image.
+        #[arg(long)]
+        index: usize,
+    },
+    /// Loss and accuracy on MNIST's test images, computed on the device.
+    Evaluate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Evaluate only the first N test images.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// End with a JSON line {"accuracy": …, "loss": …, "samples": …}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fine-tune the last K Dense layers on MNIST training images, then pull the model.
+    Finetune {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Train the last K Dense layers (the others stay frozen in flash).
+        #[arg(long, default_value_t = 2)]
+        layers: u8,
+        /// Passes over the training images.
+        #[arg(long, default_value_t = 1)]
+        epochs: usize,
+        /// SGD learning rate (default: the model's training state, else 0.01).
+        #[arg(long)]
+        lr: Option<f32>,
+        /// SGD momentum (default: the model's training state, else 0).
+        #[arg(long)]
+        momentum: Option<f32>,
+        /// Samples per SGD step (one frame each; the device's RAM bounds it).
+        #[arg(long, default_value_t = 16)]
+        batch_size: usize,
+        /// Use only the first N training images.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Seed of the shuffling.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where to write the tuned model (.mdl).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Write the device's current model (fine-tuned weights included) to a .mdl file.
+    Pull {
+        /// The output file.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Measure: one inference, training steps (batch 1 and 8, last 2 layers), then Info.
+    Bench {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// A connected device and the QEMU behind it, if any.
+struct Session {
+    device: Device,
+    qemu: Option<Qemu>,
+    keep: bool,
+}
+
+impl Session {
+    fn open(c: &Connection) -> Result<Session, String> {
+        let timeout = Duration::from_secs(c.timeout.max(1));
+        if c.qemu {
+            let config = QemuConfig {
+                elf: c.firmware.clone().unwrap_or_else(qemu::default_firmware),
+                model: c.model.clone(),
+            };
+            let qemu = Qemu::boot(&config).map_err(|e| e.to_string())?;
+            let transport = qemu.connect().map_err(|e| e.to_string())?;
+            return Ok(Session {
+                device: Device::new(Box::new(transport), timeout),
+                qemu: Some(qemu),
+                keep: c.keep,
+            });
+        }
+        if c.model.is_some() || c.firmware.is_some() || c.keep {
+            return Err("--model, --firmware and --keep need --qemu".into());
+        }
+        let port = c
+            .port
+            .as_deref()
+            .ok_or("say where the device is: --port PORT, or --qemu --model MODEL.mdl")?;
+        let transport: Box<dyn Transport> = if is_socket(Path::new(port)) {
+            Box::new(SocketTransport::connect(Path::new(port)).map_err(|e| e.to_string())?)
+        } else {
+            Box::new(SerialTransport::open(port, c.baud).map_err(|e| e.to_string())?)
+        };
+        Ok(Session {
+            device: Device::new(transport, timeout),
+            qemu: None,
+            keep: false,
+        })
+    }
+
+    fn close(self) {
+        let Session { device, qemu, keep } = self;
+        drop(device);
+        if let Some(qemu) = qemu {
+            if keep {
+                eprintln!(
+                    "QEMU keeps running (pid {}); connect with --port {}",
+                    qemu.pid(),
+                    qemu.socket().display()
+                );
+                qemu.keep();
+            }
+        }
+    }
+}
+
+/// True when `path` is a Unix socket.
+fn is_socket(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+fn bar(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+/// The samples of a split as the device receives them.
+fn sample_set<'a>(split: &'a Split, args: &DataArgs) -> Result<SampleSet<'a>, String> {
+    let scale = if args.normalize { 1.0 / 255.0 } else { 1.0 };
+    SampleSet::new(&split.images, split.rows * split.cols, &split.labels, scale).map_err(|e| e.to_string())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}: {e}", path.display())
+        })
+}
+
+/// Runs `microdense device`.
+pub fn run(args: DeviceArgs) -> Result<(), String> {
+    let mut session = Session::open(&args.connection)?;
+    let result = command(&mut session.device, args.command);
+    session.close();
+    result
+}
+
+fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
+    let err = |e: crate::device::DeviceError| e.to_string();
+    match command {
+        DeviceCommand::Info => {
+            println!("{}", device.info().map_err(err)?);
+            Ok(())
+        }
+        DeviceCommand::Infer { data, index } => {
+            let loaded = data.load()?;
+            let set = sample_set(&loaded.mnist.test, &data)?;
+            let (class, scores, ticks) = device.infer(&set, index).map_err(err)?;
+            let scores: Vec<String> = scores.iter().map(|s| format!("{s:.4}")).collect();
+            println!(
+                "test image {index}: predicted {class} (label {}), {ticks} ticks",
+                set.labels[index]
+            );
+            println!("scores: [{}]", scores.join(", "));
+            Ok(())
+        }
+        DeviceCommand::Evaluate { data, limit, json } => {
+            let loaded = data.load()?;
+            let set = sample_set(&loaded.mnist.test, &data)?;
+            let n = limit.unwrap_or(set.len()).min(set.len());
+            let indices: Vec<usize> = (0..n).collect();
+            let progress = bar(n, "evaluate");
+            let result = device
+                .evaluate(&set, &indices, None, &mut |done, total| {
+                    progress.set_position(done as u64);
+                    progress.set_message(format!("accuracy {:.4}", total.accuracy()));
+                })
+                .map_err(err)?;
+            progress.finish_and_clear();
+            let t = result.total;
+            println!(
+                "Device test loss: {:.4} - test accuracy: {:.4} ({} samples)",
+                t.loss(),
+                t.accuracy(),
+                t.samples
+            );
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"accuracy": t.accuracy(), "loss": t.loss(), "samples": t.samples})
+                );
+            }
+            Ok(())
+        }
+        DeviceCommand::Finetune {
+            data,
+            layers,
+            epochs,
+            lr,
+            momentum,
+            batch_size,
+            limit,
+            seed,
+            output,
+        } => {
+            let loaded = data.load()?;
+            let set = sample_set(&loaded.mnist.train, &data)?;
+            let n = limit.unwrap_or(set.len()).min(set.len());
+            let info = device.info().map_err(err)?;
+            let ModelState::Ok(model) = &info.model else {
+                return Err(format!("the device has no usable model: {:?}", info.model));
+            };
+            let base = model.training.map(|t| t.sgd).unwrap_or_default();
+            let sgd = Sgd {
+                learning_rate: lr.unwrap_or(base.learning_rate),
+                momentum: momentum.unwrap_or(base.momentum),
+                nesterov: base.nesterov,
+            };
+            let mut order: Vec<usize> = (0..n).collect();
+            let mut rng = Rng::new(seed);
+            for epoch in 1..=epochs {
+                for i in (1..order.len()).rev() {
+                    order.swap(i, rng.below(i + 1));
+                }
+                println!("Epoch {epoch}/{epochs}");
+                let progress = bar(n, "fine-tune");
+                let mut seen = microdense_core::protocol::Tally::default();
+                for batch in order.chunks(batch_size.max(1)) {
+                    let step = device
+                        .train_step(layers, Some(sgd), None, &set, batch)
+                        .map_err(err)?;
+                    seen.merge(step.batch);
+                    progress.inc(batch.len() as u64);
+                    progress.set_message(format!(
+                        "loss {:.4} - accuracy {:.4}",
+                        seen.loss(),
+                        seen.accuracy()
+                    ));
+                }
+                progress.finish_and_clear();
+                println!(
+                    "{n} samples - loss: {:.4} - accuracy: {:.4}",
+                    seen.loss(),
+                    seen.accuracy()
+                );
+            }
+            pull_to(device, &output)
+        }
+        DeviceCommand::Pull { output } => pull_to(device, &output),
+        DeviceCommand::Bench { data } => bench(device, &data),
+    }
+}
+
+fn pull_to(device: &mut Device, output: &Path) -> Result<(), String> {
+    let progress = bar(0, "pull");
+    let file = device
+        .pull(&mut |done, total| {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+        })
+        .map_err(|e| e.to_string())?;
+    progress.finish_and_clear();
+    write_atomically(output, &file)?;
+    println!("wrote {} ({} bytes)", output.display(), file.len());
+    Ok(())
+}
+
+/// Multiply-accumulates of one inference: the Dense layers' kernel sizes.
+fn macs(file: &[u8]) -> Option<u64> {
+    let model = crate::device_format::from_mdl(file).ok()?;
+    let layers = model.core_layers();
+    let net = microdense_core::Network::new(model.input_width(), &layers).ok()?;
+    Some(
+        (0..layers.len())
+            .filter(|&i| layers[i].has_weights())
+            .map(|i| (net.layer_input_width(i) * net.layer_output_width(i)) as u64)
+            .sum(),
+    )
+}
+
+fn bench(device: &mut Device, data: &DataArgs) -> Result<(), String> {
+    let err = |e: crate::device::DeviceError| e.to_string();
+    let loaded = data.load()?;
+    let test = sample_set(&loaded.mnist.test, data)?;
+    let train = sample_set(&loaded.mnist.train, data)?;
+    device.reset().map_err(err)?;
+    let (_, _, infer_ticks) = device.infer(&test, 0).map_err(err)?;
+    let file = device.pull(&mut |_, _| {}).map_err(err)?;
+    let sgd = Some(Sgd::default());
+    device.train_step(2, sgd, None, &train, &[0]).map_err(err)?;
+    let one = device.info().map_err(err)?;
+    let batch: Vec<usize> = (0..8).collect();
+    device.train_step(2, sgd, None, &train, &batch).map_err(err)?;
+    let eight = device.info().map_err(err)?;
+    device.reset().map_err(err)?;
+    let unit = eight.unit();
+    println!("{eight}");
+    println!();
+    let m = &eight.memory;
+    println!("| figure | value |");
+    println!("| --- | --- |");
+    println!("| flash: firmware code | {} bytes |", m.flash_code);
+    println!("| flash: model | {} bytes |", m.flash_model);
+    println!(
+        "| RAM: static + stack high-water | {} + {} = {} bytes |",
+        m.static_ram,
+        m.stack_used,
+        eight.ram_used()
+    );
+    println!("| RAM: inference buffers | {} bytes |", eight.measured.infer_ram);
+    println!(
+        "| RAM: fine-tune last 2 layers, batch 1 | {} bytes |",
+        one.measured.train_ram
+    );
+    println!(
+        "| RAM: fine-tune last 2 layers, batch 8 | {} bytes |",
+        eight.measured.train_ram
+    );
+    match macs(&file) {
+        Some(macs) => println!(
+            "| {unit} per inference | {infer_ticks} ({:.2} per multiply-accumulate, {macs} MACs) |",
+            infer_ticks as f64 / macs as f64
+        ),
+        None => println!("| {unit} per inference | {infer_ticks} |"),
+    }
+    println!(
+        "| {unit} per training sample (last 2 layers), batch 1 | {} |",
+        one.measured.train_ticks_per_sample
+    );
+    println!(
+        "| {unit} per training sample (last 2 layers), batch 8 | {} |",
+        eight.measured.train_ticks_per_sample
+    );
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! Boots the firmware under QEMU's MPS2 AN386 (Cortex-M4 with FPU) with a model in its
+//! model region, and connects to its UART.
+//!
+//! ```text
+//! qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none
+//!     -semihosting-config enable=on,target=native -icount shift=0
+//!     -chardev socket,id=uart0,path=<dir>/uart0.sock,server=on,wait=on -serial chardev:uart0
+//!     -kernel <ELF> [-device loader,file=<model>,addr=<_model_start>]
+//! ```
+//!
+//! UART0 is a Unix socket QEMU listens on and waits for before starting the guest, so no
+//! byte is lost and no TCP port can clash. Semihosting (panic reports) goes to QEMU's
+//! stderr and exit codes to its exit status, never into the serial data. `-icount shift=0`
+//! makes the firmware's clock count instructions. The model is written by QEMU's generic
+//! loader at the ELF's `_model_start`; QEMU models the AN386's flash as RAM, so the loader
+//! can write it, but a file longer than the region would silently run past it, so it is
+//! checked against `_model_end` first.
+
+use super::elf;
+use super::transport::SocketTransport;
+use super::DeviceError;
+use std::io::Read;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long QEMU may take to create its UART socket.
+const SOCKET_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The firmware image `scripts/firmware-build.sh --release` produces, in this source tree.
+pub fn default_firmware() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("firmware/target/thumbv7em-none-eabihf/release/microdense-firmware")
+}
+
+/// What QEMU boots.
+#[derive(Clone, Debug)]
+pub struct QemuConfig {
+    /// The firmware ELF.
+    pub elf: PathBuf,
+    /// A file QEMU writes into the model region before the firmware starts.
+    pub model: Option<PathBuf>,
+}
+
+/// How QEMU ended.
+#[derive(Debug)]
+pub struct QemuExit {
+    /// QEMU's exit status: 0 when the firmware exits with success, 1 on failure or panic.
+    pub status: ExitStatus,
+    /// QEMU's stdout.
+    pub stdout: String,
+    /// QEMU's stderr (semihosting output: panic reports).
+    pub stderr: String,
+}
+
+/// A running QEMU with the firmware; killed (and its socket removed) when dropped, unless
+/// [`keep`](Self::keep) was called.
+pub struct Qemu {
+    child: Child,
+    socket: PathBuf,
+    dir: PathBuf,
+    stdout: Option<JoinHandle<String>>,
+    stderr: Option<JoinHandle<String>>,
+    kept: bool,
+}
+
+/// Collects everything a pipe delivers, on a thread, so QEMU never blocks on a full pipe.
+fn drain<R: Read + Send + 'static>(mut pipe: R) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+fn joined(handle: Option<JoinHandle<String>>) -> String {
+    handle.and_then(|h| h.join().ok()).unwrap_or_default()
+}
+
+/// A fresh directory for QEMU's socket.
+fn socket_dir() -> Result<PathBuf, DeviceError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "microdense-qemu-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|source| DeviceError::Io {
+        what: format!("creating {}", dir.display()),
+        source,
+    })?;
+    Ok(dir)
+}
+
+/// Checks `model` fits the firmware's model region and returns the region's address.
+fn model_address(elf_path: &Path, model: &Path) -> Result<u32, DeviceError> {
+    let start = elf::symbol(elf_path, "_model_start").map_err(DeviceError::Elf)?;
+    let end = elf::symbol(elf_path, "_model_end").map_err(DeviceError::Elf)?;
+    let len = std::fs::metadata(model)
+        .map_err(|source| DeviceError::Io {
+            what: format!("reading {}", model.display()),
+            source,
+        })?
+        .len();
+    let region = u64::from(end.saturating_sub(start));
+    if len > region {
+        return Err(DeviceError::Usage(format!(
+            "{} is {len} bytes; the firmware's model region holds {region}",
+            model.display()
+        )));
+    }
+    Ok(start)
+}
+
+impl Qemu {
+    /// Starts QEMU and waits for its UART socket (the guest starts when a client connects).
+    pub fn boot(config: &QemuConfig) -> Result<Qemu, DeviceError> {
+        if !config.elf.is_file() {
+            return Err(DeviceError::Usage(format!(
+                "no firmware image at {} (build it with scripts/firmware-build.sh --release, or pass --firmware)",
+                config.elf.display()
+            )));
+        }
+        let loader = match &config.model {
+            Some(model) => Some((model, model_address(&config.elf, model)?)),
+            None => None,
+        };
+        let dir = socket_dir()?;
+        let socket = dir.join("uart0.sock");
+        let mut command = Command::new("qemu-system-arm");
+        command
+            .args([
+                "-machine",
+                "mps2-an386",
+                "-cpu",
+                "cortex-m4",
+                "-nographic",
+                "-monitor",
+                "none",
+            ])
+            .args([
+                "-semihosting-config",
+                "enable=on,target=native",
+                "-icount",
+                "shift=0",
+            ])
+            .arg("-chardev")
+            .arg(format!(
+                "socket,id=uart0,path={},server=on,wait=on",
+                socket.display()
+            ))
+            .args(["-serial", "chardev:uart0", "-kernel"])
+            .arg(&config.elf);
+        if let Some((model, address)) = loader {
+            command
+                .arg("-device")
+                .arg(format!("loader,file={},addr={address:#x}", model.display()));
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| DeviceError::Io {
+                what: "starting qemu-system-arm (install the qemu-system-arm package)".into(),
+                source,
+            })?;
+        let stdout = child.stdout.take().map(drain);
+        let stderr = child.stderr.take().map(drain);
+        let mut qemu = Qemu {
+            child,
+            socket,
+            dir,
+            stdout,
+            stderr,
+            kept: false,
+        };
+        let start = Instant::now();
+        while !qemu.socket.exists() {
+            let exited = qemu.child.try_wait().map_err(|source| DeviceError::Io {
+                what: "checking on QEMU".into(),
+                source,
+            })?;
+            if let Some(status) = exited {
+                return Err(DeviceError::Qemu(format!(
+                    "QEMU exited ({status}) before opening its UART: {}",
+                    joined(qemu.stderr.take()).trim()
+                )));
+            }
+            if start.elapsed() > SOCKET_TIMEOUT {
+                return Err(DeviceError::Timeout {
+                    what: format!("QEMU's UART socket {}", qemu.socket.display()),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(qemu)
+    }
+
+    /// The UART socket's path (QEMU accepts a new connection after one closes).
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// QEMU's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Connects to the UART.
+    pub fn connect(&self) -> Result<SocketTransport, DeviceError> {
+        let start = Instant::now();
+        loop {
+            match UnixStream::connect(&self.socket) {
+                Ok(stream) => {
+                    return Ok(SocketTransport::from_stream(
+                        stream,
+                        format!("QEMU's UART ({})", self.socket.display()),
+                    ))
+                }
+                Err(source) if start.elapsed() > SOCKET_TIMEOUT => {
+                    return Err(DeviceError::Io {
+                        what: format!("connecting to {}", self.socket.display()),
+                        source,
+                    })
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    /// Leaves QEMU running after this value is dropped (its socket stays, for `--port`).
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+
+    /// Waits up to `timeout` for QEMU to end (the firmware exits through semihosting).
+    pub fn wait(mut self, timeout: Duration) -> Result<QemuExit, DeviceError> {
+        let start = Instant::now();
+        loop {
+            let exited = self.child.try_wait().map_err(|source| DeviceError::Io {
+                what: "waiting for QEMU".into(),
+                source,
+            })?;
+            if let Some(status) = exited {
+                return Ok(QemuExit {
+                    status,
+                    stdout: joined(self.stdout.take()),
+                    stderr: joined(self.stderr.take()),
+                });
+            }
+            if start.elapsed() > timeout {
+                return Err(DeviceError::Timeout {
+                    what: "the firmware to exit".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

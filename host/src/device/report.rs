@@ -1,0 +1,178 @@
+//! What a device says about itself, owned and printable.
+
+use microdense_core::protocol::{
+    ClockUnit, DeviceInfo, Limits, Measured, MemoryUse, ModelStatus, ModelSummary,
+};
+use std::fmt;
+
+/// The model region's state.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelState {
+    /// Nothing written there.
+    None,
+    /// Not a usable model, and why.
+    Corrupted(String),
+    /// A valid model.
+    Ok(ModelSummary),
+}
+
+/// A device's Info reply.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InfoReport {
+    /// Protocol version.
+    pub protocol: u16,
+    /// Firmware version.
+    pub firmware: String,
+    /// Board.
+    pub board: String,
+    /// Model region address.
+    pub model_address: u32,
+    /// Model region size.
+    pub model_region: u32,
+    /// The model.
+    pub model: ModelState,
+    /// Flash and RAM.
+    pub memory: MemoryUse,
+    /// Clock unit.
+    pub clock: ClockUnit,
+    /// Clock resolution in ticks.
+    pub clock_resolution: u32,
+    /// Buffer limits.
+    pub limits: Limits,
+    /// Measurements.
+    pub measured: Measured,
+}
+
+impl From<&DeviceInfo<'_>> for InfoReport {
+    fn from(info: &DeviceInfo<'_>) -> Self {
+        InfoReport {
+            protocol: info.protocol,
+            firmware: info.firmware.to_string(),
+            board: info.board.to_string(),
+            model_address: info.model_address,
+            model_region: info.model_region,
+            model: match &info.model {
+                ModelStatus::None => ModelState::None,
+                ModelStatus::Corrupted { message } => ModelState::Corrupted(message.to_string()),
+                ModelStatus::Ok(summary) => ModelState::Ok(*summary),
+            },
+            memory: info.memory,
+            clock: info.clock,
+            clock_resolution: info.clock_resolution,
+            limits: info.limits,
+            measured: info.measured,
+        }
+    }
+}
+
+impl InfoReport {
+    /// The clock unit's name.
+    pub fn unit(&self) -> &'static str {
+        match self.clock {
+            ClockUnit::Instructions => "instructions",
+            ClockUnit::Cycles => "cycles",
+        }
+    }
+
+    /// Statically allocated RAM plus the stack's high-water mark.
+    pub fn ram_used(&self) -> u32 {
+        self.memory.static_ram + self.memory.stack_used
+    }
+}
+
+impl fmt::Display for InfoReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.memory;
+        writeln!(
+            f,
+            "firmware:       microdense-firmware {} on {} (protocol {})",
+            self.firmware, self.board, self.protocol
+        )?;
+        writeln!(
+            f,
+            "model region:   {:#010x}, {} bytes",
+            self.model_address, self.model_region
+        )?;
+        match &self.model {
+            ModelState::None => writeln!(f, "model:          none (the model region is blank)")?,
+            ModelState::Corrupted(why) => writeln!(f, "model:          CORRUPTED: {why}")?,
+            ModelState::Ok(s) => {
+                writeln!(
+                    f,
+                    "model:          ok, {} bytes, CRC-32 {:#010x}, format version {}",
+                    s.file_len, s.crc, s.version
+                )?;
+                writeln!(
+                    f,
+                    "                {} inputs -> {} outputs, {} layers ({} Dense), {} parameters",
+                    s.input_width, s.output_width, s.layers, s.weighted_layers, s.params
+                )?;
+                match &s.training {
+                    Some(t) => writeln!(
+                        f,
+                        "training state: SGD(lr={}, momentum={}, nesterov={}), {}, {} iterations, last {} Dense layer(s)",
+                        t.sgd.learning_rate,
+                        t.sgd.momentum,
+                        t.sgd.nesterov,
+                        t.loss.keras_name(),
+                        t.iterations,
+                        t.trainable_layers
+                    )?,
+                    None => writeln!(f, "training state: none")?,
+                }
+                if let Some(t) = &s.tuned {
+                    writeln!(
+                        f,
+                        "fine-tuned:     last {} Dense layer(s), {} parameters in RAM, {} iterations",
+                        t.layers, t.params, t.iterations
+                    )?;
+                }
+            }
+        }
+        writeln!(
+            f,
+            "flash:          firmware {} of {} bytes, model {} bytes, total {}",
+            m.flash_code,
+            m.flash_budget,
+            m.flash_model,
+            m.flash_code + m.flash_model
+        )?;
+        writeln!(
+            f,
+            "RAM:            static {} bytes + stack high-water {} of {} = {}",
+            m.static_ram,
+            m.stack_used,
+            m.stack_size,
+            self.ram_used()
+        )?;
+        let me = &self.measured;
+        let unit = self.unit();
+        writeln!(
+            f,
+            "clock:          {unit}, resolution {}; check: {}-instruction loop took {}",
+            self.clock_resolution, me.clock_check_instructions, me.clock_check_ticks
+        )?;
+        writeln!(
+            f,
+            "inference:      {} {unit} per sample; buffers {} bytes",
+            me.infer_ticks, me.infer_ram
+        )?;
+        if me.train_batch > 0 {
+            writeln!(
+                f,
+                "training:       {} {unit} per sample (batch {}); fine-tuning RAM {} bytes",
+                me.train_ticks_per_sample, me.train_batch, me.train_ram
+            )?;
+        } else {
+            writeln!(
+                f,
+                "training:       not measured yet (no training step since boot)"
+            )?;
+        }
+        write!(
+            f,
+            "limits:         input {} values, inference scratch {} f32, training arena {} f32, {} samples per request",
+            self.limits.max_input, self.limits.max_inference_scratch, self.limits.train_arena, self.limits.max_batch
+        )
+    }
+}
