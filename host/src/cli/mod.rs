@@ -3,7 +3,6 @@
 mod convert;
 mod data;
 mod demo;
-mod device;
 mod evaluate;
 mod inspect;
 mod plot;
@@ -47,15 +46,13 @@ enum Command {
     Plot(plot::PlotArgs),
     /// Draw a training history (`train --json` output) as loss and accuracy curves.
     PlotHistory(plot::PlotHistoryArgs),
-    /// Talk to a device running the firmware (serial port, or QEMU with --qemu).
-    Device(device::DeviceArgs),
 }
 
 /// Loads any model file the commands accept: the device format (`.mdl`), or what
 /// [`Model::load`](crate::model::Model::load) reads, chosen by file name.
 fn load_model(path: &Path) -> Result<Model, String> {
     if FileKind::of(path) == Some(FileKind::DeviceFormat) {
-        return read_mdl(path).map_err(|e| e.to_string());
+        return read_mdl(path).map_err(|e| format!("{}: {e}", path.display()));
     }
     Model::load(path).map_err(|e| e.to_string())
 }
@@ -84,7 +81,6 @@ pub fn run() -> i32 {
         Command::Inspect(args) => inspect::run(args),
         Command::Plot(args) => plot::run_model(args),
         Command::PlotHistory(args) => plot::run_history(args),
-        Command::Device(args) => device::run(args),
     };
     match result {
         Ok(()) => 0,

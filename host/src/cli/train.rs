@@ -69,8 +69,6 @@ pub struct TrainArgs {
 /// Runs `microdense train`.
 pub fn run(args: TrainArgs) -> Result<(), String> {
     let loss = Loss::from_keras_name(&args.loss).ok_or_else(|| format!("unknown loss {:?}", args.loss))?;
-    let data = args.data.load()?;
-    let (train, test) = (data.train()?, data.test()?);
     let mut model = match &args.resume {
         Some(path) => {
             let model = super::load_model(path)?;
@@ -95,6 +93,8 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
             model
         }
     };
+    let data = args.data.load()?;
+    let (train, test) = (data.train()?, data.test()?);
     let options = FitOptions {
         epochs: args.epochs,
         batch_size: args.batch_size,
