@@ -37,6 +37,26 @@ else
     skipped+=("firmware build and QEMU tests (no thumbv7em-none-eabihf toolchain; see above)")
 fi
 
+step "core is no_std: cargo build -p microdense-core --target thumbv7em-none-eabihf (libm and micromath)"
+core_thumb() {
+    if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf; then
+        cargo build -p microdense-core --target thumbv7em-none-eabihf "$@"
+    elif [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust/library ]; then
+        RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$repo/target/thumb-core" \
+            /usr/bin/cargo build -p microdense-core -Zbuild-std=core --target thumbv7em-none-eabihf "$@"
+    else
+        return 2
+    fi
+}
+for features in "" "--features=micromath"; do
+    core_thumb $features
+    case $? in
+        0) ;;
+        2) skipped+=("no_std build of core (no thumbv7em-none-eabihf toolchain)"); break ;;
+        *) exit 1 ;;
+    esac
+done
+
 step "cargo test --workspace (libm)"
 cargo test --workspace || exit 1
 
