@@ -293,19 +293,24 @@ fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
                 }
                 println!("Epoch {epoch}/{epochs}");
                 let progress = bar(n, "fine-tune");
-                let mut seen = microdense_core::protocol::Tally::default();
-                for batch in order.chunks(batch_size.max(1)) {
-                    let step = device
-                        .train_step(layers, Some(sgd), None, &set, batch)
-                        .map_err(err)?;
-                    seen.merge(step.batch);
-                    progress.inc(batch.len() as u64);
-                    progress.set_message(format!(
-                        "loss {:.4} - accuracy {:.4}",
-                        seen.loss(),
-                        seen.accuracy()
-                    ));
-                }
+                let seen = device
+                    .train_epoch(
+                        layers,
+                        Some(sgd),
+                        None,
+                        &set,
+                        &order,
+                        batch_size,
+                        &mut |done, seen| {
+                            progress.set_position(done as u64);
+                            progress.set_message(format!(
+                                "loss {:.4} - accuracy {:.4}",
+                                seen.loss(),
+                                seen.accuracy()
+                            ));
+                        },
+                    )
+                    .map_err(err)?;
                 progress.finish_and_clear();
                 println!(
                     "{n} samples - loss: {:.4} - accuracy: {:.4}",

@@ -252,6 +252,31 @@ impl Device {
         })
     }
 
+    /// One pass of SGD steps over the samples `order` of `set`, `batch_size` per step (one
+    /// frame each); `progress` sees the samples done and the running figures. Returns the
+    /// pass's figures (each batch's taken before its step, as Keras reports them).
+    #[allow(clippy::too_many_arguments)]
+    pub fn train_epoch(
+        &mut self,
+        layers: u8,
+        sgd: Option<Sgd>,
+        loss: Option<Loss>,
+        set: &SampleSet<'_>,
+        order: &[usize],
+        batch_size: usize,
+        progress: &mut dyn FnMut(usize, &Tally),
+    ) -> Result<Tally, DeviceError> {
+        let mut seen = Tally::default();
+        let mut done = 0;
+        for batch in order.chunks(batch_size.max(1)) {
+            let step = self.train_step(layers, sgd, loss, set, batch)?;
+            seen.merge(step.batch);
+            done += batch.len();
+            progress(done, &seen);
+        }
+        Ok(seen)
+    }
+
     /// The device's current model as a `.mdl` file, pulled in chunks; `progress` sees the
     /// bytes received and the total. Checks the chunks agree and the file's CRC-32.
     pub fn pull(&mut self, progress: &mut dyn FnMut(usize, usize)) -> Result<Vec<u8>, DeviceError> {
