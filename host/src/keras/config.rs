@@ -1,0 +1,841 @@
+//! `model_config` ⇄ architecture: the JSON object Keras writes for `model.to_json()`,
+//! in `.h5` files' `model_config` and in `.keras` archives' `config.json`.
+//!
+//! Read: Sequential models (Keras 2.0–2.2's bare list of layers with `batch_input_shape`
+//! on the first, tf_keras 2.x's `{"name", "layers"}` with an `InputLayer`, Keras 3's
+//! `batch_shape` and dtype-policy objects) and Functional models (`Functional`, Keras 2's
+//! `Model`) that are a plain chain, with Keras 2's or Keras 3's `inbound_nodes`. Layers:
+//! Dense, Activation, Dropout, Flatten, InputLayer; anything else is refused, naming the
+//! class and the layer. Written: tf_keras 2.21's style ([`Style::TfKeras`], which
+//! `tf_keras.models.model_from_json` and Keras 3's legacy-h5 loader accept) or Keras 3's
+//! ([`Style::Keras3`], for `.keras` archives).
+
+use super::json::Node;
+use super::KerasError;
+use crate::model::{Model, ModelKind, NamedLayer};
+use microdense_core::{Activation, Initializer, Layer};
+use serde_json::{Map, Value};
+
+/// Which Keras's conventions a written config follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// tf_keras 2.x's `to_json()` (Keras 2): `batch_input_shape`, dtype strings,
+    /// list-style `inbound_nodes`, each layer with `module` and `build_config`.
+    TfKeras,
+    /// tf_keras 2.x's `model_config` attribute of `.h5` files: as [`Style::TfKeras`]
+    /// but each layer only `class_name` and `config` (Keras 3's legacy-h5 loader needs
+    /// this form to read Keras 2 configs).
+    TfKerasH5,
+    /// Keras 3: `batch_shape`, dtype-policy objects, `__keras_tensor__` `inbound_nodes`.
+    Keras3,
+}
+
+/// Builds a model from a Keras `model_config` value, its weights drawn from the layers'
+/// initializers with a generator seeded by `seed`. `file` names the source in errors.
+pub fn model_from_config(config: &Value, file: &str, seed: u64) -> Result<Model, KerasError> {
+    let cx = Cx { file };
+    let top = config
+        .as_object()
+        .ok_or_else(|| cx.config("model_config", "is not a JSON object"))?;
+    let class = top
+        .get("class_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| cx.config("model_config", "has no class_name"))?;
+    let inner = top
+        .get("config")
+        .ok_or_else(|| cx.config("model_config", "has no config"))?;
+    let arch = match class {
+        "Sequential" => cx.sequential(inner)?,
+        "Functional" | "Model" => cx.functional(inner)?,
+        other => {
+            return Err(KerasError::Unsupported {
+                file: file.to_string(),
+                at: "model_config".into(),
+                what: format!("model class {other:?} (only Sequential and Functional)"),
+            })
+        }
+    };
+    let mut model = Model {
+        name: arch.name,
+        kind: arch.kind,
+        input_name: arch.input_name,
+        input_shape: arch.input_shape,
+        layers: arch.layers,
+        params: Vec::new(),
+        compile: None,
+        optimizer: None,
+    };
+    let model_err = |source| KerasError::Model {
+        file: file.to_string(),
+        source,
+    };
+    let count = model
+        .with_network(|net| Ok(net.param_count()))
+        .map_err(model_err)?;
+    model.params = vec![0.0; count];
+    model.initialize(seed).map_err(model_err)?;
+    model.validate().map_err(model_err)?;
+    Ok(model)
+}
+
+/// The `model_config` value of `model` in `style`: `{"class_name", "config", ...}`
+/// (without `keras_version`/`backend`, which only `to_json` adds).
+pub fn model_to_config(model: &Model, style: Style) -> Node {
+    let functional = model.kind == ModelKind::Functional;
+    let mut layers = vec![input_layer_entry(model, style)];
+    for i in 0..model.layers.len() {
+        layers.push(layer_entry(model, i, style));
+    }
+    let input_shape = Node::batch_shape(&model.input_shape);
+    let last = model
+        .layers
+        .last()
+        .map_or(model.input_name.as_str(), |l| l.name.as_str());
+    match (style, functional) {
+        (Style::TfKeras | Style::TfKerasH5, false) => Node::map([
+            ("class_name", Node::str("Sequential")),
+            (
+                "config",
+                Node::map([("name", Node::str(&model.name)), ("layers", Node::List(layers))]),
+            ),
+        ]),
+        (Style::TfKeras | Style::TfKerasH5, true) => Node::map([
+            ("class_name", Node::str("Functional")),
+            (
+                "config",
+                Node::map([
+                    ("name", Node::str(&model.name)),
+                    ("trainable", Node::Bool(true)),
+                    ("layers", Node::List(layers)),
+                    ("input_layers", Node::List(vec![endpoint(&model.input_name)])),
+                    ("output_layers", Node::List(vec![endpoint(last)])),
+                ]),
+            ),
+        ]),
+        (Style::Keras3, false) => Node::map([
+            ("module", Node::str("keras")),
+            ("class_name", Node::str("Sequential")),
+            (
+                "config",
+                Node::map([
+                    ("name", Node::str(&model.name)),
+                    ("trainable", Node::Bool(true)),
+                    ("dtype", dtype(style)),
+                    ("layers", Node::List(layers)),
+                    ("build_input_shape", input_shape.clone()),
+                ]),
+            ),
+            ("registered_name", Node::Null),
+            ("build_config", Node::map([("input_shape", input_shape)])),
+        ]),
+        (Style::Keras3, true) => Node::map([
+            ("module", Node::str("keras.src.models.functional")),
+            ("class_name", Node::str("Functional")),
+            (
+                "config",
+                Node::map([
+                    ("name", Node::str(&model.name)),
+                    ("trainable", Node::Bool(true)),
+                    ("layers", Node::List(layers)),
+                    ("input_layers", endpoint(&model.input_name)),
+                    ("output_layers", endpoint(last)),
+                ]),
+            ),
+            ("registered_name", Node::str("Functional")),
+            ("build_config", Node::map([("input_shape", Node::Null)])),
+        ]),
+    }
+}
+
+/// `[name, 0, 0]`: a layer's first output tensor.
+fn endpoint(name: &str) -> Node {
+    Node::List(vec![Node::str(name), Node::Int(0), Node::Int(0)])
+}
+
+/// The layer dtype: a string in tf_keras, a `DTypePolicy` object in Keras 3.
+fn dtype(style: Style) -> Node {
+    match style {
+        Style::TfKeras | Style::TfKerasH5 => Node::str("float32"),
+        Style::Keras3 => Node::map([
+            ("module", Node::str("keras")),
+            ("class_name", Node::str("DTypePolicy")),
+            ("config", Node::map([("name", Node::str("float32"))])),
+            ("registered_name", Node::Null),
+        ]),
+    }
+}
+
+/// The `InputLayer` entry of the layer list.
+fn input_layer_entry(model: &Model, style: Style) -> Node {
+    let shape_key = match style {
+        Style::TfKeras | Style::TfKerasH5 => "batch_input_shape",
+        Style::Keras3 => "batch_shape",
+    };
+    let mut config = Node::map([
+        (shape_key, Node::batch_shape(&model.input_shape)),
+        ("dtype", Node::str("float32")),
+        ("sparse", Node::Bool(false)),
+    ]);
+    if style != Style::Keras3 {
+        config.set("ragged", Node::Bool(false));
+    }
+    config.set("name", Node::str(&model.input_name));
+    if style != Style::Keras3 {
+        config.set("optional", Node::Bool(false));
+    }
+    let mut entry = match style {
+        Style::TfKerasH5 => Node::map([("class_name", Node::str("InputLayer")), ("config", config)]),
+        _ => Node::map([
+            ("module", Node::str("keras.layers")),
+            ("class_name", Node::str("InputLayer")),
+            ("config", config),
+            ("registered_name", Node::Null),
+        ]),
+    };
+    if model.kind == ModelKind::Functional {
+        entry.set("name", Node::str(&model.input_name));
+        entry.set("inbound_nodes", Node::List(Vec::new()));
+    }
+    entry
+}
+
+/// The entry of layer `i` (class, config, build config and, in Functional models, its
+/// inbound node).
+fn layer_entry(model: &Model, i: usize, style: Style) -> Node {
+    let named = &model.layers[i];
+    let (input_shape, _) = model.layer_shapes(i);
+    let mut config = Node::map([
+        ("name", Node::str(&named.name)),
+        ("trainable", Node::Bool(named.trainable)),
+        ("dtype", dtype(style)),
+    ]);
+    match named.layer {
+        Layer::Dense {
+            units,
+            activation,
+            use_bias,
+        } => {
+            config.set("units", Node::Int(units.into()));
+            config.set("activation", Node::str(activation.keras_name()));
+            config.set("use_bias", Node::Bool(use_bias));
+            config.set("kernel_initializer", initializer(named.kernel_initializer));
+            config.set("bias_initializer", initializer(named.bias_initializer));
+            config.set("kernel_regularizer", Node::Null);
+            config.set("bias_regularizer", Node::Null);
+            if style != Style::Keras3 {
+                config.set("activity_regularizer", Node::Null);
+            }
+            config.set("kernel_constraint", Node::Null);
+            config.set("bias_constraint", Node::Null);
+        }
+        Layer::Activation(activation) => config.set("activation", Node::str(activation.keras_name())),
+        Layer::Dropout { rate } => {
+            config.set("rate", Node::f32(rate));
+            config.set("noise_shape", Node::Null);
+            config.set("seed", Node::Null);
+        }
+        Layer::Flatten => config.set("data_format", Node::str("channels_last")),
+    }
+    let class = Node::str(named.layer.keras_class());
+    let mut entry = match style {
+        Style::TfKerasH5 => Node::map([("class_name", class), ("config", config)]),
+        _ => Node::map([
+            ("module", Node::str("keras.layers")),
+            ("class_name", class),
+            ("config", config),
+            ("registered_name", Node::Null),
+            (
+                "build_config",
+                Node::map([("input_shape", Node::batch_shape(&input_shape))]),
+            ),
+        ]),
+    };
+    if model.kind == ModelKind::Functional {
+        let previous = if i == 0 {
+            model.input_name.as_str()
+        } else {
+            model.layers[i - 1].name.as_str()
+        };
+        let node = match style {
+            Style::TfKeras | Style::TfKerasH5 => Node::List(vec![Node::List(vec![
+                Node::str(previous),
+                Node::Int(0),
+                Node::Int(0),
+                Node::map::<&str>([]),
+            ])]),
+            Style::Keras3 => Node::map([
+                (
+                    "args",
+                    Node::List(vec![Node::map([
+                        ("class_name", Node::str("__keras_tensor__")),
+                        (
+                            "config",
+                            Node::map([
+                                ("shape", Node::batch_shape(&input_shape)),
+                                ("dtype", Node::str("float32")),
+                                ("keras_history", endpoint(previous)),
+                            ]),
+                        ),
+                    ])]),
+                ),
+                ("kwargs", Node::map::<&str>([])),
+            ]),
+        };
+        entry.set("name", Node::str(&named.name));
+        entry.set("inbound_nodes", Node::List(vec![node]));
+    }
+    entry
+}
+
+/// An initializer as Keras serializes it.
+fn initializer(init: Initializer) -> Node {
+    let config = match init {
+        Initializer::Zeros | Initializer::Ones => Node::map::<&str>([]),
+        _ => Node::map([("seed", Node::Null)]),
+    };
+    Node::map([
+        ("module", Node::str("keras.initializers")),
+        ("class_name", Node::str(init.keras_class())),
+        ("config", config),
+        ("registered_name", Node::Null),
+    ])
+}
+
+/// What a parsed config describes, before weights.
+struct Architecture {
+    name: String,
+    kind: ModelKind,
+    input_name: String,
+    input_shape: Vec<usize>,
+    layers: Vec<NamedLayer>,
+}
+
+/// One entry of a config's layer list.
+struct Entry<'a> {
+    class: &'a str,
+    name: String,
+    config: &'a Map<String, Value>,
+    entry: &'a Map<String, Value>,
+}
+
+/// Settings that change what a Dense layer computes or how it trains; any non-null
+/// value is refused.
+const DENSE_UNSUPPORTED: [&str; 7] = [
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
+    "quantization_config",
+    "lora_rank",
+];
+
+/// Parsing context: the file named in errors.
+struct Cx<'a> {
+    file: &'a str,
+}
+
+impl<'a> Cx<'a> {
+    fn config(&self, at: &str, message: impl Into<String>) -> KerasError {
+        KerasError::Config {
+            file: self.file.to_string(),
+            at: at.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn unsupported(&self, layer: &str, what: impl Into<String>) -> KerasError {
+        KerasError::Unsupported {
+            file: self.file.to_string(),
+            at: format!("layer {layer:?}"),
+            what: what.into(),
+        }
+    }
+
+    /// One layer-list entry: class, name and config.
+    fn entry<'v>(&self, value: &'v Value, index: usize) -> Result<Entry<'v>, KerasError> {
+        let at = format!("layer #{index}");
+        let entry = value
+            .as_object()
+            .ok_or_else(|| self.config(&at, "is not a JSON object"))?;
+        let class = entry
+            .get("class_name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.config(&at, "has no class_name"))?;
+        let config = entry
+            .get("config")
+            .and_then(Value::as_object)
+            .ok_or_else(|| self.config(&at, "has no config object"))?;
+        let name = config
+            .get("name")
+            .or_else(|| entry.get("name"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.config(&at, format!("({class}) has no name")))?;
+        Ok(Entry {
+            class,
+            name: name.to_string(),
+            config,
+            entry,
+        })
+    }
+
+    fn entries<'v>(&self, list: &'v [Value]) -> Result<Vec<Entry<'v>>, KerasError> {
+        list.iter().enumerate().map(|(i, v)| self.entry(v, i)).collect()
+    }
+
+    fn sequential(&self, inner: &Value) -> Result<Architecture, KerasError> {
+        // Keras 2.0–2.2: the config is the bare list of layers.
+        let (name, list, build_shape) = match inner {
+            Value::Array(list) => ("sequential", list, None),
+            Value::Object(map) => (
+                map.get("name").and_then(Value::as_str).unwrap_or("sequential"),
+                map.get("layers")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| self.config("model_config", "Sequential config has no layers list"))?,
+                map.get("build_input_shape"),
+            ),
+            _ => {
+                return Err(self.config(
+                    "model_config",
+                    "Sequential config is neither a list nor an object",
+                ))
+            }
+        };
+        let entries = self.entries(list)?;
+        let first = entries
+            .first()
+            .ok_or_else(|| self.config("model_config", "the model has no layers"))?;
+        let (input_name, input_shape, rest) = if first.class == "InputLayer" {
+            (first.name.clone(), self.input_layer_shape(first)?, &entries[1..])
+        } else {
+            let shape = ["batch_input_shape", "batch_shape"]
+                .iter()
+                .find_map(|k| first.config.get(*k).filter(|v| !v.is_null()))
+                .or(build_shape.filter(|v| !v.is_null()))
+                .or_else(|| {
+                    first
+                        .entry
+                        .get("build_config")
+                        .and_then(|b| b.get("input_shape"))
+                        .filter(|v| !v.is_null())
+                })
+                .ok_or_else(|| {
+                    self.config(
+                        &format!("layer {:?}", first.name),
+                        "the model's input shape is unknown (no InputLayer, batch_input_shape or build_input_shape)",
+                    )
+                })?;
+            (
+                format!("{}_input", first.name),
+                self.shape(shape, &first.name)?,
+                &entries[..],
+            )
+        };
+        Ok(Architecture {
+            name: name.to_string(),
+            kind: ModelKind::Sequential,
+            input_name,
+            layers: self.chain(rest, &input_shape)?,
+            input_shape,
+        })
+    }
+
+    fn functional(&self, inner: &Value) -> Result<Architecture, KerasError> {
+        let map = inner
+            .as_object()
+            .ok_or_else(|| self.config("model_config", "Functional config is not an object"))?;
+        let name = map.get("name").and_then(Value::as_str).unwrap_or("model");
+        let list = map
+            .get("layers")
+            .and_then(Value::as_array)
+            .ok_or_else(|| self.config("model_config", "Functional config has no layers list"))?;
+        let entries = self.entries(list)?;
+        let inputs = self.endpoints(map.get("input_layers"), "input_layers")?;
+        let outputs = self.endpoints(map.get("output_layers"), "output_layers")?;
+        if inputs.len() != 1 || outputs.len() != 1 {
+            return Err(KerasError::Unsupported {
+                file: self.file.to_string(),
+                at: "model_config".into(),
+                what: format!(
+                    "a Functional model with {} inputs and {} outputs (only plain chains)",
+                    inputs.len(),
+                    outputs.len()
+                ),
+            });
+        }
+        let input = entries.iter().find(|e| e.name == inputs[0]).ok_or_else(|| {
+            self.config(
+                "input_layers",
+                format!("names {:?}, which is not a layer", inputs[0]),
+            )
+        })?;
+        if input.class != "InputLayer" {
+            return Err(self.config(
+                &format!("layer {:?}", input.name),
+                "the model input is not an InputLayer",
+            ));
+        }
+        let input_shape = self.input_layer_shape(input)?;
+        // Each layer's single predecessor; a plain chain has one successor per layer.
+        let mut successor: Vec<(String, usize)> = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            if e.name == input.name {
+                continue;
+            }
+            if e.class == "InputLayer" {
+                return Err(KerasError::Unsupported {
+                    file: self.file.to_string(),
+                    at: format!("layer {:?}", e.name),
+                    what: "a second InputLayer (only plain chains)".into(),
+                });
+            }
+            let nodes = self.inbound_nodes(e)?;
+            let [node] = nodes.as_slice() else {
+                return Err(self.unsupported(
+                    &e.name,
+                    format!("a layer called {} times (only plain chains)", nodes.len()),
+                ));
+            };
+            let [previous] = node.as_slice() else {
+                return Err(self.unsupported(
+                    &e.name,
+                    format!("a layer with {} inputs (only plain chains)", node.len()),
+                ));
+            };
+            if successor.iter().any(|(p, _)| p == previous) {
+                return Err(KerasError::Unsupported {
+                    file: self.file.to_string(),
+                    at: format!("layer {previous:?}"),
+                    what: "a layer feeding several layers (only plain chains)".into(),
+                });
+            }
+            successor.push((previous.clone(), i));
+        }
+        let mut chain = Vec::new();
+        let mut current = input.name.clone();
+        while let Some(&(_, i)) = successor.iter().find(|(p, _)| *p == current) {
+            if chain.len() >= entries.len() {
+                return Err(self.config("model_config", "the layers form a cycle"));
+            }
+            chain.push(i);
+            current = entries[i].name.clone();
+        }
+        if chain.len() + 1 != entries.len() {
+            let stray = entries
+                .iter()
+                .enumerate()
+                .find(|(i, e)| e.name != input.name && !chain.contains(i))
+                .map_or(String::new(), |(_, e)| e.name.clone());
+            return Err(self.unsupported(
+                &stray,
+                "a layer not on the chain from the input (only plain chains)",
+            ));
+        }
+        if current != outputs[0] {
+            return Err(self.config(
+                "output_layers",
+                format!("names {:?}, but the chain ends at {current:?}", outputs[0]),
+            ));
+        }
+        let ordered: Vec<Entry> = chain
+            .iter()
+            .map(|&i| Entry {
+                class: entries[i].class,
+                name: entries[i].name.clone(),
+                config: entries[i].config,
+                entry: entries[i].entry,
+            })
+            .collect();
+        Ok(Architecture {
+            name: name.to_string(),
+            kind: ModelKind::Functional,
+            input_name: input.name.clone(),
+            layers: self.chain(&ordered, &input_shape)?,
+            input_shape,
+        })
+    }
+
+    /// `input_layers`/`output_layers`: `[["x", 0, 0], ...]` (Keras 2) or `["x", 0, 0]`
+    /// (Keras 3, one endpoint).
+    fn endpoints(&self, value: Option<&Value>, key: &str) -> Result<Vec<String>, KerasError> {
+        let list = value
+            .and_then(Value::as_array)
+            .ok_or_else(|| self.config("model_config", format!("Functional config has no {key}")))?;
+        if list.first().is_some_and(Value::is_string) {
+            return Ok(vec![list[0].as_str().unwrap_or_default().to_string()]);
+        }
+        list.iter()
+            .map(|e| {
+                e.get(0)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        self.config("model_config", format!("{key} has an entry without a layer name"))
+                    })
+            })
+            .collect()
+    }
+
+    /// The layers each call of `e` takes its inputs from, one list per call.
+    fn inbound_nodes(&self, e: &Entry) -> Result<Vec<Vec<String>>, KerasError> {
+        let at = format!("layer {:?}", e.name);
+        let nodes = e
+            .entry
+            .get("inbound_nodes")
+            .and_then(Value::as_array)
+            .ok_or_else(|| self.config(&at, "has no inbound_nodes"))?;
+        nodes
+            .iter()
+            .map(|node| match node {
+                // Keras 2: [[name, node_index, tensor_index, kwargs], ...]
+                Value::Array(tensors) => tensors
+                    .iter()
+                    .map(|t| {
+                        t.get(0)
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .ok_or_else(|| self.config(&at, "has an inbound tensor without a layer name"))
+                    })
+                    .collect(),
+                // Keras 3: {"args": [...], "kwargs": {...}} holding __keras_tensor__ objects.
+                Value::Object(call) => {
+                    let mut names = Vec::new();
+                    call.values().for_each(|v| keras_histories(v, &mut names));
+                    Ok(names)
+                }
+                _ => Err(self.config(&at, "has an inbound node that is neither a list nor an object")),
+            })
+            .collect()
+    }
+
+    /// The shape (without the batch dimension) of an InputLayer.
+    fn input_layer_shape(&self, e: &Entry) -> Result<Vec<usize>, KerasError> {
+        let shape = ["batch_input_shape", "batch_shape"]
+            .iter()
+            .find_map(|k| e.config.get(*k).filter(|v| !v.is_null()))
+            .ok_or_else(|| {
+                self.config(
+                    &format!("layer {:?}", e.name),
+                    "InputLayer has no batch_input_shape or batch_shape",
+                )
+            })?;
+        self.shape(shape, &e.name)
+    }
+
+    /// `[null, 28, 28]` → `[28, 28]`; every dimension after the batch must be known.
+    fn shape(&self, value: &Value, layer: &str) -> Result<Vec<usize>, KerasError> {
+        let at = format!("layer {layer:?}");
+        let dims = value
+            .as_array()
+            .filter(|d| d.len() >= 2)
+            .ok_or_else(|| self.config(&at, format!("input shape {value} is not [batch, dims...]")))?;
+        dims[1..]
+            .iter()
+            .map(|d| {
+                d.as_u64()
+                    .filter(|&d| d > 0)
+                    .and_then(|d| usize::try_from(d).ok())
+                    .ok_or_else(|| {
+                        self.config(
+                            &at,
+                            format!("input shape {value} has an unknown or invalid dimension"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// Converts an ordered chain of entries, checking each layer fits its input's shape.
+    fn chain(&self, entries: &[Entry], input_shape: &[usize]) -> Result<Vec<NamedLayer>, KerasError> {
+        let mut shape = input_shape.to_vec();
+        let mut layers = Vec::with_capacity(entries.len());
+        for e in entries {
+            let named = self.layer(e)?;
+            match named.layer {
+                Layer::Dense { units, .. } => {
+                    if shape.len() != 1 {
+                        return Err(self.unsupported(
+                            &e.name,
+                            format!("Dense on an input of shape {shape:?} (add a Flatten first)"),
+                        ));
+                    }
+                    shape = vec![units as usize];
+                }
+                Layer::Flatten => {
+                    let format = e.config.get("data_format").and_then(Value::as_str);
+                    if format == Some("channels_first") && shape.len() > 1 {
+                        return Err(self.unsupported(&e.name, "Flatten with data_format \"channels_first\""));
+                    }
+                    shape = vec![shape.iter().product()];
+                }
+                _ => {}
+            }
+            layers.push(named);
+        }
+        Ok(layers)
+    }
+
+    /// One layer from its entry.
+    fn layer(&self, e: &Entry) -> Result<NamedLayer, KerasError> {
+        let at = format!("layer {:?}", e.name);
+        self.check_dtype(e)?;
+        let layer = match e.class {
+            "Dense" => {
+                for key in DENSE_UNSUPPORTED {
+                    match e.config.get(key) {
+                        None | Some(Value::Null) => {}
+                        Some(Value::Number(n)) if key == "lora_rank" && n.as_u64() == Some(0) => {}
+                        Some(v) => return Err(self.unsupported(&e.name, format!("{key} {v}"))),
+                    }
+                }
+                let units = e
+                    .config
+                    .get("units")
+                    .and_then(Value::as_u64)
+                    .filter(|&u| u > 0)
+                    .and_then(|u| u32::try_from(u).ok())
+                    .ok_or_else(|| self.config(&at, "Dense has no valid units"))?;
+                Layer::Dense {
+                    units,
+                    activation: self.activation(e)?,
+                    use_bias: match e.config.get("use_bias") {
+                        None | Some(Value::Null) => true,
+                        Some(v) => v
+                            .as_bool()
+                            .ok_or_else(|| self.config(&at, format!("use_bias {v} is not a boolean")))?,
+                    },
+                }
+            }
+            "Activation" => Layer::Activation(self.activation(e)?),
+            "Dropout" => {
+                if e.config.get("noise_shape").is_some_and(|v| !v.is_null()) {
+                    return Err(self.unsupported(&e.name, "Dropout with a noise_shape"));
+                }
+                let rate = e
+                    .config
+                    .get("rate")
+                    .and_then(Value::as_f64)
+                    .filter(|r| (0.0..1.0).contains(r))
+                    .ok_or_else(|| self.config(&at, "Dropout has no rate in [0, 1)"))?;
+                Layer::Dropout { rate: rate as f32 }
+            }
+            "Flatten" => Layer::Flatten,
+            "InputLayer" => return Err(self.config(&at, "an InputLayer can only start the model")),
+            other => {
+                return Err(KerasError::UnsupportedLayer {
+                    file: self.file.to_string(),
+                    class: other.to_string(),
+                    layer: e.name.clone(),
+                })
+            }
+        };
+        let mut named = NamedLayer::new(e.name.clone(), layer);
+        named.trainable = e.config.get("trainable").and_then(Value::as_bool).unwrap_or(true);
+        if e.class == "Dense" {
+            named.kernel_initializer =
+                self.initializer(e, "kernel_initializer", Initializer::GlorotUniform)?;
+            named.bias_initializer = self.initializer(e, "bias_initializer", Initializer::Zeros)?;
+        }
+        Ok(named)
+    }
+
+    /// Only float32 layers: `"float32"`, a `DTypePolicy`/`Policy` named float32, or none.
+    fn check_dtype(&self, e: &Entry) -> Result<(), KerasError> {
+        let name = match e.config.get("dtype") {
+            None | Some(Value::Null) => return Ok(()),
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(Value::Object(policy)) => policy
+                .get("config")
+                .and_then(|c| c.get("name"))
+                .and_then(Value::as_str),
+            Some(_) => None,
+        };
+        match name {
+            Some("float32") => Ok(()),
+            Some(other) => Err(self.unsupported(&e.name, format!("dtype {other:?} (only float32)"))),
+            None => Err(self.config(&format!("layer {:?}", e.name), "has an unreadable dtype")),
+        }
+    }
+
+    /// The `activation` of a Dense or Activation layer; absent or null is linear.
+    fn activation(&self, e: &Entry) -> Result<Activation, KerasError> {
+        let name = match e.config.get("activation") {
+            None | Some(Value::Null) => return Ok(Activation::Linear),
+            Some(Value::String(s)) => s.as_str(),
+            // Keras 3 may serialize a function as {"class_name": "function", "config": "relu"}.
+            Some(Value::Object(o)) => match o.get("config") {
+                Some(Value::String(s)) => s.as_str(),
+                _ => {
+                    return Err(self.unsupported(&e.name, format!("activation {}", Value::Object(o.clone()))))
+                }
+            },
+            Some(v) => return Err(self.unsupported(&e.name, format!("activation {v}"))),
+        };
+        match name {
+            "softmax_v2" => Ok(Activation::Softmax),
+            _ => Activation::from_keras_name(name)
+                .ok_or_else(|| self.unsupported(&e.name, format!("activation {name:?}"))),
+        }
+    }
+
+    /// An initializer setting: a name, a `{class_name, config}` object, or absent.
+    fn initializer(&self, e: &Entry, key: &str, default: Initializer) -> Result<Initializer, KerasError> {
+        let unknown = |what: String| self.unsupported(&e.name, format!("{key} {what}"));
+        let (class, config) = match e.config.get(key) {
+            None | Some(Value::Null) => return Ok(default),
+            Some(Value::String(s)) => (s.as_str(), None),
+            Some(Value::Object(o)) => (
+                o.get("class_name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| unknown("without class_name".into()))?,
+                o.get("config"),
+            ),
+            Some(v) => return Err(unknown(v.to_string())),
+        };
+        if class == "VarianceScaling" {
+            let cfg = config.and_then(Value::as_object);
+            let get = |k: &str| cfg.and_then(|c| c.get(k));
+            let scale = get("scale").and_then(Value::as_f64).unwrap_or(1.0);
+            let mode = get("mode").and_then(Value::as_str).unwrap_or("fan_in");
+            let distribution = get("distribution")
+                .and_then(Value::as_str)
+                .unwrap_or("truncated_normal");
+            let normal = matches!(distribution, "normal" | "truncated_normal");
+            let uniform = distribution == "uniform";
+            let (one, two) = (scale == 1.0, scale == 2.0);
+            let known = match mode {
+                "fan_avg" if one && uniform => Some(Initializer::GlorotUniform),
+                "fan_avg" if one && normal => Some(Initializer::GlorotNormal),
+                "fan_in" if two && uniform => Some(Initializer::HeUniform),
+                "fan_in" if two && normal => Some(Initializer::HeNormal),
+                "fan_in" if one && uniform => Some(Initializer::LecunUniform),
+                _ => None,
+            };
+            return known.ok_or_else(|| {
+                unknown(format!(
+                    "VarianceScaling(scale={scale}, mode={mode:?}, distribution={distribution:?})"
+                ))
+            });
+        }
+        Initializer::from_keras_name(class).ok_or_else(|| unknown(format!("{class:?}")))
+    }
+}
+
+/// Collects the layer names of every `__keras_tensor__`'s `keras_history` in `value`.
+fn keras_histories(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(o) => {
+            let history = o
+                .get("config")
+                .and_then(|c| c.get("keras_history"))
+                .and_then(|h| h.get(0))
+                .and_then(Value::as_str);
+            match history {
+                Some(name) => out.push(name.to_string()),
+                None => o.values().for_each(|v| keras_histories(v, out)),
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| keras_histories(v, out)),
+        _ => {}
+    }
+}

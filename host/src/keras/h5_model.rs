@@ -1,0 +1,121 @@
+//! Whole models in HDF5 (`model.save('my_model.h5')` / `load_model`).
+//!
+//! Read, in all three flavours Keras has written: tf_keras 2.x
+//! (`model_weights/dense/dense/kernel:0`, optimizer state `iteration:0`,
+//! `SGD/m/dense/kernel:0`, ...), Keras 3's legacy h5 (`model_weights/dense/sequential/
+//! dense/kernel`, `sgd/iteration`, `sgd/learning_rate`, `sgd/..._momentum`) and Keras
+//! 2.0–2.2 (bare-list Sequential config, `lr`, `acc`, byte-string attributes,
+//! `SGD/iterations:0` and `training/SGD/Variable_i:0`). The optimizer state is read by
+//! position as Keras does: the first integer scalar is the iteration count, other scalars
+//! (learning rate and such) are skipped, and the remaining tensors are the momentum
+//! buffers in trainable-weight order.
+//!
+//! Written in tf_keras 2.21's layout, with a `training_config` both Kerases deserialize
+//! to our SGD (see [`training_config`](super::training_config)) and optimizer weights
+//! `[iteration:0, SGD/m/<layer>/<tensor>:0 ...]` (the buffers only with momentum): tf_keras
+//! restores all of it. Keras 3.15 loads the model and its compile settings and restores
+//! the iteration count, but (for its own `.h5` files too) builds the optimizer over no
+//! variables, so `fit` after loading an `.h5` with optimizer state fails there; Keras 3
+//! resumes training from `.keras` archives.
+
+use super::config::{model_from_config, model_to_config, Style};
+use super::optimizer::{buffers, iteration_count, state_from_buffers};
+use super::training_config::{compile_from_config, training_config};
+use super::weights::{load_weights_group, weights_group, LoadWeights};
+use super::{json, KerasError, BACKEND, TF_KERAS_VERSION};
+use crate::h5::{H5Attr, H5Dataset, H5Group};
+use crate::model::{Model, OptimizerState};
+
+/// The model in a whole-model HDF5 tree read from `file`: architecture, weights and,
+/// when present, compile settings and optimizer state.
+pub fn read_model(root: &H5Group, file: &str) -> Result<Model, KerasError> {
+    let config_text = root.attr_str("model_config").ok_or_else(|| KerasError::Missing {
+        file: file.to_string(),
+        what:
+            "model_config attribute (not a whole-model Keras file; weights-only files load with load_weights)"
+                .into(),
+    })?;
+    let config = json::parse(config_text, &format!("{file} (model_config)"))?;
+    let mut model = model_from_config(&config, file, 0)?;
+    let weights = root.group("model_weights").ok_or_else(|| KerasError::Missing {
+        file: file.to_string(),
+        what: "model_weights group".into(),
+    })?;
+    load_weights_group(&mut model, weights, file, LoadWeights::default())?;
+    if let Some(text) = root.attr_str("training_config") {
+        let value = json::parse(text, &format!("{file} (training_config)"))?;
+        model.compile = compile_from_config(&value, file)?;
+    }
+    if let (Some(compile), Some(group)) = (&model.compile, root.group("optimizer_weights")) {
+        model.optimizer = Some(read_optimizer_weights(&model, &compile.sgd, group, file)?);
+    }
+    Ok(model)
+}
+
+/// The optimizer state in an `optimizer_weights` group, by position.
+fn read_optimizer_weights(
+    model: &Model,
+    sgd: &microdense_core::Sgd,
+    group: &H5Group,
+    file: &str,
+) -> Result<OptimizerState, KerasError> {
+    let names = group
+        .attr_str_list("weight_names")
+        .ok_or_else(|| KerasError::Missing {
+            file: file.to_string(),
+            what: "weight_names attribute of optimizer_weights".into(),
+        })?;
+    let mut iterations = None;
+    let mut saved = Vec::new();
+    for name in names {
+        let ds = group.dataset(name).ok_or_else(|| KerasError::Missing {
+            file: file.to_string(),
+            what: format!("optimizer weight {name:?}"),
+        })?;
+        if !ds.shape.is_empty() {
+            saved.push(ds);
+        } else if iterations.is_none() {
+            iterations = iteration_count(ds);
+        }
+    }
+    let iterations = iterations.ok_or_else(|| KerasError::Missing {
+        file: file.to_string(),
+        what: "iteration count in optimizer_weights".into(),
+    })?;
+    state_from_buffers(model, sgd, iterations, &saved, file)
+}
+
+/// `model` as a whole-model HDF5 tree in tf_keras 2.21's layout.
+pub fn model_to_h5(model: &Model) -> Result<H5Group, KerasError> {
+    let mut root = H5Group::new();
+    root.set_attr("backend", H5Attr::var_ascii(BACKEND));
+    root.set_attr("keras_version", H5Attr::var_ascii(TF_KERAS_VERSION));
+    root.set_attr(
+        "model_config",
+        H5Attr::var_ascii(model_to_config(model, Style::TfKerasH5).to_json()),
+    );
+    if let Some(compile) = &model.compile {
+        root.set_attr(
+            "training_config",
+            H5Attr::var_ascii(training_config(compile).to_json()),
+        );
+    }
+    root.insert_group("model_weights", weights_group(model)?);
+    if let Some(compile) = &model.compile {
+        let (iterations, saved) = buffers(model, &compile.sgd)?;
+        let mut group = H5Group::new();
+        let mut names = vec!["iteration:0".to_string()];
+        group.insert_dataset(
+            "iteration:0",
+            H5Dataset::scalar_i64(i64::try_from(iterations).unwrap_or(i64::MAX)),
+        );
+        for b in saved {
+            let name = format!("SGD/m/{}/{}:0", b.layer, b.tensor);
+            group.insert_dataset(&name, H5Dataset::f32(b.shape, b.values));
+            names.push(name);
+        }
+        group.set_attr("weight_names", H5Attr::name_list(names));
+        root.insert_group("optimizer_weights", group);
+    }
+    Ok(root)
+}

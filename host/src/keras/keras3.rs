@@ -1,0 +1,296 @@
+//! Keras 3's native files: the `.weights.h5` layout and `.keras` archives.
+//!
+//! `.weights.h5` (also `model.weights.h5` inside a `.keras` archive):
+//!
+//! ```text
+//! layers/dense/vars/0        float32 (784, 50)   kernel     (vars @name = layer name)
+//! layers/dense/vars/1        float32 (50,)       bias
+//! layers/activation/vars/                        (no weights)
+//! optimizer/vars/0           int64 ()            iteration  (vars @name = 'sgd')
+//! optimizer/vars/1           float32 ()          learning rate
+//! optimizer/vars/2...        momentum buffers, one per trainable tensor (momentum only)
+//! vars/                                          (@name = model name)
+//! ```
+//!
+//! Layers are keyed as Keras 3 keys them: the class name in snake case, numbered per
+//! class in layer order (`dense`, `dense_1`, `activation`, ...), whatever the layers are
+//! named; Functional models list their `input_layer` first. `.keras` archives are zips of
+//! `metadata.json`, `config.json` (the Keras 3 model config with its `compile_config`)
+//! and `model.weights.h5`.
+
+use super::config::{model_from_config, model_to_config, Style};
+use super::json::{self, Node};
+use super::optimizer::{buffers, iteration_count, state_from_buffers};
+use super::training_config::{compile_config, compile_from_config};
+use super::weights::{checked_tensor, dense_slots, LoadWeights, WeightsReport};
+use super::{KerasError, KERAS3_VERSION};
+use crate::h5::{self, H5Attr, H5Dataset, H5Group};
+use crate::model::{Model, ModelKind, OptimizerState};
+use microdense_core::Layer;
+use std::io::{Cursor, Read, Write};
+
+/// Name of the weights file inside a `.keras` archive.
+pub const WEIGHTS_ENTRY: &str = "model.weights.h5";
+/// Name of the model config inside a `.keras` archive.
+pub const CONFIG_ENTRY: &str = "config.json";
+/// Name of the metadata inside a `.keras` archive.
+pub const METADATA_ENTRY: &str = "metadata.json";
+
+/// The Keras 3 key of every layer (`layers/<key>`), with the index of the model layer
+/// it belongs to (`None` for a Functional model's input layer).
+fn layer_keys(model: &Model) -> Vec<(String, Option<usize>)> {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    let mut key = |class: &'static str| {
+        let n = match counts.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                counts.push((class, 0));
+                0
+            }
+        };
+        if n == 0 {
+            class.to_string()
+        } else {
+            format!("{class}_{n}")
+        }
+    };
+    let mut keys = Vec::new();
+    if model.kind == ModelKind::Functional {
+        keys.push((key("input_layer"), None));
+    }
+    for (i, named) in model.layers.iter().enumerate() {
+        let class = match named.layer {
+            Layer::Dense { .. } => "dense",
+            Layer::Activation(_) => "activation",
+            Layer::Dropout { .. } => "dropout",
+            Layer::Flatten => "flatten",
+        };
+        keys.push((key(class), Some(i)));
+    }
+    keys
+}
+
+/// A group whose `@name` attribute is `name` (Keras 3 names every `vars` group).
+fn named_group(name: &str) -> H5Group {
+    let mut g = H5Group::new();
+    g.set_attr("name", H5Attr::var_utf8(name));
+    g
+}
+
+/// `model`'s weights (and optimizer state, when compiled) in Keras 3's layout.
+pub fn weights_h5(model: &Model) -> Result<H5Group, KerasError> {
+    let slots = dense_slots(model, "(model)")?;
+    let mut root = H5Group::new();
+    for (key, index) in layer_keys(model) {
+        let name = index.map_or(model.input_name.as_str(), |i| model.layers[i].name.as_str());
+        let mut vars = named_group(name);
+        if let Some(slot) = slots.iter().find(|s| Some(s.index) == index) {
+            for (n, ((_, shape), range)) in slot.tensors().into_iter().zip(slot.ranges()).enumerate() {
+                vars.insert_dataset(
+                    &n.to_string(),
+                    H5Dataset::f32(shape, model.params[range].to_vec()),
+                );
+            }
+        }
+        root.insert_group(&format!("layers/{key}/vars"), vars);
+    }
+    if let Some(compile) = &model.compile {
+        let (iterations, saved) = buffers(model, &compile.sgd)?;
+        let mut vars = named_group("sgd");
+        vars.insert_dataset(
+            "0",
+            H5Dataset::scalar_i64(i64::try_from(iterations).unwrap_or(i64::MAX)),
+        );
+        vars.insert_dataset("1", H5Dataset::scalar_f32(compile.sgd.learning_rate));
+        for (n, b) in saved.into_iter().enumerate() {
+            vars.insert_dataset(&(n + 2).to_string(), H5Dataset::f32(b.shape, b.values));
+        }
+        root.insert_group("optimizer/vars", vars);
+    }
+    root.insert_group("vars", named_group(&model.name));
+    Ok(root)
+}
+
+/// The datasets `0`, `1`, ... of a `vars` group, in order.
+fn numbered(vars: &H5Group) -> Vec<&H5Dataset> {
+    (0..).map_while(|n: usize| vars.dataset(&n.to_string())).collect()
+}
+
+/// Loads weights in Keras 3's layout from `root` into `model` (unchanged on error). By
+/// default layers are matched by Keras 3's keys; `by_name` matches the `vars` groups'
+/// `@name` instead, and `skip_mismatch` then skips layers that do not fit.
+pub fn load_weights_h5(
+    model: &mut Model,
+    root: &H5Group,
+    file: &str,
+    how: LoadWeights,
+) -> Result<WeightsReport, KerasError> {
+    let layers = root.group("layers").ok_or_else(|| KerasError::Missing {
+        file: file.to_string(),
+        what: "layers group (not a Keras 3 .weights.h5 file)".into(),
+    })?;
+    let slots = dense_slots(model, file)?;
+    let keys = layer_keys(model);
+    let mut params = model.params.clone();
+    let mut report = WeightsReport::default();
+    for slot in &slots {
+        let name = &model.layers[slot.index].name;
+        let vars = if how.by_name {
+            layers
+                .groups
+                .iter()
+                .filter_map(|(_, g)| g.group("vars"))
+                .find(|v| v.attr_str("name") == Some(name.as_str()))
+        } else {
+            keys.iter()
+                .find(|(_, i)| *i == Some(slot.index))
+                .and_then(|(key, _)| layers.group(&format!("{key}/vars")))
+        };
+        let Some(vars) = vars else {
+            if how.by_name {
+                report.skipped.push((name.clone(), "not in the file".into()));
+                continue;
+            }
+            return Err(KerasError::Missing {
+                file: file.to_string(),
+                what: format!("weights of layer {name:?}"),
+            });
+        };
+        let saved = numbered(vars);
+        let expected = slot.tensors();
+        let result = if saved.len() != expected.len() {
+            Err(KerasError::Weights {
+                file: file.to_string(),
+                message: format!(
+                    "layer {name:?} needs {} weights, the file holds {}",
+                    expected.len(),
+                    saved.len()
+                ),
+            })
+        } else {
+            expected
+                .iter()
+                .zip(&saved)
+                .map(|((tensor, shape), ds)| checked_tensor(ds, shape, file, name, tensor))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        match result {
+            Ok(values) => {
+                for (range, v) in slot.ranges().into_iter().zip(values) {
+                    params[range].copy_from_slice(&v);
+                }
+                report.loaded.push(name.clone());
+            }
+            Err(e) if how.by_name && how.skip_mismatch => report.skipped.push((name.clone(), e.to_string())),
+            Err(e) => return Err(e),
+        }
+    }
+    model.params = params;
+    Ok(report)
+}
+
+/// The optimizer state in `optimizer/vars` for `model` compiled with SGD, if saved.
+fn read_optimizer(model: &Model, root: &H5Group, file: &str) -> Result<Option<OptimizerState>, KerasError> {
+    let (Some(compile), Some(vars)) = (&model.compile, root.group("optimizer/vars")) else {
+        return Ok(None);
+    };
+    let saved = numbered(vars);
+    let iterations = saved
+        .first()
+        .and_then(|ds| iteration_count(ds))
+        .ok_or_else(|| KerasError::Missing {
+            file: file.to_string(),
+            what: "iteration count in optimizer/vars/0".into(),
+        })?;
+    let momentum = saved.get(2..).unwrap_or_default();
+    state_from_buffers(model, &compile.sgd, iterations, momentum, file).map(Some)
+}
+
+/// Reads a `.keras` archive (its bytes; `file` names it in errors).
+pub fn read_keras(bytes: Vec<u8>, file: &str) -> Result<Model, KerasError> {
+    let archive_err = |message: String| KerasError::Archive {
+        file: file.to_string(),
+        message,
+    };
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| archive_err(format!("not a readable .keras (zip) archive: {e}")))?;
+    let mut entry = |name: &str| -> Result<Vec<u8>, KerasError> {
+        let mut f = zip
+            .by_name(name)
+            .map_err(|e| archive_err(format!("no {name} in the archive: {e}")))?;
+        let mut out = Vec::new();
+        f.read_to_end(&mut out)
+            .map_err(|e| archive_err(format!("cannot read {name}: {e}")))?;
+        Ok(out)
+    };
+    let config_bytes = entry(CONFIG_ENTRY)?;
+    let weights_bytes = entry(WEIGHTS_ENTRY)?;
+    let config_label = format!("{file}:{CONFIG_ENTRY}");
+    let text = String::from_utf8(config_bytes)
+        .map_err(|_| archive_err(format!("{CONFIG_ENTRY} is not UTF-8 text")))?;
+    let config = json::parse(&text, &config_label)?;
+    let mut model = model_from_config(&config, &config_label, 0)?;
+    let weights_label = format!("{file}:{WEIGHTS_ENTRY}");
+    let root = h5::read_bytes(weights_bytes, &weights_label)?;
+    load_weights_h5(&mut model, &root, &weights_label, LoadWeights::default())?;
+    if let Some(compile) = config.get("compile_config").filter(|c| !c.is_null()) {
+        model.compile = compile_from_config(compile, &config_label)?;
+    }
+    model.optimizer = read_optimizer(&model, &root, &weights_label)?;
+    Ok(model)
+}
+
+/// The bytes of a `.keras` archive of `model`.
+pub fn keras_bytes(model: &Model) -> Result<Vec<u8>, KerasError> {
+    let mut config = model_to_config(model, Style::Keras3);
+    if let Some(compile) = &model.compile {
+        config.set("compile_config", compile_config(compile));
+    }
+    let metadata = Node::map([
+        ("keras_version", Node::str(KERAS3_VERSION)),
+        ("date_saved", Node::str(date_saved())),
+    ]);
+    let weights = h5::to_bytes(&weights_h5(model)?, WEIGHTS_ENTRY)?;
+    let zip_err = |e: &dyn std::fmt::Display| KerasError::Archive {
+        file: "(output)".into(),
+        message: format!("cannot build the archive: {e}"),
+    };
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in [
+        (METADATA_ENTRY, metadata.to_json().into_bytes()),
+        (CONFIG_ENTRY, config.to_json().into_bytes()),
+        (WEIGHTS_ENTRY, weights),
+    ] {
+        zip.start_file(name, options).map_err(|e| zip_err(&e))?;
+        zip.write_all(&bytes).map_err(|e| zip_err(&e))?;
+    }
+    Ok(zip.finish().map_err(|e| zip_err(&e))?.into_inner())
+}
+
+/// Now in UTC as Keras writes `date_saved`: `2026-11-27@17:59:07`.
+fn date_saved() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}@{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}

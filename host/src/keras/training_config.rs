@@ -1,0 +1,306 @@
+//! What `model.compile(...)` set, as Keras saves it: `training_config` in `.h5` files
+//! (optimizer under `optimizer_config`) and `compile_config` in `.keras` archives
+//! (optimizer under `optimizer`).
+//!
+//! Read: SGD from any Keras (`lr` or `learning_rate`, `Custom>SGD`, `decay` 0), losses by
+//! name or as loss objects, metrics as names or metric objects (`acc` is kept as
+//! written). Other optimizers, learning-rate schedules, gradient clipping, weight decay
+//! and `from_logits` losses are refused, naming the setting.
+//!
+//! Written: a config both tf_keras 2.21 and Keras 3 deserialize to an SGD with our
+//! settings. The class is written `"SGD"` with only the arguments both accept; tf_keras
+//! then builds its legacy SGD, whose update rule is the same and whose saved state
+//! (`iteration`, one momentum buffer per trainable weight when momentum is on) is
+//! exactly what [`h5_model`](super::h5_model) writes.
+
+use super::json::Node;
+use super::KerasError;
+use crate::model::Compile;
+use microdense_core::{Loss, Sgd};
+use serde_json::{Map, Value};
+
+/// Reads a `training_config` or `compile_config` value. `Ok(None)` when it names no
+/// optimizer (Keras 3 then compiles with its default RMSprop, which microdense does not
+/// have: the model is loaded uncompiled).
+pub fn compile_from_config(value: &Value, file: &str) -> Result<Option<Compile>, KerasError> {
+    let at = "training_config";
+    let config_err = |message: String| KerasError::Config {
+        file: file.to_string(),
+        at: at.to_string(),
+        message,
+    };
+    let map = value
+        .as_object()
+        .ok_or_else(|| config_err("is not a JSON object".into()))?;
+    let optimizer = match map.get("optimizer_config").or_else(|| map.get("optimizer")) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(o) => o,
+    };
+    let sgd = sgd_from_config(optimizer, file)?;
+    let loss = match map.get("loss") {
+        None | Some(Value::Null) => return Err(config_err("names no loss".into())),
+        Some(v) => loss_from_config(v, file)?,
+    };
+    let mut metrics = Vec::new();
+    if let Some(m) = map.get("metrics") {
+        metric_names(m, &mut metrics);
+    }
+    Ok(Some(Compile { loss, sgd, metrics }))
+}
+
+/// An unsupported-setting error at `at`.
+fn unsupported(file: &str, at: &str, what: String) -> KerasError {
+    KerasError::Unsupported {
+        file: file.to_string(),
+        at: at.to_string(),
+        what,
+    }
+}
+
+/// The SGD settings of an optimizer config (`{"class_name": "SGD", "config": {...}}` or a
+/// bare name such as `"sgd"`).
+fn sgd_from_config(value: &Value, file: &str) -> Result<Sgd, KerasError> {
+    let at = "optimizer";
+    let empty = Map::new();
+    let (class, config) = match value {
+        Value::String(s) => (s.as_str(), &empty),
+        Value::Object(o) => (
+            o.get("class_name").and_then(Value::as_str).unwrap_or(""),
+            o.get("config").and_then(Value::as_object).unwrap_or(&empty),
+        ),
+        other => return Err(unsupported(file, at, format!("optimizer {other}"))),
+    };
+    let base = class.strip_prefix("Custom>").unwrap_or(class);
+    if !base.eq_ignore_ascii_case("sgd") {
+        return Err(unsupported(
+            file,
+            at,
+            format!("optimizer {class:?} (microdense trains with SGD)"),
+        ));
+    }
+    let number = |key: &str| -> Result<Option<f64>, KerasError> {
+        match config.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(Value::Object(o)) => {
+                let class = o.get("class_name").and_then(Value::as_str).unwrap_or("object");
+                Err(unsupported(
+                    file,
+                    at,
+                    format!("{key} given by {class:?} (a schedule)"),
+                ))
+            }
+            Some(v) => Err(unsupported(file, at, format!("{key} {v}"))),
+        }
+    };
+    let defaults = Sgd::default();
+    let learning_rate = match number("learning_rate")? {
+        Some(lr) => lr,
+        None => number("lr")?.unwrap_or(defaults.learning_rate as f64),
+    };
+    let momentum = number("momentum")?.unwrap_or(0.0);
+    for key in [
+        "decay",
+        "weight_decay",
+        "clipnorm",
+        "clipvalue",
+        "global_clipnorm",
+    ] {
+        if let Some(v) = number(key)? {
+            if v != 0.0 || key.starts_with("clip") || key == "global_clipnorm" {
+                return Err(unsupported(file, at, format!("{key} {v}")));
+            }
+        }
+    }
+    if config.get("use_ema").and_then(Value::as_bool) == Some(true) {
+        return Err(unsupported(file, at, "use_ema".into()));
+    }
+    if let Some(steps) = config.get("gradient_accumulation_steps").filter(|v| !v.is_null()) {
+        return Err(unsupported(
+            file,
+            at,
+            format!("gradient_accumulation_steps {steps}"),
+        ));
+    }
+    if !(learning_rate.is_finite() && learning_rate > 0.0 && (0.0..1.0).contains(&momentum)) {
+        return Err(KerasError::Config {
+            file: file.to_string(),
+            at: at.to_string(),
+            message: format!("invalid SGD settings: learning rate {learning_rate}, momentum {momentum}"),
+        });
+    }
+    Ok(Sgd {
+        learning_rate: learning_rate as f32,
+        momentum: momentum as f32,
+        nesterov: config.get("nesterov").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+/// A loss given by name or as a loss object.
+fn loss_from_config(value: &Value, file: &str) -> Result<Loss, KerasError> {
+    let at = "loss";
+    let name = match value {
+        Value::String(s) => s.as_str(),
+        Value::Object(o) => {
+            let config = o.get("config").and_then(Value::as_object);
+            let setting = |k: &str| config.and_then(|c| c.get(k));
+            if setting("from_logits").and_then(Value::as_bool) == Some(true) {
+                return Err(unsupported(file, at, "from_logits=True".into()));
+            }
+            if let Some(s) = setting("label_smoothing")
+                .and_then(Value::as_f64)
+                .filter(|s| *s != 0.0)
+            {
+                return Err(unsupported(file, at, format!("label_smoothing {s}")));
+            }
+            o.get("class_name").and_then(Value::as_str).unwrap_or("")
+        }
+        other => {
+            return Err(unsupported(
+                file,
+                at,
+                format!("loss {other} (one loss for one output)"),
+            ))
+        }
+    };
+    Loss::from_keras_name(name).ok_or_else(|| unsupported(file, at, format!("loss {name:?}")))
+}
+
+/// Metric names from Keras's nested lists of names or metric objects.
+fn metric_names(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| metric_names(v, out)),
+        Value::Object(o) => {
+            let name = o
+                .get("config")
+                .and_then(|c| c.get("name"))
+                .and_then(Value::as_str)
+                .or_else(|| o.get("class_name").and_then(Value::as_str));
+            if let Some(name) = name {
+                out.push(name.to_string());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The optimizer's config: only the arguments both tf_keras and Keras 3 accept.
+fn sgd_config(sgd: &Sgd, name: &str) -> Node {
+    Node::map([
+        ("name", Node::str(name)),
+        ("learning_rate", Node::f32(sgd.learning_rate)),
+        ("momentum", Node::f32(sgd.momentum)),
+        ("nesterov", Node::Bool(sgd.nesterov)),
+    ])
+}
+
+/// The metrics as a list of names.
+fn metrics(compile: &Compile) -> Node {
+    Node::List(compile.metrics.iter().map(Node::str).collect())
+}
+
+/// The `training_config` root attribute of a whole-model `.h5` file.
+pub fn training_config(compile: &Compile) -> Node {
+    Node::map([
+        ("loss", Node::str(compile.loss.keras_name())),
+        ("metrics", metrics(compile)),
+        ("weighted_metrics", Node::Null),
+        ("loss_weights", Node::Null),
+        (
+            "optimizer_config",
+            Node::map([
+                ("class_name", Node::str("SGD")),
+                ("config", sgd_config(&compile.sgd, "SGD")),
+            ]),
+        ),
+    ])
+}
+
+/// The `compile_config` of a `.keras` archive's `config.json`.
+pub fn compile_config(compile: &Compile) -> Node {
+    Node::map([
+        (
+            "optimizer",
+            Node::map([
+                ("module", Node::str("keras.optimizers")),
+                ("class_name", Node::str("SGD")),
+                ("config", sgd_config(&compile.sgd, "sgd")),
+                ("registered_name", Node::Null),
+            ]),
+        ),
+        ("loss", Node::str(compile.loss.keras_name())),
+        ("loss_weights", Node::Null),
+        ("metrics", metrics(compile)),
+        ("weighted_metrics", Node::Null),
+        ("run_eagerly", Node::Bool(false)),
+        ("steps_per_execution", Node::Int(1)),
+        ("jit_compile", Node::Bool(false)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Option<Compile>, KerasError> {
+        compile_from_config(&serde_json::from_str(text).unwrap(), "t.h5")
+    }
+
+    #[test]
+    fn reads_keras2_era_lr_and_acc() {
+        let c = parse(
+            r#"{"optimizer_config": {"class_name": "SGD", "config": {"lr": 0.009999999776482582, "momentum": 0.0, "decay": 0.0, "nesterov": false}}, "loss": "categorical_crossentropy", "metrics": ["acc"]}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.sgd.learning_rate, 0.01);
+        assert_eq!(c.metrics, ["acc"]);
+        assert_eq!(c.loss, Loss::CategoricalCrossentropy);
+    }
+
+    #[test]
+    fn reads_tf_keras_metric_objects_and_round_trips() {
+        let c = parse(
+            r#"{"loss": "categorical_crossentropy", "metrics": [[{"class_name": "MeanMetricWrapper", "config": {"name": "accuracy"}}]], "optimizer_config": {"class_name": "Custom>SGD", "config": {"learning_rate": 0.05000000074505806, "momentum": 0.9, "nesterov": true, "weight_decay": null, "clipnorm": null}}}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.metrics, ["accuracy"]);
+        assert_eq!(
+            c.sgd,
+            Sgd {
+                learning_rate: 0.05,
+                momentum: 0.9,
+                nesterov: true
+            }
+        );
+        let again = compile_from_config(
+            &serde_json::from_str(&training_config(&c).to_json()).unwrap(),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(again, Some(c.clone()));
+        let k3 =
+            compile_from_config(&serde_json::from_str(&compile_config(&c).to_json()).unwrap(), "x").unwrap();
+        assert_eq!(k3, Some(c));
+    }
+
+    #[test]
+    fn refuses_other_optimizers_and_schedules() {
+        let adam = parse(r#"{"loss": "mse", "optimizer_config": {"class_name": "Adam", "config": {}}}"#);
+        assert!(adam.unwrap_err().to_string().contains("\"Adam\""));
+        let sched = parse(
+            r#"{"loss": "mse", "optimizer_config": {"class_name": "SGD", "config": {"learning_rate": {"class_name": "ExponentialDecay", "config": {}}}}}"#,
+        );
+        assert!(sched.unwrap_err().to_string().contains("ExponentialDecay"));
+        let decay = parse(
+            r#"{"loss": "mse", "optimizer_config": {"class_name": "SGD", "config": {"lr": 0.1, "decay": 0.001}}}"#,
+        );
+        assert!(decay.unwrap_err().to_string().contains("decay"));
+        assert_eq!(
+            parse(r#"{"loss": "mse", "metrics": ["accuracy"]}"#).unwrap(),
+            None
+        );
+    }
+}
