@@ -181,8 +181,10 @@ def save_keras3(outdir, name, model, input_shape, x_test, entry):
         "json": f"keras3/{name}.json",
         "pred": f"keras3/{name}_pred.npy",
     }
-    model.save(os.path.join(d, f"{name}.h5"))
+    # The .keras archive first: Keras 3's legacy-h5 save pops the optimizer from the
+    # model's compile config, so a .keras saved after an .h5 has no optimizer.
     model.save(os.path.join(d, f"{name}.keras"))
+    model.save(os.path.join(d, f"{name}.h5"))
     model.save_weights(os.path.join(d, f"{name}.weights.h5"))
     with open(os.path.join(d, f"{name}.json"), "w") as f:
         f.write(model.to_json())
