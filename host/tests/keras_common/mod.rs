@@ -1,0 +1,221 @@
+//! Shared by the `keras_*` tests: `.npy` files, the four test models trained briefly on
+//! MNIST, and prediction helpers.
+#![allow(dead_code)]
+
+use microdense::dataset::{Dataset, Features};
+use microdense::fit::FitOptions;
+use microdense::mnist::Mnist;
+use microdense::model::{Compile, Model, ModelKind};
+use microdense_core::{Loss, Sgd};
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Reads a little-endian float32 `.npy` file: (shape, values).
+pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&bytes[..6], b"\x93NUMPY", "{}: not .npy", path.display());
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        _ => (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12),
+    };
+    let header = std::str::from_utf8(&bytes[start..start + header_len]).unwrap();
+    assert!(header.contains("'descr': '<f4'"), "{}: {header}", path.display());
+    assert!(header.contains("'fortran_order': False"), "{header}");
+    let dims = header
+        .split("'shape': (")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    let shape: Vec<usize> = dims
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse().unwrap())
+        .collect();
+    let data: Vec<f32> = bytes[start + header_len..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(data.len(), shape.iter().product::<usize>(), "{}", path.display());
+    (shape, data)
+}
+
+/// Writes a float32 `.npy` file (version 1.0).
+pub fn write_npy(path: &Path, shape: &[usize], data: &[f32]) {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let dims = if dims.len() == 1 {
+        format!("{},", dims[0])
+    } else {
+        dims.join(", ")
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({dims}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// The model's outputs for `x` (rows of the model's input width).
+pub fn predict(model: &Model, x: &[f32]) -> Vec<f32> {
+    let width = model.input_width();
+    let labels = vec![0u32; x.len() / width];
+    let data = Dataset::new(Features::F32(x), width, &labels).unwrap();
+    model.predict(&data).unwrap()
+}
+
+/// Largest absolute difference.
+pub fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// MNIST's first `n` training images (scaled to [0, 1]) and labels.
+pub fn mnist_train(n: usize) -> (Vec<f32>, Vec<u32>) {
+    static MNIST: OnceLock<Mnist> = OnceLock::new();
+    let mnist = MNIST.get_or_init(|| {
+        Mnist::load_idx_dir(&microdense_tests::mnist_dir())
+            .expect("MNIST in MNIST_DIR (../shared/data/mnist)")
+    });
+    let x = mnist.train.images[..n * 784]
+        .iter()
+        .map(|&p| p as f32 / 255.0)
+        .collect();
+    let y = mnist.train.labels[..n].iter().map(|&l| l as u32).collect();
+    (x, y)
+}
+
+/// The four test models of the interop suite, untrained, compiled:
+/// `tutorial` (plain SGD), `fused` (momentum), `nobias_dropout` (Nesterov),
+/// `functional` (a Functional chain from 28×28 inputs, momentum).
+pub fn test_models() -> Vec<(&'static str, Model)> {
+    let sgd = |learning_rate, momentum, nesterov| Compile {
+        loss: Loss::CategoricalCrossentropy,
+        sgd: Sgd {
+            learning_rate,
+            momentum,
+            nesterov,
+        },
+        metrics: vec!["accuracy".into()],
+    };
+    let mut tutorial = Model::from_spec(microdense::model::TUTORIAL_SPEC, 11).unwrap();
+    tutorial.compile(sgd(0.01, 0.0, false));
+    let mut fused = Model::from_spec("784,32:relu,16:tanh,10:softmax", 12).unwrap();
+    fused.compile(sgd(0.05, 0.9, false));
+    let mut nobias =
+        Model::from_spec("784,40:sigmoid:nobias,dropout:0.2,10:linear:nobias,softmax", 13).unwrap();
+    nobias.compile(sgd(0.1, 0.8, true));
+    let mut functional = Model::from_spec("28x28,flatten,24:relu,dropout:0.1,10:softmax", 14).unwrap();
+    functional.kind = ModelKind::Functional;
+    functional.name = "chain".into();
+    functional.input_name = "pixels".into();
+    functional.layers.last_mut().unwrap().name = "probs".into();
+    functional.compile(sgd(0.02, 0.5, false));
+    vec![
+        ("tutorial", tutorial),
+        ("fused", fused),
+        ("nobias_dropout", nobias),
+        ("functional", functional),
+    ]
+}
+
+/// The test models, each trained for one epoch on `n` MNIST images (batch 32).
+pub fn trained_models(n: usize) -> Vec<(&'static str, Model)> {
+    let (x, y) = mnist_train(n);
+    let data = Dataset::new(Features::F32(&x), 784, &y).unwrap();
+    let options = FitOptions {
+        epochs: 1,
+        batch_size: 32,
+        seed: 5,
+        shuffle: true,
+        threads: 1,
+    };
+    test_models()
+        .into_iter()
+        .map(|(name, mut m)| {
+            m.fit(&data, None, &options, &mut |_| {}).unwrap();
+            (name, m)
+        })
+        .collect()
+}
+
+/// Runs one SGD step (batch of all `x`, no shuffling) on a copy of `model`.
+pub fn one_step(model: &Model, x: &[f32], labels: &[u32]) -> Model {
+    let mut m = model.clone();
+    let data = Dataset::new(Features::F32(x), m.input_width(), labels).unwrap();
+    let options = FitOptions {
+        epochs: 1,
+        batch_size: labels.len(),
+        seed: 9,
+        shuffle: false,
+        threads: 1,
+    };
+    m.fit(&data, None, &options, &mut |_| {}).unwrap();
+    m
+}
+
+/// Checks that training continues from `model`'s optimizer state: one step advances the
+/// iteration count by one, and the saved momentum buffers enter the update exactly as
+/// Keras's SGD uses them (the step differs from a step with zeroed buffers by
+/// `momentum × m`, or `momentum² × m` with Nesterov).
+pub fn assert_resumes(model: &Model, x: &[f32], labels: &[u32], what: &str) {
+    let compile = model
+        .compile
+        .clone()
+        .unwrap_or_else(|| panic!("{what}: not compiled"));
+    let state = model
+        .optimizer
+        .clone()
+        .unwrap_or_else(|| panic!("{what}: no optimizer state"));
+    let after = one_step(model, x, labels);
+    assert_eq!(
+        after.optimizer.as_ref().unwrap().iterations,
+        state.iterations + 1,
+        "{what}: the iteration count does not continue"
+    );
+    let sgd = compile.sgd;
+    if sgd.momentum == 0.0 {
+        assert!(
+            state.momentum.is_empty(),
+            "{what}: momentum buffers without momentum"
+        );
+        return;
+    }
+    assert_eq!(state.momentum.len(), model.params.len(), "{what}");
+    let mut zeroed = model.clone();
+    zeroed.optimizer.as_mut().unwrap().momentum.fill(0.0);
+    let without = one_step(&zeroed, x, labels);
+    let factor = if sgd.nesterov {
+        sgd.momentum * sgd.momentum
+    } else {
+        sgd.momentum
+    };
+    let mut biggest = 0.0f32;
+    for i in 0..model.params.len() {
+        let expected = factor * state.momentum[i];
+        let got = after.params[i] - without.params[i];
+        biggest = biggest.max(expected.abs());
+        assert!(
+            (got - expected).abs() <= 1e-6 + 1e-3 * expected.abs(),
+            "{what}: param {i}: the saved momentum moved it by {got}, expected {expected}"
+        );
+    }
+    assert!(biggest > 1e-6, "{what}: the saved momentum buffers are all zero");
+}
+
+/// MNIST's first `n` test images, scaled to [0, 1].
+pub fn mnist_test(n: usize) -> Vec<f32> {
+    let mnist = Mnist::load_idx_dir(&microdense_tests::mnist_dir()).expect("MNIST in MNIST_DIR");
+    mnist.test.images[..n * 784]
+        .iter()
+        .map(|&p| p as f32 / 255.0)
+        .collect()
+}

@@ -1,0 +1,177 @@
+//! Files real Keras wrote (tf_keras 2.21, Keras 3, a Keras 2.1-era file; see
+//! tests/keras/make_fixtures.py) load here and predict what Keras predicted, and
+//! training resumes from the optimizer state they hold.
+
+mod keras_common;
+
+use keras_common::{assert_resumes, max_diff, predict, read_npy};
+use microdense::model::Model;
+use microdense::model_io::LoadWeights;
+use microdense_core::argmax;
+use serde_json::Value;
+use std::path::Path;
+
+/// Keras's predictions and ours may differ by float rounding only.
+const TOLERANCE: f32 = 1e-5;
+
+struct Fixtures {
+    dir: std::path::PathBuf,
+    manifest: Value,
+    x: Vec<f32>,
+}
+
+fn fixtures() -> Option<Fixtures> {
+    let dir = microdense_tests::keras_fixtures()?;
+    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let (_, x) = read_npy(&dir.join("x_test.npy"));
+    Some(Fixtures { dir, manifest, x })
+}
+
+/// Iterations Keras ran while making the fixtures: `ceil(train / batch) × epochs`.
+fn keras_iterations(manifest: &Value) -> u64 {
+    let get = |k: &str| manifest[k].as_u64().unwrap();
+    get("train_images").div_ceil(get("batch_size")) * get("epochs")
+}
+
+fn check_predictions(model: &Model, x: &[f32], expected_file: &Path, what: &str) -> Vec<u32> {
+    let (shape, expected) = read_npy(expected_file);
+    let ours = predict(model, x);
+    let diff = max_diff(&ours, &expected);
+    assert!(
+        diff <= TOLERANCE,
+        "{what}: predictions differ from Keras's by {diff}"
+    );
+    expected.chunks(shape[1]).map(|row| argmax(row) as u32).collect()
+}
+
+#[test]
+fn whole_model_files_of_every_flavour_predict_like_keras_and_resume() {
+    let Some(f) = fixtures() else { return };
+    let iterations = keras_iterations(&f.manifest);
+    let mut checked = 0;
+    for (name, entry) in f.manifest["models"].as_object().unwrap() {
+        for flavour in ["tf_keras", "keras3", "keras2_legacy"] {
+            let Some(files) = entry.get(flavour) else { continue };
+            for key in ["h5", "keras"] {
+                let Some(file) = files.get(key).and_then(Value::as_str) else {
+                    continue;
+                };
+                let what = format!("{flavour}/{name} ({file})");
+                let model = Model::load(f.dir.join(file)).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let labels =
+                    check_predictions(&model, &f.x, &f.dir.join(files["pred"].as_str().unwrap()), &what);
+                let compile = model
+                    .compile
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{what}: not compiled"));
+                assert!(
+                    compile.metrics.iter().any(|m| m == "accuracy" || m == "acc"),
+                    "{what}"
+                );
+                let state = model
+                    .optimizer
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{what}: no optimizer state"));
+                assert_eq!(state.iterations, iterations, "{what}: iteration count");
+                let n = 64.min(labels.len());
+                assert_resumes(&model, &f.x[..n * 784], &labels[..n], &what);
+                checked += 1;
+            }
+        }
+    }
+    // 4 models × (tf_keras .h5, Keras 3 .h5, .keras) + the Keras 2.1-era file.
+    assert_eq!(checked, 13);
+}
+
+#[test]
+fn keras2_era_file_reads_lr_acc_and_numbering() {
+    let Some(f) = fixtures() else { return };
+    let model = Model::load(f.dir.join("keras2_legacy/tutorial.h5")).unwrap();
+    let names: Vec<&str> = model.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "dense_1",
+            "activation_1",
+            "dense_2",
+            "activation_2",
+            "dense_3",
+            "activation_3"
+        ]
+    );
+    assert_eq!(model.input_name, "dense_1_input");
+    let compile = model.compile.unwrap();
+    assert_eq!(compile.sgd.learning_rate, 0.01);
+    assert_eq!(compile.metrics, ["acc"]);
+}
+
+#[test]
+fn architectures_plus_weights_files_predict_like_keras() {
+    let Some(f) = fixtures() else { return };
+    let mut checked = 0;
+    for (name, entry) in f.manifest["models"].as_object().unwrap() {
+        for flavour in ["tf_keras", "keras3"] {
+            let files = &entry[flavour];
+            let what = format!("{flavour}/{name}");
+            let json = f.dir.join(files["json"].as_str().unwrap());
+            let mut model = Model::load(&json).unwrap_or_else(|e| panic!("{what}.json: {e}"));
+            let text = std::fs::read_to_string(&json).unwrap();
+            assert_eq!(Model::from_json(&text).unwrap().layers, model.layers, "{what}");
+            let weights = f.dir.join(files["weights_h5"].as_str().unwrap());
+            let report = model
+                .load_weights(&weights, LoadWeights::default())
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(report.skipped.is_empty());
+            check_predictions(&model, &f.x, &f.dir.join(files["pred"].as_str().unwrap()), &what);
+            // By name gives the same here (the names match).
+            let mut by_name = Model::load(&json).unwrap();
+            by_name
+                .load_weights(
+                    &weights,
+                    LoadWeights {
+                        by_name: true,
+                        skip_mismatch: false,
+                    },
+                )
+                .unwrap();
+            assert_eq!(by_name.params, model.params, "{what}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 8);
+}
+
+#[test]
+fn layers_read_as_keras_defined_them() {
+    let Some(f) = fixtures() else { return };
+    use microdense_core::{Activation, Layer};
+    for flavour in ["tf_keras", "keras3"] {
+        let nobias = Model::load(f.dir.join(format!("{flavour}/nobias_dropout.h5"))).unwrap();
+        assert_eq!(
+            nobias.core_layers(),
+            [
+                Layer::Dense {
+                    units: 40,
+                    activation: Activation::Sigmoid,
+                    use_bias: false
+                },
+                Layer::Dropout { rate: 0.2 },
+                Layer::Dense {
+                    units: 10,
+                    activation: Activation::Linear,
+                    use_bias: false
+                },
+                Layer::Activation(Activation::Softmax),
+            ]
+        );
+        let sgd = nobias.compile.unwrap().sgd;
+        assert_eq!((sgd.learning_rate, sgd.momentum, sgd.nesterov), (0.1, 0.8, true));
+        let functional = Model::load(f.dir.join(format!("{flavour}/functional.h5"))).unwrap();
+        assert_eq!(functional.kind, microdense::model::ModelKind::Functional);
+        assert_eq!(functional.input_shape, [28, 28]);
+        assert_eq!(functional.input_name, "pixels");
+        assert_eq!(functional.name, "chain");
+        let names: Vec<&str> = functional.layers.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["flatten", "dense", "dropout", "probs"]);
+    }
+}
