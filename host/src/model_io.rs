@@ -8,7 +8,7 @@
 //! | `*.h5`, `*.hdf5` | whole model (tf_keras 2.x layout; every flavour read) | Keras 2's layout (a whole-model file's weights are read too) |
 //! | `*.keras` | whole model, Keras 3 archive | the archive's weights |
 //! | `*.json`, `*.yaml`, `*.yml` | architecture only (fresh weights on load) | — |
-//! | `*.mdl` | the device format (not handled here yet) | — |
+//! | `*.mdl` | the device format (training state included when compiled) | — |
 //!
 //! ```
 //! use microdense::model::{Compile, Model};
@@ -36,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::device_format::{read_mdl, to_mdl, DeviceFormatError, ExportOptions};
 use crate::h5;
 use crate::keras::config::{model_from_config, model_to_config, Style};
 use crate::keras::h5_model::{model_to_h5, read_model};
@@ -105,6 +106,11 @@ fn extension(path: &Path, operation: &'static str, accepted: &'static str) -> Ke
     }
 }
 
+/// A device-format failure on `path`.
+fn device_format_error(path: &Path, e: DeviceFormatError) -> KerasError {
+    KerasError::DeviceFormat { path: path.to_path_buf(), message: e.to_string() }
+}
+
 /// The UTF-8 text of `path`.
 fn read_text(path: &Path) -> Result<String, KerasError> {
     String::from_utf8(read_file(path)?).map_err(|e| KerasError::Io {
@@ -150,9 +156,8 @@ impl Model {
                     "architecture (a .weights.h5 file holds weights only: build the model, then load_weights)"
                         .into(),
             }),
-            // The device format is handled by its own module, not by the Keras formats.
-            Some(FileKind::DeviceFormat) => Err(extension(path, "load", ".h5, .keras, .json, .yaml, .yml")),
-            None => Err(extension(path, "load", ".h5, .keras, .json, .yaml, .yml")),
+            Some(FileKind::DeviceFormat) => read_mdl(path).map_err(|e| device_format_error(path, e)),
+            None => Err(extension(path, "load", ".h5, .keras, .json, .yaml, .yml, .mdl")),
         }
     }
 
@@ -168,17 +173,13 @@ impl Model {
             Some(FileKind::WeightsH5) => self.save_weights(path),
             Some(FileKind::Json) => write_atomically(path, self.to_json().as_bytes()),
             Some(FileKind::Yaml) => write_atomically(path, self.to_yaml()?.as_bytes()),
-            // The device format is handled by its own module, not by the Keras formats.
-            Some(FileKind::DeviceFormat) => Err(extension(
-                path,
-                "save",
-                ".h5, .keras, .weights.h5, .json, .yaml, .yml",
-            )),
-            None => Err(extension(
-                path,
-                "save",
-                ".h5, .keras, .weights.h5, .json, .yaml, .yml",
-            )),
+            Some(FileKind::DeviceFormat) => {
+                // The training state (its trailing trainable Dense layers) goes along when
+                // the model is compiled, so a device can fine-tune it.
+                let options = ExportOptions { with_training_state: self.compile.is_some(), trainable_layers: None };
+                write_atomically(path, &to_mdl(self, &options).map_err(|e| device_format_error(path, e))?)
+            }
+            None => Err(extension(path, "save", ".h5, .keras, .weights.h5, .json, .yaml, .yml, .mdl")),
         }
     }
 

@@ -171,12 +171,16 @@ fn bad_files_give_clear_errors() {
     std::fs::write(dir.join("bad.keras"), b"not a zip").unwrap();
     let err = Model::load(dir.join("bad.keras")).unwrap_err().to_string();
     assert!(err.contains("bad.keras") && err.contains("zip"), "{err}");
-    // Unknown extensions, and the device format left to its own module.
-    for name in ["m.txt", "m.mdl"] {
-        let err = Model::load(dir.join(name)).unwrap_err();
-        assert!(matches!(err, KerasError::Extension { .. }), "{err}");
-        assert!(model.save(dir.join(name)).is_err());
-    }
+    // Unknown extensions.
+    let err = Model::load(dir.join("m.txt")).unwrap_err();
+    assert!(matches!(err, KerasError::Extension { .. }), "{err}");
+    assert!(model.save(dir.join("m.txt")).is_err());
+    // The device format: a file that is not one is named; a saved one reads back.
+    std::fs::write(dir.join("junk.mdl"), b"not a model").unwrap();
+    let err = Model::load(dir.join("junk.mdl")).unwrap_err();
+    assert!(matches!(err, KerasError::DeviceFormat { .. }) && err.to_string().contains("junk.mdl"), "{err}");
+    model.save(dir.join("m.mdl")).unwrap();
+    assert_eq!(Model::load(dir.join("m.mdl")).unwrap().params, model.params);
     let err = Model::load(dir.join("m.weights.h5")).unwrap_err().to_string();
     assert!(err.contains("load_weights"), "{err}");
     assert!(matches!(

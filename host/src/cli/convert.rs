@@ -57,7 +57,7 @@ pub fn run(args: ConvertArgs) -> Result<(), String> {
         let bytes = to_mdl(&model, &options).map_err(|e| e.to_string())?;
         write_atomic(out, &bytes).map_err(|e| e.to_string())?;
     } else {
-        super::save_model(&model, out)?;
+        model.save(out).map_err(|e| e.to_string())?;
     }
     println!("Wrote {}", out.display());
     Ok(())

@@ -3,6 +3,7 @@
 mod convert;
 mod data;
 mod demo;
+mod device;
 mod evaluate;
 mod inspect;
 mod plot;
@@ -11,9 +12,7 @@ mod progress;
 mod summary;
 mod train;
 
-use crate::device_format::{read_mdl, to_mdl, ExportOptions};
 use crate::model::Model;
-use crate::model_io::FileKind;
 use clap::{Parser, Subcommand};
 use std::path::Path;
 
@@ -46,26 +45,14 @@ enum Command {
     Plot(plot::PlotArgs),
     /// Draw a training history (`train --json` output) as loss and accuracy curves.
     PlotHistory(plot::PlotHistoryArgs),
+    /// Talk to a device running the firmware (serial port, or QEMU with --qemu).
+    Device(device::DeviceArgs),
 }
 
-/// Loads any model file the commands accept: the device format (`.mdl`), or what
-/// [`Model::load`](crate::model::Model::load) reads, chosen by file name.
+/// Loads any model file the commands accept, as [`Model::load`] chooses by file name
+/// (`.h5`, `.keras`, `.json`/`.yaml` architectures, `.mdl`).
 fn load_model(path: &Path) -> Result<Model, String> {
-    if FileKind::of(path) == Some(FileKind::DeviceFormat) {
-        return read_mdl(path).map_err(|e| format!("{}: {e}", path.display()));
-    }
     Model::load(path).map_err(|e| e.to_string())
-}
-
-/// Saves a whole model: `.mdl` with the model's training state when it has one (its
-/// trailing trainable Dense layers), else what [`Model::save`] writes.
-fn save_model(model: &Model, path: &Path) -> Result<(), String> {
-    if FileKind::of(path) == Some(FileKind::DeviceFormat) {
-        let options = ExportOptions { with_training_state: model.compile.is_some(), trainable_layers: None };
-        let bytes = to_mdl(model, &options).map_err(|e| e.to_string())?;
-        return crate::plot::write_atomic(path, &bytes).map_err(|e| e.to_string());
-    }
-    model.save(path).map_err(|e| e.to_string())
 }
 
 /// Parses the arguments, runs the subcommand and returns the process exit code.
@@ -81,6 +68,7 @@ pub fn run() -> i32 {
         Command::Inspect(args) => inspect::run(args),
         Command::Plot(args) => plot::run_model(args),
         Command::PlotHistory(args) => plot::run_history(args),
+        Command::Device(args) => device::run(args),
     };
     match result {
         Ok(()) => 0,

@@ -108,7 +108,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     println!("Test loss: {:.4} - test accuracy: {:.4}", score.loss, score.accuracy);
     let history = History { epochs, test: Some(score) };
     if let Some(path) = &args.out {
-        super::save_model(&model, path)?;
+        model.save(path).map_err(|e| e.to_string())?;
         println!("Saved {}", path.display());
     }
     if let Some(path) = &args.plot {

@@ -102,6 +102,13 @@ pub enum KerasError {
         /// What is wrong.
         message: String,
     },
+    /// A `.mdl` device-format file could not be read or written.
+    DeviceFormat {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// The file name's extension names no format this operation handles.
     Extension {
         /// The file.
@@ -153,6 +160,7 @@ impl fmt::Display for KerasError {
             KerasError::Weights { file, message } => write!(f, "{file}: {message}"),
             KerasError::Model { file, source } => write!(f, "{file}: {source}"),
             KerasError::Archive { file, message } => write!(f, "{file}: {message}"),
+            KerasError::DeviceFormat { path, message } => write!(f, "{}: {message}", path.display()),
             KerasError::Extension {
                 path,
                 operation,
