@@ -1,0 +1,157 @@
+//! Fine-tuning the last 2 Dense layers on the device raises its test accuracy; the pulled
+//! model is a valid `.mdl` whose host evaluation gives the device's predictions, and real
+//! Keras, loading it saved as `.h5`, reproduces the device's accuracy.
+
+mod device_common;
+
+use device_common::{boot, classes, host_test, labels_u32, mdl, mnist, test_samples, train_samples};
+use microdense::dataset::{Dataset, Features};
+use microdense::device_format::from_mdl;
+use microdense::fit::FitOptions;
+use microdense::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense_core::format::decode;
+use microdense_core::Sgd;
+use microdense_tests::{keras_python, TempDir};
+use std::process::Command;
+
+/// Test images the accuracies are measured on.
+const TEST_IMAGES: usize = 2_000;
+/// Training images the device fine-tunes on.
+const TRAIN_IMAGES: usize = 3_000;
+
+/// The tutorial's model after its three epochs on the host.
+fn base_model() -> Model {
+    let train = &mnist().train;
+    let labels = labels_u32(&train.labels);
+    let data = Dataset::new(
+        Features::U8 {
+            data: &train.images,
+            scale: 1.0,
+        },
+        784,
+        &labels,
+    )
+    .unwrap();
+    let mut model = Model::from_spec(TUTORIAL_SPEC, 1).unwrap();
+    model.compile(Compile::default());
+    model
+        .fit(&data, None, &FitOptions::default(), &mut |_| {})
+        .unwrap();
+    model
+}
+
+/// Real Keras (tf_keras and Keras 3) loads `h5` and classifies the first `n` test images:
+/// their accuracies.
+fn keras_accuracies(python: &std::path::Path, h5: &std::path::Path, n: usize) -> (f64, f64) {
+    let script = r#"
+import json, os, sys, gzip
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["KERAS_BACKEND"] = "tensorflow"
+import numpy as np, keras, tf_keras
+path, mnist, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def idx(name):
+    with gzip.open(os.path.join(mnist, name)) as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+x = idx("t10k-images-idx3-ubyte.gz").reshape(-1, 784)[:n].astype("float32")
+y = idx("t10k-labels-idx1-ubyte.gz")[:n]
+acc = lambda m: float(np.mean(np.argmax(m.predict(x, batch_size=1000, verbose=0), axis=1) == y))
+print(json.dumps([acc(tf_keras.models.load_model(path)), acc(keras.models.load_model(path))]))
+"#;
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(h5)
+        .arg(microdense_tests::mnist_dir())
+        .arg(n.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    let [tk, k3]: [f64; 2] = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    (tk, k3)
+}
+
+#[test]
+fn finetuning_on_the_device_raises_accuracy_and_the_pulled_model_reproduces_it() {
+    let model = base_model();
+    let Some(mut booted) = boot(Some(&mdl(&model))) else {
+        return;
+    };
+    let device = &mut booted.device;
+    let test_labels = labels_u32(&mnist().test.labels);
+    let host_data = host_test(&test_labels, TEST_IMAGES);
+    // The device classifies exactly as the host (device_evaluate.rs shows it on all images).
+    let before = model.evaluate(&host_data).unwrap().accuracy;
+
+    let sgd = Sgd {
+        learning_rate: 0.1,
+        ..Sgd::default()
+    };
+    let order: Vec<usize> = (0..TRAIN_IMAGES).collect();
+    for _ in 0..2 {
+        let seen = device
+            .train_epoch(2, Some(sgd), None, &train_samples(), &order, 16, &mut |_, _| {})
+            .unwrap();
+        assert_eq!(seen.samples as usize, TRAIN_IMAGES);
+    }
+    let indices: Vec<usize> = (0..TEST_IMAGES).collect();
+    let after = device
+        .evaluate(&test_samples(), &indices, None, &mut |_, _| {})
+        .unwrap();
+    let device_accuracy = f64::from(after.total.correct) / TEST_IMAGES as f64;
+    assert!(
+        device_accuracy > before + 0.005,
+        "fine-tuning did not raise the accuracy: {before} -> {device_accuracy}"
+    );
+    let info = device.info().unwrap();
+    assert!(info.measured.train_ticks_per_sample > 0, "{info}");
+    assert!(
+        info.measured.train_ram > 0 && info.measured.train_ram <= 32 * 1024,
+        "{info}"
+    );
+
+    let file = device.pull(&mut |_, _| {}).unwrap();
+    let words: Vec<u32> = file
+        .chunks(4)
+        .map(|c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_ne_bytes(w)
+        })
+        .collect();
+    // SAFETY: `words` holds at least `file.len()` initialised bytes; u8 has no alignment.
+    let aligned = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), file.len()) };
+    let view = decode(aligned).unwrap_or_else(|e| panic!("the pulled file is not a valid .mdl: {e}"));
+    let training = view.training().unwrap();
+    assert_eq!(training.trainable_layers, 2);
+    assert_eq!(
+        training.iterations,
+        938 * 3 + 2 * (TRAIN_IMAGES as u64).div_ceil(16)
+    );
+    let tuned = from_mdl(&file).unwrap();
+    assert_eq!(
+        tuned.params[..39_250],
+        model.params[..39_250],
+        "the frozen layer changed"
+    );
+    let tuned_score = tuned.evaluate(&host_data).unwrap();
+    assert_eq!(classes(&tuned.predict(&host_data).unwrap()), after.predictions);
+    assert!((tuned_score.accuracy - device_accuracy).abs() < 1e-9);
+
+    let Some(python) = keras_python() else { return };
+    let dir = TempDir::new("device-tuned");
+    let h5 = dir.join("tuned.h5");
+    tuned.save(&h5).unwrap();
+    let (tf_keras, keras3) = keras_accuracies(&python, &h5, TEST_IMAGES);
+    // TensorFlow sums without fused multiply-adds: a borderline image may tip.
+    for (name, accuracy) in [("tf_keras", tf_keras), ("Keras 3", keras3)] {
+        assert!(
+            (accuracy - device_accuracy).abs() <= 2.0 / TEST_IMAGES as f64,
+            "{name} gives {accuracy} for the tuned model, the device {device_accuracy}"
+        );
+    }
+}
