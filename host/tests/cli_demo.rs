@@ -7,13 +7,12 @@ use std::process::Command;
 #[test]
 fn demo_runs_every_step_and_real_keras_loads_its_files() {
     let dir = TempDir::new("demo");
-    let out = Command::new(env!("CARGO_BIN_EXE_microdense"))
-        .args(["demo", "--out"])
-        .arg(dir.path())
-        .args(["--data"])
-        .arg(mnist_dir())
-        .output()
-        .expect("runs microdense demo");
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_microdense"));
+    demo.args(["demo", "--out"]).arg(dir.path()).args(["--data"]).arg(mnist_dir());
+    if let Some(firmware) = std::env::var_os("MICRODENSE_FIRMWARE") {
+        demo.arg("--firmware").arg(firmware);
+    }
+    let out = demo.output().expect("runs microdense demo");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
 
@@ -75,10 +74,33 @@ fn demo_runs_every_step_and_real_keras_loads_its_files() {
     assert!(accuracy_of("my_model.h5") > 0.7);
     assert!(accuracy_of("my_model_resumed.h5") > accuracy_of("my_model.h5"));
 
+    // The device part runs when QEMU and the firmware are there (scripts/test-all.sh
+    // builds it and sets MICRODENSE_REQUIRE_QEMU): the device's accuracy is the host's to
+    // the last digit, and fine-tuning on the device raises it.
+    let device_ran = stdout.contains("device test accuracy:");
+    if std::env::var_os("MICRODENSE_REQUIRE_QEMU").is_some() {
+        assert!(device_ran, "the device part was skipped:\n{stdout}");
+    }
+    if device_ran {
+        // Rows for my_model.mdl: the host's accuracy, then the device's.
+        let mdl: Vec<f64> = summary.iter().filter(|r| r.0 == "my_model.mdl").filter_map(|r| r.2).collect();
+        assert_eq!(mdl.len(), 2, "{stdout}");
+        let device = mdl[1];
+        assert_eq!(device, mdl[0], "device and host accuracy");
+        assert!(accuracy_of("tuned.h5") > device, "fine-tuning on the device raised the accuracy");
+    } else {
+        assert!(stdout.contains("skipped:"), "{stdout}");
+    }
+
     let Some(python) = keras_python() else { return };
     let report: serde_json::Value =
         serde_json::from_str(run_keras_script(&python, "check_demo.py", &[dir.path()]).trim()).unwrap();
-    for name in ["my_model.h5", "my_model_resumed.h5", "my_model_retrained.h5"] {
+    let whole_models: &[&str] = if device_ran {
+        &["my_model.h5", "my_model_resumed.h5", "my_model_retrained.h5", "tuned.h5"]
+    } else {
+        &["my_model.h5", "my_model_resumed.h5", "my_model_retrained.h5"]
+    };
+    for &name in whole_models {
         for keras in ["tf_keras", "keras3"] {
             let theirs = report[name][keras].as_f64().unwrap();
             assert!((theirs - accuracy_of(name)).abs() < 5e-4, "{name} in {keras}: {theirs} vs ours {}", accuracy_of(name));

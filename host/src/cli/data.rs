@@ -23,6 +23,8 @@ pub struct DataArgs {
 pub struct LoadedMnist {
     /// The data set as read.
     pub mnist: Mnist,
+    /// Where it was read from (a directory or an `.npz` file).
+    pub path: PathBuf,
     train_labels: Vec<u32>,
     test_labels: Vec<u32>,
     scale: f32,
@@ -37,9 +39,10 @@ impl DataArgs {
             println!("Downloading data from {}", download.url());
             lookup = lookup.with_download(Some(download));
         }
-        let (mnist, _) = lookup.load().map_err(|e| e.to_string())?;
+        let (mnist, source) = lookup.load().map_err(|e| e.to_string())?;
         let widen = |s: &Split| s.labels.iter().map(|&l| l as u32).collect::<Vec<u32>>();
         Ok(LoadedMnist {
+            path: source.path,
             train_labels: widen(&mnist.train),
             test_labels: widen(&mnist.test),
             scale: if self.normalize { 1.0 / 255.0 } else { 1.0 },
@@ -49,6 +52,11 @@ impl DataArgs {
 }
 
 impl LoadedMnist {
+    /// Whether pixels are divided by 255.
+    pub fn is_normalized(&self) -> bool {
+        self.scale != 1.0
+    }
+
     /// The 60,000 training images.
     pub fn train(&self) -> Result<Dataset<'_>, String> {
         self.dataset(&self.mnist.train, &self.train_labels)

@@ -26,6 +26,16 @@ pub struct DemoArgs {
     /// Epochs of each training run (the tutorial's 3).
     #[arg(long, default_value_t = 3)]
     epochs: usize,
+    /// Skip the device part even when QEMU and the firmware are available.
+    #[arg(long)]
+    no_device: bool,
+    /// The firmware image for the device part (default: what `scripts/firmware-build.sh
+    /// --release` builds).
+    #[arg(long)]
+    firmware: Option<PathBuf>,
+    /// Training images the device fine-tunes on.
+    #[arg(long, default_value_t = 4000)]
+    finetune_images: usize,
 }
 
 /// One row of the closing table.
@@ -171,6 +181,13 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     println!("{}", inspect(&bytes, 32));
     demo.record("device format", Some(&mdl), Some(test_score.accuracy));
 
+    demo.heading("On the device: an emulated Cortex-M4F (QEMU mps2-an386) evaluates, fine-tunes the last 2 layers, hands the weights back");
+    let firmware = args.firmware.clone().unwrap_or_else(crate::device::qemu::default_firmware);
+    match device_unavailable(&firmware, args.no_device) {
+        Some(reason) => println!("skipped: {reason}"),
+        None => device_part(&mut demo, &data, &mdl, &firmware, args.finetune_images)?,
+    }
+
     println!("\n== Summary");
     println!("{:<48} {:<34} {:>10} {:>9}", "step", "file", "bytes", "accuracy");
     for row in &demo.rows {
@@ -184,5 +201,77 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
         let accuracy = row.accuracy.map_or(String::from("-"), |a| format!("{a:.4}"));
         println!("{:<48} {:<34} {:>10} {:>9}", row.step, name, size, accuracy);
     }
+    Ok(())
+}
+
+/// Why the device part cannot run here, with how to enable it; `None` when it can.
+fn device_unavailable(firmware: &Path, no_device: bool) -> Option<String> {
+    if no_device {
+        return Some("--no-device".into());
+    }
+    let qemu = std::process::Command::new("qemu-system-arm").arg("--version").output();
+    if !qemu.is_ok_and(|o| o.status.success()) {
+        return Some("qemu-system-arm is not installed (scripts/firmware-build.sh installs it as root, or: apt-get install qemu-system-arm)".into());
+    }
+    if !firmware.exists() {
+        return Some(format!(
+            "no firmware image at {} (build it with scripts/firmware-build.sh --release, or pass --firmware ELF)",
+            firmware.display()
+        ));
+    }
+    None
+}
+
+/// Runs `microdense device …` (this same program) with the demo's data and firmware
+/// and returns its standard output.
+fn device_command(data: &LoadedMnist, firmware: &Path, model: &Path, args: &[&str]) -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let mut command = std::process::Command::new(exe);
+    command.arg("device").arg("--qemu").arg("--model").arg(model).arg("--firmware").arg(firmware);
+    command.args(args).arg("--data").arg(&data.path);
+    if data.is_normalized() {
+        command.arg("--normalize");
+    }
+    println!("$ microdense device --qemu --model {} {}", model.display(), args.join(" "));
+    let out = command.output().map_err(|e| format!("cannot run microdense device: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!("microdense device {} failed:\n{stdout}{}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(stdout)
+}
+
+/// The accuracy in the final `--json` line of `device evaluate`.
+fn json_accuracy(stdout: &str) -> Result<f64, String> {
+    stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .and_then(|v| v["accuracy"].as_f64())
+        .ok_or_else(|| format!("device evaluate printed no JSON result:\n{stdout}"))
+}
+
+/// Evaluates `mdl` on the device, fine-tunes its last 2 Dense layers there, pulls the
+/// tuned model, evaluates it on the device again and saves it for Keras as `tuned.h5`.
+fn device_part(demo: &mut Demo<'_>, data: &LoadedMnist, mdl: &Path, firmware: &Path, images: usize) -> Result<(), String> {
+    let before = json_accuracy(&device_command(data, firmware, mdl, &["evaluate", "--json"])?)?;
+    println!("device test accuracy: {before:.4} (the host's: {:.4})", demo.rows.last().and_then(|r| r.accuracy).unwrap_or(0.0));
+    demo.record("device evaluate (10,000 test images)", Some(mdl), Some(before));
+    let tuned_mdl = demo.path("tuned.mdl");
+    let limit = images.to_string();
+    let tuned = tuned_mdl.to_string_lossy().into_owned();
+    let args = ["finetune", "--layers", "2", "--epochs", "1", "--limit", &limit, "-o", &tuned];
+    print!("{}", device_command(data, firmware, mdl, &args)?);
+    // The host computes exactly what the device computes (same kernels, same order of
+    // operations; the device tests check it image by image), so the tuned model is scored
+    // here rather than by streaming the test set over the slow emulated UART again.
+    let tuned_model = Model::load(&tuned_mdl).map_err(|e| e.to_string())?;
+    let after = tuned_model.evaluate(&demo.test).map_err(|e| e.to_string())?.accuracy;
+    println!("test accuracy after fine-tuning on {images} images on the device: {after:.4} (before: {before:.4})");
+    demo.record("device finetune last 2 layers, pull", Some(&tuned_mdl), Some(after));
+    let tuned_h5 = demo.path("tuned.h5");
+    tuned_model.save(&tuned_h5).map_err(|e| e.to_string())?;
+    println!("saved the device's weights for Keras: {}", tuned_h5.display());
+    demo.record("tuned weights back in Keras format", Some(&tuned_h5), Some(after));
     Ok(())
 }
