@@ -116,7 +116,11 @@ impl<'a> Trainer<'a> {
     /// Offsets, within the stored region, of layer `i`'s extra values and of its output:
     /// each trainable layer stores `[extra | output]`, after the input of layer `f`.
     fn slots(&self, i: usize, batch: usize) -> (usize, usize) {
-        let mut off = if self.first > 0 { self.net.layer_input_width(self.first) } else { 0 };
+        let mut off = if self.first > 0 {
+            self.net.layer_input_width(self.first)
+        } else {
+            0
+        };
         for j in self.first..i {
             off += self.extra_width(j) + self.net.layer_output_width(j);
         }

@@ -2,7 +2,9 @@
 //! network still learns.
 #![cfg(feature = "micromath")]
 
-use microdense_core::{math, Activation, Layer, Loss, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
+use microdense_core::{
+    math, Activation, Layer, Loss, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer,
+};
 
 #[test]
 fn approximations_stay_close_to_libm() {
@@ -20,18 +22,32 @@ fn approximations_stay_close_to_libm() {
             *w = w.max(e);
         }
     }
-    println!("worst errors: exp {:.2e} (rel), ln {:.2e}, tanh {:.2e}, sqrt {:.2e} (rel)", worst[0], worst[1], worst[2], worst[3]);
+    println!(
+        "worst errors: exp {:.2e} (rel), ln {:.2e}, tanh {:.2e}, sqrt {:.2e} (rel)",
+        worst[0], worst[1], worst[2], worst[3]
+    );
     // micromath's own documented accuracy: exp and tanh within 1%, ln within 0.15 absolute
     // (it only feeds reported loss values, never gradients), sqrt within 10%.
-    assert!(worst[0] < 0.01 && worst[1] < 0.15 && worst[2] < 0.01 && worst[3] < 0.1, "{worst:?}");
+    assert!(
+        worst[0] < 0.01 && worst[1] < 0.15 && worst[2] < 0.01 && worst[3] < 0.1,
+        "{worst:?}"
+    );
 }
 
 #[test]
 fn a_network_still_learns() {
     // Two Gaussian blobs in 4-D; a 4 → 8 tanh → 2 softmax network separates them.
     let layers = [
-        Layer::Dense { units: 8, activation: Activation::Tanh, use_bias: true },
-        Layer::Dense { units: 2, activation: Activation::Softmax, use_bias: true },
+        Layer::Dense {
+            units: 8,
+            activation: Activation::Tanh,
+            use_bias: true,
+        },
+        Layer::Dense {
+            units: 2,
+            activation: Activation::Softmax,
+            use_bias: true,
+        },
     ];
     let net = Network::new(4, &layers).unwrap();
     let trainer = Trainer::new(net, 0).unwrap();
@@ -43,12 +59,21 @@ fn a_network_still_learns() {
         .iter()
         .flat_map(|&l| {
             let centre = if l == 0 { -1.0 } else { 1.0 };
-            (0..4).map(|_| centre + 0.5 * rng.next_normal()).collect::<Vec<_>>()
+            (0..4)
+                .map(|_| centre + 0.5 * rng.next_normal())
+                .collect::<Vec<_>>()
         })
         .collect();
-    let sgd = Sgd { learning_rate: 0.1, momentum: 0.9, nesterov: false };
+    let sgd = Sgd {
+        learning_rate: 0.1,
+        momentum: 0.9,
+        nesterov: false,
+    };
     let mut momentum = vec![0.0; params.len()];
-    let mut state = SgdState { iterations: 0, momentum: &mut momentum };
+    let mut state = SgdState {
+        iterations: 0,
+        momentum: &mut momentum,
+    };
     let mut grads = vec![0.0; params.len()];
     let mut scratch = vec![0.0; trainer.scratch_len(20)];
     for _ in 0..20 {
@@ -56,13 +81,36 @@ fn a_network_still_learns() {
             let targets = Targets::Classes(&labels[b * 20..(b + 1) * 20]);
             let inputs = &x[b * 80..(b + 1) * 80];
             trainer
-                .step(&Portable, &sgd, &mut state, &[], &mut params, inputs, &targets, Loss::CategoricalCrossentropy, &mut rng, &mut grads, &mut scratch)
+                .step(
+                    &Portable,
+                    &sgd,
+                    &mut state,
+                    &[],
+                    &mut params,
+                    inputs,
+                    &targets,
+                    Loss::CategoricalCrossentropy,
+                    &mut rng,
+                    &mut grads,
+                    &mut scratch,
+                )
                 .unwrap();
         }
     }
     let mut eval_scratch = vec![0.0; net.inference_scratch_len(n)];
     let stats = net
-        .evaluate(&Portable, &params, &x, &Targets::Classes(&labels), Loss::CategoricalCrossentropy, &mut eval_scratch)
+        .evaluate(
+            &Portable,
+            &params,
+            &x,
+            &Targets::Classes(&labels),
+            Loss::CategoricalCrossentropy,
+            &mut eval_scratch,
+        )
         .unwrap();
-    assert!(stats.correct as usize >= n * 95 / 100, "accuracy {}/{n}", stats.correct);
+    assert!(
+        stats.correct as usize >= n * 95 / 100,
+        "accuracy {}/{n}",
+        stats.correct
+    );
 }

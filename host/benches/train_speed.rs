@@ -19,17 +19,36 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let mnist = Mnist::load(&mnist_dir()).expect("MNIST (set MNIST_DIR)");
     let labels: Vec<u32> = mnist.train.labels.iter().map(|&l| l as u32).collect();
-    let train = Dataset::new(Features::U8 { data: &mnist.train.images, scale: 1.0 }, 784, &labels).unwrap();
+    let train = Dataset::new(
+        Features::U8 {
+            data: &mnist.train.images,
+            scale: 1.0,
+        },
+        784,
+        &labels,
+    )
+    .unwrap();
     let epochs = 5;
     let mut rows = Vec::new();
     for threads in [1, 2] {
         let mut model = Model::from_spec(TUTORIAL_SPEC, 1).unwrap();
         model.compile(Compile::default());
-        let options = FitOptions { epochs, threads, seed: 1, ..FitOptions::default() };
+        let options = FitOptions {
+            epochs,
+            threads,
+            seed: 1,
+            ..FitOptions::default()
+        };
         let history = model.fit(&train, None, &options, &mut |_| {}).unwrap();
         // The first epoch warms caches and the thread pool; report the median of the rest.
         let secs = median(history[1..].iter().map(|e| e.seconds).collect());
-        rows.push((format!("microdense, {threads} thread{}", if threads == 1 { "" } else { "s" }), secs));
+        rows.push((
+            format!(
+                "microdense, {threads} thread{}",
+                if threads == 1 { "" } else { "s" }
+            ),
+            secs,
+        ));
     }
     let keras = keras_python().and_then(|python| {
         let out = Command::new(python)
@@ -40,7 +59,10 @@ fn main() {
             .ok()?;
         let line = String::from_utf8_lossy(&out.stdout).lines().last()?.to_string();
         let run: serde_json::Value = serde_json::from_str(&line).ok()?;
-        let secs: Vec<f64> = run["epochs"].as_array()?[1..].iter().filter_map(|e| e["seconds"].as_f64()).collect();
+        let secs: Vec<f64> = run["epochs"].as_array()?[1..]
+            .iter()
+            .filter_map(|e| e["seconds"].as_f64())
+            .collect();
         Some(median(secs))
     });
     if let Some(k) = keras {

@@ -43,7 +43,10 @@ impl Default for FitOptions {
 impl From<BatchStats> for Evaluation {
     fn from(s: BatchStats) -> Self {
         let n = s.samples.max(1) as f64;
-        Evaluation { loss: s.loss_sum as f64 / n, accuracy: s.correct as f64 / n }
+        Evaluation {
+            loss: s.loss_sum as f64 / n,
+            accuracy: s.correct as f64 / n,
+        }
     }
 }
 

@@ -97,7 +97,14 @@ fn sparse_rows_avx2(m: usize, k: usize, n: usize, a: &Mat<'_>, b: &Mat<'_>, c: &
 /// `a` is walked in memory order (along rows when they are contiguous, else along
 /// columns); each line's non-zeros are first gathered without branches, then applied.
 #[inline(always)]
-fn sparse_rows_body<const FUSED: bool>(m: usize, k: usize, n: usize, a: &Mat<'_>, b: &Mat<'_>, c: &mut [f32]) {
+fn sparse_rows_body<const FUSED: bool>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &Mat<'_>,
+    b: &Mat<'_>,
+    c: &mut [f32],
+) {
     c[..m * n].fill(0.0);
     let by_columns = a.row_stride == 1 && a.col_stride != 1;
     let (lines, along) = if by_columns { (k, m) } else { (m, k) };
@@ -128,7 +135,15 @@ mod tests {
 
     /// A `rows × cols` matrix with roughly `zeros` of its values zero.
     fn matrix(rng: &mut Rng, rows: usize, cols: usize, zeros: f32) -> Vec<f32> {
-        (0..rows * cols).map(|_| if rng.next_f32() < zeros { 0.0 } else { rng.next_f32() * 2.0 - 1.0 }).collect()
+        (0..rows * cols)
+            .map(|_| {
+                if rng.next_f32() < zeros {
+                    0.0
+                } else {
+                    rng.next_f32() * 2.0 - 1.0
+                }
+            })
+            .collect()
     }
 
     #[test]
@@ -142,17 +157,33 @@ mod tests {
                 for view in [Mat::row_major(&a, k), Mat::transposed(&at, m)] {
                     let mut fast = vec![f32::NAN; m * n];
                     let mut reference = vec![0.0; m * n];
-                    HostKernel.matmul(m, k, n, view, Mat::row_major(&b, n), &mut fast).unwrap();
-                    Portable.matmul(m, k, n, view, Mat::row_major(&b, n), &mut reference).unwrap();
+                    HostKernel
+                        .matmul(m, k, n, view, Mat::row_major(&b, n), &mut fast)
+                        .unwrap();
+                    Portable
+                        .matmul(m, k, n, view, Mat::row_major(&b, n), &mut reference)
+                        .unwrap();
                     // Sums of k terms in a different order differ by a few ulps per term.
                     let tolerance = 1e-6 * k as f32;
                     for (x, y) in fast.iter().zip(&reference) {
-                        assert!((x - y).abs() <= tolerance * y.abs().max(1.0), "{m}×{k}×{n}, zeros {zeros}: {x} vs {y}");
+                        assert!(
+                            (x - y).abs() <= tolerance * y.abs().max(1.0),
+                            "{m}×{k}×{n}, zeros {zeros}: {x} vs {y}"
+                        );
                     }
                 }
             }
         }
         let mut c = [0.0; 4];
-        assert!(HostKernel.matmul(2, 2, 2, Mat::row_major(&[1.0; 3], 2), Mat::row_major(&[1.0; 4], 2), &mut c).is_err());
+        assert!(HostKernel
+            .matmul(
+                2,
+                2,
+                2,
+                Mat::row_major(&[1.0; 3], 2),
+                Mat::row_major(&[1.0; 4], 2),
+                &mut c
+            )
+            .is_err());
     }
 }

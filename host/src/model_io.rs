@@ -108,7 +108,10 @@ fn extension(path: &Path, operation: &'static str, accepted: &'static str) -> Ke
 
 /// A device-format failure on `path`.
 fn device_format_error(path: &Path, e: DeviceFormatError) -> KerasError {
-    KerasError::DeviceFormat { path: path.to_path_buf(), message: e.to_string() }
+    KerasError::DeviceFormat {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// The UTF-8 text of `path`.
@@ -176,10 +179,20 @@ impl Model {
             Some(FileKind::DeviceFormat) => {
                 // The training state (its trailing trainable Dense layers) goes along when
                 // the model is compiled, so a device can fine-tune it.
-                let options = ExportOptions { with_training_state: self.compile.is_some(), trainable_layers: None };
-                write_atomically(path, &to_mdl(self, &options).map_err(|e| device_format_error(path, e))?)
+                let options = ExportOptions {
+                    with_training_state: self.compile.is_some(),
+                    trainable_layers: None,
+                };
+                write_atomically(
+                    path,
+                    &to_mdl(self, &options).map_err(|e| device_format_error(path, e))?,
+                )
             }
-            None => Err(extension(path, "save", ".h5, .keras, .weights.h5, .json, .yaml, .yml, .mdl")),
+            None => Err(extension(
+                path,
+                "save",
+                ".h5, .keras, .weights.h5, .json, .yaml, .yml, .mdl",
+            )),
         }
     }
 

@@ -11,7 +11,11 @@ pub fn summary(model: &Model) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Model: \"{}\"", model.name);
     let _ = writeln!(out, "{rule}");
-    let _ = writeln!(out, " {:<28}{:<26}{:<10}", "Layer (type)", "Output Shape", "Param #");
+    let _ = writeln!(
+        out,
+        " {:<28}{:<26}{:<10}",
+        "Layer (type)", "Output Shape", "Param #"
+    );
     let _ = writeln!(out, "{double}");
     let (mut trainable, mut frozen) = (0usize, 0usize);
     for (i, named) in model.layers.iter().enumerate() {
@@ -29,7 +33,12 @@ pub fn summary(model: &Model) -> String {
     // Keras prints the blank line between rows, not after the last.
     out.pop();
     let _ = writeln!(out, "{double}");
-    let _ = writeln!(out, "Total params: {} ({})", trainable + frozen, size(trainable + frozen));
+    let _ = writeln!(
+        out,
+        "Total params: {} ({})",
+        trainable + frozen,
+        size(trainable + frozen)
+    );
     let _ = writeln!(out, "Trainable params: {trainable} ({})", size(trainable));
     let _ = writeln!(out, "Non-trainable params: {frozen} ({})", size(frozen));
     let _ = writeln!(out, "{rule}");
@@ -57,8 +66,14 @@ mod tests {
     fn tutorial_summary_matches_keras() {
         let model = Model::from_spec(TUTORIAL_SPEC, 1).unwrap();
         let text = summary(&model);
-        assert!(text.contains(" dense (Dense)               (None, 50)                39250"), "{text}");
-        assert!(text.contains(" activation_2 (Activation)   (None, 10)                0"), "{text}");
+        assert!(
+            text.contains(" dense (Dense)               (None, 50)                39250"),
+            "{text}"
+        );
+        assert!(
+            text.contains(" activation_2 (Activation)   (None, 10)                0"),
+            "{text}"
+        );
         assert!(text.contains("Total params: 40480 (158.12 KB)"), "{text}");
         assert!(text.contains("Non-trainable params: 0 (0.00 Byte)"), "{text}");
         assert_eq!(text.matches("(Dense)").count(), 3);

@@ -8,13 +8,20 @@ use std::process::Command;
 fn demo_runs_every_step_and_real_keras_loads_its_files() {
     let dir = TempDir::new("demo");
     let mut demo = Command::new(env!("CARGO_BIN_EXE_microdense"));
-    demo.args(["demo", "--out"]).arg(dir.path()).args(["--data"]).arg(mnist_dir());
+    demo.args(["demo", "--out"])
+        .arg(dir.path())
+        .args(["--data"])
+        .arg(mnist_dir());
     if let Some(firmware) = std::env::var_os("MICRODENSE_FIRMWARE") {
         demo.arg("--firmware").arg(firmware);
     }
     let out = demo.output().expect("runs microdense demo");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     for step in [
         "== 1. Train the tutorial's model",
@@ -28,7 +35,12 @@ fn demo_runs_every_step_and_real_keras_loads_its_files() {
     ] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
     }
-    assert_eq!(stdout.matches(": 6 layers (Dense, Activation, Dense, Activation, Dense, Activation)").count(), 2);
+    assert_eq!(
+        stdout
+            .matches(": 6 layers (Dense, Activation, Dense, Activation, Dense, Activation)")
+            .count(),
+        2
+    );
     assert!(stdout.contains("loaded dense, dense_1") && stdout.contains("new_head left as initialised"));
     assert!(stdout.contains("CRC-32:") && stdout.contains(" ok"));
 
@@ -52,7 +64,11 @@ fn demo_runs_every_step_and_real_keras_loads_its_files() {
         .map(|l| {
             let cols: Vec<&str> = l.split_whitespace().collect();
             let n = cols.len();
-            (cols[n - 3].to_string(), cols[n - 2].parse().unwrap(), cols[n - 1].parse().ok())
+            (
+                cols[n - 3].to_string(),
+                cols[n - 2].parse().unwrap(),
+                cols[n - 1].parse().ok(),
+            )
         })
         .collect();
     for name in [
@@ -66,7 +82,10 @@ fn demo_runs_every_step_and_real_keras_loads_its_files() {
         "history.png",
         "my_model.mdl",
     ] {
-        let row = summary.iter().find(|r| r.0 == name).unwrap_or_else(|| panic!("{name} not in the summary"));
+        let row = summary
+            .iter()
+            .find(|r| r.0 == name)
+            .unwrap_or_else(|| panic!("{name} not in the summary"));
         let size = std::fs::metadata(dir.join(name)).unwrap().len();
         assert_eq!(row.1, size, "{name}: size in the table");
     }
@@ -83,11 +102,18 @@ fn demo_runs_every_step_and_real_keras_loads_its_files() {
     }
     if device_ran {
         // Rows for my_model.mdl: the host's accuracy, then the device's.
-        let mdl: Vec<f64> = summary.iter().filter(|r| r.0 == "my_model.mdl").filter_map(|r| r.2).collect();
+        let mdl: Vec<f64> = summary
+            .iter()
+            .filter(|r| r.0 == "my_model.mdl")
+            .filter_map(|r| r.2)
+            .collect();
         assert_eq!(mdl.len(), 2, "{stdout}");
         let device = mdl[1];
         assert_eq!(device, mdl[0], "device and host accuracy");
-        assert!(accuracy_of("tuned.h5") > device, "fine-tuning on the device raised the accuracy");
+        assert!(
+            accuracy_of("tuned.h5") > device,
+            "fine-tuning on the device raised the accuracy"
+        );
     } else {
         assert!(stdout.contains("skipped:"), "{stdout}");
     }
@@ -96,19 +122,31 @@ fn demo_runs_every_step_and_real_keras_loads_its_files() {
     let report: serde_json::Value =
         serde_json::from_str(run_keras_script(&python, "check_demo.py", &[dir.path()]).trim()).unwrap();
     let whole_models: &[&str] = if device_ran {
-        &["my_model.h5", "my_model_resumed.h5", "my_model_retrained.h5", "tuned.h5"]
+        &[
+            "my_model.h5",
+            "my_model_resumed.h5",
+            "my_model_retrained.h5",
+            "tuned.h5",
+        ]
     } else {
         &["my_model.h5", "my_model_resumed.h5", "my_model_retrained.h5"]
     };
     for &name in whole_models {
         for keras in ["tf_keras", "keras3"] {
             let theirs = report[name][keras].as_f64().unwrap();
-            assert!((theirs - accuracy_of(name)).abs() < 5e-4, "{name} in {keras}: {theirs} vs ours {}", accuracy_of(name));
+            assert!(
+                (theirs - accuracy_of(name)).abs() < 5e-4,
+                "{name} in {keras}: {theirs} vs ours {}",
+                accuracy_of(name)
+            );
         }
     }
     for name in ["my_model_arch.json", "my_model_arch.yaml"] {
         assert_eq!(report[name]["layers"], 6, "{name}");
         let theirs = report[name]["tf_keras"].as_f64().unwrap();
-        assert!((theirs - accuracy_of("my_model_weights.h5")).abs() < 5e-4, "{name}: {theirs}");
+        assert!(
+            (theirs - accuracy_of("my_model_weights.h5")).abs() < 5e-4,
+            "{name}: {theirs}"
+        );
     }
 }

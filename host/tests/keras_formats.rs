@@ -178,7 +178,10 @@ fn bad_files_give_clear_errors() {
     // The device format: a file that is not one is named; a saved one reads back.
     std::fs::write(dir.join("junk.mdl"), b"not a model").unwrap();
     let err = Model::load(dir.join("junk.mdl")).unwrap_err();
-    assert!(matches!(err, KerasError::DeviceFormat { .. }) && err.to_string().contains("junk.mdl"), "{err}");
+    assert!(
+        matches!(err, KerasError::DeviceFormat { .. }) && err.to_string().contains("junk.mdl"),
+        "{err}"
+    );
     model.save(dir.join("m.mdl")).unwrap();
     assert_eq!(Model::load(dir.join("m.mdl")).unwrap().params, model.params);
     let err = Model::load(dir.join("m.weights.h5")).unwrap_err().to_string();

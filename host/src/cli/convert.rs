@@ -39,9 +39,16 @@ pub struct ConvertArgs {
 pub fn run(args: ConvertArgs) -> Result<(), String> {
     let mut model = super::load_model(&args.input)?;
     if let Some(weights) = &args.weights {
-        let how = LoadWeights { by_name: args.by_name, skip_mismatch: args.skip_mismatch };
+        let how = LoadWeights {
+            by_name: args.by_name,
+            skip_mismatch: args.skip_mismatch,
+        };
         let report = model.load_weights(weights, how).map_err(|e| e.to_string())?;
-        println!("Loaded weights from {} into: {}", weights.display(), report.loaded.join(", "));
+        println!(
+            "Loaded weights from {} into: {}",
+            weights.display(),
+            report.loaded.join(", ")
+        );
         for (layer, why) in &report.skipped {
             println!("  left {layer} unchanged: {why}");
         }

@@ -9,7 +9,9 @@ use crate::fit::FitOptions;
 use crate::history::{EpochRecord, History};
 use crate::model::{Compile, Model, TUTORIAL_SPEC};
 use crate::model_io::LoadWeights;
-use crate::plot::{model_layers, write_atomic, write_diagram, write_history_png, ChartOptions, DiagramOptions};
+use crate::plot::{
+    model_layers, write_atomic, write_diagram, write_history_png, ChartOptions, DiagramOptions,
+};
 use std::path::{Path, PathBuf};
 
 /// Options of `microdense demo`.
@@ -66,12 +68,18 @@ impl Demo<'_> {
     }
 
     fn record(&mut self, step: &str, file: Option<&Path>, accuracy: Option<f64>) {
-        self.rows.push(Row { step: step.into(), file: file.map(Path::to_path_buf), accuracy });
+        self.rows.push(Row {
+            step: step.into(),
+            file: file.map(Path::to_path_buf),
+            accuracy,
+        });
     }
 
     fn fit(&self, model: &mut Model) -> Result<Vec<EpochRecord>, String> {
         let mut printer = ProgressPrinter::new();
-        model.fit(&self.train, None, &self.options, &mut |p| printer.show(p)).map_err(|e| e.to_string())
+        model
+            .fit(&self.train, None, &self.options, &mut |p| printer.show(p))
+            .map_err(|e| e.to_string())
     }
 
     fn test_accuracy(&self, model: &Model) -> Result<f64, String> {
@@ -85,13 +93,20 @@ impl Demo<'_> {
 pub fn run(mut args: DemoArgs) -> Result<(), String> {
     args.data.download = true;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    println!("microdense demo: the Keras tutorial, every file in {}", args.out.display());
+    println!(
+        "microdense demo: the Keras tutorial, every file in {}",
+        args.out.display()
+    );
     let data: LoadedMnist = args.data.load()?;
     let mut demo = Demo {
         out: args.out.clone(),
         train: data.train()?,
         test: data.test()?,
-        options: FitOptions { epochs: args.epochs, seed: args.seed, ..FitOptions::default() },
+        options: FitOptions {
+            epochs: args.epochs,
+            seed: args.seed,
+            ..FitOptions::default()
+        },
         rows: Vec::new(),
         step: 0,
     };
@@ -110,17 +125,26 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     demo.heading("load_model('my_model.h5') and train 3 more epochs: it resumes where it stopped");
     let mut resumed = Model::load(&h5).map_err(report)?;
     let iterations = resumed.optimizer.as_ref().map_or(0, |o| o.iterations);
-    println!("loaded {} layers, optimizer at iteration {iterations}", resumed.layers.len());
+    println!(
+        "loaded {} layers, optimizer at iteration {iterations}",
+        resumed.layers.len()
+    );
     demo.options.seed = args.seed + 1;
     let more = demo.fit(&mut resumed)?;
     let first = more.first().map_or(0.0, |e| e.accuracy);
-    println!("first resumed epoch: accuracy {first:.4} (the last saved epoch had {:.4})", history.last().map_or(0.0, |e| e.accuracy));
+    println!(
+        "first resumed epoch: accuracy {first:.4} (the last saved epoch had {:.4})",
+        history.last().map_or(0.0, |e| e.accuracy)
+    );
     let accuracy = demo.test_accuracy(&resumed)?;
     let resumed_h5 = demo.path("my_model_resumed.h5");
     resumed.save(&resumed_h5).map_err(report)?;
     demo.record("load_model, train 3 more", Some(&resumed_h5), Some(accuracy));
     let offset = history.len();
-    history.extend(more.into_iter().map(|e| EpochRecord { epoch: e.epoch + offset, ..e }));
+    history.extend(more.into_iter().map(|e| EpochRecord {
+        epoch: e.epoch + offset,
+        ..e
+    }));
 
     demo.heading("Architecture only: to_json / to_yaml, and rebuild from each");
     let json = demo.path("my_model_arch.json");
@@ -130,7 +154,12 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     for path in [&json, &yaml] {
         let rebuilt = Model::load(path).map_err(report)?;
         let classes: Vec<&str> = rebuilt.layers.iter().map(|l| l.layer.keras_class()).collect();
-        println!("{}: {} layers ({})", path.display(), rebuilt.layers.len(), classes.join(", "));
+        println!(
+            "{}: {} layers ({})",
+            path.display(),
+            rebuilt.layers.len(),
+            classes.join(", ")
+        );
         demo.record("architecture, rebuilt", Some(path), None);
     }
 
@@ -138,17 +167,26 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     let weights = demo.path("my_model_weights.h5");
     resumed.save_weights(&weights).map_err(report)?;
     let mut rebuilt = Model::load(&json).map_err(report)?;
-    rebuilt.load_weights(&weights, LoadWeights::default()).map_err(report)?;
+    rebuilt
+        .load_weights(&weights, LoadWeights::default())
+        .map_err(report)?;
     rebuilt.compile(Compile::default());
     let accuracy = demo.test_accuracy(&rebuilt)?;
     demo.record("save_weights, load_weights", Some(&weights), Some(accuracy));
-    let mut transfer = Model::from_spec("784,50,sigmoid,20,sigmoid,10,softmax", args.seed + 7).map_err(|e| e.to_string())?;
+    let mut transfer =
+        Model::from_spec("784,50,sigmoid,20,sigmoid,10,softmax", args.seed + 7).map_err(|e| e.to_string())?;
     if let Some(head) = transfer.layers.iter_mut().rfind(|l| l.layer.has_weights()) {
         head.name = "new_head".into();
     }
-    let by_name = LoadWeights { by_name: true, skip_mismatch: false };
+    let by_name = LoadWeights {
+        by_name: true,
+        skip_mismatch: false,
+    };
     let loaded = transfer.load_weights(&weights, by_name).map_err(report)?;
-    println!("load_weights(by_name=True) into a model with a new head: loaded {}", loaded.loaded.join(", "));
+    println!(
+        "load_weights(by_name=True) into a model with a new head: loaded {}",
+        loaded.loaded.join(", ")
+    );
     for (layer, why) in &loaded.skipped {
         println!("  {layer} left as initialised: {why}");
     }
@@ -159,30 +197,54 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     let accuracy = demo.test_accuracy(&rebuilt)?;
     let retrained_h5 = demo.path("my_model_retrained.h5");
     rebuilt.save(&retrained_h5).map_err(report)?;
-    demo.record("architecture + weights, compiled anew, 3 epochs", Some(&retrained_h5), Some(accuracy));
+    demo.record(
+        "architecture + weights, compiled anew, 3 epochs",
+        Some(&retrained_h5),
+        Some(accuracy),
+    );
 
     demo.heading("Pictures: plot_model(show_shapes=True, show_layer_names=False) and the training history");
     let picture = demo.path("model.png");
-    let options = DiagramOptions { show_shapes: true, show_layer_names: false, ..DiagramOptions::default() };
+    let options = DiagramOptions {
+        show_shapes: true,
+        show_layer_names: false,
+        ..DiagramOptions::default()
+    };
     write_diagram(&picture, &model_layers(&resumed), &options).map_err(|e| e.to_string())?;
     let chart = demo.path("history.png");
     let test_score = resumed.evaluate(&demo.test).map_err(|e| e.to_string())?;
-    write_history_png(&chart, &History { epochs: history, test: Some(test_score) }, &ChartOptions::default())
-        .map_err(|e| e.to_string())?;
+    write_history_png(
+        &chart,
+        &History {
+            epochs: history,
+            test: Some(test_score),
+        },
+        &ChartOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
     println!("wrote {} and {}", picture.display(), chart.display());
     demo.record("plot_model", Some(&picture), None);
     demo.record("training history", Some(&chart), None);
 
     demo.heading("Convert to the device format (last 2 Dense layers trainable on the device)");
     let mdl = demo.path("my_model.mdl");
-    let bytes = to_mdl(&resumed, &ExportOptions { with_training_state: true, trainable_layers: Some(2) })
-        .map_err(|e| e.to_string())?;
+    let bytes = to_mdl(
+        &resumed,
+        &ExportOptions {
+            with_training_state: true,
+            trainable_layers: Some(2),
+        },
+    )
+    .map_err(|e| e.to_string())?;
     write_atomic(&mdl, &bytes).map_err(|e| e.to_string())?;
     println!("{}", inspect(&bytes, 32));
     demo.record("device format", Some(&mdl), Some(test_score.accuracy));
 
     demo.heading("On the device: an emulated Cortex-M4F (QEMU mps2-an386) evaluates, fine-tunes the last 2 layers, hands the weights back");
-    let firmware = args.firmware.clone().unwrap_or_else(crate::device::qemu::default_firmware);
+    let firmware = args
+        .firmware
+        .clone()
+        .unwrap_or_else(crate::device::qemu::default_firmware);
     match device_unavailable(&firmware, args.no_device) {
         Some(reason) => println!("skipped: {reason}"),
         None => device_part(&mut demo, &data, &mdl, &firmware, args.finetune_images)?,
@@ -193,7 +255,8 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     for row in &demo.rows {
         let (name, size) = match &row.file {
             Some(p) => (
-                p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+                p.file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
                 std::fs::metadata(p).map_or(String::from("-"), |m| m.len().to_string()),
             ),
             None => (String::from("-"), String::from("-")),
@@ -209,7 +272,9 @@ fn device_unavailable(firmware: &Path, no_device: bool) -> Option<String> {
     if no_device {
         return Some("--no-device".into());
     }
-    let qemu = std::process::Command::new("qemu-system-arm").arg("--version").output();
+    let qemu = std::process::Command::new("qemu-system-arm")
+        .arg("--version")
+        .output();
     if !qemu.is_ok_and(|o| o.status.success()) {
         return Some("qemu-system-arm is not installed (scripts/firmware-build.sh installs it as root, or: apt-get install qemu-system-arm)".into());
     }
@@ -224,19 +289,40 @@ fn device_unavailable(firmware: &Path, no_device: bool) -> Option<String> {
 
 /// Runs `microdense device …` (this same program) with the demo's data and firmware
 /// and returns its standard output.
-fn device_command(data: &LoadedMnist, firmware: &Path, model: &Path, args: &[&str]) -> Result<String, String> {
+fn device_command(
+    data: &LoadedMnist,
+    firmware: &Path,
+    model: &Path,
+    args: &[&str],
+) -> Result<String, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let mut command = std::process::Command::new(exe);
-    command.arg("device").arg("--qemu").arg("--model").arg(model).arg("--firmware").arg(firmware);
+    command
+        .arg("device")
+        .arg("--qemu")
+        .arg("--model")
+        .arg(model)
+        .arg("--firmware")
+        .arg(firmware);
     command.args(args).arg("--data").arg(&data.path);
     if data.is_normalized() {
         command.arg("--normalize");
     }
-    println!("$ microdense device --qemu --model {} {}", model.display(), args.join(" "));
-    let out = command.output().map_err(|e| format!("cannot run microdense device: {e}"))?;
+    println!(
+        "$ microdense device --qemu --model {} {}",
+        model.display(),
+        args.join(" ")
+    );
+    let out = command
+        .output()
+        .map_err(|e| format!("cannot run microdense device: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        return Err(format!("microdense device {} failed:\n{stdout}{}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "microdense device {} failed:\n{stdout}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(stdout)
 }
@@ -253,22 +339,42 @@ fn json_accuracy(stdout: &str) -> Result<f64, String> {
 
 /// Evaluates `mdl` on the device, fine-tunes its last 2 Dense layers there, pulls the
 /// tuned model, evaluates it on the device again and saves it for Keras as `tuned.h5`.
-fn device_part(demo: &mut Demo<'_>, data: &LoadedMnist, mdl: &Path, firmware: &Path, images: usize) -> Result<(), String> {
+fn device_part(
+    demo: &mut Demo<'_>,
+    data: &LoadedMnist,
+    mdl: &Path,
+    firmware: &Path,
+    images: usize,
+) -> Result<(), String> {
     let before = json_accuracy(&device_command(data, firmware, mdl, &["evaluate", "--json"])?)?;
-    println!("device test accuracy: {before:.4} (the host's: {:.4})", demo.rows.last().and_then(|r| r.accuracy).unwrap_or(0.0));
+    println!(
+        "device test accuracy: {before:.4} (the host's: {:.4})",
+        demo.rows.last().and_then(|r| r.accuracy).unwrap_or(0.0)
+    );
     demo.record("device evaluate (10,000 test images)", Some(mdl), Some(before));
     let tuned_mdl = demo.path("tuned.mdl");
     let limit = images.to_string();
     let tuned = tuned_mdl.to_string_lossy().into_owned();
-    let args = ["finetune", "--layers", "2", "--epochs", "1", "--limit", &limit, "-o", &tuned];
+    let args = [
+        "finetune", "--layers", "2", "--epochs", "1", "--limit", &limit, "-o", &tuned,
+    ];
     print!("{}", device_command(data, firmware, mdl, &args)?);
     // The host computes exactly what the device computes (same kernels, same order of
     // operations; the device tests check it image by image), so the tuned model is scored
     // here rather than by streaming the test set over the slow emulated UART again.
     let tuned_model = Model::load(&tuned_mdl).map_err(|e| e.to_string())?;
-    let after = tuned_model.evaluate(&demo.test).map_err(|e| e.to_string())?.accuracy;
-    println!("test accuracy after fine-tuning on {images} images on the device: {after:.4} (before: {before:.4})");
-    demo.record("device finetune last 2 layers, pull", Some(&tuned_mdl), Some(after));
+    let after = tuned_model
+        .evaluate(&demo.test)
+        .map_err(|e| e.to_string())?
+        .accuracy;
+    println!(
+        "test accuracy after fine-tuning on {images} images on the device: {after:.4} (before: {before:.4})"
+    );
+    demo.record(
+        "device finetune last 2 layers, pull",
+        Some(&tuned_mdl),
+        Some(after),
+    );
     let tuned_h5 = demo.path("tuned.h5");
     tuned_model.save(&tuned_h5).map_err(|e| e.to_string())?;
     println!("saved the device's weights for Keras: {}", tuned_h5.display());

@@ -26,17 +26,29 @@ pub struct EvaluateArgs {
 pub fn run(args: EvaluateArgs) -> Result<(), String> {
     let mut model = super::load_model(&args.model)?;
     if model.compile.is_none() {
-        eprintln!("note: {} is not compiled; evaluating with categorical cross-entropy", args.model.display());
+        eprintln!(
+            "note: {} is not compiled; evaluating with categorical cross-entropy",
+            args.model.display()
+        );
         model.compile = Some(Compile::default());
     }
     let data = args.data.load()?;
     let test = data.test()?;
     let score = model.evaluate(&test).map_err(|e| e.to_string())?;
-    println!("{} test images - loss: {:.4} - accuracy: {:.4}", test.len(), score.loss, score.accuracy);
+    println!(
+        "{} test images - loss: {:.4} - accuracy: {:.4}",
+        test.len(),
+        score.loss,
+        score.accuracy
+    );
     if let Some(path) = &args.confusion {
         let outputs = model.predict(&test).map_err(|e| e.to_string())?;
         let classes = outputs.len() / test.len().max(1);
-        let pairs = test.labels().iter().zip(outputs.chunks_exact(classes.max(1))).map(|(&t, row)| (t as usize, argmax(row)));
+        let pairs = test
+            .labels()
+            .iter()
+            .zip(outputs.chunks_exact(classes.max(1)))
+            .map(|(&t, row)| (t as usize, argmax(row)));
         let matrix = ConfusionMatrix::from_pairs(classes, pairs).map_err(|e| e.to_string())?;
         print!("{}", matrix.report());
         matrix.write_png(path).map_err(|e| e.to_string())?;

@@ -75,7 +75,10 @@ pub struct PlotHistoryArgs {
 /// Runs `microdense plot-history`.
 pub fn run_history(args: PlotHistoryArgs) -> Result<(), String> {
     let history = History::read_json(&args.history).map_err(|e| e.to_string())?;
-    let options = ChartOptions { width: args.width, height: args.height };
+    let options = ChartOptions {
+        width: args.width,
+        height: args.height,
+    };
     write_history_png(&args.out, &history, &options).map_err(|e| e.to_string())?;
     println!("Wrote {}", args.out.display());
     Ok(())

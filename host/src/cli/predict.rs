@@ -57,6 +57,9 @@ mod tests {
         let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
         assert!(header.contains("'shape': (2, 3)") && header.contains("'<f4'"));
         assert_eq!(bytes.len(), 10 + header_len + 24);
-        assert_eq!(&bytes[10 + header_len..10 + header_len + 4], &1.0f32.to_le_bytes());
+        assert_eq!(
+            &bytes[10 + header_len..10 + header_len + 4],
+            &1.0f32.to_le_bytes()
+        );
     }
 }

@@ -3,11 +3,11 @@
 use super::data::DataArgs;
 use super::progress::ProgressPrinter;
 use crate::fit::FitOptions;
-use crate::model::{Compile, Model, TUTORIAL_SPEC};
-use microdense_core::{Loss, Sgd};
 use crate::history::History;
-use crate::plot::{write_history_png, ChartOptions};
+use crate::model::{Compile, Model, TUTORIAL_SPEC};
 use crate::model_io::{FileKind, LoadWeights};
+use crate::plot::{write_history_png, ChartOptions};
+use microdense_core::{Loss, Sgd};
 use std::path::{Path, PathBuf};
 
 /// Options of `microdense train`.
@@ -73,7 +73,10 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         Some(path) => {
             let model = super::load_model(path)?;
             if model.compile.is_none() {
-                return Err(format!("{} has no training configuration to resume from", path.display()));
+                return Err(format!(
+                    "{} has no training configuration to resume from",
+                    path.display()
+                ));
             }
             model
         }
@@ -86,10 +89,20 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                 Model::from_spec(&args.arch, args.seed).map_err(|e| e.to_string())?
             };
             if let Some(weights) = &args.weights {
-                model.load_weights(weights, LoadWeights::default()).map_err(|e| e.to_string())?;
+                model
+                    .load_weights(weights, LoadWeights::default())
+                    .map_err(|e| e.to_string())?;
             }
-            let sgd = Sgd { learning_rate: args.lr, momentum: args.momentum, nesterov: args.nesterov };
-            model.compile(Compile { loss, sgd, metrics: vec!["accuracy".into()] });
+            let sgd = Sgd {
+                learning_rate: args.lr,
+                momentum: args.momentum,
+                nesterov: args.nesterov,
+            };
+            model.compile(Compile {
+                loss,
+                sgd,
+                metrics: vec!["accuracy".into()],
+            });
             model
         }
     };
@@ -103,10 +116,20 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         threads: args.threads,
     };
     let mut printer = ProgressPrinter::new();
-    let epochs = model.fit(&train, args.validation.then_some(&test), &options, &mut |p| printer.show(p)).map_err(|e| e.to_string())?;
+    let epochs = model
+        .fit(&train, args.validation.then_some(&test), &options, &mut |p| {
+            printer.show(p)
+        })
+        .map_err(|e| e.to_string())?;
     let score = model.evaluate(&test).map_err(|e| e.to_string())?;
-    println!("Test loss: {:.4} - test accuracy: {:.4}", score.loss, score.accuracy);
-    let history = History { epochs, test: Some(score) };
+    println!(
+        "Test loss: {:.4} - test accuracy: {:.4}",
+        score.loss, score.accuracy
+    );
+    let history = History {
+        epochs,
+        test: Some(score),
+    };
     if let Some(path) = &args.out {
         model.save(path).map_err(|e| e.to_string())?;
         println!("Saved {}", path.display());

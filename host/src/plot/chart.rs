@@ -8,9 +8,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::font::{register_with_plotters, PLOTTERS_FAMILY};
-use crate::history::{EpochRecord, History};
 use super::output::{encode_png, write_atomic};
 use super::{PlotError, MAX_PIXELS};
+use crate::history::{EpochRecord, History};
 
 /// Matplotlib's first colour (training curves).
 const TRAINING: RGBColor = RGBColor(31, 119, 180);

@@ -14,6 +14,7 @@ mod output;
 mod png;
 mod svg;
 
+pub use crate::history::{EpochRecord, Evaluation, History};
 pub use chart::{render_history_png, write_history_png, ChartOptions};
 pub use confusion::{ClassMetrics, ConfusionMatrix};
 pub use diagram::{
@@ -21,7 +22,6 @@ pub use diagram::{
 };
 pub use error::PlotError;
 pub use model::model_layers;
-pub use crate::history::{EpochRecord, Evaluation, History};
 pub use output::write_atomic;
 
 /// Largest picture, in pixels, any renderer here will allocate (about 1 GB of RGBA).
