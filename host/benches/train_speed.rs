@@ -41,7 +41,7 @@ fn main() {
         };
         let history = model.fit(&train, None, &options, &mut |_| {}).unwrap();
         // The first epoch warms caches and the thread pool; report the median of the rest.
-        let secs = median(history[1..].iter().map(|e| e.seconds).collect());
+        let secs = median(history[1..].iter().filter_map(|e| e.seconds).collect());
         rows.push((
             format!(
                 "microdense, {threads} thread{}",
