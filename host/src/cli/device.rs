@@ -6,6 +6,7 @@ use crate::device::{
     qemu, Device, ModelState, Qemu, QemuConfig, SampleSet, SerialTransport, SocketTransport, Transport,
 };
 use crate::mnist::Split;
+use crate::plot::ConfusionMatrix;
 use indicatif::{ProgressBar, ProgressStyle};
 use microdense_core::{Rng, Sgd};
 use std::path::{Path, PathBuf};
@@ -68,6 +69,9 @@ enum DeviceCommand {
         /// End with a JSON line {"accuracy": …, "loss": …, "samples": …}.
         #[arg(long)]
         json: bool,
+        /// Draw the device's confusion matrix into this PNG and print per-class precision/recall.
+        #[arg(long, value_name = "PNG")]
+        confusion: Option<PathBuf>,
     },
     /// Fine-tune the last K Dense layers on MNIST training images, then pull the model.
     Finetune {
@@ -233,7 +237,12 @@ fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
             println!("scores: [{}]", scores.join(", "));
             Ok(())
         }
-        DeviceCommand::Evaluate { data, limit, json } => {
+        DeviceCommand::Evaluate {
+            data,
+            limit,
+            json,
+            confusion,
+        } => {
             let loaded = data.load()?;
             let set = sample_set(&loaded.mnist.test, &data)?;
             let n = limit.unwrap_or(set.len()).min(set.len());
@@ -246,6 +255,16 @@ fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
                 })
                 .map_err(err)?;
             progress.finish_and_clear();
+            if let Some(path) = &confusion {
+                let pairs = indices
+                    .iter()
+                    .zip(&result.predictions)
+                    .map(|(&i, &p)| (set.labels[i] as usize, p as usize));
+                let matrix = ConfusionMatrix::from_pairs(10, pairs).map_err(|e| e.to_string())?;
+                print!("{}", matrix.report());
+                matrix.write_png(path).map_err(|e| e.to_string())?;
+                println!("Wrote {}", path.display());
+            }
             let t = result.total;
             println!(
                 "Device test loss: {:.4} - test accuracy: {:.4} ({} samples)",
