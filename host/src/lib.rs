@@ -1,6 +1,7 @@
 //! microdense on the desktop: Keras-compatible models, MNIST, training, conversion,
 //! pictures and talking to a device.
 
+pub mod atomic;
 pub mod cli;
 pub mod dataset;
 pub mod device;

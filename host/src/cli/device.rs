@@ -196,20 +196,6 @@ fn sample_set<'a>(split: &'a Split, args: &DataArgs) -> Result<SampleSet<'a>, St
     SampleSet::new(&split.images, split.rows * split.cols, &split.labels, scale).map_err(|e| e.to_string())
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{} is not a file name", path.display()))?;
-    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write {}: {e}", path.display())
-        })
-}
-
 /// Runs `microdense device`.
 pub fn run(args: DeviceArgs) -> Result<(), String> {
     let mut session = Session::open(&args.connection)?;
@@ -353,7 +339,7 @@ fn pull_to(device: &mut Device, output: &Path) -> Result<(), String> {
         })
         .map_err(|e| e.to_string())?;
     progress.finish_and_clear();
-    write_atomically(output, &file)?;
+    crate::atomic::write(output, &file).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     println!("wrote {} ({} bytes)", output.display(), file.len());
     Ok(())
 }

@@ -3,10 +3,8 @@
 use super::error::{H5Error, H5ErrorKind};
 use super::tree::{H5Attr, H5Data, H5Dataset, H5Group, StrType};
 use hdf5_pure::{AttrValue, DatasetBuilder, FileBuilder, GroupBuilder};
-use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Writes `root` as the HDF5 file at `path`.
 ///
@@ -173,35 +171,7 @@ fn attr_value(attr: &H5Attr, path: &str, name: &str, label: &str) -> Result<Attr
     })
 }
 
-/// Writes `bytes` to a fresh temporary file next to `path`, syncs it and
-/// renames it over `path`; the temporary file is removed on failure.
+/// Writes `bytes` to `path` atomically (see [`crate::atomic`]).
 fn write_atomically(path: &Path, bytes: &[u8], label: &str) -> Result<(), H5Error> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .ok_or_else(|| H5Error::new(label, "", H5ErrorKind::Invalid, "the path names no file"))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}-{}",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        // Best effort: the temporary may not exist if creating it failed.
-        let _ = std::fs::remove_file(&tmp);
-        H5Error::io(label, &format!("cannot write it via {}", tmp.display()), e)
-    })
+    crate::atomic::write(path, bytes).map_err(|e| H5Error::io(label, "cannot write it", e))
 }

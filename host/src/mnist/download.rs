@@ -10,9 +10,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use ureq::Agent;
 
-use super::atomic::write_atomically;
 use super::error::MnistError;
 use super::npz::NPZ_FILE;
+use crate::atomic::write_with;
 
 /// The folder Keras downloads `mnist.npz` from.
 pub const KERAS_BASE_URL: &str = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/";
@@ -81,32 +81,39 @@ impl Download {
         }
         let response = self.agent().get(&url).call().map_err(|e| failed(e.to_string()))?;
         let mut body = response.into_body().into_reader();
-        write_atomically(dest, |file| {
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; CHUNK];
-            loop {
-                let n = match body.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(failed(e.to_string())),
-                };
-                hasher.update(&buf[..n]);
-                file.write_all(&buf[..n]).map_err(|error| MnistError::Write {
-                    path: dest.to_path_buf(),
-                    error,
-                })?;
-            }
-            let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            if !actual.eq_ignore_ascii_case(self.sha256.trim()) {
-                return Err(MnistError::HashMismatch {
-                    url: url.clone(),
-                    expected: self.sha256.clone(),
-                    actual,
-                });
-            }
-            Ok(())
-        })
+        write_with(
+            dest,
+            |file| {
+                let mut hasher = Sha256::new();
+                let mut buf = vec![0u8; CHUNK];
+                loop {
+                    let n = match body.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(failed(e.to_string())),
+                    };
+                    hasher.update(&buf[..n]);
+                    file.write_all(&buf[..n]).map_err(|error| MnistError::Write {
+                        path: dest.to_path_buf(),
+                        error,
+                    })?;
+                }
+                let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                if !actual.eq_ignore_ascii_case(self.sha256.trim()) {
+                    return Err(MnistError::HashMismatch {
+                        url: url.clone(),
+                        expected: self.sha256.clone(),
+                        actual,
+                    });
+                }
+                Ok(())
+            },
+            |error| MnistError::Write {
+                path: dest.to_path_buf(),
+                error,
+            },
+        )
     }
 
     /// An HTTP client with the timeouts set; loopback addresses bypass any proxy.

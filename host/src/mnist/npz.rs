@@ -9,11 +9,11 @@ use zip::result::ZipError;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use super::atomic::write_atomically;
 use super::error::{MnistError, Problem};
 use super::npy::{self, IntType};
 use super::read::read_payload;
 use super::{digit, Mnist, Split, COLS, ROWS};
+use crate::atomic::write_with;
 
 /// The file name Keras gives the archive.
 pub const NPZ_FILE: &str = "mnist.npz";
@@ -167,23 +167,30 @@ pub(crate) fn write(mnist: &Mnist, path: &Path, compress: bool) -> Result<(), Mn
     let options = SimpleFileOptions::default()
         .compression_method(method)
         .large_file(false);
-    write_atomically(path, |file| {
-        let io_err = |error| MnistError::Write {
+    write_with(
+        path,
+        |file| {
+            let io_err = |error| MnistError::Write {
+                path: path.to_path_buf(),
+                error,
+            };
+            let zip_err = |e: ZipError| io_err(io::Error::other(e));
+            let mut zip = ZipWriter::new(file);
+            for ((x, y), split) in ENTRIES.iter().zip([&mnist.train, &mnist.test]) {
+                let n = split.len() as u64;
+                zip.start_file(*x, options).map_err(zip_err)?;
+                npy::write(&mut zip, "|u1", &[n, split.rows as u64, split.cols as u64]).map_err(io_err)?;
+                zip.write_all(&split.images).map_err(io_err)?;
+                zip.start_file(*y, options).map_err(zip_err)?;
+                npy::write(&mut zip, "|u1", &[n]).map_err(io_err)?;
+                zip.write_all(&split.labels).map_err(io_err)?;
+            }
+            zip.finish().map_err(zip_err)?;
+            Ok(())
+        },
+        |error| MnistError::Write {
             path: path.to_path_buf(),
             error,
-        };
-        let zip_err = |e: ZipError| io_err(io::Error::other(e));
-        let mut zip = ZipWriter::new(file);
-        for ((x, y), split) in ENTRIES.iter().zip([&mnist.train, &mnist.test]) {
-            let n = split.len() as u64;
-            zip.start_file(*x, options).map_err(zip_err)?;
-            npy::write(&mut zip, "|u1", &[n, split.rows as u64, split.cols as u64]).map_err(io_err)?;
-            zip.write_all(&split.images).map_err(io_err)?;
-            zip.start_file(*y, options).map_err(zip_err)?;
-            npy::write(&mut zip, "|u1", &[n]).map_err(io_err)?;
-            zip.write_all(&split.labels).map_err(io_err)?;
-        }
-        zip.finish().map_err(zip_err)?;
-        Ok(())
-    })
+        },
+    )
 }

@@ -1,8 +1,6 @@
 //! Getting pictures out: PNG encoding and all-or-nothing file writes.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::PlotError;
 
@@ -40,30 +38,11 @@ pub fn encode_png(width: u32, height: u32, pixels: &[u8], dpi: Option<f32>) -> R
     Ok(out)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a
-/// rename, so `path` never holds a half-written picture.
+/// Writes `bytes` to `path` atomically (see [`crate::atomic`]), so `path` never holds a
+/// half-written picture.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    let io_error = |error| PlotError::Io {
+    crate::atomic::write(path, bytes).map_err(|error| PlotError::Io {
         path: path.to_path_buf(),
         error,
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| PlotError::Input(format!("{} does not name a file", path.display())))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(".tmp{}", std::process::id()));
-    let temp: PathBuf = path.with_file_name(temp_name);
-    let result = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)
-    })();
-    if let Err(error) = result {
-        // Best effort: the temporary file may not even exist.
-        let _ = fs::remove_file(&temp);
-        return Err(io_error(error));
-    }
-    Ok(())
+    })
 }
