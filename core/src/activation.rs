@@ -211,13 +211,7 @@ impl Activation {
 }
 
 fn clamp01(x: f32) -> f32 {
-    if x < 0.0 {
-        0.0
-    } else if x > 1.0 {
-        1.0
-    } else {
-        x
-    }
+    x.clamp(0.0, 1.0)
 }
 
 /// The logistic sigmoid, computed without overflow for large |x|.

@@ -99,7 +99,7 @@ pub fn check_dims(m: usize, k: usize, n: usize, a: &Mat<'_>, b: &Mat<'_>, c: &[f
             actual: b.data.len(),
         });
     }
-    let cells = m.checked_mul(n).unwrap_or(usize::MAX);
+    let cells = m.saturating_mul(n);
     if c.len() < cells {
         return Err(Error::BufferSize {
             what: "matmul output",

@@ -263,6 +263,7 @@ pub(crate) fn forward_layer<K: MatMul>(
 }
 
 /// `dst = src · kernel + bias` for a Dense layer's `params` (kernel then bias).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn dense_linear<K: MatMul>(
     kernel: &K,
     params: &[f32],

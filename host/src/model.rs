@@ -344,7 +344,7 @@ fn parse_activation(name: &str) -> Result<Activation, ModelError> {
 /// Shape as Keras prints it: `(None, 784)`.
 pub fn keras_shape(shape: &[usize]) -> String {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    if dims.len() == 0 {
+    if dims.is_empty() {
         "(None,)".into()
     } else {
         format!("(None, {})", dims.join(", "))

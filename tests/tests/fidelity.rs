@@ -53,7 +53,7 @@ fn microdense_runs() -> Vec<(f64, f64, Vec<f64>)> {
             (
                 history[2].accuracy as f64,
                 score.accuracy as f64,
-                history.iter().map(|e| e.loss as f64).collect(),
+                history.iter().map(|e| e.loss).collect(),
             )
         })
         .collect()
