@@ -4,11 +4,10 @@
 
 mod device_common;
 
-use device_common::{boot, classes, host_test, labels_u32, mdl, mnist, test_samples, train_samples};
-use microdense::dataset::{Dataset, Features};
+use device_common::{
+    boot, classes, host_test, labels_u32, mdl, mnist, test_samples, train_samples, trained_tutorial_model,
+};
 use microdense::device_format::from_mdl;
-use microdense::fit::FitOptions;
-use microdense::model::{Compile, Model, TUTORIAL_SPEC};
 use microdense_core::format::decode;
 use microdense_core::Sgd;
 use microdense_tests::{keras_python, TempDir};
@@ -18,27 +17,6 @@ use std::process::Command;
 const TEST_IMAGES: usize = 2_000;
 /// Training images the device fine-tunes on.
 const TRAIN_IMAGES: usize = 3_000;
-
-/// The tutorial's model after its three epochs on the host.
-fn base_model() -> Model {
-    let train = &mnist().train;
-    let labels = labels_u32(&train.labels);
-    let data = Dataset::new(
-        Features::U8 {
-            data: &train.images,
-            scale: 1.0,
-        },
-        784,
-        &labels,
-    )
-    .unwrap();
-    let mut model = Model::from_spec(TUTORIAL_SPEC, 1).unwrap();
-    model.compile(Compile::default());
-    model
-        .fit(&data, None, &FitOptions::default(), &mut |_| {})
-        .unwrap();
-    model
-}
 
 /// Real Keras (tf_keras and Keras 3) loads `h5` and classifies the first `n` test images:
 /// their accuracies.
@@ -77,7 +55,7 @@ print(json.dumps([acc(tf_keras.models.load_model(path)), acc(keras.models.load_m
 
 #[test]
 fn finetuning_on_the_device_raises_accuracy_and_the_pulled_model_reproduces_it() {
-    let model = base_model();
+    let model = trained_tutorial_model(3);
     let Some(mut booted) = boot(Some(&mdl(&model))) else {
         return;
     };

@@ -50,6 +50,12 @@ pub fn host_test(labels: &[u32], n: usize) -> Dataset<'_> {
 /// The tutorial's model trained on the host for one epoch (seed 1), compiled with the
 /// tutorial's loss and SGD.
 pub fn tutorial_model() -> Model {
+    trained_tutorial_model(1)
+}
+
+/// The tutorial's model trained on the host for `epochs` epochs (seed 1), compiled with
+/// the tutorial's loss and SGD.
+pub fn trained_tutorial_model(epochs: usize) -> Model {
     let train = &mnist().train;
     let labels = labels_u32(&train.labels);
     let data = Dataset::new(
@@ -64,7 +70,7 @@ pub fn tutorial_model() -> Model {
     let mut model = Model::from_spec(TUTORIAL_SPEC, 1).unwrap();
     model.compile(Compile::default());
     let options = FitOptions {
-        epochs: 1,
+        epochs,
         ..FitOptions::default()
     };
     model.fit(&data, None, &options, &mut |_| {}).unwrap();
