@@ -112,8 +112,9 @@ pub fn check_dims(m: usize, k: usize, n: usize, a: &Mat<'_>, b: &Mat<'_>, c: &[f
 
 /// The portable kernel: for each output, `acc = 0; for p in 0..k { acc = fma(a[i,p], b[p,j], acc) }`.
 ///
-/// Four outputs are computed at a time so a Cortex-M4F keeps them in registers; the
-/// per-output order of operations never changes, so every target gets the same bits.
+/// Several outputs are computed at a time, their accumulators in registers (eight in an
+/// AVX register on x86-64, blocks of up to twelve on a Cortex-M4F, else eight, four, two);
+/// the per-output order of operations never changes, so every target gets the same bits.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Portable;
 
@@ -142,6 +143,14 @@ impl MatMul for Portable {
                     j += 8;
                 }
             }
+            #[cfg(all(target_arch = "arm", target_feature = "vfp2"))]
+            if b.col_stride == 1 {
+                // SAFETY: check_dims proved every (i, p) of `a`, (p, 0..n) of `b` and the
+                // row of `c` in bounds.
+                unsafe { arm::row(&a, &b, a_row, k, n, c_row) };
+                j = n;
+            }
+            #[cfg(not(all(target_arch = "arm", target_feature = "vfp2")))]
             if b.col_stride == 1 {
                 // Contiguous weights: eight outputs at a time.
                 while j + 8 <= n {
@@ -211,47 +220,232 @@ unsafe fn block8(a: &Mat<'_>, b: &Mat<'_>, a_row: usize, j: usize, k: usize) -> 
     acc
 }
 
-/// The Cortex-M4F's version of [`block8`]: one `vldm` loads the eight weights of a row,
-/// eight `vfma.f32` accumulate in s0–s7: 14 instructions per 8 multiply-accumulates.
-///
-/// # Safety
-/// As for the portable `block8`.
+/// The Cortex-M4F's kernel for contiguous weights: a row of `n` outputs is cut into
+/// `⌈n / 12⌉` blocks of nearly equal width (50 → 5 × 10), and each block runs over `k`
+/// with its accumulators in `s0`–`s11`: per row of `b`, one `vldr` of the input, one `vldm`
+/// of the block's weights and one `vfma.f32` per output, so a block of width `w` costs
+/// `w + 6` instructions per `w` multiply-accumulates. Every output sees the same ascending
+/// sequence of fused multiply-adds as the portable path.
 #[cfg(all(target_arch = "arm", target_feature = "vfp2"))]
-unsafe fn block8(a: &Mat<'_>, b: &Mat<'_>, a_row: usize, j: usize, k: usize) -> [f32; 8] {
-    let mut acc = [0.0f32; 8];
-    if k == 0 {
-        return acc;
+mod arm {
+    use super::Mat;
+
+    /// The widest block: twelve accumulators and twelve weights in registers.
+    const MAX_BLOCK: usize = 12;
+
+    /// Writes `c_row[0..n]` = row `a_row` of `a` times `b`.
+    ///
+    /// # Safety
+    /// `b.col_stride` must be 1; `a` must hold row `a_row` over `k` columns, `b` rows
+    /// `0..k` over columns `0..n`, and `c_row` at least `n` values.
+    pub unsafe fn row(a: &Mat<'_>, b: &Mat<'_>, a_row: usize, k: usize, n: usize, c_row: &mut [f32]) {
+        let blocks = n.div_ceil(MAX_BLOCK);
+        let mut j = 0;
+        for block in 0..blocks {
+            // The first `n % blocks` blocks are one wider.
+            let width = n / blocks + usize::from(block < n % blocks);
+            let x = a.data.as_ptr().add(a_row);
+            let w = b.data.as_ptr().add(j);
+            let (x_step, w_step) = (a.col_stride * 4, b.row_stride * 4);
+            let out = c_row.as_mut_ptr().add(j);
+            match width {
+                1 => block1(x, x_step, w, w_step, k, out),
+                2 => block2(x, x_step, w, w_step, k, out),
+                3 => block3(x, x_step, w, w_step, k, out),
+                4 => block4(x, x_step, w, w_step, k, out),
+                5 => block5(x, x_step, w, w_step, k, out),
+                6 => block6(x, x_step, w, w_step, k, out),
+                7 => block7(x, x_step, w, w_step, k, out),
+                8 => block8(x, x_step, w, w_step, k, out),
+                9 => block9(x, x_step, w, w_step, k, out),
+                10 => block10(x, x_step, w, w_step, k, out),
+                11 => block11(x, x_step, w, w_step, k, out),
+                _ => block12(x, x_step, w, w_step, k, out),
+            }
+            j += width;
+        }
     }
-    let a_ptr = a.data.as_ptr().add(a_row);
-    let b_ptr = b.data.as_ptr().add(j);
-    core::arch::asm!(
-        "2:",
-        "vldr s24, [{a}]",
-        "add {a}, {a_step}",
-        "vldm {b}, {{s16-s23}}",
-        "add {b}, {b_step}",
-        "vfma.f32 s0, s24, s16",
-        "vfma.f32 s1, s24, s17",
-        "vfma.f32 s2, s24, s18",
-        "vfma.f32 s3, s24, s19",
-        "vfma.f32 s4, s24, s20",
-        "vfma.f32 s5, s24, s21",
-        "vfma.f32 s6, s24, s22",
-        "vfma.f32 s7, s24, s23",
-        "subs {k}, #1",
-        "bne 2b",
-        a = inout(reg) a_ptr => _,
-        b = inout(reg) b_ptr => _,
-        k = inout(reg) k => _,
-        a_step = in(reg) a.col_stride * 4,
-        b_step = in(reg) b.row_stride * 4,
-        inout("s0") acc[0], inout("s1") acc[1], inout("s2") acc[2], inout("s3") acc[3],
-        inout("s4") acc[4], inout("s5") acc[5], inout("s6") acc[6], inout("s7") acc[7],
-        out("s16") _, out("s17") _, out("s18") _, out("s19") _,
-        out("s20") _, out("s21") _, out("s22") _, out("s23") _, out("s24") _,
-        options(nostack, readonly),
+
+    /// One block function per width: accumulators `s0..`, weights `s16..`, input `s31`.
+    macro_rules! block {
+        ($name:ident, $width:literal, $weights:literal, [$(($i:literal, $acc:tt, $w:tt)),+]) => {
+            /// Accumulates one block of outputs over `k` rows and stores it at `out`.
+            ///
+            /// # Safety
+            /// `x` (stepping `x_step` bytes) must hold `k` values, `w` (stepping `w_step`
+            /// bytes) `k` rows of this block's width, and `out` the block's outputs.
+            #[inline(never)]
+            unsafe fn $name(x: *const f32, x_step: usize, w: *const f32, w_step: usize, k: usize, out: *mut f32) {
+                let mut acc = [0.0f32; $width];
+                if k > 0 {
+                    core::arch::asm!(
+                        "2:",
+                        "vldr s31, [{x}]",
+                        "add {x}, {x_step}",
+                        concat!("vldm {w}, {{", $weights, "}}"),
+                        "add {w}, {w_step}",
+                        $(concat!("vfma.f32 ", $acc, ", s31, ", $w),)+
+                        "subs {k}, #1",
+                        "bne 2b",
+                        x = inout(reg) x => _,
+                        w = inout(reg) w => _,
+                        k = inout(reg) k => _,
+                        x_step = in(reg) x_step,
+                        w_step = in(reg) w_step,
+                        $(inout($acc) acc[$i],)+
+                        $(out($w) _,)+
+                        out("s31") _,
+                        options(nostack, readonly),
+                    );
+                }
+                core::ptr::copy_nonoverlapping(acc.as_ptr(), out, $width);
+            }
+        };
+    }
+
+    block!(block1, 1, "s16", [(0, "s0", "s16")]);
+    block!(block2, 2, "s16-s17", [(0, "s0", "s16"), (1, "s1", "s17")]);
+    block!(
+        block3,
+        3,
+        "s16-s18",
+        [(0, "s0", "s16"), (1, "s1", "s17"), (2, "s2", "s18")]
     );
-    acc
+    block!(
+        block4,
+        4,
+        "s16-s19",
+        [
+            (0, "s0", "s16"),
+            (1, "s1", "s17"),
+            (2, "s2", "s18"),
+            (3, "s3", "s19")
+        ]
+    );
+    block!(
+        block5,
+        5,
+        "s16-s20",
+        [
+            (0, "s0", "s16"),
+            (1, "s1", "s17"),
+            (2, "s2", "s18"),
+            (3, "s3", "s19"),
+            (4, "s4", "s20")
+        ]
+    );
+    block!(
+        block6,
+        6,
+        "s16-s21",
+        [
+            (0, "s0", "s16"),
+            (1, "s1", "s17"),
+            (2, "s2", "s18"),
+            (3, "s3", "s19"),
+            (4, "s4", "s20"),
+            (5, "s5", "s21")
+        ]
+    );
+    block!(
+        block7,
+        7,
+        "s16-s22",
+        [
+            (0, "s0", "s16"),
+            (1, "s1", "s17"),
+            (2, "s2", "s18"),
+            (3, "s3", "s19"),
+            (4, "s4", "s20"),
+            (5, "s5", "s21"),
+            (6, "s6", "s22")
+        ]
+    );
+    block!(
+        block8,
+        8,
+        "s16-s23",
+        [
+            (0, "s0", "s16"),
+            (1, "s1", "s17"),
+            (2, "s2", "s18"),
+            (3, "s3", "s19"),
+            (4, "s4", "s20"),
+            (5, "s5", "s21"),
+            (6, "s6", "s22"),
+            (7, "s7", "s23")
+        ]
+    );
+    block!(
+        block9,
+        9,
+        "s16-s24",
+        [
+            (0, "s0", "s16"),
+            (1, "s1", "s17"),
+            (2, "s2", "s18"),
+            (3, "s3", "s19"),
+            (4, "s4", "s20"),
+            (5, "s5", "s21"),
+            (6, "s6", "s22"),
+            (7, "s7", "s23"),
+            (8, "s8", "s24")
+        ]
+    );
+    block!(
+        block10,
+        10,
+        "s16-s25",
+        [
+            (0, "s0", "s16"),
+            (1, "s1", "s17"),
+            (2, "s2", "s18"),
+            (3, "s3", "s19"),
+            (4, "s4", "s20"),
+            (5, "s5", "s21"),
+            (6, "s6", "s22"),
+            (7, "s7", "s23"),
+            (8, "s8", "s24"),
+            (9, "s9", "s25")
+        ]
+    );
+    block!(
+        block11,
+        11,
+        "s16-s26",
+        [
+            (0, "s0", "s16"),
+            (1, "s1", "s17"),
+            (2, "s2", "s18"),
+            (3, "s3", "s19"),
+            (4, "s4", "s20"),
+            (5, "s5", "s21"),
+            (6, "s6", "s22"),
+            (7, "s7", "s23"),
+            (8, "s8", "s24"),
+            (9, "s9", "s25"),
+            (10, "s10", "s26")
+        ]
+    );
+    block!(
+        block12,
+        12,
+        "s16-s27",
+        [
+            (0, "s0", "s16"),
+            (1, "s1", "s17"),
+            (2, "s2", "s18"),
+            (3, "s3", "s19"),
+            (4, "s4", "s20"),
+            (5, "s5", "s21"),
+            (6, "s6", "s22"),
+            (7, "s7", "s23"),
+            (8, "s8", "s24"),
+            (9, "s9", "s25"),
+            (10, "s10", "s26"),
+            (11, "s11", "s27")
+        ]
+    );
 }
 
 /// x86-64 with FMA: eight outputs at a time in one AVX register. Each lane performs the
