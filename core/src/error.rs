@@ -40,35 +40,11 @@ pub enum Error {
     },
 }
 
+/// The sentences are [`WireError`](crate::protocol::WireError)'s, the form a device reports
+/// the error in, so host and device word it alike.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::BufferSize {
-                what,
-                expected,
-                actual,
-            } => {
-                write!(
-                    f,
-                    "{what} buffer holds {actual} values, the network needs {expected}"
-                )
-            }
-            Error::InvalidLayer { layer, reason } => write!(f, "layer {layer}: {reason}"),
-            Error::LayerCount { count } => {
-                write!(
-                    f,
-                    "a network needs 1 to {} layers, got {count}",
-                    crate::MAX_LAYERS
-                )
-            }
-            Error::Batch { reason } => write!(f, "bad batch: {reason}"),
-            Error::LayerIndex { index, layers } => {
-                write!(
-                    f,
-                    "layer index {index} is out of range for a network of {layers} layers"
-                )
-            }
-        }
+        fmt::Display::fmt(&crate::protocol::WireError::from(*self), f)
     }
 }
 

@@ -18,11 +18,12 @@ fn small_model_file() -> Vec<u8> {
     mdl(&model)
 }
 
-/// The next reply, which must be an error: its id, code and message.
+/// The next reply, which must be an error: its id, its fault's code and the host's wording
+/// of it.
 fn error_reply(device: &mut Device, timeout: Duration) -> (u16, ErrorCode, String) {
     device
         .next_reply(timeout, |id, r| match r {
-            Response::Error { code, message } => (id, code, message.to_string()),
+            Response::Error(fault) => (id, fault.code(), fault.to_string()),
             other => panic!("expected an error reply, got {other:?}"),
         })
         .unwrap()
@@ -50,7 +51,10 @@ fn blank_region_reports_no_model() {
     assert!(info.to_string().contains("model:          none"), "{info}");
     let (code, message) = device_error(device.infer(&test_samples(), 0));
     assert_eq!(code, ErrorCode::NoModel);
-    assert!(message.contains("no model in the model region"), "{message}");
+    assert_eq!(
+        message,
+        "no model in the model region at 0x00040000; write a .mdl there"
+    );
     assert_eq!(device.info().unwrap().model, ModelState::None);
 }
 
@@ -67,7 +71,10 @@ fn corrupted_region_is_reported_with_its_crc() {
     let ModelState::Corrupted(why) = &info.model else {
         panic!("a damaged model was accepted: {info}")
     };
-    assert!(why.contains("corrupted") && why.contains("CRC-32"), "{why}");
+    assert!(
+        why.starts_with("model region: model file is corrupted: stored CRC-32 0x"),
+        "{why}"
+    );
     let (code, message) = device_error(device.pull(&mut |_, _| {}));
     assert_eq!(code, ErrorCode::BadModel);
     assert_eq!(&message, why);
@@ -105,7 +112,10 @@ fn damaged_frames_and_bad_requests_get_errors_and_the_firmware_keeps_serving() {
     device.send_raw(&frame[..len / 2]).unwrap();
     let (id, code, message) = error_reply(device, TIMEOUT);
     assert_eq!((id, code), (UNKNOWN_ID, ErrorCode::Truncated), "{message}");
-    assert!(message.contains("cut off"), "{message}");
+    assert_eq!(
+        message,
+        "frame cut off: no byte for 200000000 clock ticks; its bytes were dropped"
+    );
     still_serving(device);
 
     // A frame longer than the firmware's buffer.
@@ -117,25 +127,41 @@ fn damaged_frames_and_bad_requests_get_errors_and_the_firmware_keeps_serving() {
         matches!(code, ErrorCode::Frame(FrameError::Oversized { .. })),
         "{code:?}: {message}"
     );
+    assert_eq!(
+        message,
+        format!("frame exceeds the {MAX_FRAME}-byte limit; its bytes were dropped")
+    );
     still_serving(device);
 
     // A frame that passes its CRC but holds no known request.
     let len = encode_frame(9, &(200u8, 1u8), &mut frame).unwrap();
     device.send_raw(&frame[..len]).unwrap();
-    let (id, code, _) = error_reply(device, TIMEOUT);
+    let (id, code, message) = error_reply(device, TIMEOUT);
     assert_eq!(id, 9);
     assert!(
         matches!(code, ErrorCode::Frame(FrameError::Message { .. })),
         "{code:?}"
+    );
+    assert!(
+        message.starts_with("frame passes its CRC but its message cannot be decoded"),
+        "{message}"
     );
 
     // Requests the model cannot serve.
     let train = train_samples();
     let (code, message) = device_error(device.train_step(4, None, None, &train, &[0]));
     assert_eq!(code, ErrorCode::BadRequest);
-    assert!(message.contains("the model has 3"), "{message}");
+    assert_eq!(
+        message,
+        "cannot train the last 4 weighted layers: the model has 3"
+    );
     let (code, message) = device_error(device.train_step(3, None, None, &train, &[0]));
     assert_eq!(code, ErrorCode::TooLarge, "{message}");
+    assert!(
+        message.starts_with("training the last 3 layers needs ")
+            && message.ends_with("f32 for weights, momentum and gradients; the firmware reserves 8192"),
+        "{message}"
+    );
     let mut labels = train.labels.to_vec();
     labels[0] = 12;
     let bad = microdense::device::SampleSet {
@@ -144,7 +170,10 @@ fn damaged_frames_and_bad_requests_get_errors_and_the_firmware_keeps_serving() {
     };
     let (code, message) = device_error(device.evaluate(&bad, &[0], None, &mut |_, _| {}));
     assert_eq!(code, ErrorCode::BadRequest);
-    assert!(message.contains("label 12"), "{message}");
+    assert_eq!(
+        message,
+        "sample 0: label 12 is not a class of a model with 10 outputs"
+    );
     device.infer(&train, 0).unwrap();
     let past_end = Request::Pull {
         offset: 10_000_000,
@@ -152,6 +181,9 @@ fn damaged_frames_and_bad_requests_get_errors_and_the_firmware_keeps_serving() {
     };
     let (code, message) = device_error(device.call(&past_end, |_| Ok(())));
     assert_eq!(code, ErrorCode::BadRequest);
-    assert!(message.contains("past the model file's end"), "{message}");
+    assert!(
+        message.starts_with("offset 10000000 is past the model file's end ("),
+        "{message}"
+    );
     still_serving(device);
 }

@@ -101,76 +101,19 @@ pub enum Inconsistency {
     },
 }
 
+/// The sentences are [`WireInconsistency`](crate::protocol::WireInconsistency)'s, the form a
+/// device reports it in.
 impl fmt::Display for Inconsistency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Inconsistency::Layers(e) => write!(f, "invalid architecture: {e}"),
-            Inconsistency::Count {
-                what,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{what}: the architecture implies {expected}, the file has {found}"
-            ),
-            Inconsistency::InputShape { what } => write!(f, "invalid input shape: {what}"),
-            Inconsistency::Training { what } => write!(f, "invalid training state: {what}"),
-        }
+        fmt::Display::fmt(&crate::protocol::WireInconsistency::from(*self), f)
     }
 }
 
+/// The sentences are [`WireFormatError`](crate::protocol::WireFormatError)'s, the form a
+/// device reports it in.
 impl fmt::Display for FormatError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FormatError::NotAModel => {
-                write!(f, "not a microdense model file (bad magic bytes)")
-            }
-            FormatError::NewerVersion {
-                version,
-                min_reader,
-                supported,
-            } => write!(
-                f,
-                "model file is format version {version} and needs a reader of version \
-                 {min_reader} or newer; this reader supports version {supported}"
-            ),
-            FormatError::Corrupted { stored, computed } => write!(
-                f,
-                "model file is corrupted: stored CRC-32 {stored:#010x}, computed {computed:#010x}"
-            ),
-            FormatError::Truncated { needed, available } => write!(
-                f,
-                "model file is truncated: needs {needed} bytes, {available} available"
-            ),
-            FormatError::TrailingBytes { len, available } => write!(
-                f,
-                "model file is {len} bytes but {available} were given (trailing bytes)"
-            ),
-            FormatError::InconsistentShapes(why) => {
-                write!(f, "model file has inconsistent shapes: {why}")
-            }
-            FormatError::Malformed { offset, what } => {
-                write!(f, "model file is malformed at offset {offset}: {what}")
-            }
-            FormatError::Misaligned {
-                offset,
-                address_mod_4,
-            } => write!(
-                f,
-                "weights at file offset {offset} sit at an address ≡ {address_mod_4} (mod 4); \
-                 load the file at a 4-byte-aligned address"
-            ),
-            FormatError::BigEndianTarget => {
-                write!(f, "reading weights in place needs a little-endian target")
-            }
-            FormatError::BufferTooSmall { needed, available } => write!(
-                f,
-                "output buffer holds {available} bytes, the model file needs {needed}"
-            ),
-            FormatError::TooLarge { what } => {
-                write!(f, "{what} is too large for the device format")
-            }
-        }
+        fmt::Display::fmt(&crate::protocol::WireFormatError::from(*self), f)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The requests a host sends and the responses a device gives.
 
-use super::{FrameError, PixelEncoding, SampleError, MAX_BATCH, MAX_OUTPUTS};
+use super::{Fault, FrameError, ModelFault, PixelEncoding, SampleError, MAX_BATCH, MAX_OUTPUTS};
 use crate::{BatchStats, Loss, Sgd};
 use serde::{Deserialize, Serialize};
 
@@ -158,17 +158,12 @@ pub enum Response<'a> {
     },
     /// Answer to [`Request::Reset`].
     Reset,
-    /// The request failed (or the frame could not be read); the device keeps serving.
-    Error {
-        /// What kind of failure.
-        code: ErrorCode,
-        /// A sentence saying what went wrong.
-        #[serde(borrow)]
-        message: &'a str,
-    },
+    /// The request failed (or the frame could not be read); the device keeps serving. What
+    /// went wrong, as data: [`Fault::code`] classifies it, its `Display` words it.
+    Error(#[serde(borrow)] Fault<'a>),
 }
 
-/// Kinds of failures a device reports.
+/// Kinds of failures a device reports ([`Fault::code`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ErrorCode {
     /// The frame could not be read.
@@ -225,11 +220,8 @@ pub enum ModelStatus<'a> {
     /// Nothing was written to the region.
     None,
     /// The region holds something that is not a usable model (damaged, wrong version, or
-    /// too large for the firmware's buffers).
-    Corrupted {
-        /// Why.
-        message: &'a str,
-    },
+    /// too large for the firmware's buffers), and why.
+    Corrupted(#[serde(borrow)] ModelFault<'a>),
     /// A valid model.
     Ok(ModelSummary),
 }

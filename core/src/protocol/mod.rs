@@ -9,6 +9,10 @@
 //! - COBS removes every zero byte, so `0x00` ends a frame and a receiver resynchronises
 //!   after garbage at the next zero.
 //!
+//! Failures travel as data, not text: [`Response::Error`] carries a [`Fault`] with the
+//! numbers and names of what went wrong, which the host words (`Display`), so a device
+//! needs no formatting code.
+//!
 //! The postcard body and its CRC are at most [`MAX_PAYLOAD`] bytes, a whole frame at most
 //! [`MAX_FRAME`]. Samples travel as bytes ([`PixelEncoding`]) and are turned into `f32` on
 //! the device with a scale factor, so a 28×28 MNIST image costs about 200 bytes
@@ -23,10 +27,12 @@
 //! assert_eq!((id, request), (7, Request::Info));
 //! ```
 
+mod fault;
 mod frame;
 mod message;
 mod pixels;
 
+pub use fault::{Capacity, Fault, ModelFault, WireError, WireFormatError, WireInconsistency};
 pub use frame::{decode_frame, encode_frame, open_frame, FrameError, OpenFrame};
 pub use message::{
     ClockUnit, DeviceInfo, ErrorCode, Limits, Measured, MemoryUse, ModelStatus, ModelSummary, Request,
@@ -35,7 +41,7 @@ pub use message::{
 pub use pixels::{decode_values, encode_values, max_encoded_len, PixelEncoding, SampleError};
 
 /// The protocol version both sides must speak (reported in [`DeviceInfo`]).
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Most bytes of a frame's postcard body plus its 4-byte CRC.
 pub const MAX_PAYLOAD: usize = 4096;

@@ -1,7 +1,7 @@
 //! The serial link: receiving frames (with a timeout for frames cut off) and sending them.
 
 use embedded_io::{Read, ReadReady, Write};
-use microdense_core::protocol::{encode_frame, ErrorCode, FrameError, MAX_FRAME};
+use microdense_core::protocol::{encode_frame, Fault, FrameError, MAX_FRAME};
 use serde::Serialize;
 
 use crate::clock::Clock;
@@ -12,9 +12,9 @@ pub const FRAME_TIMEOUT_TICKS: u64 = 200_000_000;
 
 /// Waits for the next frame and returns its length in `buf` (without the closing zero), or
 /// why the bytes received do not make a frame: too long ([`FrameError::Oversized`]),
-/// cut off ([`ErrorCode::Truncated`]), or damaged by the port ([`ErrorCode::Serial`]).
+/// cut off ([`Fault::CutOff`]), or damaged by the port ([`Fault::Serial`]).
 /// Never blocks on the port, so a partial frame always ends.
-pub fn receive<S, C>(serial: &mut S, clock: &C, buf: &mut [u8; MAX_FRAME]) -> Result<usize, ErrorCode>
+pub fn receive<S, C>(serial: &mut S, clock: &C, buf: &mut [u8; MAX_FRAME]) -> Result<usize, Fault<'static>>
 where
     S: Read + ReadReady,
     C: Clock,
@@ -29,7 +29,9 @@ where
             Ok(false) => {
                 let pending = len > 0 || oversized || damaged;
                 if pending && clock.now().saturating_sub(last_byte) > FRAME_TIMEOUT_TICKS {
-                    return Err(ErrorCode::Truncated);
+                    return Err(Fault::CutOff {
+                        timeout_ticks: FRAME_TIMEOUT_TICKS,
+                    });
                 }
                 core::hint::spin_loop();
                 continue;
@@ -52,10 +54,10 @@ where
         last_byte = clock.now();
         if byte[0] == 0 {
             if damaged {
-                return Err(ErrorCode::Serial);
+                return Err(Fault::Serial);
             }
             if oversized {
-                return Err(ErrorCode::Frame(FrameError::Oversized {
+                return Err(Fault::Frame(FrameError::Oversized {
                     limit: MAX_FRAME as u32,
                 }));
             }

@@ -14,7 +14,7 @@ pub use link::{SendError, FRAME_TIMEOUT_TICKS};
 
 use embedded_io::{Read, ReadReady, Write};
 use microdense_core::protocol::{
-    decode_values, open_frame, ClockUnit, DeviceInfo, ErrorCode, Limits, Measured, MemoryUse, ModelStatus,
+    decode_values, open_frame, ClockUnit, DeviceInfo, Fault, Limits, Measured, MemoryUse, ModelStatus,
     Request, Response, Samples, Tally, MAX_BATCH, MAX_CHUNK, PROTOCOL_VERSION, UNKNOWN_ID,
 };
 use microdense_core::{argmax, Loss, Rng, Targets};
@@ -23,7 +23,7 @@ use crate::clock::{Clock, TickUnit};
 use crate::memory::MemoryProbe;
 use crate::model_region::ModelRegion;
 use crate::FIRMWARE_VERSION;
-use model::{message, BatchSource, Loaded, Message, ModelError, Stopwatch, Tuned};
+use model::{small, BatchSource, Failure, Loaded, Stopwatch, Tuned};
 
 /// What the firmware tells about itself.
 #[derive(Clone, Copy, Debug)]
@@ -40,19 +40,6 @@ pub struct Identity<'a> {
 
 /// Seed of the generator dropout layers draw from while fine-tuning.
 const DROPOUT_SEED: u64 = 0x6d69_6372_6f64_656e;
-
-/// A failed request: the error code and message of the reply.
-type Failure = (ErrorCode, Message);
-
-impl From<ModelError> for Failure {
-    fn from(e: ModelError) -> Self {
-        match e {
-            ModelError::BadRequest(m) => (ErrorCode::BadRequest, m),
-            ModelError::TooLarge(m) => (ErrorCode::TooLarge, m),
-            ModelError::Engine(e) => (ErrorCode::Engine, message(format_args!("engine: {e}"))),
-        }
-    }
-}
 
 /// The server's state besides its buffers.
 struct Server<'a, C, M> {
@@ -107,15 +94,12 @@ where
     } = buffers;
     loop {
         let (id, reply) = match link::receive(serial, clock, rx) {
-            Err(code) => (UNKNOWN_ID, Err((code, frame_message(code)))),
+            Err(fault) => (UNKNOWN_ID, Err(fault)),
             Ok(len) => match open_frame(&mut rx[..len]) {
-                Err(e) => (
-                    UNKNOWN_ID,
-                    Err((ErrorCode::Frame(e), message(format_args!("{e}")))),
-                ),
+                Err(e) => (UNKNOWN_ID, Err(Fault::Frame(e))),
                 Ok(frame) => {
                     let reply = match frame.message::<Request>() {
-                        Err(e) => Err((ErrorCode::Frame(e), message(format_args!("{e}")))),
+                        Err(e) => Err(Fault::Frame(e)),
                         Ok(request) => {
                             let mut work = Work {
                                 input,
@@ -134,23 +118,11 @@ where
         let sent = match reply {
             Ok(Sent::Done) => Ok(()),
             Ok(Sent::Simple(response)) => link::send(serial, tx, id, &response),
-            Err((code, text)) => link::send(serial, tx, id, &Response::Error { code, message: &text }),
+            Err(fault) => link::send(serial, tx, id, &Response::Error(fault)),
         };
         if let Err(e) = sent {
             return e;
         }
-    }
-}
-
-/// The message for a frame that could not be received.
-fn frame_message(code: ErrorCode) -> Message {
-    match code {
-        ErrorCode::Truncated => message(format_args!(
-            "frame cut off: no byte for {FRAME_TIMEOUT_TICKS} clock ticks; its bytes were dropped"
-        )),
-        ErrorCode::Serial => message(format_args!("serial port error (receive overrun): frame dropped")),
-        ErrorCode::Frame(e) => message(format_args!("{e}; its bytes were dropped")),
-        _ => message(format_args!("frame could not be received")),
     }
 }
 
@@ -192,11 +164,8 @@ impl<'r> Records<'r> {
     fn next(&mut self, labelled: bool, input: &mut [f32]) -> Result<Option<u32>, Failure> {
         let data = self.samples.data;
         let label = if labelled {
-            let label = *data.get(self.at).ok_or_else(|| {
-                (
-                    ErrorCode::BadRequest,
-                    message(format_args!("sample {} has no label byte", self.next)),
-                )
+            let label = *data.get(self.at).ok_or(Fault::NoLabel {
+                sample: small(self.next),
             })?;
             self.at += 1;
             Some(u32::from(label))
@@ -204,12 +173,13 @@ impl<'r> Records<'r> {
             None
         };
         let rest = data.get(self.at..).unwrap_or_default();
-        let used = decode_values(self.samples.encoding, self.samples.scale, rest, input).map_err(|e| {
-            (
-                ErrorCode::Samples(e),
-                message(format_args!("sample {}: {e}", self.next)),
-            )
-        })?;
+        let used =
+            decode_values(self.samples.encoding, self.samples.scale, rest, input).map_err(|error| {
+                Fault::Sample {
+                    sample: small(self.next),
+                    error,
+                }
+            })?;
         self.at += used;
         self.next += 1;
         Ok(label)
@@ -218,14 +188,10 @@ impl<'r> Records<'r> {
     /// Errors unless every byte was used.
     fn finish(&self) -> Result<(), Failure> {
         if self.at != self.samples.data.len() {
-            return Err((
-                ErrorCode::BadRequest,
-                message(format_args!(
-                    "{} bytes after the last of {} samples",
-                    self.samples.data.len() - self.at,
-                    self.samples.count
-                )),
-            ));
+            return Err(Fault::TrailingBytes {
+                bytes: small(self.samples.data.len() - self.at),
+                samples: self.samples.count,
+            });
         }
         Ok(())
     }
@@ -236,14 +202,17 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
     fn model(&self) -> Result<&microdense_core::format::ModelView<'static>, Failure> {
         match &self.loaded {
             Loaded::Ready(view) => Ok(view),
-            Loaded::None => Err((
-                ErrorCode::NoModel,
-                message(format_args!(
-                    "no model in the model region at {:#010x}; write a .mdl there",
-                    self.identity.model.address()
-                )),
-            )),
-            Loaded::Corrupted(why) => Err((ErrorCode::BadModel, why.clone())),
+            _ => Err(self.no_model()),
+        }
+    }
+
+    /// Why there is no valid model (only meaningful when there is none).
+    fn no_model(&self) -> Failure {
+        match &self.loaded {
+            Loaded::Corrupted(why) => Fault::BadModel(*why),
+            _ => Fault::NoModel {
+                address: self.identity.model.address(),
+            },
         }
     }
 
@@ -281,14 +250,11 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         match request {
             Request::Info => {
                 let summary = match &self.loaded {
-                    Loaded::Ready(view) => Some(
-                        model::summary(view, self.tuned.as_ref())
-                            .map_err(|e| (ErrorCode::Engine, message(format_args!("{e}"))))?,
-                    ),
+                    Loaded::Ready(view) => Some(model::summary(view, self.tuned.as_ref())?),
                     _ => None,
                 };
                 let status = match (&self.loaded, summary) {
-                    (Loaded::Corrupted(why), _) => ModelStatus::Corrupted { message: why },
+                    (Loaded::Corrupted(why), _) => ModelStatus::Corrupted(*why),
                     (_, Some(s)) => ModelStatus::Ok(s),
                     _ => ModelStatus::None,
                 };
@@ -353,17 +319,15 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
     }
 
     /// Checks the samples' count against the model and the firmware's limits.
-    fn check_count(samples: &Samples<'_>, min: usize, max: usize) -> Result<usize, Failure> {
-        let count = usize::from(samples.count);
-        if count < min || count > max {
-            return Err((
-                ErrorCode::BadRequest,
-                message(format_args!(
-                    "{count} samples in one request; allowed: {min} to {max}"
-                )),
-            ));
+    fn check_count(samples: &Samples<'_>, min: u16, max: u16) -> Result<usize, Failure> {
+        if samples.count < min || samples.count > max {
+            return Err(Fault::SampleCount {
+                count: samples.count,
+                min,
+                max,
+            });
         }
-        Ok(count)
+        Ok(usize::from(samples.count))
     }
 
     fn loss_for(&self, requested: Option<Loss>) -> Loss {
@@ -386,7 +350,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         serial: &mut S,
     ) -> Result<Sent, Failure> {
         let view = self.model()?;
-        let net = view.network().map_err(engine)?;
+        let net = view.network()?;
         Self::check_count(samples, 1, 1)?;
         let input = &mut work.input[..net.input_width()];
         let mut records = Records::new(samples);
@@ -394,8 +358,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         records.finish()?;
         let tuned = self.tuned.as_ref().map(|t| (t, &work.arena[..t.params]));
         let start = self.clock.now();
-        let out =
-            model::forward(&net, view.weights(), tuned, input, work.scratch, work.mid).map_err(engine)?;
+        let out = model::forward(&net, view.weights(), tuned, input, work.scratch, work.mid)?;
         let ticks = self.clock.now().saturating_sub(start);
         let mut scores = heapless::Vec::new();
         // `load` checked the outputs fit MAX_OUTPUTS.
@@ -414,8 +377,8 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
     ) -> Result<Sent, Failure> {
         let loss = self.loss_for(loss);
         let view = self.model()?;
-        let net = view.network().map_err(engine)?;
-        let count = Self::check_count(samples, 0, MAX_BATCH)?;
+        let net = view.network()?;
+        let count = Self::check_count(samples, 0, MAX_BATCH as u16)?;
         let input = &mut work.input[..net.input_width()];
         let tuned = self.tuned.as_ref().map(|t| (t, &work.arena[..t.params]));
         let mut records = Records::new(samples);
@@ -426,8 +389,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             let label = records.next(true, input)?.unwrap_or_default();
             check_label(batch.samples as usize, label, net.output_width())?;
             let start = self.clock.now();
-            let out =
-                model::forward(&net, view.weights(), tuned, input, work.scratch, work.mid).map_err(engine)?;
+            let out = model::forward(&net, view.weights(), tuned, input, work.scratch, work.mid)?;
             ticks = self.clock.now().saturating_sub(start);
             let targets = Targets::Classes(core::slice::from_ref(&label));
             batch.samples += 1;
@@ -460,42 +422,29 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         work: &mut Work<'_>,
     ) -> Result<Sent, Failure> {
         let loss = self.loss_for(loss);
+        // Borrows only `loaded`, so the step can update the other fields.
         let view = match &self.loaded {
             Loaded::Ready(view) => view,
-            _ => return Err(self.model().err().unwrap_or((ErrorCode::NoModel, Message::new()))),
+            _ => return Err(self.no_model()),
         };
-        let net = view.network().map_err(engine)?;
-        let count = Self::check_count(samples, 1, MAX_BATCH)?;
+        let net = view.network()?;
+        let count = Self::check_count(samples, 1, MAX_BATCH as u16)?;
         let sgd = match (sgd, view.training()) {
             (Some(sgd), _) => sgd,
             (None, Some(t)) => t.sgd,
-            (None, None) => {
-                return Err((
-                    ErrorCode::BadRequest,
-                    message(format_args!(
-                        "no hyperparameters: the request gives none and the model has no training state"
-                    )),
-                ))
-            }
+            (None, None) => return Err(Fault::NoHyperparameters),
         };
         let mut tuned = match self.tuned {
             Some(t) if t.layers != layers => {
-                return Err((
-                    ErrorCode::BadRequest,
-                    message(format_args!(
-                        "the last {} layers are being fine-tuned; Reset before training {layers}",
-                        t.layers
-                    )),
-                ))
+                return Err(Fault::TunedLayers {
+                    tuned: small(t.layers),
+                    requested: small(layers),
+                })
             }
             Some(t) if t.momentum != sgd.state_len(t.params) => {
-                return Err((
-                    ErrorCode::BadRequest,
-                    message(format_args!(
-                        "fine-tuning started {} momentum; Reset before changing it",
-                        if t.momentum == 0 { "without" } else { "with" }
-                    )),
-                ))
+                return Err(Fault::TunedMomentum {
+                    momentum: t.momentum != 0,
+                })
             }
             Some(t) => Tuned { sgd, loss, ..t },
             None => model::start_tuning(view, layers, sgd, loss, work.arena)?,
@@ -510,10 +459,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             check_label(s, label, outputs)?;
         }
         check.finish()?;
-        let mut source = Source {
-            records: Records::new(samples),
-            failure: None,
-        };
+        let mut source = Source(Records::new(samples));
         let mut watch = Watch {
             clock: self.clock,
             since: self.clock.now(),
@@ -534,13 +480,8 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             &mut self.rng,
         );
         watch.pause();
-        let stats = match result {
-            Ok(stats) => stats,
-            Err(e) => {
-                // A failed first step leaves nothing tuned; a later one changed nothing.
-                return Err(source.failure.take().unwrap_or_else(|| e.into()));
-            }
-        };
+        // A failed first step leaves nothing tuned; a later one changed nothing.
+        let stats = result?;
         self.measured.train_ticks_per_sample = watch.total / count as u64;
         self.measured.train_batch = count as u32;
         self.measured.train_ram = model::train_len(&net, &tuned, count).map_or(0, |n| 4 * n as u32);
@@ -567,12 +508,10 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let total = image.len();
         let offset = offset as usize;
         if offset > total {
-            return Err((
-                ErrorCode::BadRequest,
-                message(format_args!(
-                    "offset {offset} is past the model file's end ({total} bytes)"
-                )),
-            ));
+            return Err(Fault::PullOffset {
+                offset: small(offset),
+                total: small(total),
+            });
         }
         let take = usize::from(len).min(MAX_CHUNK).min(total - offset);
         let mut chunk = [0u8; MAX_CHUNK];
@@ -601,7 +540,7 @@ fn send_now<S: Write>(
 ) -> Result<Sent, Failure> {
     match link::send(serial, tx, id, response) {
         Ok(()) => Ok(Sent::Done),
-        Err(SendError::Frame(e)) => Err((ErrorCode::Engine, message(format_args!("reply: {e}")))),
+        Err(SendError::Frame(e)) => Err(Fault::Reply(e)),
         // The port failed: nothing more can be sent; the next receive reports it.
         Err(SendError::Io(_)) => Ok(Sent::Done),
     }
@@ -610,36 +549,21 @@ fn send_now<S: Write>(
 /// Errors unless `label` is one of the model's `outputs` classes.
 fn check_label(sample: usize, label: u32, outputs: usize) -> Result<(), Failure> {
     if label as usize >= outputs {
-        return Err((
-            ErrorCode::BadRequest,
-            message(format_args!(
-                "sample {sample}: label {label} is not a class of a model with {outputs} outputs"
-            )),
-        ));
+        return Err(Fault::Label {
+            sample: small(sample),
+            label,
+            outputs: small(outputs),
+        });
     }
     Ok(())
 }
 
-fn engine(e: microdense_core::Error) -> Failure {
-    (ErrorCode::Engine, message(format_args!("engine: {e}")))
-}
-
 /// Training samples decoded from a request's records.
-struct Source<'r> {
-    records: Records<'r>,
-    failure: Option<Failure>,
-}
+struct Source<'r>(Records<'r>);
 
 impl BatchSource for Source<'_> {
-    fn sample(&mut self, _s: usize, input: &mut [f32]) -> Result<u32, ModelError> {
-        match self.records.next(true, input) {
-            Ok(label) => Ok(label.unwrap_or_default()),
-            Err(f) => {
-                let text = f.1.clone();
-                self.failure = Some(f);
-                Err(ModelError::BadRequest(text))
-            }
-        }
+    fn sample(&mut self, _s: usize, input: &mut [f32]) -> Result<u32, Failure> {
+        Ok(self.0.next(true, input)?.unwrap_or_default())
     }
 }
 

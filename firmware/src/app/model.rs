@@ -2,31 +2,23 @@
 //! its last weighted layers (frozen prefix read from flash, trained suffix in RAM), and
 //! written back out as a `.mdl` file byte range by byte range.
 
-use core::fmt::Write as _;
-
 use microdense_core::format::{decode_prefix, Crc32, FileLayout, ModelRef, ModelView, TrainingState};
-use microdense_core::protocol::{ModelSummary, TrainingSummary, TunedSummary, MAX_OUTPUTS};
+use microdense_core::protocol::{
+    Capacity, Fault, ModelFault, ModelSummary, TrainingSummary, TunedSummary, MAX_OUTPUTS,
+};
 use microdense_core::{Error, Loss, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
 
 use super::buffers::{MAX_INPUT, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
 
-/// A short message for the host.
-pub type Message = heapless::String<160>;
-
-/// Formats a message, cut short if it does not fit.
-pub fn message(args: core::fmt::Arguments<'_>) -> Message {
-    let mut m = Message::new();
-    // A message longer than the buffer is cut; what fits is still useful.
-    let _ = m.write_fmt(args);
-    m
-}
+/// A failed request, as the error reply reports it (the host words it).
+pub type Failure = Fault<'static>;
 
 /// What the model region holds.
 pub enum Loaded {
     /// Nothing was ever written there.
     None,
     /// Something that is not a usable model, and why.
-    Corrupted(Message),
+    Corrupted(ModelFault<'static>),
     /// A valid model that fits the firmware's buffers.
     Ready(ModelView<'static>),
 }
@@ -39,27 +31,29 @@ pub fn load(region: &'static [u8], blank: bool) -> Loaded {
     }
     let view = match decode_prefix(region) {
         Ok((view, _)) => view,
-        Err(e) => return Loaded::Corrupted(message(format_args!("model region: {e}"))),
+        Err(e) => return Loaded::Corrupted(ModelFault::File(e.into())),
     };
     let net = match view.network() {
         Ok(net) => net,
-        Err(e) => return Loaded::Corrupted(message(format_args!("model region: {e}"))),
+        Err(e) => return Loaded::Corrupted(ModelFault::Network(e.into())),
     };
     let checks = [
-        ("input values", net.input_width(), MAX_INPUT),
-        ("outputs", net.output_width(), MAX_OUTPUTS),
-        ("layer width", net.max_output_width(), MAX_WIDTH),
+        (Capacity::InputValues, net.input_width(), MAX_INPUT),
+        (Capacity::Outputs, net.output_width(), MAX_OUTPUTS),
+        (Capacity::LayerWidth, net.max_output_width(), MAX_WIDTH),
         (
-            "inference scratch (f32)",
+            Capacity::InferenceScratch,
             net.inference_scratch_len(1),
             MAX_SCRATCH,
         ),
     ];
-    for (what, needed, available) in checks {
+    for (buffer, needed, available) in checks {
         if needed > available {
-            return Loaded::Corrupted(message(format_args!(
-                "model does not fit this firmware: {what}: needs {needed}, the firmware has {available}"
-            )));
+            return Loaded::Corrupted(ModelFault::TooLarge {
+                buffer,
+                needed: small(needed),
+                available: small(available),
+            });
         }
     }
     Loaded::Ready(view)
@@ -82,22 +76,6 @@ pub struct Tuned {
     pub loss: Loss,
     /// Steps so far.
     pub iterations: u64,
-}
-
-/// Why a request on the model failed.
-pub enum ModelError {
-    /// The request does not suit the model or its state.
-    BadRequest(Message),
-    /// Not enough memory reserved.
-    TooLarge(Message),
-    /// The engine refused.
-    Engine(Error),
-}
-
-impl From<Error> for ModelError {
-    fn from(e: Error) -> Self {
-        ModelError::Engine(e)
-    }
 }
 
 /// The network split at `first`: the frozen prefix (none when `first` is 0) and the suffix.
@@ -162,22 +140,24 @@ pub fn start_tuning(
     sgd: Sgd,
     loss: Loss,
     arena: &mut [f32],
-) -> Result<Tuned, ModelError> {
+) -> Result<Tuned, Failure> {
     let net = view.network()?;
     let weighted = net.weighted_layer_count();
     if layers == 0 || layers > weighted {
-        return Err(ModelError::BadRequest(message(format_args!(
-            "cannot train the last {layers} weighted layers: the model has {weighted}"
-        ))));
+        return Err(Fault::TrainLayers {
+            requested: small(layers),
+            weighted: small(weighted),
+        });
     }
     let trainer = Trainer::last_weighted(net, layers);
     let params = trainer.trainable_param_count();
     let momentum = sgd.state_len(params);
     if 2 * params + momentum > TRAIN_ARENA {
-        return Err(ModelError::TooLarge(message(format_args!(
-            "training the last {layers} layers needs {} f32 for weights, momentum and gradients; the firmware reserves {TRAIN_ARENA}",
-            2 * params + momentum
-        ))));
+        return Err(Fault::TrainMemory {
+            layers: small(layers),
+            needed: small(2 * params + momentum),
+            reserved: small(TRAIN_ARENA),
+        });
     }
     let (weights, rest) = arena.split_at_mut(params);
     weights.copy_from_slice(&view.weights()[trainer.frozen_param_count()..]);
@@ -211,7 +191,7 @@ pub fn train_len(net: &Network<'_>, tuned: &Tuned, batch: usize) -> Result<usize
 /// label.
 pub trait BatchSource {
     /// Decodes sample `s` into `input`; returns its label.
-    fn sample(&mut self, s: usize, input: &mut [f32]) -> Result<u32, ModelError>;
+    fn sample(&mut self, s: usize, input: &mut [f32]) -> Result<u32, Failure>;
 }
 
 /// Clock-free timing hooks, so the step's measurement can exclude sample decoding.
@@ -237,13 +217,14 @@ pub fn train_step(
     labels: &mut [u32],
     arena: &mut [f32],
     rng: &mut Rng,
-) -> Result<microdense_core::BatchStats, ModelError> {
+) -> Result<microdense_core::BatchStats, Failure> {
     let needed = train_len(net, tuned, batch)?;
     if needed > arena.len() {
-        return Err(ModelError::TooLarge(message(format_args!(
-            "a batch of {batch} needs {needed} f32 of training memory; the firmware reserves {} (send smaller batches)",
-            arena.len()
-        ))));
+        return Err(Fault::BatchMemory {
+            batch: small(batch),
+            needed: small(needed),
+            reserved: small(arena.len()),
+        });
     }
     let parts = split(net, tuned.first)?;
     let in_f = parts.suffix.input_width();
@@ -308,7 +289,7 @@ impl<'a> FileImage<'a> {
         view: &'a ModelView<'static>,
         tuned: Option<&'a Tuned>,
         arena: &'a [f32],
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, Failure> {
         let file_len = view.header().len;
         let flash_file = FileLayout {
             weights: file_len,
@@ -343,7 +324,7 @@ impl<'a> FileImage<'a> {
         let mut head = [0u8; 512];
         let layout = model
             .encode_head(&mut head)
-            .map_err(|e| ModelError::TooLarge(message(format_args!("model file head: {e}"))))?;
+            .map_err(|e| Fault::ModelHead(e.into()))?;
         let mut kept = heapless::Vec::new();
         // `encode_head` succeeded, so the head fits the 512 bytes.
         let _ = kept.extend_from_slice(&head[..layout.weights]);
@@ -412,7 +393,6 @@ impl<'a> FileImage<'a> {
 /// A summary of a valid model for Info.
 pub fn summary(view: &ModelView<'static>, tuned: Option<&Tuned>) -> Result<ModelSummary, Error> {
     let net = view.network()?;
-    let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Ok(ModelSummary {
         file_len: small(view.header().len),
         crc: view.crc(),
@@ -434,4 +414,9 @@ pub fn summary(view: &ModelView<'static>, tuned: Option<&Tuned>) -> Result<Model
             iterations: t.iterations,
         }),
     })
+}
+
+/// Saturating `usize` to `u32`, for reported figures.
+pub fn small(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

@@ -126,10 +126,10 @@ impl Device {
                 continue;
             }
             let response: Response<'_> = open.message().map_err(DeviceError::Frame)?;
-            if let Response::Error { code, message } = response {
+            if let Response::Error(fault) = response {
                 return Err(DeviceError::Device {
-                    code,
-                    message: message.to_string(),
+                    code: fault.code(),
+                    message: fault.to_string(),
                 });
             }
             return f(response);

@@ -45,7 +45,8 @@ pub enum DeviceError {
     Device {
         /// The kind of error.
         code: ErrorCode,
-        /// The device's message.
+        /// What went wrong: the device's report ([`microdense_core::protocol::Fault`]) in
+        /// words.
         message: String,
     },
     /// The device answered with a reply of the wrong kind.

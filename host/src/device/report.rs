@@ -53,7 +53,7 @@ impl From<&DeviceInfo<'_>> for InfoReport {
             model_region: info.model_region,
             model: match &info.model {
                 ModelStatus::None => ModelState::None,
-                ModelStatus::Corrupted { message } => ModelState::Corrupted(message.to_string()),
+                ModelStatus::Corrupted(why) => ModelState::Corrupted(why.to_string()),
                 ModelStatus::Ok(summary) => ModelState::Ok(*summary),
             },
             memory: info.memory,
