@@ -2,9 +2,7 @@
 //! counting, semihosting for exit and panic reports (they go to QEMU's stdout/stderr, never into
 //! the serial data).
 
-use core::fmt::Write as _;
 use core::hint::spin_loop;
-use core::panic::PanicInfo;
 use core::ptr::{read_volatile, write_volatile};
 
 use cortex_m_semihosting::{debug, hio};
@@ -209,10 +207,12 @@ pub fn exit(status: ExitStatus) -> ! {
     }
 }
 
-/// Prints a panic's message on QEMU's stderr (semihosting), apart from the serial data.
-pub(crate) fn report_panic(info: &PanicInfo) {
+/// Prints a panic report (one line, without its newline) on QEMU's stderr (semihosting), apart
+/// from the serial data.
+pub(crate) fn report_panic(report: &[u8]) {
     if let Ok(mut stderr) = hio::hstderr() {
         // Nothing more can be done if the report itself fails.
-        let _ = writeln!(stderr, "firmware panicked: {info}");
+        let _ = stderr.write_all(report);
+        let _ = stderr.write_all(b"\n");
     }
 }

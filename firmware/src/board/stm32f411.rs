@@ -2,9 +2,7 @@
 //! stm32f4xx-hal, SysTick at the 100 MHz core clock counting cycles. It proves the application
 //! is portable; it builds and links but is not run by the tests.
 
-use core::fmt::Write as _;
 use core::hint::spin_loop;
-use core::panic::PanicInfo;
 
 use embedded_hal_nb::serial::{Read as NbRead, Write as NbWrite};
 use stm32f4xx_hal::pac;
@@ -123,26 +121,22 @@ pub fn exit(status: ExitStatus) -> ! {
 }
 
 /// Writes straight to USART2's registers, so a panic can be reported whoever owns the port.
-struct PanicWriter;
-
-impl core::fmt::Write for PanicWriter {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        // SAFETY: the program is ending; nothing else uses USART2 any more.
-        let usart = unsafe { &*pac::USART2::ptr() };
-        for &byte in s.as_bytes() {
-            let mut spins = 0;
-            while usart.sr().read().txe().bit_is_clear() && spins < PANIC_TX_SPINS {
-                spins += 1;
-                spin_loop();
-            }
-            usart.dr().write(|w| w.dr().set(u16::from(byte)));
+fn panic_write(bytes: &[u8]) {
+    // SAFETY: the program is ending; nothing else uses USART2 any more.
+    let usart = unsafe { &*pac::USART2::ptr() };
+    for &byte in bytes {
+        let mut spins = 0;
+        while usart.sr().read().txe().bit_is_clear() && spins < PANIC_TX_SPINS {
+            spins += 1;
+            spin_loop();
         }
-        Ok(())
+        usart.dr().write(|w| w.dr().set(u16::from(byte)));
     }
 }
 
-/// Prints a panic's message on USART2.
-pub(crate) fn report_panic(info: &PanicInfo) {
-    // Nothing more can be done if the report itself fails.
-    let _ = write!(PanicWriter, "\r\nfirmware panicked: {info}\r\n");
+/// Prints a panic report (one line, without its line break) on USART2.
+pub(crate) fn report_panic(report: &[u8]) {
+    panic_write(b"\r\n");
+    panic_write(report);
+    panic_write(b"\r\n");
 }
