@@ -1,6 +1,6 @@
 //! Activation functions with Keras's exact definitions, forward and backward.
 
-use crate::math;
+use crate::{math, MatMul, Portable};
 use serde::{Deserialize, Serialize};
 
 /// An element-wise (or, for softmax, row-wise) activation function.
@@ -91,9 +91,20 @@ impl Activation {
 
     /// Applies the activation to one row in place.
     pub fn forward(self, row: &mut [f32]) {
+        self.forward_with(&Portable, row);
+    }
+
+    /// Applies the activation to one row in place, taking the exponentials of sigmoid
+    /// and softmax from `kernel` (same bits as [`forward`](Self::forward), maybe faster).
+    pub fn forward_with<K: MatMul + ?Sized>(self, kernel: &K, row: &mut [f32]) {
         match self {
             Activation::Linear => {}
-            Activation::Softmax => softmax(row),
+            Activation::Softmax => softmax(kernel, row),
+            Activation::Sigmoid => {
+                for chunk in row.chunks_mut(SIGMOID_CHUNK) {
+                    sigmoid_in_place(kernel, chunk);
+                }
+            }
             _ => {
                 for v in row.iter_mut() {
                     *v = self.scalar(*v);
@@ -224,6 +235,27 @@ fn sigmoid(x: f32) -> f32 {
     }
 }
 
+/// Values per [`sigmoid_in_place`] call (the stack copy it keeps).
+const SIGMOID_CHUNK: usize = 32;
+
+/// [`sigmoid`] of up to [`SIGMOID_CHUNK`] values, their exponentials taken together.
+fn sigmoid_in_place<K: MatMul + ?Sized>(kernel: &K, values: &mut [f32]) {
+    let mut x = [0.0f32; SIGMOID_CHUNK];
+    let x = &mut x[..values.len()];
+    x.copy_from_slice(values);
+    for v in values.iter_mut() {
+        *v = -v.abs();
+    }
+    kernel.exp_in_place(values);
+    for (e, &x) in values.iter_mut().zip(x.iter()) {
+        *e = if x >= 0.0 {
+            1.0 / (1.0 + *e)
+        } else {
+            *e / (1.0 + *e)
+        };
+    }
+}
+
 /// `ln(1 + exp(x))` without overflow.
 fn softplus(x: f32) -> f32 {
     if x > 0.0 {
@@ -234,11 +266,14 @@ fn softplus(x: f32) -> f32 {
 }
 
 /// Numerically stable softmax of one row, in place.
-fn softmax(row: &mut [f32]) {
+fn softmax<K: MatMul + ?Sized>(kernel: &K, row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
     for v in row.iter_mut() {
-        *v = math::exp(*v - max);
+        *v -= max;
+    }
+    kernel.exp_in_place(row);
+    let mut sum = 0.0;
+    for v in row.iter() {
         sum += *v;
     }
     for v in row.iter_mut() {

@@ -248,13 +248,13 @@ pub(crate) fn forward_layer<K: MatMul>(
         } => {
             dense_linear(kernel, params, src, dst, batch, width, *units as usize, *use_bias)?;
             for row in dst.chunks_exact_mut(*units as usize) {
-                activation.forward(row);
+                activation.forward_with(kernel, row);
             }
         }
         Layer::Activation(activation) => {
             dst.copy_from_slice(src);
             for row in dst.chunks_exact_mut(width) {
-                activation.forward(row);
+                activation.forward_with(kernel, row);
             }
         }
         Layer::Dropout { .. } | Layer::Flatten => dst.copy_from_slice(src),

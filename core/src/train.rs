@@ -245,7 +245,7 @@ impl<'a> Trainer<'a> {
                     if activation != Activation::Linear {
                         extra.copy_from_slice(dst);
                         for row in dst.chunks_exact_mut(w_out) {
-                            activation.forward(row);
+                            activation.forward_with(kernel, row);
                         }
                     }
                 }
