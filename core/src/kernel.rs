@@ -536,8 +536,8 @@ mod x86 {
         out
     }
 
-    /// [`exp8`] over `values`, eight at a time; values outside its range, and the last
-    /// few, go through `math::exp`.
+    /// [`exp8`] over `values`, eight at a time (the last few padded); values outside its
+    /// range go through `math::exp`.
     ///
     /// # Safety
     /// The CPU must have AVX2 and FMA.
@@ -546,26 +546,45 @@ mod x86 {
     pub unsafe fn exp_in_place(values: &mut [f32]) {
         let mut chunks = values.chunks_exact_mut(8);
         for chunk in &mut chunks {
-            let (y, mut outside) = exp8(_mm256_loadu_ps(chunk.as_ptr()));
-            let x: [f32; 8] = chunk.try_into().unwrap_or_default();
+            let x = _mm256_loadu_ps(chunk.as_ptr());
+            let (y, outside) = exp8(x);
             _mm256_storeu_ps(chunk.as_mut_ptr(), y);
-            while outside != 0 {
-                let lane = outside.trailing_zeros() as usize;
-                chunk[lane] = crate::math::exp(x[lane]);
-                outside &= outside - 1;
+            if outside != 0 {
+                let mut x8 = [0.0f32; 8];
+                _mm256_storeu_ps(x8.as_mut_ptr(), x);
+                exp_outside(&x8, outside, chunk);
             }
         }
-        for v in chunks.into_remainder() {
-            *v = crate::math::exp(*v);
+        let rest = chunks.into_remainder();
+        if !rest.is_empty() {
+            let mut x8 = [0.0f32; 8];
+            x8[..rest.len()].copy_from_slice(rest);
+            let (y, outside) = exp8(_mm256_loadu_ps(x8.as_ptr()));
+            let mut y8 = [0.0f32; 8];
+            _mm256_storeu_ps(y8.as_mut_ptr(), y);
+            exp_outside(&x8, outside, &mut y8);
+            rest.copy_from_slice(&y8[..rest.len()]);
+        }
+    }
+
+    /// `out[lane] = math::exp(x[lane])` for each `lane` set in `outside` (and in `out`).
+    #[cfg(not(feature = "micromath"))]
+    fn exp_outside(x: &[f32; 8], mut outside: u32, out: &mut [f32]) {
+        while outside != 0 {
+            let lane = outside.trailing_zeros() as usize;
+            if let Some(o) = out.get_mut(lane) {
+                *o = crate::math::exp(x[lane]);
+            }
+            outside &= outside - 1;
         }
     }
 
     /// Eight `libm::expf` at once, bit for bit: the same FreeBSD algorithm (reduction by
     /// `k·ln 2` split in two, the same rational approximation, scaling by `2^k`) with
-    /// the same operations in the same order, none fused, and libm's `+0` for
-    /// `x ≤ -103.97`. Also returns a bit mask of the lanes whose value is NaN, `+∞` or
-    /// in `87.33 ≤ |x| < 103.97`, where libm takes other special-case branches and
-    /// this result is meaningless.
+    /// the same operations in the same order, none fused, with libm's two-step scaling
+    /// into subnormals and its `+0` for `x ≤ -103.97`. Also returns a bit mask of the
+    /// lanes whose value is NaN or `x ≥ 87.33`, where libm takes its overflow branches
+    /// and this result is meaningless.
     #[cfg(not(feature = "micromath"))]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn exp8(x: __m256) -> (__m256, u32) {
@@ -580,12 +599,16 @@ mod x86 {
         // |x| ≥ 87.33 (0x42aeac50) or NaN: libm's special cases.
         let negative = _mm256_srai_epi32::<31>(bits); // all ones where x < 0
                                                       // libm returns +0 for -inf ≤ x ≤ -103.97 (0x42cff1b5).
+        let nan = _mm256_cmpgt_epi32(hx, _mm256_set1_epi32(0x7f80_0000));
         let zero = _mm256_andnot_si256(
-            _mm256_cmpgt_epi32(hx, _mm256_set1_epi32(0x7f80_0000)),
+            nan,
             _mm256_and_si256(negative, _mm256_cmpgt_epi32(hx, _mm256_set1_epi32(0x42cf_f1b4))),
         );
+        // NaN and x ≥ 87.33: libm's overflow branches, left to it.
         let special = _mm256_cmpgt_epi32(hx, _mm256_set1_epi32(0x42ae_ac4f));
-        let outside = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_andnot_si256(zero, special))) as u32;
+        let positive = _mm256_xor_si256(negative, _mm256_set1_epi32(-1));
+        let outside = _mm256_and_si256(special, _mm256_or_si256(nan, positive));
+        let outside = _mm256_movemask_ps(_mm256_castsi256_ps(outside)) as u32;
         // k: 0 for |x| ≤ ln2/2, ±1 up to 1.5·ln2, else trunc(x/ln2 ± 1/2).
         let half = _mm256_blendv_ps(
             _mm256_set1_ps(0.5),
@@ -606,12 +629,23 @@ mod x86 {
         let c = _mm256_sub_ps(r, _mm256_mul_ps(rr, poly));
         let ratio = _mm256_div_ps(_mm256_mul_ps(r, c), _mm256_sub_ps(_mm256_set1_ps(2.0), c));
         let y = _mm256_add_ps(_mm256_set1_ps(1.0), _mm256_add_ps(_mm256_sub_ps(ratio, lo), hi));
-        // scalbnf(y, k) for -126 ≤ k ≤ 127 is one multiplication by 2^k.
+        // scalbnf(y, k): for -126 ≤ k ≤ 127 one multiplication by 2^k; below, libm first
+        // multiplies by 2^-102 (exactly), then by 2^(k + 102).
+        let below = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(-126), k));
+        let pre = _mm256_blendv_ps(
+            _mm256_set1_ps(1.0),
+            _mm256_set1_ps(f32::from_bits(0x0c80_0000)),
+            below,
+        );
+        let k = _mm256_add_epi32(
+            k,
+            _mm256_and_si256(_mm256_castps_si256(below), _mm256_set1_epi32(102)),
+        );
         let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
             k,
             _mm256_set1_epi32(127),
         )));
-        let scaled = _mm256_mul_ps(y, scale);
+        let scaled = _mm256_mul_ps(_mm256_mul_ps(y, pre), scale);
         // |x| ≤ 2^-14 (0x39000000): libm returns 1 + x.
         let tiny = _mm256_cmpgt_epi32(_mm256_set1_epi32(0x3900_0001), hx);
         let y = _mm256_blendv_ps(
