@@ -94,6 +94,18 @@ impl Activation {
         self.forward_with(&Portable, row);
     }
 
+    /// Applies the activation in place to `values`, rows of `width` values (a batch):
+    /// row by row for softmax, all at once for the element-wise ones.
+    pub fn forward_rows<K: MatMul + ?Sized>(self, kernel: &K, values: &mut [f32], width: usize) {
+        if self.is_row_wise() {
+            for row in values.chunks_exact_mut(width.max(1)) {
+                self.forward_with(kernel, row);
+            }
+        } else {
+            self.forward_with(kernel, values);
+        }
+    }
+
     /// Applies the activation to one row in place, taking the exponentials of sigmoid
     /// and softmax from `kernel` (same bits as [`forward`](Self::forward), maybe faster).
     pub fn forward_with<K: MatMul + ?Sized>(self, kernel: &K, row: &mut [f32]) {
@@ -235,20 +247,21 @@ fn sigmoid(x: f32) -> f32 {
     }
 }
 
-/// Values per [`sigmoid_in_place`] call (the stack copy it keeps).
-const SIGMOID_CHUNK: usize = 32;
+/// Values per [`sigmoid_in_place`] call (one bit each of its sign mask).
+const SIGMOID_CHUNK: usize = 64;
 
-/// [`sigmoid`] of up to [`SIGMOID_CHUNK`] values, their exponentials taken together.
+/// [`sigmoid`] of up to [`SIGMOID_CHUNK`] values, their exponentials `exp(-|x|)` taken
+/// together.
 fn sigmoid_in_place<K: MatMul + ?Sized>(kernel: &K, values: &mut [f32]) {
-    let mut x = [0.0f32; SIGMOID_CHUNK];
-    let x = &mut x[..values.len()];
-    x.copy_from_slice(values);
-    for v in values.iter_mut() {
+    // Bit i: `x >= 0` for value i (false for NaN, as in `sigmoid`).
+    let mut at_least_zero = 0u64;
+    for (i, v) in values.iter_mut().enumerate() {
+        at_least_zero |= u64::from(*v >= 0.0) << i;
         *v = -v.abs();
     }
     kernel.exp_in_place(values);
-    for (e, &x) in values.iter_mut().zip(x.iter()) {
-        *e = if x >= 0.0 {
+    for (i, e) in values.iter_mut().enumerate() {
+        *e = if at_least_zero >> i & 1 == 1 {
             1.0 / (1.0 + *e)
         } else {
             *e / (1.0 + *e)

@@ -157,12 +157,13 @@ impl MatMul for Portable {
             let mut j = 0;
             #[cfg(target_arch = "x86_64")]
             if b.col_stride == 1 && x86::has_avx2_fma() {
-                while j + 8 <= n {
+                while j < n {
+                    let width = (n - j).min(8);
                     // SAFETY: the CPU has AVX and FMA, and check_dims proved every (i, p) of
-                    // `a` and (p, j..j+8) of `b` in bounds.
-                    let acc = unsafe { x86::fma_block8(&a, &b, a_row, j, k) };
-                    c_row[j..j + 8].copy_from_slice(&acc);
-                    j += 8;
+                    // `a` and (p, j..j+width) of `b` in bounds.
+                    let acc = unsafe { x86::fma_block(&a, &b, a_row, j, k, width) };
+                    c_row[j..j + width].copy_from_slice(&acc[..width]);
+                    j += width;
                 }
             }
             #[cfg(all(target_arch = "arm", target_feature = "vfp2"))]
@@ -470,7 +471,7 @@ mod arm {
     );
 }
 
-/// x86-64 with FMA: eight outputs at a time in one AVX register. Each lane performs the
+/// x86-64 with AVX2 and FMA: up to eight outputs at a time in one AVX register. Each lane performs the
 /// same sequence of correctly rounded fused multiply-adds as the scalar path, so the
 /// results are bit-identical to it (and to a Cortex-M4F's `vfma.f32`), only faster.
 #[cfg(target_arch = "x86_64")]
@@ -515,21 +516,41 @@ mod x86 {
         _xgetbv(0)
     }
 
-    /// `c[i, j..j+8]` of `a · b` with `b`'s columns contiguous.
+    /// `c[i, j..j+width]` (`width` ≤ 8, the rest of the result zero) of `a · b` with
+    /// `b`'s columns contiguous.
     ///
     /// # Safety
-    /// The CPU must have AVX and FMA; `a` must hold row `a_row` over `k` columns and `b`
-    /// rows `0..k` over columns `j..j+8`.
-    #[target_feature(enable = "avx,fma")]
-    pub unsafe fn fma_block8(a: &Mat<'_>, b: &Mat<'_>, a_row: usize, j: usize, k: usize) -> [f32; 8] {
+    /// The CPU must have AVX2 and FMA; `a` must hold row `a_row` over `k` columns and `b`
+    /// rows `0..k` over columns `j..j+width`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn fma_block(
+        a: &Mat<'_>,
+        b: &Mat<'_>,
+        a_row: usize,
+        j: usize,
+        k: usize,
+        width: usize,
+    ) -> [f32; 8] {
         let mut acc = _mm256_setzero_ps();
         let (mut ai, mut bi) = (a_row, j);
-        for _ in 0..k {
-            let x = _mm256_set1_ps(*a.data.get_unchecked(ai));
-            let w = _mm256_loadu_ps(b.data.as_ptr().add(bi));
-            acc = _mm256_fmadd_ps(x, w, acc);
-            ai += a.col_stride;
-            bi += b.row_stride;
+        if width == 8 {
+            for _ in 0..k {
+                let x = _mm256_set1_ps(*a.data.get_unchecked(ai));
+                acc = _mm256_fmadd_ps(x, _mm256_loadu_ps(b.data.as_ptr().add(bi)), acc);
+                ai += a.col_stride;
+                bi += b.row_stride;
+            }
+        } else {
+            let lanes = _mm256_cmpgt_epi32(
+                _mm256_set1_epi32(width as i32),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            );
+            for _ in 0..k {
+                let x = _mm256_set1_ps(*a.data.get_unchecked(ai));
+                acc = _mm256_fmadd_ps(x, _mm256_maskload_ps(b.data.as_ptr().add(bi), lanes), acc);
+                ai += a.col_stride;
+                bi += b.row_stride;
+            }
         }
         let mut out = [0.0f32; 8];
         _mm256_storeu_ps(out.as_mut_ptr(), acc);

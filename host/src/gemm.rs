@@ -59,15 +59,19 @@ impl MatMul for HostKernel {
     }
 }
 
-/// Fraction of zeros among (up to 1024 evenly spread) elements of the `m × k` matrix `a`.
+/// Fraction of zeros among (up to 256 evenly spread) elements of the `m × k` matrix `a`.
 fn zero_fraction(m: usize, k: usize, a: &Mat<'_>) -> f32 {
-    let cells = m * k;
-    let step = cells.div_ceil(1024).max(1);
+    let step = (m * k).div_ceil(256).max(1);
+    let (mut i, mut t) = (0, 0);
     let (mut zeros, mut seen) = (0usize, 0usize);
-    for cell in (0..cells).step_by(step) {
-        let (i, t) = (cell / k, cell % k);
+    while i < m {
         zeros += (a.data[i * a.row_stride + t * a.col_stride] == 0.0) as usize;
         seen += 1;
+        t += step;
+        while t >= k {
+            t -= k;
+            i += 1;
+        }
     }
     zeros as f32 / seen.max(1) as f32
 }
