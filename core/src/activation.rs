@@ -1,6 +1,6 @@
 //! Activation functions with Keras's exact definitions, forward and backward.
 
-use crate::math;
+use crate::{math, MatMul, Portable};
 use serde::{Deserialize, Serialize};
 
 /// An element-wise (or, for softmax, row-wise) activation function.
@@ -91,9 +91,32 @@ impl Activation {
 
     /// Applies the activation to one row in place.
     pub fn forward(self, row: &mut [f32]) {
+        self.forward_with(&Portable, row);
+    }
+
+    /// Applies the activation in place to `values`, rows of `width` values (a batch):
+    /// row by row for softmax, all at once for the element-wise ones.
+    pub fn forward_rows<K: MatMul + ?Sized>(self, kernel: &K, values: &mut [f32], width: usize) {
+        if self.is_row_wise() {
+            for row in values.chunks_exact_mut(width.max(1)) {
+                self.forward_with(kernel, row);
+            }
+        } else {
+            self.forward_with(kernel, values);
+        }
+    }
+
+    /// Applies the activation to one row in place, taking the exponentials of sigmoid
+    /// and softmax from `kernel` (same bits as [`forward`](Self::forward), maybe faster).
+    pub fn forward_with<K: MatMul + ?Sized>(self, kernel: &K, row: &mut [f32]) {
         match self {
             Activation::Linear => {}
-            Activation::Softmax => softmax(row),
+            Activation::Softmax => softmax(kernel, row),
+            Activation::Sigmoid => {
+                for chunk in row.chunks_mut(SIGMOID_CHUNK) {
+                    sigmoid_in_place(kernel, chunk);
+                }
+            }
             _ => {
                 for v in row.iter_mut() {
                     *v = self.scalar(*v);
@@ -224,6 +247,28 @@ fn sigmoid(x: f32) -> f32 {
     }
 }
 
+/// Values per [`sigmoid_in_place`] call (one bit each of its sign mask).
+const SIGMOID_CHUNK: usize = 64;
+
+/// [`sigmoid`] of up to [`SIGMOID_CHUNK`] values, their exponentials `exp(-|x|)` taken
+/// together.
+fn sigmoid_in_place<K: MatMul + ?Sized>(kernel: &K, values: &mut [f32]) {
+    // Bit i: `x >= 0` for value i (false for NaN, as in `sigmoid`).
+    let mut at_least_zero = 0u64;
+    for (i, v) in values.iter_mut().enumerate() {
+        at_least_zero |= u64::from(*v >= 0.0) << i;
+        *v = -v.abs();
+    }
+    kernel.exp_in_place(values);
+    for (i, e) in values.iter_mut().enumerate() {
+        *e = if at_least_zero >> i & 1 == 1 {
+            1.0 / (1.0 + *e)
+        } else {
+            *e / (1.0 + *e)
+        };
+    }
+}
+
 /// `ln(1 + exp(x))` without overflow.
 fn softplus(x: f32) -> f32 {
     if x > 0.0 {
@@ -234,11 +279,14 @@ fn softplus(x: f32) -> f32 {
 }
 
 /// Numerically stable softmax of one row, in place.
-fn softmax(row: &mut [f32]) {
+fn softmax<K: MatMul + ?Sized>(kernel: &K, row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
     for v in row.iter_mut() {
-        *v = math::exp(*v - max);
+        *v -= max;
+    }
+    kernel.exp_in_place(row);
+    let mut sum = 0.0;
+    for v in row.iter() {
         sum += *v;
     }
     for v in row.iter_mut() {

@@ -247,15 +247,11 @@ pub(crate) fn forward_layer<K: MatMul>(
             use_bias,
         } => {
             dense_linear(kernel, params, src, dst, batch, width, *units as usize, *use_bias)?;
-            for row in dst.chunks_exact_mut(*units as usize) {
-                activation.forward(row);
-            }
+            activation.forward_rows(kernel, dst, *units as usize);
         }
         Layer::Activation(activation) => {
             dst.copy_from_slice(src);
-            for row in dst.chunks_exact_mut(width) {
-                activation.forward(row);
-            }
+            activation.forward_rows(kernel, dst, width);
         }
         Layer::Dropout { .. } | Layer::Flatten => dst.copy_from_slice(src),
     }

@@ -244,9 +244,7 @@ impl<'a> Trainer<'a> {
                     )?;
                     if activation != Activation::Linear {
                         extra.copy_from_slice(dst);
-                        for row in dst.chunks_exact_mut(w_out) {
-                            activation.forward(row);
-                        }
+                        activation.forward_rows(kernel, dst, w_out);
                     }
                 }
                 Layer::Dropout { rate } => dropout(src, dst, Some(extra), rate, rng),

@@ -93,7 +93,12 @@ impl<'a> Dataset<'a> {
     /// do not fit `out` (it should hold `indices.len() × width` values).
     pub fn gather(&self, indices: &[usize], out: &mut [f32], labels: &mut [u32]) {
         let rows = out.chunks_exact_mut(self.width).zip(labels.iter_mut());
-        for (&i, (row, label)) in indices.iter().filter(|&&i| i < self.len()).zip(rows) {
+        let valid = || indices.iter().copied().filter(|&i| i < self.len());
+        let mut ahead = valid().skip(1);
+        for (i, (row, label)) in valid().zip(rows) {
+            if let Some(next) = ahead.next() {
+                self.prefetch(next);
+            }
             let span = i * self.width..(i + 1) * self.width;
             match self.features {
                 Features::U8 { data, scale } => {
@@ -105,6 +110,25 @@ impl<'a> Dataset<'a> {
             }
             *label = self.labels[i];
         }
+    }
+
+    /// Asks the CPU to start loading sample `i`'s features into cache (samples are
+    /// gathered in shuffled order, so the hardware cannot guess the next one).
+    fn prefetch(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let (start, len): (*const i8, usize) = match self.features {
+                Features::U8 { data, .. } => (data[i * self.width..].as_ptr().cast(), self.width),
+                Features::F32(data) => (data[i * self.width..].as_ptr().cast(), 4 * self.width),
+            };
+            for offset in (0..len).step_by(64) {
+                // SAFETY: prefetching is only a hint, and the address lies in the sample.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
     }
 
     /// The samples `range` as a contiguous feature buffer and their labels.

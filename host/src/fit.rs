@@ -1,15 +1,17 @@
 //! Keras's `fit`, `evaluate` and `predict` on a [`Model`], running core's engine.
 //!
 //! Training splits every batch across two threads (data parallelism): each computes
-//! core's gradients for half the batch with the [`HostKernel`], the halves are summed
-//! and core's SGD applies them. Evaluation and prediction use core's [`Portable`]
-//! kernel, so they give the device's results bit for bit.
+//! core's gradients for half the batch with the [`HostKernel`], then each sums the
+//! halves' gradients over half the parameters and applies core's SGD to them. The loop
+//! runs inside its own thread pool, so handing work over costs no thread wake-up.
+//! Evaluation and prediction use core's [`Portable`] kernel, so they give the device's
+//! results bit for bit.
 
 use crate::dataset::Dataset;
 use crate::gemm::HostKernel;
 use crate::history::{EpochRecord, Evaluation};
 use crate::model::{Compile, Model, ModelError};
-use microdense_core::{BatchStats, Network, Portable, Rng, SgdState, Targets, Trainer};
+use microdense_core::{BatchStats, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
 use std::fmt;
 use std::time::Instant;
 
@@ -185,7 +187,7 @@ impl Model {
         data: &Dataset<'_>,
         validation: Option<&Dataset<'_>>,
         options: &FitOptions,
-        progress: &mut dyn FnMut(&Progress),
+        progress: &mut (dyn FnMut(&Progress) + Send),
     ) -> Result<Vec<EpochRecord>, FitError> {
         let compile = self.compile.clone().ok_or(FitError::NotCompiled)?;
         self.validate()?;
@@ -204,6 +206,10 @@ impl Model {
         }
 
         let threads = options.threads.min(options.batch_size);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|_| FitError::Options("could not start the training threads"))?;
         let share = options.batch_size.div_ceil(threads);
         let mut workers: Vec<Worker> = (0..threads)
             .map(|t| Worker {
@@ -218,7 +224,7 @@ impl Model {
         let mut order: Vec<usize> = (0..data.len()).collect();
         let steps = data.len().div_ceil(options.batch_size);
         let mut history = Vec::new();
-        let result = (|| {
+        let result = pool.install(|| {
             for epoch in 1..=options.epochs {
                 progress(&Progress::EpochStart {
                     epoch,
@@ -239,19 +245,8 @@ impl Model {
                             step: step + 1,
                         });
                     }
-                    let (first, rest) = workers.split_at_mut(1);
-                    let grads = &mut first[0].grads;
-                    for w in rest.iter() {
-                        for (g, o) in grads.iter_mut().zip(&w.grads) {
-                            *g += o;
-                        }
-                    }
-                    let mut sgd_state = SgdState {
-                        iterations: state.iterations,
-                        momentum: &mut state.momentum,
-                    };
-                    compile.sgd.step(&mut self.params, grads, &mut sgd_state)?;
-                    state.iterations = sgd_state.iterations;
+                    update(&compile.sgd, &mut self.params, &mut state.momentum, &mut workers)?;
+                    state.iterations += 1;
                     total.merge(stats);
                     progress(&Progress::Batch {
                         step: step + 1,
@@ -274,7 +269,7 @@ impl Model {
                 history.push(record);
             }
             Ok(())
-        })();
+        });
         self.optimizer = Some(state);
         result.map(|()| history)
     }
@@ -377,6 +372,49 @@ impl Model {
         }
         Ok(out)
     }
+}
+
+/// Sums the workers' gradients into the first worker's and applies one SGD step, both in
+/// parallel over slices of the parameters (SGD is element-wise; the sums keep their
+/// order, so the result does not depend on the number of slices).
+fn update(
+    sgd: &Sgd,
+    params: &mut [f32],
+    momentum: &mut [f32],
+    workers: &mut [Worker],
+) -> Result<(), FitError> {
+    use rayon::prelude::*;
+    let (first, rest) = workers.split_at_mut(1);
+    let grads = &mut first[0].grads;
+    // Slices of whole cache lines, a few per thread.
+    let slice = params
+        .len()
+        .div_ceil(4 * rayon::current_num_threads())
+        .next_multiple_of(16)
+        .max(16);
+    let mut moments: Vec<&mut [f32]> = if momentum.is_empty() {
+        (0..params.len().div_ceil(slice)).map(|_| &mut [][..]).collect()
+    } else {
+        momentum.chunks_mut(slice).collect()
+    };
+    params
+        .par_chunks_mut(slice)
+        .zip(grads.par_chunks_mut(slice))
+        .zip(moments.par_iter_mut())
+        .enumerate()
+        .try_for_each(|(c, ((p, g), m))| {
+            for w in rest.iter() {
+                for (g, o) in g.iter_mut().zip(&w.grads[c * slice..]) {
+                    *g += o;
+                }
+            }
+            let mut state = SgdState {
+                iterations: 0,
+                momentum: m,
+            };
+            sgd.step(p, g, &mut state)
+        })?;
+    Ok(())
 }
 
 /// Fisher–Yates shuffle driven by core's seeded generator.

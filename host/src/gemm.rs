@@ -59,70 +59,298 @@ impl MatMul for HostKernel {
     }
 }
 
-/// Fraction of zeros among (up to 1024 evenly spread) elements of the `m × k` matrix `a`.
+/// Fraction of zeros among (up to 256 evenly spread) elements of the `m × k` matrix `a`.
 fn zero_fraction(m: usize, k: usize, a: &Mat<'_>) -> f32 {
-    let cells = m * k;
-    let step = cells.div_ceil(1024).max(1);
+    let step = (m * k).div_ceil(256).max(1);
+    let (mut i, mut t) = (0, 0);
     let (mut zeros, mut seen) = (0usize, 0usize);
-    for cell in (0..cells).step_by(step) {
-        let (i, t) = (cell / k, cell % k);
+    while i < m {
         zeros += (a.data[i * a.row_stride + t * a.col_stride] == 0.0) as usize;
         seen += 1;
+        t += step;
+        while t >= k {
+            t -= k;
+            i += 1;
+        }
     }
     zeros as f32 / seen.max(1) as f32
 }
 
 /// `c = a · b` skipping zeros of `a`; `b`'s rows are contiguous (`col_stride == 1`).
-/// Every `c[i,j]` sums its terms in ascending `t`, whichever order `a` is walked in.
+///
+/// Each row of `c` is accumulated in registers over the non-zeros of the matching row of
+/// `a`, in ascending `t`, and stored once. When `a`'s rows are contiguous (a forward
+/// pass: `a` holds samples) their non-zeros are read off directly; when its columns are
+/// (a weight gradient: `a` is the transposed input), the non-zeros are read column by
+/// column and bucketed by row first.
 fn sparse_rows(m: usize, k: usize, n: usize, a: &Mat<'_>, b: &Mat<'_>, c: &mut [f32]) {
+    SPARSE.with_borrow_mut(|(rows, columns)| {
+        rows.clear();
+        if a.col_stride == 1 {
+            for i in 0..m {
+                rows.push_line(&a.data[i * a.row_stride..i * a.row_stride + k]);
+            }
+        } else if a.row_stride == 1 {
+            columns.clear();
+            for t in 0..k {
+                columns.push_line(&a.data[t * a.col_stride..t * a.col_stride + m]);
+            }
+            rows.transpose_of(columns, m);
+        } else {
+            for i in 0..m {
+                for t in 0..k {
+                    let x = a.data[i * a.row_stride + t * a.col_stride];
+                    if x != 0.0 {
+                        rows.index.push(t as u32);
+                        rows.value.push(x);
+                    }
+                }
+                rows.starts.push(rows.index.len());
+            }
+        }
+        for (i, c_row) in c[..m * n].chunks_exact_mut(n).enumerate() {
+            let (index, value) = rows.line(i);
+            accumulate(index, value, b, c_row);
+        }
+    });
+}
+
+/// The non-zeros of a matrix line by line (rows or columns): line `l` holds positions
+/// `index[starts[l]..starts[l + 1]]` with values `value[..]` alike.
+#[derive(Default)]
+struct Sparse {
+    starts: Vec<usize>,
+    index: Vec<u32>,
+    value: Vec<f32>,
+}
+
+thread_local! {
+    /// Per-thread buffers kept between calls: the non-zeros of `a` by row, and by column
+    /// while a column-major `a` is bucketed.
+    static SPARSE: std::cell::RefCell<(Sparse, Sparse)> = std::cell::RefCell::default();
+}
+
+impl Sparse {
+    /// Empties it.
+    fn clear(&mut self) {
+        self.starts.clear();
+        self.starts.push(0);
+        self.index.clear();
+        self.value.clear();
+    }
+
+    /// Line `l`'s positions and values.
+    fn line(&self, l: usize) -> (&[u32], &[f32]) {
+        let r = self.starts[l]..self.starts[l + 1];
+        (&self.index[r.clone()], &self.value[r])
+    }
+
+    /// Appends a line: the position and value of every non-zero (NaN included) of `line`.
+    fn push_line(&mut self, line: &[f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                unsafe { avx2::push_nonzeros(line, &mut self.index, &mut self.value) };
+                self.starts.push(self.index.len());
+                return;
+            }
+        }
+        for (t, &x) in line.iter().enumerate() {
+            if x != 0.0 {
+                self.index.push(t as u32);
+                self.value.push(x);
+            }
+        }
+        self.starts.push(self.index.len());
+    }
+
+    /// Makes this the `lines`-line transpose of `other`, each line in ascending position.
+    fn transpose_of(&mut self, other: &Sparse, lines: usize) {
+        let mut next = vec![0usize; lines + 1];
+        for &i in &other.index {
+            next[i as usize + 1] += 1;
+        }
+        for i in 0..lines {
+            next[i + 1] += next[i];
+        }
+        self.starts.clear();
+        self.starts.extend_from_slice(&next);
+        self.index.resize(other.index.len(), 0);
+        self.value.resize(other.index.len(), 0.0);
+        // Lines of `other` are taken in order, so each new line fills in ascending position.
+        for t in 0..other.starts.len() - 1 {
+            let (index, value) = other.line(t);
+            for (&i, &x) in index.iter().zip(value) {
+                let slot = &mut next[i as usize];
+                self.index[*slot] = t as u32;
+                self.value[*slot] = x;
+                *slot += 1;
+            }
+        }
+    }
+}
+
+/// `c_row = Σ x · b[t, :]` over the pairs of `index` (`t`) and `value` (`x`), in order.
+fn accumulate(index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports the features sparse_rows_avx2 is compiled for.
-            unsafe { sparse_rows_avx2(m, k, n, a, b, c) };
+            // SAFETY: the CPU has AVX2 and FMA; `index` names rows of `b` that check_dims
+            // proved hold `c_row.len()` contiguous values.
+            unsafe { avx2::accumulate(index, value, b, c_row) };
             return;
         }
     }
-    sparse_rows_body::<false>(m, k, n, a, b, c);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn sparse_rows_avx2(m: usize, k: usize, n: usize, a: &Mat<'_>, b: &Mat<'_>, c: &mut [f32]) {
-    sparse_rows_body::<true>(m, k, n, a, b, c);
-}
-
-/// The zero-skipping product; `FUSED` uses fused multiply-adds (only where the CPU has them).
-///
-/// `a` is walked in memory order (along rows when they are contiguous, else along
-/// columns); each line's non-zeros are first gathered without branches, then applied.
-#[inline(always)]
-fn sparse_rows_body<const FUSED: bool>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &Mat<'_>,
-    b: &Mat<'_>,
-    c: &mut [f32],
-) {
-    c[..m * n].fill(0.0);
-    let by_columns = a.row_stride == 1 && a.col_stride != 1;
-    let (lines, along) = if by_columns { (k, m) } else { (m, k) };
-    let mut nonzero: Vec<(usize, f32)> = vec![(0, 0.0); along];
-    for line in 0..lines {
-        let mut count = 0;
-        for pos in 0..along {
-            let (i, t) = if by_columns { (pos, line) } else { (line, pos) };
-            let x = a.data[i * a.row_stride + t * a.col_stride];
-            nonzero[count] = (pos, x);
-            count += (x != 0.0) as usize;
+    c_row.fill(0.0);
+    for (&t, &x) in index.iter().zip(value) {
+        let from = &b.data[t as usize * b.row_stride..][..c_row.len()];
+        for (y, w) in c_row.iter_mut().zip(from) {
+            *y += x * w;
         }
-        for &(pos, x) in &nonzero[..count] {
-            let (i, t) = if by_columns { (pos, line) } else { (line, pos) };
-            let row = &mut c[i * n..(i + 1) * n];
-            let from = &b.data[t * b.row_stride..t * b.row_stride + n];
-            for (y, w) in row.iter_mut().zip(from) {
-                *y = if FUSED { x.mul_add(*w, *y) } else { *y + x * w };
+    }
+}
+
+/// AVX2 versions: branch-free non-zero extraction, and accumulation of up to 64 outputs
+/// (eight registers) at a time.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use microdense_core::Mat;
+    use std::arch::x86_64::{
+        __m256, __m256i, _mm256_add_epi32, _mm256_cmp_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
+        _mm256_loadu_si256, _mm256_maskload_ps, _mm256_maskstore_ps, _mm256_movemask_ps,
+        _mm256_permutevar8x32_epi32, _mm256_permutevar8x32_ps, _mm256_set1_epi32, _mm256_set1_ps,
+        _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps, _mm256_storeu_si256, _CMP_NEQ_UQ,
+    };
+
+    /// For each 8-bit mask, the lanes whose bit is set, in order (then zeros).
+    static COMPRESS: [[u32; 8]; 256] = {
+        let mut table = [[0u32; 8]; 256];
+        let mut mask = 0;
+        while mask < 256 {
+            let (mut lane, mut at) = (0, 0);
+            while lane < 8 {
+                if mask >> lane & 1 == 1 {
+                    table[mask][at] = lane as u32;
+                    at += 1;
+                }
+                lane += 1;
+            }
+            mask += 1;
+        }
+        table
+    };
+
+    /// Appends the positions and values of `line`'s non-zeros (NaN included): eight
+    /// values are compared at once and the non-zeros packed with one permutation.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn push_nonzeros(line: &[f32], index: &mut Vec<u32>, value: &mut Vec<f32>) {
+        // Whole chunks store eight lanes whatever their count: room for one extra chunk.
+        index.reserve(line.len() + 8);
+        value.reserve(line.len() + 8);
+        let mut len = index.len();
+        let chunks = line.len() / 8;
+        let mut positions = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        for chunk in 0..chunks {
+            let v = _mm256_loadu_ps(line.as_ptr().add(8 * chunk));
+            let bits = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps())) as usize;
+            let order = _mm256_loadu_si256(COMPRESS[bits].as_ptr().cast::<__m256i>());
+            _mm256_storeu_si256(
+                index.as_mut_ptr().add(len).cast::<__m256i>(),
+                _mm256_permutevar8x32_epi32(positions, order),
+            );
+            _mm256_storeu_ps(value.as_mut_ptr().add(len), _mm256_permutevar8x32_ps(v, order));
+            len += bits.count_ones() as usize;
+            positions = _mm256_add_epi32(positions, _mm256_set1_epi32(8));
+        }
+        for (t, &x) in line.iter().enumerate().skip(8 * chunks) {
+            if x != 0.0 {
+                index.as_mut_ptr().add(len).write(t as u32);
+                value.as_mut_ptr().add(len).write(x);
+                len += 1;
+            }
+        }
+        index.set_len(len);
+        value.set_len(len);
+    }
+
+    /// See [`super::accumulate`].
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA, and every `t` of `index` must name a row of `b`
+    /// with `c_row.len()` contiguous values.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn accumulate(index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut [f32]) {
+        let n = c_row.len();
+        let mut p = 0;
+        while p < n {
+            let width = (n - p).min(64);
+            let lanes = width.div_ceil(8);
+            let tail = mask(width - (lanes - 1) * 8);
+            let base = b.data.as_ptr().add(p);
+            let out = c_row.as_mut_ptr().add(p);
+            let s = b.row_stride;
+            match lanes {
+                1 => panel::<1>(index, value, base, s, tail, out),
+                2 => panel::<2>(index, value, base, s, tail, out),
+                3 => panel::<3>(index, value, base, s, tail, out),
+                4 => panel::<4>(index, value, base, s, tail, out),
+                5 => panel::<5>(index, value, base, s, tail, out),
+                6 => panel::<6>(index, value, base, s, tail, out),
+                7 => panel::<7>(index, value, base, s, tail, out),
+                _ => panel::<8>(index, value, base, s, tail, out),
+            }
+            p += width;
+        }
+    }
+
+    /// A mask selecting the first `lanes` (1 to 8) of eight.
+    #[target_feature(enable = "avx2")]
+    unsafe fn mask(lanes: usize) -> __m256i {
+        let l = lanes as i32;
+        _mm256_setr_epi32(
+            -((l > 0) as i32),
+            -((l > 1) as i32),
+            -((l > 2) as i32),
+            -((l > 3) as i32),
+            -((l > 4) as i32),
+            -((l > 5) as i32),
+            -((l > 6) as i32),
+            -((l > 7) as i32),
+        )
+    }
+
+    /// `R` registers of outputs, the last one masked by `tail`.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn panel<const R: usize>(
+        index: &[u32],
+        value: &[f32],
+        base: *const f32,
+        stride: usize,
+        tail: __m256i,
+        out: *mut f32,
+    ) {
+        let mut acc: [__m256; R] = [_mm256_setzero_ps(); R];
+        for (&t, &x) in index.iter().zip(value) {
+            let x = _mm256_set1_ps(x);
+            let row = base.add(t as usize * stride);
+            for (r, slot) in acc.iter_mut().enumerate() {
+                let w = if r + 1 == R {
+                    _mm256_maskload_ps(row.add(8 * r), tail)
+                } else {
+                    _mm256_loadu_ps(row.add(8 * r))
+                };
+                *slot = _mm256_fmadd_ps(x, w, *slot);
+            }
+        }
+        for (r, v) in acc.iter().enumerate() {
+            if r + 1 == R {
+                _mm256_maskstore_ps(out.add(8 * r), tail, *v);
+            } else {
+                _mm256_storeu_ps(out.add(8 * r), *v);
             }
         }
     }
