@@ -1,5 +1,13 @@
-//! The panic handler: the board reports the panic (QEMU: on stderr through semihosting), then the
-//! program ends with a failure status (QEMU exits with 1).
+//! How the firmware reports that it stopped: the board writes a one-line report (QEMU: on
+//! stderr through semihosting), then the program ends with a failure status (QEMU exits with 1).
+//!
+//! Two ways lead here. The panic handler serves builds whose panics call it (a stock `core`,
+//! as rustup's prebuilt target has). scripts/firmware-build.sh builds `core` from source with
+//! `-Cpanic=immediate-abort` instead, which drops every panic message and location from the
+//! image (about 7 KB): a panic then executes a trap instruction (`udf`), and the HardFault
+//! handler reports `firmware panicked (trap at pc 0x…)` with the address of that trap, which
+//! `llvm-addr2line -e ELF 0x…` turns into the source line. Any other hard fault is reported
+//! with its program counter too, so nothing ends in a silent loop.
 //!
 //! The report is put together without `core::fmt`, which nothing else in the firmware uses
 //! (errors reach the host as data): `firmware panicked at FILE:LINE:COLUMN: MESSAGE`, the
@@ -9,7 +17,31 @@
 
 use core::panic::PanicInfo;
 
+use cortex_m_rt::{exception, ExceptionFrame};
+
 use crate::board::{self, ExitStatus};
+
+/// Thumb's `udf #imm8` (permanently undefined): `0xdeXX`, what a panic compiles to under
+/// `panic=immediate-abort`.
+const UDF_MASK: u16 = 0xff00;
+const UDF: u16 = 0xde00;
+
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    let pc = frame.pc();
+    // SAFETY: the stacked pc is the address of the faulting instruction, in flash.
+    let instruction = unsafe { core::ptr::read_volatile((pc & !1) as *const u16) };
+    let mut report = Report::new();
+    if instruction & UDF_MASK == UDF {
+        report.push(b"firmware panicked (trap at pc ");
+    } else {
+        report.push(b"firmware hard fault (at pc ");
+    }
+    report.push_hex(pc);
+    report.push(b")");
+    board::report_panic(report.bytes());
+    board::exit(ExitStatus::Failure)
+}
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
@@ -66,6 +98,16 @@ impl Report {
             }
         }
         self.push(&digits[at..]);
+    }
+
+    /// Appends `n` as `0x` and eight hexadecimal digits.
+    fn push_hex(&mut self, n: u32) {
+        let mut digits = *b"0x00000000";
+        for (i, d) in digits[2..].iter_mut().enumerate() {
+            let nibble = (n >> (28 - 4 * i)) & 0xf;
+            *d = b"0123456789abcdef"[nibble as usize];
+        }
+        self.push(&digits);
     }
 
     fn bytes(&self) -> &[u8] {
