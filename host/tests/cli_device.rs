@@ -1,58 +1,203 @@
 //! `microdense device` against the emulated Cortex-M4F: info, and evaluate with `--json`
-//! and `--confusion` (skipped with a reason when QEMU or the firmware is missing, unless
-//! `MICRODENSE_REQUIRE_QEMU` is set).
+//! and `--confusion`; a QEMU kept with `--keep` and served again over `--port SOCKET`; and a
+//! real serial port (a pseudo-terminal QEMU's UART is attached to). Skipped with a reason
+//! when QEMU or the firmware is missing, unless `MICRODENSE_REQUIRE_QEMU` is set.
 
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
 use microdense_tests::{mnist_dir, TempDir};
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 
-#[test]
-fn device_evaluate_prints_json_and_draws_the_confusion_matrix() {
-    let firmware = std::env::var_os("MICRODENSE_FIRMWARE").map(std::path::PathBuf::from);
+use std::process::{Child, Command, Output, Stdio};
+
+/// The firmware ELF from `MICRODENSE_FIRMWARE`, when it and QEMU are there.
+fn firmware() -> Option<String> {
+    let firmware = std::env::var_os("MICRODENSE_FIRMWARE").map(PathBuf::from);
     let qemu = Command::new("qemu-system-arm")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    let Some(firmware) = firmware.filter(|f| f.exists() && qemu) else {
+    let firmware = firmware.filter(|f| f.exists() && qemu);
+    if firmware.is_none() {
         assert!(
             std::env::var_os("MICRODENSE_REQUIRE_QEMU").is_none(),
             "QEMU and the firmware are required"
         );
         eprintln!("SKIPPED: set MICRODENSE_FIRMWARE (scripts/firmware-build.sh --release) and install qemu-system-arm");
-        return;
-    };
-    let dir = TempDir::new("cli-device");
+    }
+    firmware.map(|f| f.display().to_string())
+}
+
+/// An untrained tutorial model saved as `m.mdl` in `dir`; returns its path.
+fn model_file(dir: &TempDir) -> String {
     let mut model = Model::from_spec(TUTORIAL_SPEC, 3).unwrap();
     model.compile(Compile::default());
-    model.save(dir.join("m.mdl")).unwrap();
-    let device = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_microdense"))
-            .arg("device")
-            .arg("--qemu")
-            .arg("--model")
-            .arg(dir.join("m.mdl"))
-            .arg("--firmware")
-            .arg(&firmware)
-            .args(args)
-            .current_dir(dir.path())
-            .env("MNIST_DIR", mnist_dir())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-    };
-    let info = device(&["info"]);
-    assert!(info.contains("model:          ok"), "{info}");
-    let stdout = device(&["evaluate", "--limit", "200", "--json", "--confusion", "c.png"]);
-    let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(json["samples"], 200);
+    let path = dir.join("m.mdl");
+    model.save(&path).unwrap();
+    path.display().to_string()
+}
+
+/// Runs `microdense device ARGS` in `dir`; panics with its output unless it succeeds.
+fn device(dir: &TempDir, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_microdense"))
+        .arg("device")
+        .args(args)
+        .current_dir(dir.path())
+        .env("MNIST_DIR", mnist_dir())
+        .output()
+        .unwrap();
     assert!(
-        stdout.contains("precision") && dir.join("c.png").exists(),
-        "{stdout}"
+        out.status.success(),
+        "microdense device failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn device_evaluate_prints_json_and_draws_the_confusion_matrix() {
+    let Some(firmware) = firmware() else { return };
+    let dir = TempDir::new("cli-device");
+    let model = model_file(&dir);
+    let qemu = ["--qemu", "--model", &model, "--firmware", &firmware];
+    let info = stdout(&device(&dir, &[&qemu[..], &["info"]].concat()));
+    assert!(info.contains("model:          ok"), "{info}");
+    let args = ["evaluate", "--limit", "200", "--json", "--confusion", "c.png"];
+    let out = stdout(&device(&dir, &[&qemu[..], &args[..]].concat()));
+    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(json["samples"], 200);
+    assert!(out.contains("precision") && dir.join("c.png").exists(), "{out}");
+}
+
+/// Kills the kept QEMU and removes its socket's directory when the test ends.
+struct Kept {
+    pid: u32,
+    socket: String,
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        if let Some(dir) = Path::new(&self.socket).parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+#[test]
+fn a_kept_qemu_serves_later_commands_over_its_socket() {
+    let Some(firmware) = firmware() else { return };
+    let dir = TempDir::new("cli-device-keep");
+    let model = model_file(&dir);
+    let out = device(
+        &dir,
+        &[
+            "--qemu",
+            "--model",
+            &model,
+            "--firmware",
+            &firmware,
+            "--keep",
+            "finetune",
+            "--layers",
+            "1",
+            "--limit",
+            "64",
+            "--lr",
+            "0.1",
+            "-o",
+            "tuned.mdl",
+        ],
+    );
+    // "QEMU keeps running (pid N); connect with --port SOCKET"
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("QEMU keeps running"))
+        .unwrap_or_else(|| panic!("no --keep notice in: {stderr}"));
+    let pid: u32 = line
+        .split("(pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let socket = line.rsplit("--port ").next().unwrap().trim().to_string();
+    let kept = Kept { pid, socket };
+    assert!(Path::new(&kept.socket).exists(), "{line}");
+
+    // The same device, still fine-tuned: later commands see the state the first left.
+    let info = stdout(&device(&dir, &["--port", &kept.socket, "info"]));
+    assert!(info.contains("fine-tuned:     last 1 Dense layer(s)"), "{info}");
+    device(&dir, &["--port", &kept.socket, "pull", "-o", "pulled.mdl"]);
+    assert_eq!(
+        std::fs::read(dir.join("pulled.mdl")).unwrap(),
+        std::fs::read(dir.join("tuned.mdl")).unwrap()
+    );
+}
+
+/// A QEMU whose UART is a pseudo-terminal; killed when dropped.
+struct PtyQemu {
+    child: Child,
+    pty: String,
+}
+
+impl PtyQemu {
+    fn boot(firmware: &str, model: &str) -> PtyQemu {
+        let mut child = Command::new("qemu-system-arm")
+            .args([
+                "-machine",
+                "mps2-an386",
+                "-cpu",
+                "cortex-m4",
+                "-nographic",
+                "-monitor",
+                "none",
+            ])
+            .args(["-semihosting-config", "enable=on,target=native"])
+            .args(["-chardev", "pty,id=uart0", "-serial", "chardev:uart0", "-kernel"])
+            .arg(firmware)
+            .arg("-device")
+            .arg(format!("loader,file={model},addr=0x40000"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // "char device redirected to /dev/pts/N (label uart0)"
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let pty = line
+            .split("redirected to ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no pty in QEMU's output: {line:?}"))
+            .to_string();
+        PtyQemu { child, pty }
+    }
+}
+
+impl Drop for PtyQemu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_serial_port_reaches_the_device() {
+    let Some(firmware) = firmware() else { return };
+    let dir = TempDir::new("cli-device-pty");
+    let model = model_file(&dir);
+    let qemu = PtyQemu::boot(&firmware, &model);
+    let info = stdout(&device(&dir, &["--port", &qemu.pty, "--baud", "115200", "info"]));
+    assert!(info.contains("model:          ok"), "{info}");
+    let out = stdout(&device(&dir, &["--port", &qemu.pty, "infer", "--index", "0"]));
+    assert!(out.contains("test image 0: predicted") && out.contains("scores: ["), "{out}");
 }
