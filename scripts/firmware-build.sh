@@ -11,7 +11,8 @@
 # with -Zbuild-std=core and -Cpanic=immediate-abort. Missing Debian packages (and qemu-system-arm, which runs the firmware)
 # are installed when running as root with apt; otherwise the script says what is missing.
 # The target directory is firmware/target (firmware/target/board-<name> for a board other than
-# the default mps2-an386, so images never overwrite each other), or $FIRMWARE_TARGET_DIR.
+# the default mps2-an386, and features-<list> beneath that for extra --features, so images
+# never overwrite each other), or $FIRMWARE_TARGET_DIR.
 set -euo pipefail
 
 TARGET=thumbv7em-none-eabihf
@@ -19,12 +20,14 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 profile=debug
 cargo_args=()
 example=""
+features=""
 board=mps2-an386
 while [ $# -gt 0 ]; do
     case "$1" in
         --release) profile=release; cargo_args+=(--release) ;;
         --example) example="${2:?--example needs a name}"; cargo_args+=(--example "$example"); shift ;;
         --board) board="${2:?--board needs a name}"; shift ;;
+        --features) features="${2:?--features needs a list}"; cargo_args+=(--features "$features"); shift ;;
         -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) cargo_args+=("$1") ;;
     esac
@@ -64,6 +67,9 @@ case "$board" in
                cargo_args+=(--no-default-features --features "$board") ;;
     *) echo "firmware-build: unknown board '$board' (mps2-an386 or stm32f411)" >&2; exit 2 ;;
 esac
+if [ -n "$features" ]; then
+    default_dir="$default_dir/features-${features//[^a-z0-9_-]/-}"
+fi
 export CARGO_TARGET_DIR="${FIRMWARE_TARGET_DIR:-$default_dir}"
 if have_rustup_target; then
     command -v qemu-system-arm >/dev/null || ensure_packages qemu-system-arm

@@ -98,7 +98,12 @@ pub struct Booted {
 /// Boots the release firmware with `region` written into its model region (`None`: a
 /// blank region); `None` when the QEMU tests are skipped.
 pub fn boot(region: Option<&[u8]>) -> Option<Booted> {
-    let elf = test_firmware(&["--release"])?;
+    boot_firmware(&["--release"], region)
+}
+
+/// As [`boot`], the firmware built with `scripts/firmware-build.sh <args>`.
+pub fn boot_firmware(args: &[&str], region: Option<&[u8]>) -> Option<Booted> {
+    let elf = test_firmware(args)?;
     let dir = TempDir::new("device");
     let model = region.map(|bytes| {
         let path = dir.join("model.mdl");
