@@ -196,18 +196,18 @@ impl<'a> Trainer<'a> {
         {
             let (mut cur, mut next) = (&mut *work_a, &mut *work_b);
             let mut width = net.input_width();
-            for i in 0..self.first {
-                let out = layers[i].output_width(width);
+            for (i, layer) in layers.iter().enumerate().take(self.first) {
+                let out = layer.output_width(width);
                 let src: &[f32] = if i == 0 { inputs } else { &cur[..batch * width] };
                 let dst: &mut [f32] = if i + 1 == self.first {
                     &mut stored[..batch * out]
                 } else {
                     &mut next[..batch * out]
                 };
-                if let Layer::Dropout { rate } = layers[i] {
+                if let Layer::Dropout { rate } = *layer {
                     dropout(src, dst, None, rate, rng);
                 } else {
-                    forward_layer(kernel, &layers[i], params_of(i), src, dst, batch, width)?;
+                    forward_layer(kernel, layer, params_of(i), src, dst, batch, width)?;
                 }
                 core::mem::swap(&mut cur, &mut next);
                 width = out;
@@ -215,7 +215,7 @@ impl<'a> Trainer<'a> {
         }
 
         // Trainable suffix: forward, keeping every output (and pre-activations, masks).
-        for i in self.first..layers.len() {
+        for (i, layer) in layers.iter().enumerate().skip(self.first) {
             let w_in = net.layer_input_width(i);
             let w_out = net.layer_output_width(i);
             let (extra_at, out_at) = self.slots(i, batch);
@@ -226,7 +226,7 @@ impl<'a> Trainer<'a> {
             };
             let (extra, rest) = after.split_at_mut(out_at - extra_at);
             let dst = &mut rest[..batch * w_out];
-            match layers[i] {
+            match *layer {
                 Layer::Dense {
                     units,
                     activation,
@@ -248,7 +248,7 @@ impl<'a> Trainer<'a> {
                     }
                 }
                 Layer::Dropout { rate } => dropout(src, dst, Some(extra), rate, rng),
-                _ => forward_layer(kernel, &layers[i], &[], src, dst, batch, w_in)?,
+                _ => forward_layer(kernel, layer, &[], src, dst, batch, w_in)?,
             }
         }
 
