@@ -76,7 +76,9 @@ fn main() {
     } else {
         println!("note: real Keras unavailable, its row is skipped");
     }
-    println!("| trainer | seconds per epoch (median of epochs 2–{epochs}; microdense: of 3 runs) | vs Keras |");
+    println!(
+        "| trainer | seconds per epoch (median of epochs 2–{epochs}; microdense: of 3 runs) | vs Keras |"
+    );
     println!("|---|---|---|");
     for (name, secs) in &rows {
         let ratio = keras.map_or("–".to_string(), |k| format!("{:.1}× faster", k / secs));

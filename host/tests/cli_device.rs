@@ -199,5 +199,8 @@ fn a_serial_port_reaches_the_device() {
     let info = stdout(&device(&dir, &["--port", &qemu.pty, "--baud", "115200", "info"]));
     assert!(info.contains("model:          ok"), "{info}");
     let out = stdout(&device(&dir, &["--port", &qemu.pty, "infer", "--index", "0"]));
-    assert!(out.contains("test image 0: predicted") && out.contains("scores: ["), "{out}");
+    assert!(
+        out.contains("test image 0: predicted") && out.contains("scores: ["),
+        "{out}"
+    );
 }
