@@ -1,5 +1,6 @@
 //! The desktop's fast matrix product behind core's [`MatMul`]: `matrixmultiply`'s SGEMM,
 //! and a zero-skipping path for sparse left operands (raw MNIST pixels are ~80% zeros).
+//! The exponentials of activations come from core's default (eight at a time with AVX2).
 //!
 //! Used for training only; inference and evaluation use core's [`Portable`] kernel so
 //! the host's predictions are bit-identical to the device's.
@@ -12,8 +13,8 @@ use microdense_core::{check_dims, Error, Mat, MatMul};
 const SPARSE_FRACTION: f32 = 0.5;
 
 /// SGEMM from the `matrixmultiply` crate (blocked, SIMD), or, when the left operand is
-/// mostly zeros, a row-update product that skips them: `c[i,:] += a[i,t] · b[t,:]` for
-/// every non-zero `a[i,t]`, in ascending `t`.
+/// mostly zeros, a product that skips them: each row `c[i,:]` is the sum of `a[i,t] · b[t,:]`
+/// over the non-zero `a[i,t]` in ascending `t`, accumulated in registers.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HostKernel;
 
