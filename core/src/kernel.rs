@@ -471,24 +471,25 @@ mod arm {
     );
 }
 
-/// x86-64 with AVX2 and FMA: up to eight outputs at a time in one AVX register. Each lane performs the
-/// same sequence of correctly rounded fused multiply-adds as the scalar path, so the
-/// results are bit-identical to it (and to a Cortex-M4F's `vfma.f32`), only faster.
+/// x86-64 with AVX2 and FMA: up to eight outputs at a time in one AVX register, and libm's
+/// `expf` eight values at a time. Each lane performs the same sequence of correctly rounded
+/// operations as the scalar path, so the results are bit-identical to it (and to a
+/// Cortex-M4F's `vfma.f32` and libm), only faster.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::Mat;
     use core::arch::x86_64::*;
     use core::sync::atomic::{AtomicU8, Ordering};
 
-    /// 0: not yet known, 1: absent, 2: present.
-    static FMA: AtomicU8 = AtomicU8::new(0);
+    /// Whether AVX2 and FMA are usable: 0 not yet known, 1 absent, 2 present.
+    static AVX2_FMA: AtomicU8 = AtomicU8::new(0);
 
     /// Whether the CPU and OS support AVX2 with FMA (CPUID leaves 1 and 7, XCR0's YMM state).
     pub fn has_avx2_fma() -> bool {
-        match FMA.load(Ordering::Relaxed) {
+        match AVX2_FMA.load(Ordering::Relaxed) {
             0 => {
                 let present = detect();
-                FMA.store(if present { 2 } else { 1 }, Ordering::Relaxed);
+                AVX2_FMA.store(if present { 2 } else { 1 }, Ordering::Relaxed);
                 present
             }
             v => v == 2,
