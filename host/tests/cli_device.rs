@@ -3,29 +3,17 @@
 //! real serial port (a pseudo-terminal QEMU's UART is attached to). Skipped with a reason
 //! when QEMU or the firmware is missing, unless `MICRODENSE_REQUIRE_QEMU` is set.
 
+use microdense::device::{qemu, QemuConfig};
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense_tests::qemu::test_firmware;
 use microdense_tests::{mnist_dir, TempDir};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-
 use std::process::{Child, Command, Output, Stdio};
 
-/// The firmware ELF from `MICRODENSE_FIRMWARE`, when it and QEMU are there.
+/// The release firmware (`$MICRODENSE_FIRMWARE`, else built), when it and QEMU are there.
 fn firmware() -> Option<String> {
-    let firmware = std::env::var_os("MICRODENSE_FIRMWARE").map(PathBuf::from);
-    let qemu = Command::new("qemu-system-arm")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let firmware = firmware.filter(|f| f.exists() && qemu);
-    if firmware.is_none() {
-        assert!(
-            std::env::var_os("MICRODENSE_REQUIRE_QEMU").is_none(),
-            "QEMU and the firmware are required"
-        );
-        eprintln!("SKIPPED: set MICRODENSE_FIRMWARE (scripts/firmware-build.sh --release) and install qemu-system-arm");
-    }
-    firmware.map(|f| f.display().to_string())
+    test_firmware(&["--release"]).map(|f| f.display().to_string())
 }
 
 /// An untrained tutorial model saved as `m.mdl` in `dir`; returns its path.
@@ -149,21 +137,13 @@ struct PtyQemu {
 
 impl PtyQemu {
     fn boot(firmware: &str, model: &str) -> PtyQemu {
-        let mut child = Command::new("qemu-system-arm")
-            .args([
-                "-machine",
-                "mps2-an386",
-                "-cpu",
-                "cortex-m4",
-                "-nographic",
-                "-monitor",
-                "none",
-            ])
-            .args(["-semihosting-config", "enable=on,target=native"])
-            .args(["-chardev", "pty,id=uart0", "-serial", "chardev:uart0", "-kernel"])
-            .arg(firmware)
-            .arg("-device")
-            .arg(format!("loader,file={model},addr=0x40000"))
+        let config = QemuConfig {
+            elf: PathBuf::from(firmware),
+            model: Some(PathBuf::from(model)),
+        };
+        let mut child = qemu::command(&config)
+            .unwrap()
+            .args(["-chardev", "pty,id=uart0", "-serial", "chardev:uart0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -116,50 +116,61 @@ fn model_address(elf_path: &Path, model: &Path) -> Result<u32, DeviceError> {
     Ok(start)
 }
 
+/// `qemu-system-arm` booting `config.elf` with `config.model` written into its model region
+/// (the address from the ELF's `_model_start`): the board, the CPU, semihosting and
+/// instruction counting (`-icount shift=0`), but no UART yet; the caller attaches it as
+/// `-chardev …,id=uart0 -serial chardev:uart0`.
+pub fn command(config: &QemuConfig) -> Result<Command, DeviceError> {
+    if !config.elf.is_file() {
+        return Err(DeviceError::Usage(format!(
+            "no firmware image at {} (build it with scripts/firmware-build.sh --release, or pass --firmware)",
+            config.elf.display()
+        )));
+    }
+    let loader = match &config.model {
+        Some(model) => Some((model, model_address(&config.elf, model)?)),
+        None => None,
+    };
+    let mut command = Command::new("qemu-system-arm");
+    command
+        .args([
+            "-machine",
+            "mps2-an386",
+            "-cpu",
+            "cortex-m4",
+            "-nographic",
+            "-monitor",
+            "none",
+        ])
+        .args([
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+        ])
+        .arg("-kernel")
+        .arg(&config.elf);
+    if let Some((model, address)) = loader {
+        command
+            .arg("-device")
+            .arg(format!("loader,file={},addr={address:#x}", model.display()));
+    }
+    Ok(command)
+}
+
 impl Qemu {
     /// Starts QEMU and waits for its UART socket (the guest starts when a client connects).
     pub fn boot(config: &QemuConfig) -> Result<Qemu, DeviceError> {
-        if !config.elf.is_file() {
-            return Err(DeviceError::Usage(format!(
-                "no firmware image at {} (build it with scripts/firmware-build.sh --release, or pass --firmware)",
-                config.elf.display()
-            )));
-        }
-        let loader = match &config.model {
-            Some(model) => Some((model, model_address(&config.elf, model)?)),
-            None => None,
-        };
+        let mut command = command(config)?;
         let dir = socket_dir()?;
         let socket = dir.join("uart0.sock");
-        let mut command = Command::new("qemu-system-arm");
         command
-            .args([
-                "-machine",
-                "mps2-an386",
-                "-cpu",
-                "cortex-m4",
-                "-nographic",
-                "-monitor",
-                "none",
-            ])
-            .args([
-                "-semihosting-config",
-                "enable=on,target=native",
-                "-icount",
-                "shift=0",
-            ])
             .arg("-chardev")
             .arg(format!(
                 "socket,id=uart0,path={},server=on,wait=on",
                 socket.display()
             ))
-            .args(["-serial", "chardev:uart0", "-kernel"])
-            .arg(&config.elf);
-        if let Some((model, address)) = loader {
-            command
-                .arg("-device")
-                .arg(format!("loader,file={},addr={address:#x}", model.display()));
-        }
+            .args(["-serial", "chardev:uart0"]);
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
