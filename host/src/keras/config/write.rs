@@ -1,0 +1,243 @@
+//! Writing a [`Model`]'s architecture as a `model_config` value in tf_keras 2.x's or
+//! Keras 3's style.
+
+use crate::keras::json::Node;
+use crate::model::{Model, ModelKind};
+use microdense_core::{Initializer, Layer};
+
+/// Which Keras's conventions a written config follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// tf_keras 2.x's `to_json()` (Keras 2): `batch_input_shape`, dtype strings,
+    /// list-style `inbound_nodes`, each layer with `module` and `build_config`.
+    TfKeras,
+    /// tf_keras 2.x's `model_config` attribute of `.h5` files: as [`Style::TfKeras`]
+    /// but each layer only `class_name` and `config` (Keras 3's legacy-h5 loader needs
+    /// this form to read Keras 2 configs).
+    TfKerasH5,
+    /// Keras 3: `batch_shape`, dtype-policy objects, `__keras_tensor__` `inbound_nodes`.
+    Keras3,
+}
+
+/// The `model_config` value of `model` in `style`: `{"class_name", "config", ...}`
+/// (without `keras_version`/`backend`, which only `to_json` adds).
+pub fn model_to_config(model: &Model, style: Style) -> Node {
+    let functional = model.kind == ModelKind::Functional;
+    let mut layers = vec![input_layer_entry(model, style)];
+    for i in 0..model.layers.len() {
+        layers.push(layer_entry(model, i, style));
+    }
+    let input_shape = Node::batch_shape(&model.input_shape);
+    let last = model
+        .layers
+        .last()
+        .map_or(model.input_name.as_str(), |l| l.name.as_str());
+    match (style, functional) {
+        (Style::TfKeras | Style::TfKerasH5, false) => Node::map([
+            ("class_name", Node::str("Sequential")),
+            (
+                "config",
+                Node::map([("name", Node::str(&model.name)), ("layers", Node::List(layers))]),
+            ),
+        ]),
+        (Style::TfKeras | Style::TfKerasH5, true) => Node::map([
+            ("class_name", Node::str("Functional")),
+            (
+                "config",
+                Node::map([
+                    ("name", Node::str(&model.name)),
+                    ("trainable", Node::Bool(true)),
+                    ("layers", Node::List(layers)),
+                    ("input_layers", Node::List(vec![endpoint(&model.input_name)])),
+                    ("output_layers", Node::List(vec![endpoint(last)])),
+                ]),
+            ),
+        ]),
+        (Style::Keras3, false) => Node::map([
+            ("module", Node::str("keras")),
+            ("class_name", Node::str("Sequential")),
+            (
+                "config",
+                Node::map([
+                    ("name", Node::str(&model.name)),
+                    ("trainable", Node::Bool(true)),
+                    ("dtype", dtype(style)),
+                    ("layers", Node::List(layers)),
+                    ("build_input_shape", input_shape.clone()),
+                ]),
+            ),
+            ("registered_name", Node::Null),
+            ("build_config", Node::map([("input_shape", input_shape)])),
+        ]),
+        (Style::Keras3, true) => Node::map([
+            ("module", Node::str("keras.src.models.functional")),
+            ("class_name", Node::str("Functional")),
+            (
+                "config",
+                Node::map([
+                    ("name", Node::str(&model.name)),
+                    ("trainable", Node::Bool(true)),
+                    ("layers", Node::List(layers)),
+                    ("input_layers", endpoint(&model.input_name)),
+                    ("output_layers", endpoint(last)),
+                ]),
+            ),
+            ("registered_name", Node::str("Functional")),
+            ("build_config", Node::map([("input_shape", Node::Null)])),
+        ]),
+    }
+}
+
+/// `[name, 0, 0]`: a layer's first output tensor.
+fn endpoint(name: &str) -> Node {
+    Node::List(vec![Node::str(name), Node::Int(0), Node::Int(0)])
+}
+
+/// The layer dtype: a string in tf_keras, a `DTypePolicy` object in Keras 3.
+fn dtype(style: Style) -> Node {
+    match style {
+        Style::TfKeras | Style::TfKerasH5 => Node::str("float32"),
+        Style::Keras3 => Node::map([
+            ("module", Node::str("keras")),
+            ("class_name", Node::str("DTypePolicy")),
+            ("config", Node::map([("name", Node::str("float32"))])),
+            ("registered_name", Node::Null),
+        ]),
+    }
+}
+
+/// The `InputLayer` entry of the layer list.
+fn input_layer_entry(model: &Model, style: Style) -> Node {
+    let shape_key = match style {
+        Style::TfKeras | Style::TfKerasH5 => "batch_input_shape",
+        Style::Keras3 => "batch_shape",
+    };
+    let mut config = Node::map([
+        (shape_key, Node::batch_shape(&model.input_shape)),
+        ("dtype", Node::str("float32")),
+        ("sparse", Node::Bool(false)),
+    ]);
+    if style != Style::Keras3 {
+        config.set("ragged", Node::Bool(false));
+    }
+    config.set("name", Node::str(&model.input_name));
+    if style != Style::Keras3 {
+        config.set("optional", Node::Bool(false));
+    }
+    let mut entry = match style {
+        Style::TfKerasH5 => Node::map([("class_name", Node::str("InputLayer")), ("config", config)]),
+        _ => Node::map([
+            ("module", Node::str("keras.layers")),
+            ("class_name", Node::str("InputLayer")),
+            ("config", config),
+            ("registered_name", Node::Null),
+        ]),
+    };
+    if model.kind == ModelKind::Functional {
+        entry.set("name", Node::str(&model.input_name));
+        entry.set("inbound_nodes", Node::List(Vec::new()));
+    }
+    entry
+}
+
+/// The entry of layer `i` (class, config, build config and, in Functional models, its
+/// inbound node).
+fn layer_entry(model: &Model, i: usize, style: Style) -> Node {
+    let named = &model.layers[i];
+    let (input_shape, _) = model.layer_shapes(i);
+    let mut config = Node::map([
+        ("name", Node::str(&named.name)),
+        ("trainable", Node::Bool(named.trainable)),
+        ("dtype", dtype(style)),
+    ]);
+    match named.layer {
+        Layer::Dense {
+            units,
+            activation,
+            use_bias,
+        } => {
+            config.set("units", Node::Int(units.into()));
+            config.set("activation", Node::str(activation.keras_name()));
+            config.set("use_bias", Node::Bool(use_bias));
+            config.set("kernel_initializer", initializer(named.kernel_initializer));
+            config.set("bias_initializer", initializer(named.bias_initializer));
+            config.set("kernel_regularizer", Node::Null);
+            config.set("bias_regularizer", Node::Null);
+            if style != Style::Keras3 {
+                config.set("activity_regularizer", Node::Null);
+            }
+            config.set("kernel_constraint", Node::Null);
+            config.set("bias_constraint", Node::Null);
+        }
+        Layer::Activation(activation) => config.set("activation", Node::str(activation.keras_name())),
+        Layer::Dropout { rate } => {
+            config.set("rate", Node::f32(rate));
+            config.set("noise_shape", Node::Null);
+            config.set("seed", Node::Null);
+        }
+        Layer::Flatten => config.set("data_format", Node::str("channels_last")),
+    }
+    let class = Node::str(named.layer.keras_class());
+    let mut entry = match style {
+        Style::TfKerasH5 => Node::map([("class_name", class), ("config", config)]),
+        _ => Node::map([
+            ("module", Node::str("keras.layers")),
+            ("class_name", class),
+            ("config", config),
+            ("registered_name", Node::Null),
+            (
+                "build_config",
+                Node::map([("input_shape", Node::batch_shape(&input_shape))]),
+            ),
+        ]),
+    };
+    if model.kind == ModelKind::Functional {
+        let previous = if i == 0 {
+            model.input_name.as_str()
+        } else {
+            model.layers[i - 1].name.as_str()
+        };
+        let node = match style {
+            Style::TfKeras | Style::TfKerasH5 => Node::List(vec![Node::List(vec![
+                Node::str(previous),
+                Node::Int(0),
+                Node::Int(0),
+                Node::map::<&str>([]),
+            ])]),
+            Style::Keras3 => Node::map([
+                (
+                    "args",
+                    Node::List(vec![Node::map([
+                        ("class_name", Node::str("__keras_tensor__")),
+                        (
+                            "config",
+                            Node::map([
+                                ("shape", Node::batch_shape(&input_shape)),
+                                ("dtype", Node::str("float32")),
+                                ("keras_history", endpoint(previous)),
+                            ]),
+                        ),
+                    ])]),
+                ),
+                ("kwargs", Node::map::<&str>([])),
+            ]),
+        };
+        entry.set("name", Node::str(&named.name));
+        entry.set("inbound_nodes", Node::List(vec![node]));
+    }
+    entry
+}
+
+/// An initializer as Keras serializes it.
+fn initializer(init: Initializer) -> Node {
+    let config = match init {
+        Initializer::Zeros | Initializer::Ones => Node::map::<&str>([]),
+        _ => Node::map([("seed", Node::Null)]),
+    };
+    Node::map([
+        ("module", Node::str("keras.initializers")),
+        ("class_name", Node::str(init.keras_class())),
+        ("config", config),
+        ("registered_name", Node::Null),
+    ])
+}
