@@ -6,7 +6,9 @@
 //!
 //! - [`Layer`]s (Dense, Activation, Dropout, Flatten) and [`Activation`]s as Keras defines them;
 //! - [`Loss`]es with Keras's clipping and reduction, and the accuracy metric;
-//! - [`Sgd`] with momentum and Nesterov, its state exposed for saving;
+//! - [`Optimizer`]s as Keras has them (SGD, Adam, AdamW, Nadam, RMSprop, Adagrad) with
+//!   clipping, weight decay and learning-rate [`Schedule`]s, their state in caller memory;
+//! - [`Sgd`], the SGD settings the device format carries;
 //! - [`Initializer`]s with a seeded [`Rng`];
 //! - a [`MatMul`] kernel trait whose default is the portable [`Portable`] kernel.
 #![no_std]
@@ -21,6 +23,7 @@ mod layer;
 mod loss;
 pub mod math;
 mod network;
+pub mod optimizer;
 pub mod protocol;
 mod rng;
 mod sgd;
@@ -33,6 +36,7 @@ pub use kernel::{check_dims, Mat, MatMul, Portable};
 pub use layer::Layer;
 pub use loss::{argmax, Loss, Targets, EPSILON};
 pub use network::Network;
+pub use optimizer::{Algorithm, Clipping, Optimizer, OptimizerScalars, Schedule};
 pub use rng::Rng;
 pub use sgd::{Sgd, SgdState};
 pub use train::{BatchStats, Trainer};

@@ -77,6 +77,12 @@ pub fn ln_1p(x: f32) -> f32 {
     }
 }
 
+/// `x^y`, always `libm`: the optimizers' bias corrections and learning-rate schedules
+/// run once per step and must match Keras's to float rounding.
+pub fn pow(x: f32, y: f32) -> f32 {
+    libm::powf(x, y)
+}
+
 /// The error function (always `libm`: micromath has none).
 pub fn erf(x: f32) -> f32 {
     libm::erff(x)

@@ -1,5 +1,6 @@
 //! Stochastic gradient descent with Keras's update rule.
 
+use crate::optimizer::{GradientClip, Optimizer, OptimizerScalars};
 use crate::Error;
 use serde::{Deserialize, Serialize};
 
@@ -55,40 +56,18 @@ impl Sgd {
         }
     }
 
-    /// Applies one update to `params` from `grads`, advancing `state`.
+    /// Applies one update to `params` from `grads`, advancing `state`: the SGD step of
+    /// [`Optimizer`].
     ///
     /// Errors with [`Error::BufferSize`] when the slices' lengths disagree.
     pub fn step(&self, params: &mut [f32], grads: &[f32], state: &mut SgdState) -> Result<(), Error> {
-        if grads.len() != params.len() {
-            return Err(Error::BufferSize {
-                what: "gradients",
-                expected: params.len(),
-                actual: grads.len(),
-            });
-        }
-        let lr = self.learning_rate;
-        if self.momentum == 0.0 {
-            for (w, g) in params.iter_mut().zip(grads) {
-                *w -= lr * g;
-            }
-        } else {
-            if state.momentum.len() != params.len() {
-                return Err(Error::BufferSize {
-                    what: "momentum",
-                    expected: params.len(),
-                    actual: state.momentum.len(),
-                });
-            }
-            let mu = self.momentum;
-            for ((w, g), m) in params.iter_mut().zip(grads).zip(state.momentum.iter_mut()) {
-                *m = mu * *m - lr * g;
-                if self.nesterov {
-                    *w += mu * *m - lr * g;
-                } else {
-                    *w += *m;
-                }
-            }
-        }
+        let optimizer = Optimizer::from(*self);
+        let scalars = OptimizerScalars {
+            iterations: state.iterations,
+            ..OptimizerScalars::default()
+        };
+        let step = optimizer.begin(&scalars);
+        optimizer.update(&step, GradientClip::None, params, grads, state.momentum)?;
         state.iterations += 1;
         Ok(())
     }

@@ -231,6 +231,7 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
         params: view.weights().to_vec(),
         compile,
         optimizer,
+        dropped_training: None,
     };
     model.validate()?;
     Ok(model)

@@ -176,6 +176,7 @@ impl Model {
     pub fn compile(&mut self, compile: Compile) {
         self.compile = Some(compile);
         self.optimizer = None;
+        self.dropped_training = None;
     }
 
     /// Trains on `data` as Keras's `fit` does: shuffles every epoch, runs batches of

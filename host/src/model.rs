@@ -72,6 +72,10 @@ pub struct OptimizerState {
     pub momentum: Vec<f32>,
 }
 
+/// What a file says about training: the compile settings and, when saved, the optimizer
+/// state (`None` for a model saved uncompiled).
+pub type Training = Option<(Compile, Option<OptimizerState>)>;
+
 /// A model: architecture, weights, and (when compiled) training settings and state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
@@ -91,6 +95,10 @@ pub struct Model {
     pub compile: Option<Compile>,
     /// Optimizer state, if the model has been trained or was loaded with one.
     pub optimizer: Option<OptimizerState>,
+    /// Why the training setup a loaded file named was dropped (an optimizer, loss or
+    /// schedule microdense cannot train with): the model loaded uncompiled, as Keras's
+    /// `load_model(compile=False)` loads it. `None` when nothing was dropped.
+    pub dropped_training: Option<String>,
 }
 
 /// Why a model is not valid.
@@ -140,6 +148,24 @@ impl From<microdense_core::Error> for ModelError {
 pub const TUTORIAL_SPEC: &str = "784,50,sigmoid,20,sigmoid,10,softmax";
 
 impl Model {
+    /// Takes the training setup read from a file. When it could not be used (an optimizer,
+    /// loss or schedule microdense does not train with, or unreadable optimizer state),
+    /// the model stays uncompiled and [`Model::dropped_training`] says why: loading for
+    /// inference never depends on the training setup, as with Keras's
+    /// `load_model(compile=False)`.
+    pub fn set_training(&mut self, read: Result<Training, impl fmt::Display>) {
+        match read {
+            Ok(training) => {
+                (self.compile, self.optimizer) = training.map_or((None, None), |(c, s)| (Some(c), s));
+                self.dropped_training = None;
+            }
+            Err(why) => {
+                (self.compile, self.optimizer) = (None, None);
+                self.dropped_training = Some(why.to_string());
+            }
+        }
+    }
+
     /// A Sequential model over `layers`, its weights drawn from the layers' initializers
     /// with a generator seeded by `seed`. Checks that the layers form a valid network.
     pub fn sequential(
@@ -156,6 +182,7 @@ impl Model {
             params: Vec::new(),
             compile: None,
             optimizer: None,
+            dropped_training: None,
         };
         let count = model.with_network(|net| Ok(net.param_count()))?;
         model.params = vec![0.0; count];

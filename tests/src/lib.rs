@@ -11,7 +11,8 @@
 //! [`keras_fixtures`] runs `tests/keras/make_fixtures.py` (Keras trains small
 //! models and saves every file format; see that script's docstring for the
 //! layout) into a directory under the system temp dir, keyed by the script's
-//! contents, so all test binaries of one run — and later runs — share it.
+//! contents, so all test binaries of one run — and later runs — share it;
+//! [`keras_made`] does the same for the other fixture scripts there.
 //!
 //! Use it from a package's tests with a dev-dependency
 //! `microdense-tests = { path = "../tests" }`.
@@ -22,7 +23,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// The repository root (the workspace directory).
 pub fn repo_root() -> PathBuf {
@@ -151,36 +152,56 @@ pub fn run_keras_script(python: &Path, script: &str, args: &[&Path]) -> String {
 /// generated once and shared by every test process; `None` (after printing
 /// why) if Keras is unavailable and not required.
 pub fn keras_fixtures() -> Option<PathBuf> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let python = keras_python()?;
-        let script = repo_root().join("tests").join("keras").join("make_fixtures.py");
-        let source =
-            std::fs::read(&script).unwrap_or_else(|e| panic!("cannot read {}: {e}", script.display()));
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        source.hash(&mut hasher);
-        mnist_dir().hash(&mut hasher);
-        let dir = std::env::temp_dir().join(format!("microdense-keras-fixtures-{:016x}", hasher.finish()));
-        if dir.join("manifest.json").exists() {
-            return Some(dir);
-        }
-        // Generate next to the final name and rename, so a concurrent or
-        // interrupted run never sees a half-made directory.
-        let tmp = PathBuf::from(format!("{}.tmp-{}", dir.display(), std::process::id()));
+    keras_made("make_fixtures.py")
+}
+
+/// The directory `tests/keras/<script> DIR` fills with files real Keras wrote
+/// (ending with its `manifest.json`), generated once per script contents and
+/// shared by every test process; `None` (after printing why) if Keras is
+/// unavailable and not required.
+pub fn keras_made(script: &'static str) -> Option<PathBuf> {
+    static DIRS: Mutex<Vec<(&'static str, Option<PathBuf>)>> = Mutex::new(Vec::new());
+    let mut dirs = DIRS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, dir)) = dirs.iter().find(|(s, _)| *s == script) {
+        return dir.clone();
+    }
+    let dir = generate(script);
+    dirs.push((script, dir.clone()));
+    dir
+}
+
+/// Runs `tests/keras/<script>` into a directory keyed by its contents, unless
+/// an earlier run made it.
+fn generate(script: &str) -> Option<PathBuf> {
+    let python = keras_python()?;
+    let path = repo_root().join("tests").join("keras").join(script);
+    let source = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    source.hash(&mut hasher);
+    mnist_dir().hash(&mut hasher);
+    let stem = script
+        .trim_start_matches("make_")
+        .trim_end_matches(".py")
+        .replace('_', "-");
+    let dir = std::env::temp_dir().join(format!("microdense-keras-{stem}-{:016x}", hasher.finish()));
+    if dir.join("manifest.json").exists() {
+        return Some(dir);
+    }
+    // Generate next to the final name and rename, so a concurrent or
+    // interrupted run never sees a half-made directory.
+    let tmp = PathBuf::from(format!("{}.tmp-{}", dir.display(), std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    run_keras_script(&python, script, &[&tmp]);
+    if std::fs::rename(&tmp, &dir).is_err() {
+        // Another process got there first; use its directory.
         let _ = std::fs::remove_dir_all(&tmp);
-        run_keras_script(&python, "make_fixtures.py", &[&tmp]);
-        if std::fs::rename(&tmp, &dir).is_err() {
-            // Another process got there first; use its directory.
-            let _ = std::fs::remove_dir_all(&tmp);
-            assert!(
-                dir.join("manifest.json").exists(),
-                "cannot move fixtures to {}",
-                dir.display()
-            );
-        }
-        Some(dir)
-    })
-    .clone()
+        assert!(
+            dir.join("manifest.json").exists(),
+            "cannot move fixtures to {}",
+            dir.display()
+        );
+    }
+    Some(dir)
 }
 
 /// Every file under `dir` (recursively) whose name ends with `suffix`, sorted.

@@ -50,9 +50,14 @@ enum Command {
 }
 
 /// Loads any model file the commands accept, as [`Model::load`] chooses by file name
-/// (`.h5`, `.keras`, `.json`/`.yaml` architectures, `.mdl`).
+/// (`.h5`, `.keras`, `.json`/`.yaml` architectures, `.mdl`). A training setup the model
+/// cannot be trained with is dropped with one warning line on stderr.
 fn load_model(path: &Path) -> Result<Model, String> {
-    Model::load(path).map_err(|e| e.to_string())
+    let model = Model::load(path).map_err(|e| e.to_string())?;
+    if let Some(why) = &model.dropped_training {
+        eprintln!("warning: loaded without its training setup (as load_model(compile=False)): {why}");
+    }
+    Ok(model)
 }
 
 /// Parses the arguments, runs the subcommand and returns the process exit code.

@@ -73,9 +73,15 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         Some(path) => {
             let model = super::load_model(path)?;
             if model.compile.is_none() {
+                let why = model.dropped_training.as_deref().map_or_else(
+                    || "it was saved without a training configuration".to_string(),
+                    |why| format!("its training setup cannot be used: {why}"),
+                );
                 return Err(format!(
-                    "{} has no training configuration to resume from",
-                    path.display()
+                    "cannot resume {}: {why}; to train its weights anew, recompile with \
+                     `microdense train --arch {file} --weights {file}` and the optimizer flags",
+                    path.display(),
+                    file = path.display(),
                 ));
             }
             model

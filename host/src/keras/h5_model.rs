@@ -24,7 +24,7 @@ use super::training_config::{compile_from_config, training_config};
 use super::weights::{load_weights_group, weights_group, LoadWeights};
 use super::{json, KerasError, BACKEND, TF_KERAS_VERSION};
 use crate::h5::{H5Attr, H5Dataset, H5Group};
-use crate::model::{Model, OptimizerState};
+use crate::model::{Model, OptimizerState, Training};
 
 /// The model in a whole-model HDF5 tree read from `file`: architecture, weights and,
 /// when present, compile settings and optimizer state.
@@ -42,14 +42,26 @@ pub fn read_model(root: &H5Group, file: &str) -> Result<Model, KerasError> {
         what: "model_weights group".into(),
     })?;
     load_weights_group(&mut model, weights, file, LoadWeights::default())?;
-    if let Some(text) = root.attr_str("training_config") {
-        let value = json::parse(text, &format!("{file} (training_config)"))?;
-        model.compile = compile_from_config(&value, file)?;
-    }
-    if let (Some(compile), Some(group)) = (&model.compile, root.group("optimizer_weights")) {
-        model.optimizer = Some(read_optimizer_weights(&model, &compile.sgd, group, file)?);
-    }
+    let training = read_training(&model, root, file);
+    model.set_training(training);
     Ok(model)
+}
+
+/// The compile settings in `training_config` and, when compiled, the optimizer state in
+/// `optimizer_weights`.
+fn read_training(model: &Model, root: &H5Group, file: &str) -> Result<Training, KerasError> {
+    let Some(text) = root.attr_str("training_config") else {
+        return Ok(None);
+    };
+    let value = json::parse(text, &format!("{file} (training_config)"))?;
+    let Some(compile) = compile_from_config(&value, file)? else {
+        return Ok(None);
+    };
+    let state = match root.group("optimizer_weights") {
+        Some(group) => Some(read_optimizer_weights(model, &compile.sgd, group, file)?),
+        None => None,
+    };
+    Ok(Some((compile, state)))
 }
 
 /// The optimizer state in an `optimizer_weights` group, by position.

@@ -25,7 +25,7 @@ use super::training_config::{compile_config, compile_from_config};
 use super::weights::{checked_tensor, dense_slots, LoadWeights, WeightsReport};
 use super::{KerasError, KERAS3_VERSION};
 use crate::h5::{self, H5Attr, H5Dataset, H5Group};
-use crate::model::{Model, ModelKind, OptimizerState};
+use crate::model::{Compile, Model, ModelKind, OptimizerState};
 use microdense_core::Layer;
 use std::io::{Cursor, Read, Write};
 
@@ -192,9 +192,14 @@ pub fn load_weights_h5(
     Ok(report)
 }
 
-/// The optimizer state in `optimizer/vars` for `model` compiled with SGD, if saved.
-fn read_optimizer(model: &Model, root: &H5Group, file: &str) -> Result<Option<OptimizerState>, KerasError> {
-    let (Some(compile), Some(vars)) = (&model.compile, root.group("optimizer/vars")) else {
+/// The optimizer state in `optimizer/vars` for `model` compiled as `compile`, if saved.
+fn read_optimizer(
+    model: &Model,
+    compile: &Compile,
+    root: &H5Group,
+    file: &str,
+) -> Result<Option<OptimizerState>, KerasError> {
+    let Some(vars) = root.group("optimizer/vars") else {
         return Ok(None);
     };
     let saved = numbered(vars);
@@ -236,10 +241,18 @@ pub fn read_keras(bytes: Vec<u8>, file: &str) -> Result<Model, KerasError> {
     let weights_label = format!("{file}:{WEIGHTS_ENTRY}");
     let root = h5::read_bytes(weights_bytes, &weights_label)?;
     load_weights_h5(&mut model, &root, &weights_label, LoadWeights::default())?;
-    if let Some(compile) = config.get("compile_config").filter(|c| !c.is_null()) {
-        model.compile = compile_from_config(compile, &config_label)?;
-    }
-    model.optimizer = read_optimizer(&model, &root, &weights_label)?;
+    let training = match config.get("compile_config").filter(|c| !c.is_null()) {
+        Some(compile) => compile_from_config(compile, &config_label).and_then(|compile| {
+            compile
+                .map(|compile| {
+                    let state = read_optimizer(&model, &compile, &root, &weights_label)?;
+                    Ok((compile, state))
+                })
+                .transpose()
+        }),
+        None => Ok(None),
+    };
+    model.set_training(training);
     Ok(model)
 }
 

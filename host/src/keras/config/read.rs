@@ -40,6 +40,7 @@ pub fn model_from_config(config: &Value, file: &str, seed: u64) -> Result<Model,
         params: Vec::new(),
         compile: None,
         optimizer: None,
+        dropped_training: None,
     };
     let model_err = |source| KerasError::Model {
         file: file.to_string(),

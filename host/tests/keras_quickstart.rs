@@ -1,0 +1,150 @@
+//! TensorFlow's beginner quickstart (Adam, `from_logits` loss) and a variant compiled
+//! with Adadelta, as real Keras saves them (tests/keras/make_quickstart.py): they load
+//! for inference whatever their training setup, like `load_model(compile=False)`, with
+//! one warning line naming what was dropped; only `train --resume` needs the optimizer.
+
+mod keras_common;
+
+use keras_common::{max_diff, predict, read_npy};
+use microdense::model::Model;
+use microdense_tests::{keras_made, mnist_dir, TempDir};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Fixtures {
+    dir: PathBuf,
+    manifest: Value,
+    x: Vec<f32>,
+}
+
+fn fixtures() -> Option<Fixtures> {
+    let dir = keras_made("make_quickstart.py")?;
+    let manifest = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let (_, x) = read_npy(&dir.join("x_test.npy"));
+    Some(Fixtures { dir, manifest, x })
+}
+
+/// Every saved file: (variant, what, file, predictions file).
+fn files(f: &Fixtures) -> Vec<(String, String, PathBuf, PathBuf)> {
+    let mut out = Vec::new();
+    for (variant, flavours) in f.manifest["models"].as_object().unwrap() {
+        for (flavour, entry) in flavours.as_object().unwrap() {
+            for key in ["h5", "keras"] {
+                let Some(file) = entry.get(key).and_then(Value::as_str) else {
+                    continue;
+                };
+                let pred = f.dir.join(entry["pred"].as_str().unwrap());
+                out.push((
+                    variant.clone(),
+                    format!("{flavour}/{file}"),
+                    f.dir.join(file),
+                    pred,
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn microdense(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_microdense"))
+        .args(args)
+        .current_dir(dir)
+        .env("MNIST_DIR", mnist_dir())
+        .output()
+        .expect("runs microdense")
+}
+
+/// The warning lines on stderr of a command that must succeed.
+fn warnings(out: &Output, what: &str) -> Vec<String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what}: failed: {stderr}");
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn quickstart_loads_for_inference_whatever_its_optimizer_and_predicts_like_keras() {
+    let Some(f) = fixtures() else { return };
+    let all = files(&f);
+    assert_eq!(
+        all.len(),
+        6,
+        "two variants × (tf_keras .h5, Keras 3 .keras and .h5)"
+    );
+    for (variant, what, file, pred) in all {
+        let model = Model::load(&file).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let (_, expected) = read_npy(&pred);
+        let ours = predict(&model, &f.x);
+        // Logits, not probabilities: float32 roundoff relative to their size.
+        let scale = expected.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        let diff = max_diff(&ours, &expected);
+        assert!(
+            diff <= 1e-5 * scale,
+            "{what}: logits differ from Keras's by {diff}"
+        );
+        if model.compile.is_some() {
+            continue; // microdense trains with everything this file names
+        }
+        let why = model
+            .dropped_training
+            .as_deref()
+            .unwrap_or_else(|| panic!("{what}: uncompiled without saying why"));
+        assert!(why.contains(&file.display().to_string()), "{what}: {why}");
+        assert!(model.optimizer.is_none(), "{what}");
+        if variant == "quickstart_adadelta" {
+            assert!(
+                why.contains("Adadelta"),
+                "{what}: the warning names the optimizer: {why}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_model_commands_warn_once_and_only_resume_needs_the_optimizer() {
+    let Some(f) = fixtures() else { return };
+    let dir = TempDir::new("quickstart-cli");
+    for (variant, what, file, _) in files(&f) {
+        if variant != "quickstart_adadelta" {
+            continue;
+        }
+        let path = file.to_str().unwrap();
+        let predicted = dir.join("scores.npy");
+        let mdl = dir.join("q.mdl");
+        let h5 = dir.join("q.h5");
+        for args in [
+            vec!["summary", path],
+            vec!["predict", path, "--out", predicted.to_str().unwrap()],
+            vec!["evaluate", path],
+            vec!["convert", path, mdl.to_str().unwrap()],
+            vec!["convert", path, h5.to_str().unwrap()],
+            vec!["plot", path, "--out", dir.join("q.svg").to_str().unwrap()],
+        ] {
+            let lines = warnings(&microdense(&args, dir.path()), &format!("{what}: {args:?}"));
+            assert_eq!(lines.len(), 1, "{what}: {args:?}: one warning line: {lines:?}");
+            assert!(lines[0].contains("Adadelta"), "{what}: {args:?}: {}", lines[0]);
+        }
+        let (shape, scores) = read_npy(&predicted);
+        assert_eq!(shape, [10_000, 10], "{what}");
+        assert!(scores.iter().all(|s| s.is_finite()), "{what}");
+        // The converted files are inference-only models now: no warning when read back.
+        let back = Model::load(&h5).unwrap();
+        assert!(
+            back.compile.is_none() && back.dropped_training.is_none(),
+            "{what}"
+        );
+
+        let out = microdense(&["train", "--resume", path, "--epochs", "1"], dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        for needed in ["cannot resume", "Adadelta", "--weights", path] {
+            assert!(stderr.contains(needed), "{what}: {needed:?} in: {stderr}");
+        }
+    }
+}
