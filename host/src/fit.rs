@@ -13,6 +13,7 @@ use crate::history::{EpochRecord, Evaluation};
 use crate::model::{Compile, Model, ModelError};
 use microdense_core::{BatchStats, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Settings of one `fit` call.
@@ -90,6 +91,13 @@ pub enum FitError {
     Model(ModelError),
     /// The engine refused (a bug if it happens: shapes are checked first).
     Engine(microdense_core::Error),
+    /// [`Model::fit_until`]'s stop flag was set; the batches before it were applied.
+    Stopped {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch that was not run.
+        step: usize,
+    },
     /// The loss became NaN or infinite.
     Diverged {
         /// 1-based epoch.
@@ -107,6 +115,9 @@ impl fmt::Display for FitError {
             FitError::Options(msg) => write!(f, "bad training options: {msg}"),
             FitError::Model(e) => write!(f, "{e}"),
             FitError::Engine(e) => write!(f, "engine error: {e}"),
+            FitError::Stopped { epoch, step } => {
+                write!(f, "training stopped before epoch {epoch}, batch {step}")
+            }
             FitError::Diverged { epoch, step } => {
                 write!(
                     f,
@@ -190,6 +201,20 @@ impl Model {
         options: &FitOptions,
         progress: &mut (dyn FnMut(&Progress) + Send),
     ) -> Result<Vec<EpochRecord>, FitError> {
+        self.fit_until(data, validation, options, progress, &AtomicBool::new(false))
+    }
+
+    /// [`fit`](Self::fit) that checks `stop` before every batch and, once it is set, ends
+    /// with [`FitError::Stopped`], keeping the updates made so far and the optimizer state
+    /// (Keras's `fit` interrupted by Ctrl-C).
+    pub fn fit_until(
+        &mut self,
+        data: &Dataset<'_>,
+        validation: Option<&Dataset<'_>>,
+        options: &FitOptions,
+        progress: &mut (dyn FnMut(&Progress) + Send),
+        stop: &AtomicBool,
+    ) -> Result<Vec<EpochRecord>, FitError> {
         let compile = self.compile.clone().ok_or(FitError::NotCompiled)?;
         self.validate()?;
         if options.batch_size == 0 || options.threads == 0 {
@@ -238,6 +263,12 @@ impl Model {
                 }
                 let mut total = BatchStats::default();
                 for (step, batch) in order.chunks(options.batch_size).enumerate() {
+                    if stop.load(Ordering::Relaxed) {
+                        return Err(FitError::Stopped {
+                            epoch,
+                            step: step + 1,
+                        });
+                    }
                     let scale = 1.0 / batch.len() as f32;
                     let stats = self.batch_gradients(&trainer, &compile, data, batch, scale, &mut workers)?;
                     if !stats.loss_sum.is_finite() {
@@ -423,5 +454,41 @@ fn shuffle(order: &mut [usize], rng: &mut Rng) {
     for i in (1..order.len()).rev() {
         let j = rng.below(i + 1);
         order.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Features;
+
+    #[test]
+    fn fit_until_stops_before_the_next_batch_and_keeps_the_steps_made() {
+        let mut model = Model::from_spec("4,3:relu,2:softmax", 7).unwrap();
+        model.compile(Compile::default());
+        let x: Vec<f32> = (0..40).map(|i| (i % 7) as f32 / 7.0).collect();
+        let y: Vec<u32> = (0..10).map(|i| i % 2).collect();
+        let data = Dataset::new(Features::F32(&x), 4, &y).unwrap();
+        let options = FitOptions {
+            epochs: 2,
+            batch_size: 2,
+            ..FitOptions::default()
+        };
+        let stop = AtomicBool::new(false);
+        let before = model.params.clone();
+        let result = model.fit_until(
+            &data,
+            None,
+            &options,
+            &mut |p| {
+                if let Progress::Batch { step: 2, .. } = p {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            },
+            &stop,
+        );
+        assert_eq!(result, Err(FitError::Stopped { epoch: 1, step: 3 }));
+        assert_eq!(model.optimizer.as_ref().map(|o| o.iterations), Some(2));
+        assert_ne!(model.params, before);
     }
 }

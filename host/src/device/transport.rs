@@ -6,8 +6,9 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A bidirectional byte stream with timed reads.
-pub trait Transport {
+/// A bidirectional byte stream with timed reads (`Send`: a device may be driven from a
+/// worker thread, as the Python module does).
+pub trait Transport: Send {
     /// Sends every byte.
     fn send(&mut self, bytes: &[u8]) -> Result<(), DeviceError>;
     /// Reads at least one byte into `buf` before `deadline`; [`DeviceError::Timeout`]
