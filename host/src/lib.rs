@@ -2,6 +2,7 @@
 //! pictures and talking to a device.
 
 pub mod atomic;
+pub mod cleanup;
 pub mod cli;
 pub mod dataset;
 pub mod device;

@@ -44,7 +44,7 @@ use crate::keras::json::{self, Node};
 use crate::keras::keras3::{keras_bytes, load_weights_h5, read_keras, weights_h5, WEIGHTS_ENTRY};
 use crate::keras::training_config::{compile_config, compile_from_config};
 use crate::keras::weights::{load_weights_group, weights_group};
-use crate::keras::{read_file, write_atomically, yaml, BACKEND, TF_KERAS_VERSION};
+use crate::keras::{read_file, yaml, BACKEND, TF_KERAS_VERSION};
 use crate::model::Model;
 use serde_json::Value;
 use std::io::Read;
@@ -97,6 +97,11 @@ impl FileKind {
     }
 }
 
+/// The names [`Model::save`] accepts.
+const SAVE_EXTENSIONS: &str = ".h5, .keras, .weights.h5, .json, .yaml, .yml, .mdl";
+/// The names [`Model::save_weights`] accepts.
+const SAVE_WEIGHTS_EXTENSIONS: &str = ".weights.h5, .h5";
+
 /// The extension error for `operation` on `path`.
 fn extension(path: &Path, operation: &'static str, accepted: &'static str) -> KerasError {
     KerasError::Extension {
@@ -111,6 +116,14 @@ fn device_format_error(path: &Path, e: DeviceFormatError) -> KerasError {
     KerasError::DeviceFormat {
         path: path.to_path_buf(),
         message: e.to_string(),
+    }
+}
+
+/// Turns a failure to write `path` into [`KerasError::Io`].
+fn writing(path: &Path) -> impl FnOnce(std::io::Error) -> KerasError + '_ {
+    move |source| KerasError::Io {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -172,10 +185,14 @@ impl Model {
         let path = path.as_ref();
         match FileKind::of(path) {
             Some(FileKind::H5) => Ok(h5::write(path, &model_to_h5(self)?)?),
-            Some(FileKind::Keras) => write_atomically(path, &keras_bytes(self)?),
+            Some(FileKind::Keras) => crate::atomic::write(path, &keras_bytes(self)?).map_err(writing(path)),
             Some(FileKind::WeightsH5) => self.save_weights(path),
-            Some(FileKind::Json) => write_atomically(path, self.to_json().as_bytes()),
-            Some(FileKind::Yaml) => write_atomically(path, self.to_yaml()?.as_bytes()),
+            Some(FileKind::Json) => {
+                crate::atomic::write(path, self.to_json().as_bytes()).map_err(writing(path))
+            }
+            Some(FileKind::Yaml) => {
+                crate::atomic::write(path, self.to_yaml()?.as_bytes()).map_err(writing(path))
+            }
             Some(FileKind::DeviceFormat) => {
                 // The training state (its trailing trainable Dense layers) goes along when
                 // the model is compiled, so a device can fine-tune it.
@@ -183,17 +200,25 @@ impl Model {
                     with_training_state: self.compile.is_some(),
                     trainable_layers: None,
                 };
-                write_atomically(
-                    path,
-                    &to_mdl(self, &options).map_err(|e| device_format_error(path, e))?,
-                )
+                let bytes = to_mdl(self, &options).map_err(|e| device_format_error(path, e))?;
+                crate::atomic::write(path, &bytes).map_err(writing(path))
             }
-            None => Err(extension(
-                path,
-                "save",
-                ".h5, .keras, .weights.h5, .json, .yaml, .yml, .mdl",
-            )),
+            None => Err(extension(path, "save", SAVE_EXTENSIONS)),
         }
+    }
+
+    /// Checks, before any long work, that [`save`](Self::save) (or
+    /// [`save_weights`](Self::save_weights) when `weights_only`) would accept `path`: its
+    /// name says a format, and a file can be written there ([`crate::atomic::check`]).
+    pub fn check_save_path(path: impl AsRef<Path>, weights_only: bool) -> Result<(), KerasError> {
+        let path = path.as_ref();
+        match FileKind::of(path) {
+            Some(FileKind::WeightsH5 | FileKind::H5) => {}
+            _ if weights_only => return Err(extension(path, "save_weights", SAVE_WEIGHTS_EXTENSIONS)),
+            Some(_) => {}
+            None => return Err(extension(path, "save", SAVE_EXTENSIONS)),
+        }
+        crate::atomic::check(path).map_err(writing(path))
     }
 
     /// The architecture as JSON, exactly as tf_keras's `model.to_json()` writes it
@@ -237,7 +262,7 @@ impl Model {
         match FileKind::of(path) {
             Some(FileKind::WeightsH5) => Ok(h5::write(path, &weights_h5(self)?)?),
             Some(FileKind::H5) => Ok(h5::write(path, &weights_group(self)?)?),
-            _ => Err(extension(path, "save_weights", ".weights.h5, .h5")),
+            _ => Err(extension(path, "save_weights", SAVE_WEIGHTS_EXTENSIONS)),
         }
     }
 

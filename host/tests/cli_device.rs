@@ -184,3 +184,91 @@ fn a_serial_port_reaches_the_device() {
         "{out}"
     );
 }
+
+/// The processes whose parent is `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// Whether process `pid` runs (exists and is no zombie).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit(") ").next().map(|rest| !rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// Waits until `done` holds, for at most a minute (a deadline, not a measurement).
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    true
+}
+
+#[test]
+fn qemu_dies_with_microdense_whatever_ends_it() {
+    let Some(firmware) = firmware() else { return };
+    for signal in [libc::SIGKILL, libc::SIGTERM] {
+        let dir = TempDir::new("cli-device-signal");
+        let model = model_file(&dir);
+        let mut microdense = Command::new(env!("CARGO_BIN_EXE_microdense"))
+            .args([
+                "device",
+                "--qemu",
+                "--model",
+                &model,
+                "--firmware",
+                &firmware,
+                "evaluate",
+            ])
+            .current_dir(dir.path())
+            .env("MNIST_DIR", mnist_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let socket_dir = std::env::temp_dir().join(format!("microdense-qemu-{}-0", microdense.id()));
+        let mut qemu = None;
+        assert!(
+            eventually(|| {
+                qemu = children(microdense.id()).into_iter().next();
+                qemu.is_some() && socket_dir.join("uart0.sock").exists()
+            }),
+            "microdense started no QEMU"
+        );
+        let qemu = qemu.unwrap();
+        // SAFETY: kill sends a signal to the process this test started.
+        assert_eq!(unsafe { libc::kill(microdense.id() as libc::pid_t, signal) }, 0);
+        microdense.wait().unwrap();
+        let gone = eventually(|| !running(qemu));
+        if !gone {
+            // SAFETY: as above, to the QEMU the test found as microdense's child.
+            unsafe { libc::kill(qemu as libc::pid_t, libc::SIGKILL) };
+        }
+        assert!(
+            gone,
+            "QEMU (pid {qemu}) outlived microdense killed by signal {signal}"
+        );
+        if signal == libc::SIGTERM {
+            assert!(!socket_dir.exists(), "{} is left behind", socket_dir.display());
+        } else {
+            // Nothing can clean up after SIGKILL.
+            let _ = std::fs::remove_dir_all(&socket_dir);
+        }
+    }
+}

@@ -1,8 +1,8 @@
 //! `microdense convert IN OUT`: between Keras's formats and the device format.
 
 use crate::device_format::{to_mdl, ExportOptions};
+use crate::model::Model;
 use crate::model_io::{FileKind, LoadWeights};
-use crate::plot::write_atomic;
 use std::path::PathBuf;
 
 /// Options of `microdense convert`.
@@ -18,10 +18,10 @@ pub struct ConvertArgs {
     #[arg(long)]
     weights: Option<PathBuf>,
     /// Match weights to layers by name (others are left alone), as `load_weights(by_name=True)`.
-    #[arg(long)]
+    #[arg(long, requires = "weights")]
     by_name: bool,
     /// With `--by-name`, skip layers whose weight shapes differ instead of failing.
-    #[arg(long)]
+    #[arg(long, requires = "by_name")]
     skip_mismatch: bool,
     /// Write only the weights: `OUT.weights.h5` in Keras 3's layout, any other `.h5` in
     /// the layout of Keras 2's `save_weights`.
@@ -37,6 +37,15 @@ pub struct ConvertArgs {
 
 /// Runs `microdense convert`.
 pub fn run(args: ConvertArgs) -> Result<(), String> {
+    let out = &args.output;
+    let to_mdl_file = FileKind::of(out) == Some(FileKind::DeviceFormat);
+    if (args.with_training_state || args.trainable_layers.is_some()) && (!to_mdl_file || args.weights_only) {
+        return Err(format!(
+            "--with-training-state and --trainable-layers are for a .mdl output, not {}",
+            out.display()
+        ));
+    }
+    Model::check_save_path(out, args.weights_only).map_err(|e| e.to_string())?;
     let mut model = super::load_model(&args.input)?;
     if let Some(weights) = &args.weights {
         let how = LoadWeights {
@@ -53,16 +62,15 @@ pub fn run(args: ConvertArgs) -> Result<(), String> {
             println!("  left {layer} unchanged: {why}");
         }
     }
-    let out = &args.output;
     if args.weights_only {
         model.save_weights(out).map_err(|e| e.to_string())?;
-    } else if FileKind::of(out) == Some(FileKind::DeviceFormat) {
+    } else if to_mdl_file {
         let options = ExportOptions {
             with_training_state: args.with_training_state || args.trainable_layers.is_some(),
             trainable_layers: args.trainable_layers,
         };
         let bytes = to_mdl(&model, &options).map_err(|e| e.to_string())?;
-        write_atomic(out, &bytes).map_err(|e| e.to_string())?;
+        crate::atomic::write(out, &bytes).map_err(super::cannot_write(out))?;
     } else {
         model.save(out).map_err(|e| e.to_string())?;
     }

@@ -1,7 +1,8 @@
 //! Finding and loading MNIST for commands, and turning it into [`Dataset`]s.
 
 use crate::dataset::{Dataset, Features};
-use crate::mnist::{Lookup, Mnist, Split};
+use crate::mnist::{Lookup, Mnist, Split, CLASSES};
+use crate::model::Model;
 use std::path::PathBuf;
 
 /// The `--data` and `--normalize` options shared by commands that read MNIST.
@@ -28,6 +29,20 @@ pub struct LoadedMnist {
     train_labels: Vec<u32>,
     test_labels: Vec<u32>,
     scale: f32,
+}
+
+/// Refuses a model whose output is not one score per MNIST class, as Keras refuses the
+/// shape mismatch between a model's output and its targets.
+pub fn check_output_width(model: &Model) -> Result<(), String> {
+    let width = model
+        .with_network(|net| Ok(net.output_width()))
+        .map_err(|e| e.to_string())?;
+    if width == CLASSES {
+        return Ok(());
+    }
+    Err(format!(
+        "the model's output has {width} values but MNIST has {CLASSES} classes: its last layer must have {CLASSES} units"
+    ))
 }
 
 impl DataArgs {
@@ -59,15 +74,21 @@ impl LoadedMnist {
 
     /// The 60,000 training images.
     pub fn train(&self) -> Result<Dataset<'_>, String> {
-        self.dataset(&self.mnist.train, &self.train_labels)
+        self.dataset("training", &self.mnist.train, &self.train_labels)
     }
 
     /// The 10,000 test images.
     pub fn test(&self) -> Result<Dataset<'_>, String> {
-        self.dataset(&self.mnist.test, &self.test_labels)
+        self.dataset("test", &self.mnist.test, &self.test_labels)
     }
 
-    fn dataset<'a>(&self, split: &'a Split, labels: &'a [u32]) -> Result<Dataset<'a>, String> {
+    fn dataset<'a>(&self, which: &str, split: &'a Split, labels: &'a [u32]) -> Result<Dataset<'a>, String> {
+        if labels.is_empty() {
+            return Err(format!(
+                "MNIST in {}: the {which} set has no images",
+                self.path.display()
+            ));
+        }
         let features = Features::U8 {
             data: &split.images,
             scale: self.scale,

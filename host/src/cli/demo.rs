@@ -9,9 +9,7 @@ use crate::fit::FitOptions;
 use crate::history::{EpochRecord, History};
 use crate::model::{Compile, Model, TUTORIAL_SPEC};
 use crate::model_io::LoadWeights;
-use crate::plot::{
-    model_layers, write_atomic, write_diagram, write_history_png, ChartOptions, DiagramOptions,
-};
+use crate::plot::{model_layers, write_diagram, write_history_png, ChartOptions, DiagramOptions};
 use std::path::{Path, PathBuf};
 
 /// Options of `microdense demo`.
@@ -36,7 +34,7 @@ pub struct DemoArgs {
     #[arg(long)]
     firmware: Option<PathBuf>,
     /// Training images the device fine-tunes on.
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = 4000, value_parser = super::parse::at_least_one)]
     finetune_images: usize,
 }
 
@@ -149,8 +147,9 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     demo.heading("Architecture only: to_json / to_yaml, and rebuild from each");
     let json = demo.path("my_model_arch.json");
     let yaml = demo.path("my_model_arch.yaml");
-    write_atomic(&json, resumed.to_json().as_bytes()).map_err(|e| e.to_string())?;
-    write_atomic(&yaml, resumed.to_yaml().map_err(report)?.as_bytes()).map_err(|e| e.to_string())?;
+    crate::atomic::write(&json, resumed.to_json().as_bytes()).map_err(super::cannot_write(&json))?;
+    crate::atomic::write(&yaml, resumed.to_yaml().map_err(report)?.as_bytes())
+        .map_err(super::cannot_write(&yaml))?;
     for path in [&json, &yaml] {
         let rebuilt = Model::load(path).map_err(report)?;
         let classes: Vec<&str> = rebuilt.layers.iter().map(|l| l.layer.keras_class()).collect();
@@ -236,7 +235,7 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
         },
     )
     .map_err(|e| e.to_string())?;
-    write_atomic(&mdl, &bytes).map_err(|e| e.to_string())?;
+    crate::atomic::write(&mdl, &bytes).map_err(super::cannot_write(&mdl))?;
     println!("{}", inspect(&bytes, 32));
     demo.record("device format", Some(&mdl), Some(test_score.accuracy));
 

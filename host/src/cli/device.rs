@@ -6,6 +6,7 @@ use crate::device::{
     qemu, Device, ModelState, Qemu, QemuConfig, SampleSet, SerialTransport, SocketTransport, Transport,
 };
 use crate::mnist::Split;
+use crate::model_io::FileKind;
 use crate::plot::ConfusionMatrix;
 use indicatif::{ProgressBar, ProgressStyle};
 use microdense_core::{Rng, Sgd};
@@ -33,7 +34,8 @@ struct Connection {
     /// Boot the firmware under QEMU (mps2-an386) for this command instead.
     #[arg(long, global = true)]
     qemu: bool,
-    /// With --qemu: the .mdl file written into the firmware's model region.
+    /// With --qemu: the .mdl file written into the firmware's model region (convert other
+    /// model files first: `microdense convert m.h5 m.mdl`).
     #[arg(long, global = true)]
     model: Option<PathBuf>,
     /// With --qemu: the firmware ELF (default: what `scripts/firmware-build.sh --release` builds).
@@ -64,7 +66,7 @@ enum DeviceCommand {
         #[command(flatten)]
         data: DataArgs,
         /// Evaluate only the first N test images.
-        #[arg(long)]
+        #[arg(long, value_parser = super::parse::at_least_one)]
         limit: Option<usize>,
         /// End with a JSON line {"accuracy": …, "loss": …, "samples": …}.
         #[arg(long)]
@@ -84,16 +86,16 @@ enum DeviceCommand {
         #[arg(long, default_value_t = 1)]
         epochs: usize,
         /// SGD learning rate (default: the model's training state, else 0.01).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = super::parse::learning_rate)]
         lr: Option<f32>,
-        /// SGD momentum (default: the model's training state, else 0).
-        #[arg(long)]
+        /// SGD momentum, from 0 to 1 (default: the model's training state, else 0).
+        #[arg(long, allow_negative_numbers = true, value_parser = super::parse::momentum)]
         momentum: Option<f32>,
         /// Samples per SGD step (one frame each; the device's RAM bounds it).
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 16, value_parser = super::parse::device_batch)]
         batch_size: usize,
         /// Use only the first N training images.
-        #[arg(long)]
+        #[arg(long, value_parser = super::parse::at_least_one)]
         limit: Option<usize>,
         /// Seed of the shuffling.
         #[arg(long, default_value_t = 1)]
@@ -115,6 +117,28 @@ enum DeviceCommand {
     },
 }
 
+impl DeviceCommand {
+    /// Checks the files the command writes, before the device is touched.
+    fn check_outputs(&self) -> Result<(), String> {
+        match self {
+            DeviceCommand::Finetune { output, .. } | DeviceCommand::Pull { output } => {
+                if FileKind::of(output) != Some(FileKind::DeviceFormat) {
+                    return Err(format!(
+                        "{}: a device's model is written as a .mdl file",
+                        output.display()
+                    ));
+                }
+                super::check_output(output)
+            }
+            DeviceCommand::Evaluate {
+                confusion: Some(path),
+                ..
+            } => super::check_output(path),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A connected device and the QEMU behind it, if any.
 struct Session {
     device: Device,
@@ -126,11 +150,27 @@ impl Session {
     fn open(c: &Connection) -> Result<Session, String> {
         let timeout = Duration::from_secs(c.timeout.max(1));
         if c.qemu {
+            if let Some(model) = c
+                .model
+                .as_deref()
+                .filter(|m| FileKind::of(m) != Some(FileKind::DeviceFormat))
+            {
+                return Err(format!(
+                    "--model {}: the firmware runs .mdl files; convert it first: microdense convert {} MODEL.mdl",
+                    model.display(),
+                    model.display()
+                ));
+            }
             let config = QemuConfig {
                 elf: c.firmware.clone().unwrap_or_else(qemu::default_firmware),
                 model: c.model.clone(),
             };
-            let qemu = Qemu::boot(&config).map_err(|e| e.to_string())?;
+            let qemu = if c.keep {
+                Qemu::boot_detached(&config)
+            } else {
+                Qemu::boot(&config)
+            }
+            .map_err(|e| e.to_string())?;
             let transport = qemu.connect().map_err(|e| e.to_string())?;
             return Ok(Session {
                 device: Device::new(Box::new(transport), timeout),
@@ -192,12 +232,16 @@ fn bar(len: usize, what: &str) -> ProgressBar {
 
 /// The samples of a split as the device receives them.
 fn sample_set<'a>(split: &'a Split, args: &DataArgs) -> Result<SampleSet<'a>, String> {
+    if split.labels.is_empty() {
+        return Err("MNIST: the split the command needs has no images".into());
+    }
     let scale = if args.normalize { 1.0 / 255.0 } else { 1.0 };
     SampleSet::new(&split.images, split.rows * split.cols, &split.labels, scale).map_err(|e| e.to_string())
 }
 
 /// Runs `microdense device`.
 pub fn run(args: DeviceArgs) -> Result<(), String> {
+    args.command.check_outputs()?;
     let mut session = Session::open(&args.connection)?;
     let result = command(&mut session.device, args.command);
     session.close();
@@ -339,7 +383,7 @@ fn pull_to(device: &mut Device, output: &Path) -> Result<(), String> {
         })
         .map_err(|e| e.to_string())?;
     progress.finish_and_clear();
-    crate::atomic::write(output, &file).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    crate::atomic::write(output, &file).map_err(super::cannot_write(output))?;
     println!("wrote {} ({} bytes)", output.display(), file.len());
     Ok(())
 }

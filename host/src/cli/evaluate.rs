@@ -10,8 +10,8 @@ use std::path::PathBuf;
 /// Options of `microdense evaluate`.
 #[derive(clap::Args, Debug)]
 pub struct EvaluateArgs {
-    /// A model: `.h5`, `.keras`, `.mdl`, or an architecture with `--weights`.
-    model: PathBuf,
+    #[command(flatten)]
+    model: super::ModelArgs,
     #[command(flatten)]
     data: DataArgs,
     /// Print a final JSON line `{"loss": …, "accuracy": …}`.
@@ -24,11 +24,15 @@ pub struct EvaluateArgs {
 
 /// Runs `microdense evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<(), String> {
-    let mut model = super::load_model(&args.model)?;
+    if let Some(path) = &args.confusion {
+        super::check_output(path)?;
+    }
+    let mut model = args.model.load()?;
+    super::data::check_output_width(&model)?;
     if model.compile.is_none() {
         eprintln!(
             "note: {} is not compiled; evaluating with categorical cross-entropy",
-            args.model.display()
+            args.model.model.display()
         );
         model.compile = Some(Compile::default());
     }

@@ -9,7 +9,7 @@ pub struct InspectArgs {
     /// The device-format file (`.mdl`).
     model: PathBuf,
     /// Batch size N of the fine-tuning RAM figures.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = super::parse::device_batch)]
     batch: usize,
 }
 
@@ -19,7 +19,7 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> Result<(), String> {
     let bytes =
         std::fs::read(&args.model).map_err(|e| format!("cannot read {}: {e}", args.model.display()))?;
-    let report = inspect(&bytes, args.batch.max(1));
+    let report = inspect(&bytes, args.batch);
     println!("{report}");
     report
         .status

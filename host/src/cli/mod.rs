@@ -6,6 +6,7 @@ mod demo;
 mod device;
 mod evaluate;
 mod inspect;
+mod parse;
 mod plot;
 mod predict;
 mod progress;
@@ -13,13 +14,17 @@ mod summary;
 mod train;
 
 use crate::model::Model;
+use crate::model_io::{FileKind, LoadWeights};
 use clap::{Parser, Subcommand};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Train dense networks with Keras semantics, convert Keras files, and run them on a device.
 #[derive(Parser, Debug)]
 #[command(name = "microdense", version, about)]
 struct Cli {
+    /// Replace write-protected output files (as `cp --force`); they are refused otherwise.
+    #[arg(long, global = true)]
+    force: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,9 +65,58 @@ fn load_model(path: &Path) -> Result<Model, String> {
     Ok(model)
 }
 
+/// A model file, or an architecture and its weights, for the commands that compute with it.
+#[derive(clap::Args, Debug)]
+struct ModelArgs {
+    /// A model: `.h5`, `.keras`, `.mdl`, or an architecture (`.json`, `.yaml`) with `--weights`.
+    model: PathBuf,
+    /// Load these weights into the model (`save_weights` output, or a whole model).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Compute with an architecture's fresh random weights (the same ones every run).
+    #[arg(long, conflicts_with = "weights")]
+    random_weights: bool,
+}
+
+impl ModelArgs {
+    /// Loads the model and its weights; an architecture needs `--weights` or `--random-weights`.
+    fn load(&self) -> Result<Model, String> {
+        let mut model = load_model(&self.model)?;
+        if let Some(weights) = &self.weights {
+            model
+                .load_weights(weights, LoadWeights::default())
+                .map_err(|e| e.to_string())?;
+        } else if matches!(FileKind::of(&self.model), Some(FileKind::Json | FileKind::Yaml))
+            && !self.random_weights
+        {
+            return Err(format!(
+                "{} is an architecture without weights: pass --weights FILE (or --random-weights)",
+                self.model.display()
+            ));
+        }
+        Ok(model)
+    }
+}
+
+/// Checks, before any work, that `path` can be written.
+fn check_output(path: &Path) -> Result<(), String> {
+    crate::atomic::check(path).map_err(cannot_write(path))
+}
+
+/// Turns a failure to write `path` into the CLI's message.
+fn cannot_write(path: &Path) -> impl FnOnce(std::io::Error) -> String + '_ {
+    move |e| format!("cannot write {}: {e}", path.display())
+}
+
 /// Parses the arguments, runs the subcommand and returns the process exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
+    if cli.force {
+        crate::atomic::replace_write_protected();
+    }
+    if let Err(e) = crate::cleanup::remove_on_signals() {
+        eprintln!("warning: temporary files will stay behind if a signal ends microdense: {e}");
+    }
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Train(args) => train::run(args),

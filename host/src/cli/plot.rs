@@ -2,7 +2,9 @@
 //! plot-history` (a training history from `train --json` as a chart).
 
 use crate::history::History;
-use crate::plot::{model_layers, write_diagram, write_history_png, ChartOptions, DiagramOptions, RankDir};
+use crate::plot::{
+    model_layers, write_diagram, write_history_png, ChartOptions, DiagramFormat, DiagramOptions, RankDir,
+};
 use std::path::PathBuf;
 
 /// Options of `microdense plot`, named as `plot_model`'s arguments.
@@ -41,6 +43,8 @@ pub struct PlotArgs {
 
 /// Runs `microdense plot`.
 pub fn run_model(args: PlotArgs) -> Result<(), String> {
+    DiagramFormat::from_path(&args.out).map_err(|e| e.to_string())?;
+    super::check_output(&args.out)?;
     let model = super::load_model(&args.model)?;
     let options = DiagramOptions {
         show_shapes: args.show_shapes,
@@ -74,6 +78,7 @@ pub struct PlotHistoryArgs {
 
 /// Runs `microdense plot-history`.
 pub fn run_history(args: PlotHistoryArgs) -> Result<(), String> {
+    super::check_output(&args.out)?;
     let history = History::read_json(&args.history).map_err(|e| e.to_string())?;
     let options = ChartOptions {
         width: args.width,

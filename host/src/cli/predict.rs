@@ -1,31 +1,37 @@
 //! `microdense predict`: class scores for every MNIST test image, as a NumPy `.npy`.
 
 use super::data::DataArgs;
-use crate::plot::write_atomic;
 use std::path::PathBuf;
 
 /// Options of `microdense predict`.
 #[derive(clap::Args, Debug)]
 pub struct PredictArgs {
-    /// A model: `.h5`, `.keras` or `.mdl`.
-    model: PathBuf,
+    #[command(flatten)]
+    model: super::ModelArgs,
     #[command(flatten)]
     data: DataArgs,
-    /// Where to write the scores: float32, shape (images, classes).
+    /// Where to write the scores: float32, shape (images, classes); `-` for standard output.
     #[arg(long)]
     out: PathBuf,
 }
 
 /// Runs `microdense predict`.
 pub fn run(args: PredictArgs) -> Result<(), String> {
-    let model = super::load_model(&args.model)?;
+    super::check_output(&args.out)?;
+    let model = args.model.load()?;
     let data = args.data.load()?;
     let test = data.test()?;
     let scores = model.predict(&test).map_err(|e| e.to_string())?;
     let rows = test.len();
     let cols = scores.len() / rows.max(1);
-    write_atomic(&args.out, &npy_f32(rows, cols, &scores)).map_err(|e| e.to_string())?;
-    println!("Wrote {} ({rows} × {cols} float32)", args.out.display());
+    crate::atomic::write(&args.out, &npy_f32(rows, cols, &scores)).map_err(super::cannot_write(&args.out))?;
+    let written = format!("Wrote {} ({rows} × {cols} float32)", args.out.display());
+    if args.out.as_os_str() != crate::atomic::STDOUT && args.out.is_file() {
+        println!("{written}");
+    } else {
+        // The scores went to standard output, a pipe or a device: keep stdout theirs.
+        eprintln!("{written}");
+    }
     Ok(())
 }
 

@@ -33,14 +33,14 @@ pub struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, default_value_t = 3)]
     epochs: usize,
-    /// Samples per gradient step.
-    #[arg(long, default_value_t = 64)]
+    /// Samples per gradient step (at most the training set's size, as Keras does).
+    #[arg(long, default_value_t = 64, value_parser = super::parse::at_least_one)]
     batch_size: usize,
     /// SGD learning rate.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true, value_parser = super::parse::learning_rate)]
     lr: f32,
-    /// SGD momentum.
-    #[arg(long, default_value_t = 0.0)]
+    /// SGD momentum, from 0 to 1.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = super::parse::momentum)]
     momentum: f32,
     /// Nesterov momentum.
     #[arg(long)]
@@ -68,6 +68,12 @@ pub struct TrainArgs {
 
 /// Runs `microdense train`.
 pub fn run(args: TrainArgs) -> Result<(), String> {
+    if let Some(path) = &args.out {
+        Model::check_save_path(path, false).map_err(|e| e.to_string())?;
+    }
+    if let Some(path) = &args.plot {
+        super::check_output(path)?;
+    }
     let loss = Loss::from_keras_name(&args.loss).ok_or_else(|| format!("unknown loss {:?}", args.loss))?;
     let mut model = match &args.resume {
         Some(path) => {
@@ -112,11 +118,12 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
             model
         }
     };
+    super::data::check_output_width(&model)?;
     let data = args.data.load()?;
     let (train, test) = (data.train()?, data.test()?);
     let options = FitOptions {
         epochs: args.epochs,
-        batch_size: args.batch_size,
+        batch_size: args.batch_size.min(train.len()),
         seed: args.seed,
         shuffle: true,
         threads: args.threads,

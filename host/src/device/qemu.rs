@@ -15,12 +15,20 @@
 //! loader at the ELF's `_model_start`; QEMU models the AN386's flash as RAM, so the loader
 //! can write it, but a file longer than the region would silently run past it, so it is
 //! checked against `_model_end` first.
+//!
+//! A QEMU started by [`Qemu::boot`] dies with the thread that started it, whatever ends that
+//! (on Linux, `PR_SET_PDEATHSIG`; SIGKILL included), and its socket directory is removed
+//! when a signal ends the process ([`crate::cleanup`]). [`Qemu::boot_detached`] starts one
+//! that outlives this process (`device --keep`), in a process group of its own so a Ctrl-C
+//! in the terminal does not reach it either.
 
 use super::elf;
 use super::transport::SocketTransport;
 use super::DeviceError;
-use std::io::Read;
+use crate::cleanup::Pending;
+use std::io::{self, Read};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,6 +74,8 @@ pub struct Qemu {
     stdout: Option<JoinHandle<String>>,
     stderr: Option<JoinHandle<String>>,
     kept: bool,
+    /// Lists the socket directory for removal on signals (not for a detached QEMU).
+    _pending: Option<Pending>,
 }
 
 /// Collects everything a pipe delivers, on a thread, so QEMU never blocks on a full pipe.
@@ -160,9 +170,25 @@ pub fn command(config: &QemuConfig) -> Result<Command, DeviceError> {
 
 impl Qemu {
     /// Starts QEMU and waits for its UART socket (the guest starts when a client connects).
+    /// QEMU dies with the calling thread (see the module documentation).
     pub fn boot(config: &QemuConfig) -> Result<Qemu, DeviceError> {
         let mut command = command(config)?;
+        die_with_parent(&mut command);
+        Qemu::start(command, false)
+    }
+
+    /// As [`Qemu::boot`], but QEMU outlives this process (`device --keep`): it runs in a
+    /// process group of its own, and its socket directory stays.
+    pub fn boot_detached(config: &QemuConfig) -> Result<Qemu, DeviceError> {
+        let mut command = command(config)?;
+        command.process_group(0);
+        Qemu::start(command, true)
+    }
+
+    /// Spawns `command` with the UART socket attached and waits for the socket.
+    fn start(mut command: Command, detached: bool) -> Result<Qemu, DeviceError> {
         let dir = socket_dir()?;
+        let pending = (!detached).then(|| Pending::new(&dir));
         let socket = dir.join("uart0.sock");
         command
             .arg("-chardev")
@@ -189,6 +215,7 @@ impl Qemu {
             stdout,
             stderr,
             kept: false,
+            _pending: pending,
         };
         let start = Instant::now();
         while !qemu.socket.exists() {
@@ -273,6 +300,30 @@ impl Qemu {
         }
     }
 }
+
+/// Makes the process `command` starts receive SIGKILL when the thread spawning it ends.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the forked child before exec and only makes two
+    // async-signal-safe system calls (prctl, getppid); it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may have ended before prctl took effect.
+            if libc::getppid() as u32 != parent {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere QEMU is killed when the [`Qemu`] is dropped only.
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
 
 impl Drop for Qemu {
     fn drop(&mut self) {

@@ -8,15 +8,15 @@ use std::path::Path;
 
 /// Writes `root` as the HDF5 file at `path`.
 ///
-/// The file is written to a temporary name in the same directory, synced and
-/// renamed over `path`, so an interrupted write never leaves a half-written
-/// file (nor destroys the previous one). Children and attributes are written
+/// The file is written by [`crate::atomic`]: under a temporary name, synced and
+/// renamed over `path` (through a symbolic link), so an interrupted write never
+/// leaves a half-written file (nor destroys the previous one). Children and attributes are written
 /// in the tree's order.
 pub fn write(path: impl AsRef<Path>, root: &H5Group) -> Result<(), H5Error> {
     let path = path.as_ref();
     let label = path.display().to_string();
     let bytes = to_bytes(root, &label)?;
-    write_atomically(path, &bytes, &label)
+    crate::atomic::write(path, &bytes).map_err(|e| H5Error::io(&label, "cannot write it", e))
 }
 
 /// Serializes `root` as the bytes of an HDF5 file (e.g. for `model.weights.h5`
@@ -169,9 +169,4 @@ fn attr_value(attr: &H5Attr, path: &str, name: &str, label: &str) -> Result<Attr
             ))
         }
     })
-}
-
-/// Writes `bytes` to `path` atomically (see [`crate::atomic`]).
-fn write_atomically(path: &Path, bytes: &[u8], label: &str) -> Result<(), H5Error> {
-    crate::atomic::write(path, bytes).map_err(|e| H5Error::io(label, "cannot write it", e))
 }

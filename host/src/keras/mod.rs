@@ -28,7 +28,7 @@ pub mod weights;
 pub mod yaml;
 
 pub use error::KerasError;
-pub(crate) use file::{read_file, write_atomically};
+pub(crate) use file::read_file;
 
 /// The tf_keras version whose layout we write in `.h5` files and JSON (`keras_version`).
 pub const TF_KERAS_VERSION: &str = "2.21.0";

@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::font::{register_with_plotters, PLOTTERS_FAMILY};
-use super::output::{encode_png, write_atomic};
+use super::output::encode_png;
 use super::{PlotError, MAX_PIXELS};
 use crate::history::{EpochRecord, History};
 
@@ -201,5 +201,5 @@ pub fn render_history_png(history: &History, options: &ChartOptions) -> Result<V
 /// Renders `history` to the PNG file `path`, atomically.
 pub fn write_history_png(path: &Path, history: &History, options: &ChartOptions) -> Result<(), PlotError> {
     let bytes = render_history_png(history, options)?;
-    write_atomic(path, &bytes)
+    crate::atomic::write(path, &bytes).map_err(PlotError::writing(path))
 }

@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::font::{register_with_plotters, PLOTTERS_FAMILY};
-use super::output::{encode_png, write_atomic};
+use super::output::encode_png;
 use super::{PlotError, MAX_PIXELS};
 
 /// Counts of predictions per (true class, predicted class).
@@ -241,7 +241,7 @@ impl ConfusionMatrix {
     /// Renders the heat map to the PNG file `path`, atomically.
     pub fn write_png(&self, path: &Path) -> Result<(), PlotError> {
         let bytes = self.render_png()?;
-        write_atomic(path, &bytes)
+        crate::atomic::write(path, &bytes).map_err(PlotError::writing(path))
     }
 
     fn draw<DB: DrawingBackend>(

@@ -7,7 +7,6 @@ use std::str::FromStr;
 
 use super::font::Fonts;
 use super::layout::Layout;
-use super::output::write_atomic;
 use super::{png, svg, PlotError};
 
 /// Keras's default resolution for `plot_model` (tf_keras 2.x; Keras 3 uses 200).
@@ -153,5 +152,5 @@ pub fn write_diagram(
     options: &DiagramOptions,
 ) -> Result<(), PlotError> {
     let bytes = render_diagram(layers, options, DiagramFormat::from_path(path)?)?;
-    write_atomic(path, &bytes)
+    crate::atomic::write(path, &bytes).map_err(PlotError::writing(path))
 }

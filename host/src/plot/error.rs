@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong while laying out, drawing or writing a picture.
 #[derive(Debug)]
@@ -54,6 +54,16 @@ impl fmt::Display for PlotError {
                 write!(f, "{source}: not a training history: {message}")
             }
             PlotError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl PlotError {
+    /// Turns a failure to write `path` into [`PlotError::Io`].
+    pub(crate) fn writing(path: &Path) -> impl FnOnce(io::Error) -> PlotError + '_ {
+        move |error| PlotError::Io {
+            path: path.to_path_buf(),
+            error,
         }
     }
 }

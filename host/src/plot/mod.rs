@@ -22,7 +22,6 @@ pub use diagram::{
 };
 pub use error::PlotError;
 pub use model::model_layers;
-pub use output::write_atomic;
 
 /// Largest picture, in pixels, any renderer here will allocate (about 1 GB of RGBA).
 pub const MAX_PIXELS: u64 = 250_000_000;

@@ -1,6 +1,4 @@
-//! Getting pictures out: PNG encoding and all-or-nothing file writes.
-
-use std::path::Path;
+//! Getting pictures out: PNG encoding.
 
 use super::PlotError;
 
@@ -36,13 +34,4 @@ pub fn encode_png(width: u32, height: u32, pixels: &[u8], dpi: Option<f32>) -> R
         writer.finish().map_err(|e| PlotError::Encode(e.to_string()))?;
     }
     Ok(out)
-}
-
-/// Writes `bytes` to `path` atomically (see [`crate::atomic`]), so `path` never holds a
-/// half-written picture.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    crate::atomic::write(path, bytes).map_err(|error| PlotError::Io {
-        path: path.to_path_buf(),
-        error,
-    })
 }
