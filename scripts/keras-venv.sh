@@ -40,11 +40,12 @@ if [ -x "$py" ] && check; then
     exit 0
 fi
 
-# The first interpreter that really runs and has the venv module: a pyenv shim for a version
-# that is not installed is on PATH but fails when run, so each candidate is tried.
+# The first interpreter that really runs and can make a venv with pip: a pyenv shim for a
+# version that is not installed is on PATH but fails when run, and Debian's python3 lacks
+# ensurepip without python3-venv, so each candidate is tried.
 base=""
 for candidate in python3.12 python3.11 python3.13 python3.10 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import venv' >/dev/null 2>&1; then
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import venv, ensurepip' >/dev/null 2>&1; then
         base="$(command -v "$candidate")"
         break
     fi

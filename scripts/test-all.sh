@@ -6,15 +6,22 @@
 #
 #   scripts/test-all.sh            # everything
 #   MNIST_DIR=/path scripts/test-all.sh
+#
+# MNIST is found as scripts/find-mnist.sh says (where the CLI looks, else downloaded, else
+# beside the repository); the tests find it the same way (tests/src/mnist.rs).
 set -uo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-export MNIST_DIR="${MNIST_DIR:-$repo/../shared/data/mnist}"
 skipped=()
 started=$(date +%s)
 
 step() { printf '\n=== %s\n' "$*"; }
+
+step "MNIST"
+MNIST_DIR="$(bash scripts/find-mnist.sh)" || exit 1
+export MNIST_DIR
+echo "MNIST: $MNIST_DIR"
 
 step "real Keras (tensorflow-cpu 2.21, tf_keras 2.21, Keras 3) for the interop tests"
 if python=$(bash scripts/keras-venv.sh | tail -n 1) && [ -x "$python" ]; then

@@ -30,7 +30,7 @@ def accuracy(model, x, y):
 
 def main():
     out = sys.argv[1]
-    d = os.environ.get("MNIST_DIR") or os.path.join(repo_root(), "..", "shared", "data", "mnist")
+    d = os.environ.get("MNIST_DIR") or os.path.join(repo_root(), "data", "mnist")
     x = read_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz")).reshape(-1, 784).astype("float32")
     y = read_idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz"))
     report = {}

@@ -4,7 +4,7 @@ Usage: python make_fixtures.py OUTDIR [--predict N] [--train N] [--epochs N]
 
 Run it with the interpreter scripts/keras-venv.sh prints (tensorflow-cpu 2.21,
 tf_keras 2.21, Keras 3, h5py). MNIST's gzipped IDX files are read from
-$MNIST_DIR (default: ../shared/data/mnist relative to the repository root).
+$MNIST_DIR (default: data/mnist in the repository; the Rust tests set it).
 
 Written under OUTDIR (file names are stable; manifest.json lists them all):
 
@@ -64,7 +64,7 @@ def read_idx(path):
 
 
 def load_mnist(n_train, n_test):
-    d = os.environ.get("MNIST_DIR") or os.path.join(repo_root(), "..", "shared", "data", "mnist")
+    d = os.environ.get("MNIST_DIR") or os.path.join(repo_root(), "data", "mnist")
     x_train = read_idx(os.path.join(d, "train-images-idx3-ubyte.gz"))[:n_train]
     y_train = read_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"))[:n_train]
     x_test = read_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz"))[:n_test]

@@ -37,7 +37,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--normalize", action="store_true")
     args = ap.parse_args()
-    d = os.environ.get("MNIST_DIR") or os.path.join(repo_root(), "..", "shared", "data", "mnist")
+    d = os.environ.get("MNIST_DIR") or os.path.join(repo_root(), "data", "mnist")
     x_train = read_idx(os.path.join(d, "train-images-idx3-ubyte.gz"))
     y_train = read_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"))
     x_test = read_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz"))

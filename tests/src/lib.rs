@@ -17,7 +17,10 @@
 //! Use it from a package's tests with a dev-dependency
 //! `microdense-tests = { path = "../tests" }`.
 
+pub mod mnist;
 pub mod qemu;
+
+pub use mnist::mnist_dir;
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -31,15 +34,6 @@ pub fn repo_root() -> PathBuf {
         .parent()
         .expect("tests/ has a parent directory")
         .to_path_buf()
-}
-
-/// The directory with MNIST's four gzipped IDX files: `$MNIST_DIR`, or
-/// `../shared/data/mnist` relative to the repository root.
-pub fn mnist_dir() -> PathBuf {
-    match std::env::var_os("MNIST_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => repo_root().join("..").join("shared").join("data").join("mnist"),
-    }
 }
 
 /// A fresh directory under the system temp dir, removed (with its contents)

@@ -53,18 +53,10 @@ impl Drop for TempDir {
     }
 }
 
-/// The real MNIST files: `$MNIST_DIR`, else `shared/data/mnist` beside the repository.
+/// The real MNIST files, gzipped IDX, found as every test finds them
+/// ([`microdense_tests::mnist_dir`]).
 pub fn real_dir() -> PathBuf {
-    let dir = match std::env::var_os("MNIST_DIR").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist"),
-    };
-    assert!(
-        dir.is_dir(),
-        "the real MNIST files are expected in {} (set MNIST_DIR)",
-        dir.display()
-    );
-    dir
+    microdense_tests::mnist_dir()
 }
 
 /// A small deterministic data set of 28×28 images with labels `i % 10`.
