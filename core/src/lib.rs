@@ -13,12 +13,14 @@
 //! - a [`MatMul`] kernel trait whose default is the portable [`Portable`] kernel.
 #![no_std]
 #![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod activation;
 mod error;
 pub mod format;
 mod init;
-mod kernel;
+pub mod kernel;
 mod layer;
 mod loss;
 pub mod math;
@@ -32,7 +34,7 @@ mod train;
 pub use activation::Activation;
 pub use error::Error;
 pub use init::Initializer;
-pub use kernel::{check_dims, Mat, MatMul, Portable};
+pub use kernel::{Mat, MatMul, Portable, Product};
 pub use layer::Layer;
 pub use loss::{argmax, Loss, Targets, EPSILON};
 pub use network::Network;

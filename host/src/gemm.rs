@@ -7,7 +7,7 @@
 //!
 //! [`Portable`]: microdense_core::Portable
 
-use microdense_core::{check_dims, Error, Mat, MatMul};
+use microdense_core::{Mat, MatMul, Product};
 
 /// Left operands with at least this fraction of zeros take the zero-skipping path.
 const SPARSE_FRACTION: f32 = 0.5;
@@ -19,25 +19,18 @@ const SPARSE_FRACTION: f32 = 0.5;
 pub struct HostKernel;
 
 impl MatMul for HostKernel {
-    fn matmul(
-        &self,
-        m: usize,
-        k: usize,
-        n: usize,
-        a: Mat<'_>,
-        b: Mat<'_>,
-        c: &mut [f32],
-    ) -> Result<(), Error> {
-        check_dims(m, k, n, &a, &b, c)?;
+    fn product(&self, mut p: Product<'_>) {
+        let (m, k, n, a, b) = (p.m(), p.k(), p.n(), p.a(), p.b());
+        let c = p.c();
         if m == 0 || n == 0 {
-            return Ok(());
+            return;
         }
         if k > 0 && b.col_stride == 1 && zero_fraction(m, k, &a) >= SPARSE_FRACTION {
             sparse_rows(m, k, n, &a, &b, c);
-            return Ok(());
+            return;
         }
-        // SAFETY: check_dims proved that every element the strides address lies inside
-        // `a.data`, `b.data` and `c`; `c` is exclusively borrowed.
+        // SAFETY: the Product proves that every element the strides address lies inside
+        // `a.data` and `b.data` and that `c` holds `m × n` values; `c` is exclusively borrowed.
         unsafe {
             matrixmultiply::sgemm(
                 m,
@@ -56,7 +49,6 @@ impl MatMul for HostKernel {
                 1,
             );
         }
-        Ok(())
     }
 }
 
@@ -197,8 +189,8 @@ fn accumulate(index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has AVX2 and FMA; `index` names rows of `b` that check_dims
-            // proved hold `c_row.len()` contiguous values.
+            // SAFETY: the CPU has AVX2 and FMA; `index` names rows of `b` that the Product
+            // proves hold `c_row.len()` contiguous values.
             unsafe { avx2::accumulate(index, value, b, c_row) };
             return;
         }
@@ -403,16 +395,12 @@ mod tests {
                 }
             }
         }
-        let mut c = [0.0; 4];
-        assert!(HostKernel
-            .matmul(
-                2,
-                2,
-                2,
-                Mat::row_major(&[1.0; 3], 2),
-                Mat::row_major(&[1.0; 4], 2),
-                &mut c
-            )
-            .is_err());
+    }
+
+    #[test]
+    fn host_kernel_conforms() {
+        if let Err(f) = microdense_core::kernel::conformance::conformance(&HostKernel) {
+            panic!("{f}");
+        }
     }
 }
