@@ -70,6 +70,13 @@ cargo test --workspace || exit 1
 step "cargo test -p microdense-core --features micromath"
 cargo test -p microdense-core --features micromath || exit 1
 
+step "the Python package: scripts/test-python.sh (maturin wheel, installed into the Keras venv, pytest)"
+if [ -n "${MICRODENSE_REQUIRE_KERAS:-}" ]; then
+    bash scripts/test-python.sh || exit 1
+else
+    skipped+=("Python package tests (no Keras venv to install the wheel into)")
+fi
+
 echo
 echo "all tests passed in $(( $(date +%s) - started )) s"
 if [ ${#skipped[@]} -gt 0 ]; then

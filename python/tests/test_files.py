@@ -1,0 +1,88 @@
+"""Files, summary, inspect and plot, against the CLI."""
+
+import numpy as np
+import pytest
+
+import microdense as md
+
+SPEC = "784,50,sigmoid,20,sigmoid,10,softmax"
+
+
+@pytest.fixture
+def model():
+    m = md.Model.from_spec(SPEC, seed=4)
+    m.compile()
+    return m
+
+
+@pytest.mark.parametrize("name", ["m.h5", "m.keras", "m.mdl"])
+def test_save_and_load_whole_models(model, tmp_path, name):
+    model.save(tmp_path / name)
+    back = md.load(tmp_path / name)
+    for a, b in zip(back.get_weights(), model.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+    assert back.training_config["learning_rate"] == model.training_config["learning_rate"]
+
+
+@pytest.mark.parametrize("name", ["a.json", "a.yaml", "a.yml"])
+def test_save_and_load_architectures(model, tmp_path, name):
+    model.save(tmp_path / name)
+    back = md.load(tmp_path / name)
+    assert back.layers == model.layers and back.input_shape == [784]
+
+
+def test_cli_reads_what_python_writes(model, tmp_path, cli):
+    model.save(tmp_path / "m.keras")
+    cli("convert", tmp_path / "m.keras", tmp_path / "m.h5")
+    back = md.load(tmp_path / "m.h5")
+    for a, b in zip(back.get_weights(), model.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_summary_prints_what_the_cli_prints(model, tmp_path, cli, capsys):
+    model.save(tmp_path / "m.h5")
+    expected = cli("summary", tmp_path / "m.h5").stdout
+    model.summary()
+    assert capsys.readouterr().out == expected
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert lines[0] + "\n" == expected
+
+
+def test_inspect_is_the_cli_report_as_a_dict(model, tmp_path, cli):
+    model.save(tmp_path / "m.mdl", trainable_layers=2)
+    report = model.inspect(batch=32, trainable_layers=2)
+    assert report["text"] in cli("inspect", tmp_path / "m.mdl").stdout
+    assert report["flash"] == (tmp_path / "m.mdl").stat().st_size
+    assert report["status"] == "ok"
+    m = report["model"]
+    assert m["params"] == 40480 and m["weight_bytes"] == 161920
+    assert [layer["trainable"] for layer in m["layers"]] == [False, False, True, False, True, False]
+    assert m["training"]["trainable_layers"] == 2
+    assert [row["params"] for row in m["fine_tune"]] == [210, 1230, 40480]
+    assert all(row["total_n"] == row["weights"] + row["grads"] + row["momentum"] + row["scratch_n"]
+               for row in m["fine_tune"])
+
+
+def test_plot_gives_png_and_svg_for_jupyter(model, tmp_path, cli):
+    diagram = model.plot(show_shapes=True)
+    assert diagram._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "<svg" in diagram._repr_svg_() and "(None, 784)" in diagram._repr_svg_()
+    diagram.save(tmp_path / "py.png")
+    model.save(tmp_path / "m.h5")
+    cli("plot", tmp_path / "m.h5", "-o", tmp_path / "cli.png", "--show-shapes")
+    assert (tmp_path / "py.png").read_bytes() == (tmp_path / "cli.png").read_bytes()
+    with pytest.raises(md.PlotError, match="rankdir"):
+        model.plot(rankdir="up")
+
+
+def test_set_weights_checks_every_shape(model):
+    weights = model.get_weights()
+    assert [w.shape for w in weights] == [(784, 50), (50,), (50, 20), (20,), (20, 10), (10,)]
+    weights[2] = weights[2] + 1
+    model.set_weights(weights)
+    assert np.array_equal(model.get_weights()[2], weights[2])
+    with pytest.raises(md.ShapeError, match=r"dense_1 kernel has shape \[20, 50\]"):
+        model.set_weights(weights[:2] + [weights[2].T] + weights[3:])
+    with pytest.raises(md.ShapeError, match="5 arrays were given; the model has 6"):
+        model.set_weights(weights[:5])
