@@ -1,38 +1,87 @@
-//! Puts the board's memory layout (`memory/<board>.x`) where cortex-m-rt's `link.x` finds it:
-//! `memory.x` in OUT_DIR. (No `memory.x` may sit in the package root: the linker looks in its
-//! working directory first, so that file would win over the board's.)
+//! Picks the board: exactly one board feature must be on. Puts its memory layout
+//! (`memory/<board>.x`) where cortex-m-rt's `link.x` finds it (`memory.x` in OUT_DIR) next to
+//! the others (a layout may INCLUDE another, and all INCLUDE `memory/model-region.x`), sets `cfg(family = …)` for the
+//! board's family module, and passes the size of the model to check against the model region
+//! (`MICRODENSE_MODEL`, optional: the linker then fails, naming the sizes, if it does not
+//! fit). No `memory.x` may sit in the package root: the linker looks in its working directory
+//! first, so that file would win over the board's.
 
 use std::env;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Every board: its cargo feature (also the name of its layout, `memory/<board>.x`) and its
+/// family (the board module that serves it).
+const BOARDS: &[(&str, &str)] = &[
+    ("mps2-an385", "mps2"),
+    ("mps2-an386", "mps2"),
+    ("mps2-an500", "mps2"),
+    ("mps2-an505", "mps2"),
+    ("nrf52840-dk", "nrf52"),
+    ("stm32f411", "stm32f4"),
+];
+
+fn fail(message: String) -> ! {
+    eprintln!("build.rs: {message}");
+    std::process::exit(1);
+}
+
+/// Copies `from` to `to`, through a temporary name, so the linker never sees half a file.
+fn install(from: &Path, to: &Path) {
+    let bytes = fs::read(from).unwrap_or_else(|e| fail(format!("cannot read {}: {e}", from.display())));
+    let tmp = to.with_extension("tmp");
+    if let Err(e) = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, to)) {
+        fail(format!("cannot write {}: {e}", to.display()));
+    }
+}
 
 fn main() {
-    let board_layout = if env::var_os("CARGO_FEATURE_STM32F411").is_some() {
-        "memory/stm32f411.x"
-    } else {
-        "memory/mps2-an386.x"
+    let families: Vec<&str> = BOARDS.iter().map(|&(_, family)| family).collect();
+    println!(
+        "cargo::rustc-check-cfg=cfg(family, values(\"{}\"))",
+        families.join("\", \"")
+    );
+    let feature = |board: &str| format!("CARGO_FEATURE_{}", board.to_uppercase().replace('-', "_"));
+    let chosen: Vec<_> = BOARDS
+        .iter()
+        .filter(|(board, _)| env::var_os(feature(board)).is_some())
+        .collect();
+    let names = || BOARDS.iter().map(|(b, _)| *b).collect::<Vec<_>>().join(", ");
+    let &&(board, family) = match chosen.as_slice() {
+        [one] => one,
+        [] => fail(format!("no board chosen: enable one of the features {}", names())),
+        many => fail(format!(
+            "choose one board, not {} (use --no-default-features --features BOARD)",
+            many.iter().map(|(b, _)| *b).collect::<Vec<_>>().join(" and ")
+        )),
     };
-    let out = match env::var_os("OUT_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            eprintln!("build.rs: cargo did not set OUT_DIR");
-            std::process::exit(1);
+    println!("cargo::rustc-cfg=family=\"{family}\"");
+    let out = env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| fail("cargo did not set OUT_DIR".into()));
+    // Every layout goes along, for the ones that INCLUDE another.
+    let layouts = fs::read_dir("memory").unwrap_or_else(|e| fail(format!("cannot list memory/: {e}")));
+    for entry in layouts {
+        let path = entry
+            .unwrap_or_else(|e| fail(format!("cannot list memory/: {e}")))
+            .path();
+        if let Some(name) = path.file_name() {
+            install(&path, &out.join(name));
         }
-    };
-    let layout = match fs::read(board_layout) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            eprintln!("build.rs: cannot read {board_layout}: {e}");
-            std::process::exit(1);
-        }
-    };
-    // Written to a temporary name and renamed, so the linker never sees half a file.
-    let tmp = out.join("memory.x.tmp");
-    if let Err(e) = fs::write(&tmp, layout).and_then(|()| fs::rename(&tmp, out.join("memory.x"))) {
-        eprintln!("build.rs: cannot write {}: {e}", out.join("memory.x").display());
-        std::process::exit(1);
     }
-    println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed=memory");
-    println!("cargo:rerun-if-changed=build.rs");
+    install(Path::new(&format!("memory/{board}.x")), &out.join("memory.x"));
+    println!("cargo::rustc-link-search={}", out.display());
+
+    // The model to check against the model region at link time (see model-region.x).
+    println!("cargo::rerun-if-env-changed=MICRODENSE_MODEL");
+    if let Some(model) = env::var_os("MICRODENSE_MODEL") {
+        let model = PathBuf::from(model);
+        let len = fs::metadata(&model)
+            .unwrap_or_else(|e| fail(format!("MICRODENSE_MODEL={}: {e}", model.display())))
+            .len();
+        println!("cargo::rerun-if-changed={}", model.display());
+        println!("cargo::rustc-link-arg=--defsym=_microdense_model_bytes={len}");
+    }
+    println!("cargo::rerun-if-changed=memory");
+    println!("cargo::rerun-if-changed=build.rs");
 }

@@ -1,34 +1,39 @@
 #!/usr/bin/env bash
-# Builds the Cortex-M4F firmware (firmware/) and prints the ELF's path as the last line.
+# Builds the firmware (firmware/) for one board and prints the ELF's path as the last line.
 #
-#   scripts/firmware-build.sh [--release] [--board mps2-an386|stm32f411] [cargo build options...]
+#   scripts/firmware-build.sh [--release] [--board BOARD] [--model FILE.mdl] [cargo build options...]
 #
+# Boards (QEMU runs the first four): mps2-an386 (Cortex-M4F, the default), mps2-an385
+# (Cortex-M3), mps2-an500 (Cortex-M7), mps2-an505 (Cortex-M33); built only: stm32f411,
+# nrf52840-dk.
 # e.g. `scripts/firmware-build.sh --release`, `scripts/firmware-build.sh --release --example panic_probe`,
-#      `scripts/firmware-build.sh --release --board stm32f411`, `... --features micromath`.
+#      `scripts/firmware-build.sh --release --board mps2-an385`, `... --features micromath`.
+# --model FILE checks at link time that FILE fits the board's model region.
 #
-# Toolchain: rustup's thumbv7em-none-eabihf target when it is installed; otherwise Debian's Rust
+# Toolchain: rustup's target for the board when it is installed; otherwise Debian's Rust
 # (rustc-web, cargo-web), its library source (rust-web-src) and lld, building `core` from source
-# with -Zbuild-std=core and -Cpanic=immediate-abort. Missing Debian packages (and qemu-system-arm, which runs the firmware)
+# with -Zbuild-std=core and -Cpanic=immediate-abort. Missing Debian packages (and the QEMU that runs the firmware)
 # are installed when running as root with apt; otherwise the script says what is missing.
 # The target directory is firmware/target (firmware/target/board-<name> for a board other than
 # the default mps2-an386, and features-<list> beneath that for extra --features, so images
 # never overwrite each other), or $FIRMWARE_TARGET_DIR.
 set -euo pipefail
 
-TARGET=thumbv7em-none-eabihf
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 profile=debug
 cargo_args=()
 example=""
 features=""
 board=mps2-an386
+model=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --release) profile=release; cargo_args+=(--release) ;;
         --example) example="${2:?--example needs a name}"; cargo_args+=(--example "$example"); shift ;;
         --board) board="${2:?--board needs a name}"; shift ;;
+        --model) model="$(realpath "${2:?--model needs a file}")"; shift ;;
         --features) features="${2:?--features needs a list}"; cargo_args+=(--features "$features"); shift ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) cargo_args+=("$1") ;;
     esac
     shift
@@ -61,28 +66,42 @@ have_rustup_target() {
 # Flags meant for host builds would replace the firmware's own (.cargo/config.toml).
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS CARGO_BUILD_TARGET
 cd "$repo/firmware"
+# The board's Rust target and the QEMU package that runs it.
 case "$board" in
-    mps2-an386) default_dir="$repo/firmware/target" ;;
-    stm32f411) default_dir="$repo/firmware/target/board-$board"
-               cargo_args+=(--no-default-features --features "$board") ;;
-    *) echo "firmware-build: unknown board '$board' (mps2-an386 or stm32f411)" >&2; exit 2 ;;
+    mps2-an386|mps2-an500|stm32f411|nrf52840-dk) TARGET=thumbv7em-none-eabihf ;;
+    mps2-an385) TARGET=thumbv7m-none-eabi ;;
+    mps2-an505) TARGET=thumbv8m.main-none-eabihf ;;
+    *) echo "firmware-build: unknown board '$board' (mps2-an385, mps2-an386, mps2-an500, mps2-an505, stm32f411, nrf52840-dk)" >&2; exit 2 ;;
 esac
+qemu_package=qemu-system-arm
+qemu_program=qemu-system-arm
+if [ "$board" = mps2-an386 ]; then
+    default_dir="$repo/firmware/target"
+else
+    default_dir="$repo/firmware/target/board-$board"
+    cargo_args+=(--no-default-features --features "$board")
+fi
+if [ -n "$model" ]; then
+    export MICRODENSE_MODEL="$model"
+fi
 if [ -n "$features" ]; then
     default_dir="$default_dir/features-${features//[^a-z0-9_-]/-}"
 fi
 export CARGO_TARGET_DIR="${FIRMWARE_TARGET_DIR:-$default_dir}"
 if have_rustup_target; then
-    command -v qemu-system-arm >/dev/null || ensure_packages qemu-system-arm
+    command -v "$qemu_program" >/dev/null || ensure_packages "$qemu_package"
     echo "firmware-build: rustup toolchain with $TARGET" >&2
     cargo build --target "$TARGET" "${cargo_args[@]}" >&2
 else
-    ensure_packages rustc-web cargo-web rust-web-src lld qemu-system-arm
+    ensure_packages rustc-web cargo-web rust-web-src lld "$qemu_package"
     echo "firmware-build: Debian toolchain ($(/usr/bin/rustc --version)) with -Zbuild-std=core" >&2
+    # cargo's per-target variables: the triple in capitals, '-' and '.' as '_'.
+    triple_var="$(echo "$TARGET" | tr 'a-z.-' 'A-Z__')"
     # core is built from source here, so it can drop panic messages and locations from the
     # image (-Cpanic=immediate-abort, ~7 KB less code): a panic traps, and the firmware's
     # HardFault handler reports the trap's address (firmware/src/panic.rs).
-    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_THUMBV7EM_NONE_EABIHF_LINKER=ld.lld \
-        CARGO_TARGET_THUMBV7EM_NONE_EABIHF_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+    env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 "CARGO_TARGET_${triple_var}_LINKER=ld.lld" \
+        "CARGO_TARGET_${triple_var}_RUSTFLAGS=-Zunstable-options -Cpanic=immediate-abort" \
         /usr/bin/cargo build -Zbuild-std=core --target "$TARGET" "${cargo_args[@]}" >&2
 fi
 

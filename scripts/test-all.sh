@@ -31,17 +31,37 @@ else
     skipped+=("real-Keras interop tests (the venv could not be made; see above)")
 fi
 
-step "firmware for the Cortex-M4F (thumbv7em-none-eabihf) and QEMU"
-if elf=$(bash scripts/firmware-build.sh --release | tail -n 1) && [ -f "$elf" ]; then
-    echo "firmware: $elf"
-    export MICRODENSE_FIRMWARE="$elf"
+step "firmware for every QEMU board (Cortex-M3, M4F, M7, M33) and QEMU"
+# Each board's ELF goes to the tests as MICRODENSE_FIRMWARE_<BOARD> (MICRODENSE_FIRMWARE: the
+# default board, mps2-an386); tests/tests/device_boards.rs runs one conformance suite on each.
+firmware_ok=1
+for board in mps2-an386 mps2-an385 mps2-an500 mps2-an505; do
+    if elf=$(bash scripts/firmware-build.sh --release --board "$board" | tail -n 1) && [ -f "$elf" ]; then
+        echo "firmware for $board: $elf"
+        var="MICRODENSE_FIRMWARE_$(echo "$board" | tr 'a-z-' 'A-Z_')"
+        export "$var=$elf"
+        [ "$board" = mps2-an386 ] && export MICRODENSE_FIRMWARE="$elf"
+    else
+        firmware_ok=0
+        skipped+=("firmware build for $board and its QEMU tests (no toolchain for its target; see above)")
+    fi
+done
+if [ "$firmware_ok" = 1 ]; then
     if command -v qemu-system-arm >/dev/null; then
         export MICRODENSE_REQUIRE_QEMU=1
     else
         skipped+=("QEMU firmware tests (qemu-system-arm is not installed)")
     fi
+fi
+
+step "firmware for the real boards (built and linked, not run): stm32f411, nrf52840-dk"
+if [ "$firmware_ok" = 1 ]; then
+    for board in stm32f411 nrf52840-dk; do
+        elf=$(bash scripts/firmware-build.sh --release --board "$board" | tail -n 1) && [ -f "$elf" ] || exit 1
+        echo "firmware for $board: $elf"
+    done
 else
-    skipped+=("firmware build and QEMU tests (no thumbv7em-none-eabihf toolchain; see above)")
+    skipped+=("real-board firmware builds (no firmware toolchain; see above)")
 fi
 
 step "core is no_std: cargo build -p microdense-core --target thumbv7em-none-eabihf (libm and micromath)"

@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod clock;
+pub mod idle;
 pub mod memory;
 pub mod model_region;
 

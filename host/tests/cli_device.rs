@@ -3,7 +3,7 @@
 //! real serial port (a pseudo-terminal QEMU's UART is attached to). Skipped with a reason
 //! when QEMU or the firmware is missing, unless `MICRODENSE_REQUIRE_QEMU` is set.
 
-use microdense::device::{qemu, QemuConfig};
+use microdense::device::{qemu, QemuBoard, QemuConfig};
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
 use microdense_tests::qemu::test_firmware;
 use microdense_tests::{mnist_dir, TempDir};
@@ -138,6 +138,7 @@ struct PtyQemu {
 impl PtyQemu {
     fn boot(firmware: &str, model: &str) -> PtyQemu {
         let config = QemuConfig {
+            board: QemuBoard::default(),
             elf: PathBuf::from(firmware),
             model: Some(PathBuf::from(model)),
         };

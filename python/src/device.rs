@@ -6,7 +6,7 @@ use crate::errors::{device_error, DeviceError, ShapeError};
 use crate::model::{show_progress, PyModel};
 use crate::report;
 use crate::watch::{self, Job};
-use microdense::device::{qemu, Device, Qemu, QemuConfig, SampleSet, SerialTransport};
+use microdense::device::{qemu, Device, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport};
 use microdense::fit::Progress;
 use microdense::history::{EpochRecord, Evaluation};
 use microdense_core::protocol::Tally;
@@ -150,6 +150,7 @@ impl PyDevice {
             .or_else(|| std::env::var_os(FIRMWARE_ENV).map(PathBuf::from))
             .unwrap_or_else(qemu::default_firmware);
         let config = QemuConfig {
+            board: QemuBoard::default(),
             elf,
             model: model_path,
         };

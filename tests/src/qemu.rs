@@ -3,7 +3,7 @@
 //! launcher ([`microdense::device::Qemu`]): see that module for the QEMU command line.
 
 pub use microdense::device::elf::{symbol as elf_symbol, ElfError};
-pub use microdense::device::{Qemu, QemuConfig, QemuExit};
+pub use microdense::device::{Qemu, QemuBoard, QemuConfig, QemuExit, BOARDS};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -90,10 +90,46 @@ pub fn qemu_required() -> bool {
     std::env::var_os("MICRODENSE_REQUIRE_QEMU").is_some()
 }
 
-/// The firmware built with `scripts/firmware-build.sh <args>` for a test to boot under QEMU
-/// (for `--release` alone, `$MICRODENSE_FIRMWARE` if set). `None`, after printing why, when it
-/// cannot be built or QEMU is missing, unless [`qemu_required`], which makes that a panic.
+/// The firmware built with `scripts/firmware-build.sh <args>` for a test to boot under QEMU's
+/// MPS2 AN386 (for `--release` alone, `$MICRODENSE_FIRMWARE` if set). `None`, after printing
+/// why, when it cannot be built or QEMU is missing, unless [`qemu_required`], which makes that
+/// a panic.
 pub fn test_firmware(args: &[&str]) -> Option<PathBuf> {
+    let prebuilt = match args {
+        ["--release"] => std::env::var_os("MICRODENSE_FIRMWARE"),
+        _ => None,
+    };
+    available_firmware(&QemuBoard::default(), prebuilt, args)
+}
+
+/// The environment variable naming a board's prebuilt release firmware:
+/// `MICRODENSE_FIRMWARE_` and the board's name in capitals with `_` for `-`
+/// (`MICRODENSE_FIRMWARE_MPS2_AN385`); scripts/test-all.sh sets one per board.
+pub fn firmware_var(board: &QemuBoard) -> String {
+    format!(
+        "MICRODENSE_FIRMWARE_{}",
+        board.name.to_uppercase().replace('-', "_")
+    )
+}
+
+/// The release firmware of `board` for a test to boot: `$MICRODENSE_FIRMWARE_<BOARD>` (for
+/// the default board also `$MICRODENSE_FIRMWARE`) if set, else built with
+/// `scripts/firmware-build.sh --release --board NAME`. `None` as for [`test_firmware`].
+pub fn board_firmware(board: &QemuBoard) -> Option<PathBuf> {
+    let mut prebuilt = std::env::var_os(firmware_var(board));
+    if prebuilt.is_none() && *board == QemuBoard::default() {
+        prebuilt = std::env::var_os("MICRODENSE_FIRMWARE");
+    }
+    available_firmware(board, prebuilt, &["--release", "--board", board.name])
+}
+
+/// `prebuilt`, or the firmware built with `args`, when `board`'s QEMU runs; else `None` after
+/// printing why (a panic when [`qemu_required`]).
+fn available_firmware(
+    board: &QemuBoard,
+    prebuilt: Option<std::ffi::OsString>,
+    args: &[&str],
+) -> Option<PathBuf> {
     let unavailable = |reason: String| {
         if qemu_required() {
             panic!("the QEMU firmware tests are required (MICRODENSE_REQUIRE_QEMU is set): {reason}");
@@ -101,12 +137,12 @@ pub fn test_firmware(args: &[&str]) -> Option<PathBuf> {
         eprintln!("SKIPPED: {reason}; set MICRODENSE_REQUIRE_QEMU=1 to make this a failure");
         None
     };
-    if let Err(e) = Command::new("qemu-system-arm").arg("--version").output() {
-        return unavailable(format!("cannot run qemu-system-arm: {e}"));
+    if let Err(e) = Command::new(board.emulator).arg("--version").output() {
+        return unavailable(format!("cannot run {}: {e}", board.emulator));
     }
-    match std::env::var_os("MICRODENSE_FIRMWARE") {
-        Some(elf) if args == ["--release"] => Some(PathBuf::from(elf)),
-        _ => build_firmware(args).map_or_else(|e| unavailable(e.to_string()), Some),
+    match prebuilt {
+        Some(elf) => Some(PathBuf::from(elf)),
+        None => build_firmware(args).map_or_else(|e| unavailable(e.to_string()), Some),
     }
 }
 
@@ -137,6 +173,7 @@ mod tests {
         let elf =
             build_firmware(&["--release", "--example", "panic_probe"]).unwrap_or_else(|e| panic!("{e}"));
         let qemu = Qemu::boot(&QemuConfig {
+            board: QemuBoard::default(),
             elf: elf.clone(),
             model: None,
         })

@@ -5,18 +5,21 @@ use microdense_core::protocol::{encode_frame, Fault, FrameError, MAX_FRAME};
 use serde::Serialize;
 
 use crate::clock::Clock;
+use crate::idle::WaitForInput;
 
 /// A frame whose bytes stop arriving for this many clock ticks is dropped as cut off
-/// (0.2 s on QEMU, where a tick is an instruction at a virtual 1 GHz).
+/// (0.2 s on QEMU, where a tick is an instruction at a virtual 1 GHz; noticed when the
+/// clock's interrupt next wakes the core, within one SysTick period: 0.67 s on QEMU).
 pub const FRAME_TIMEOUT_TICKS: u64 = 200_000_000;
 
 /// Waits for the next frame and returns its length in `buf` (without the closing zero), or
 /// why the bytes received do not make a frame: too long ([`FrameError::Oversized`]),
 /// cut off ([`Fault::CutOff`]), or damaged by the port ([`Fault::Serial`]).
-/// Never blocks on the port, so a partial frame always ends.
+/// Sleeps while no byte is waiting (the clock's interrupt wakes it too), so a partial frame
+/// always ends.
 pub fn receive<S, C>(serial: &mut S, clock: &C, buf: &mut [u8; MAX_FRAME]) -> Result<usize, Fault<'static>>
 where
-    S: Read + ReadReady,
+    S: Read + ReadReady + WaitForInput,
     C: Clock,
 {
     let mut len = 0;
@@ -33,7 +36,7 @@ where
                         timeout_ticks: FRAME_TIMEOUT_TICKS,
                     });
                 }
-                core::hint::spin_loop();
+                serial.sleep_until_input();
                 continue;
             }
             Err(_) => {

@@ -3,7 +3,8 @@
 //!
 //! Every frame gets exactly one reply, an error reply when it cannot be read or the request
 //! fails; a frame whose bytes stop arriving is dropped after [`link::FRAME_TIMEOUT_TICKS`]
-//! with an error reply. The server never stops serving: only a failing serial port ends it.
+//! with an error reply. While no byte is waiting, the core sleeps ([`WaitForInput`]). The
+//! server never stops serving: only a failing serial port ends it.
 
 mod buffers;
 mod link;
@@ -20,6 +21,7 @@ use microdense_core::protocol::{
 use microdense_core::{argmax, Loss, Rng, Targets};
 
 use crate::clock::{Clock, TickUnit};
+use crate::idle::WaitForInput;
 use crate::memory::MemoryProbe;
 use crate::model_region::ModelRegion;
 use crate::FIRMWARE_VERSION;
@@ -62,7 +64,7 @@ pub fn run<S, C, M>(
     buffers: &mut Buffers,
 ) -> SendError<S::Error>
 where
-    S: Read + ReadReady + Write,
+    S: Read + ReadReady + Write + WaitForInput,
     C: Clock,
     M: MemoryProbe,
 {

@@ -1,28 +1,34 @@
 //! Board support: the thin layer between the application and the hardware.
 //!
-//! Exactly one board is compiled in, chosen by a cargo feature: `mps2-an386` (QEMU, default) or
-//! `stm32f411`. Each provides [`init`] returning a [`Board`] (a serial port implementing
-//! `embedded-io` and a [`SysTickClock`]), [`exit`], and the panic report.
+//! Exactly one board is compiled in, chosen by a cargo feature (build.rs checks there is one
+//! and links its `memory/<board>.x`). Each provides [`init`] returning a [`Board`] (a serial
+//! port implementing `embedded-io` and [`WaitForInput`](crate::idle::WaitForInput), and a
+//! [`SysTickClock`]), [`exit`], [`NAME`] and the panic report. What a family of boards shares
+//! lives in its own module (build.rs sets `cfg(family = …)`): `cmsdk_uart` and `mps2` for QEMU's MPS2 boards, `cortex_m` and
+//! `systick` for every Cortex-M core.
 
+mod cortex_m;
 mod systick;
 
 pub use systick::SysTickClock;
 
-#[cfg(all(feature = "mps2-an386", feature = "stm32f411"))]
-compile_error!(
-    "choose one board: features `mps2-an386` and `stm32f411` exclude each other (use --no-default-features)"
-);
-#[cfg(not(any(feature = "mps2-an386", feature = "stm32f411")))]
-compile_error!("choose a board: enable feature `mps2-an386` or `stm32f411`");
+#[cfg(family = "mps2")]
+mod cmsdk_uart;
+#[cfg(family = "mps2")]
+mod mps2;
+#[cfg(family = "mps2")]
+use mps2 as active;
 
-#[cfg(feature = "mps2-an386")]
-mod mps2_an386;
-#[cfg(feature = "mps2-an386")]
-use mps2_an386 as active;
+#[cfg(family = "nrf52")]
+mod nrf52840_dk;
+#[cfg(family = "nrf52")]
+use nrf52840_dk as active;
+#[cfg(family = "nrf52")]
+mod nrf_uart;
 
-#[cfg(all(feature = "stm32f411", not(feature = "mps2-an386")))]
+#[cfg(family = "stm32f4")]
 mod stm32f411;
-#[cfg(all(feature = "stm32f411", not(feature = "mps2-an386")))]
+#[cfg(family = "stm32f4")]
 use stm32f411 as active;
 
 pub(crate) use active::report_panic;

@@ -10,8 +10,12 @@ use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Config as RccConfig;
 use stm32f4xx_hal::serial::config::Config as SerialConfig;
 
-use super::{Board, ExitStatus, SysTickClock};
+use super::cortex_m::{sleep_until, Irq};
+use super::{Board, SysTickClock};
 use crate::clock::TickUnit;
+use crate::idle::WaitForInput;
+
+pub use super::cortex_m::reset_or_park as exit;
 
 /// The board's name in reports.
 pub const NAME: &str = "stm32f411";
@@ -20,6 +24,8 @@ pub const NAME: &str = "stm32f411";
 const BAUD: u32 = 115_200;
 /// Core clock: the F411's maximum, from the internal oscillator through the PLL.
 const SYSCLK_MHZ: u32 = 100;
+/// USART2's interrupt line (the reference manual's position 38).
+const USART2_IRQ: Irq = Irq(38);
 /// How long the panic report waits for the transmitter per byte before giving up.
 const PANIC_TX_SPINS: u32 = 100_000;
 
@@ -36,13 +42,19 @@ impl embedded_io::ErrorType for Usart2 {
 }
 
 impl embedded_io::Read for Usart2 {
-    /// Waits for the first byte, then takes whatever else has already arrived.
+    /// Waits (asleep) for the first byte, then takes whatever else has already arrived.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
         let mut slots = buf.iter_mut();
         let Some(first) = slots.next() else {
             return Ok(0);
         };
-        *first = nb::block!(NbRead::read(&mut self.serial))?;
+        *first = loop {
+            match NbRead::read(&mut self.serial) {
+                Ok(byte) => break byte,
+                Err(nb::Error::WouldBlock) => self.sleep_until_input(),
+                Err(nb::Error::Other(e)) => return Err(e),
+            }
+        };
         let mut count = 1;
         for slot in slots {
             match NbRead::read(&mut self.serial) {
@@ -56,11 +68,25 @@ impl embedded_io::Read for Usart2 {
     }
 }
 
-impl embedded_io::ReadReady for Usart2 {
-    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+impl Usart2 {
+    /// A byte waits in the receive register.
+    fn rx_full(&self) -> bool {
         // SAFETY: reads USART2's status register only; `self` owns the port.
         let usart = unsafe { &*pac::USART2::ptr() };
-        Ok(usart.sr().read().rxne().bit_is_set())
+        usart.sr().read().rxne().bit_is_set()
+    }
+}
+
+impl embedded_io::ReadReady for Usart2 {
+    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+        Ok(self.rx_full())
+    }
+}
+
+impl WaitForInput for Usart2 {
+    /// The RXNE interrupt (enabled in `init`) stays raised until the byte is read.
+    fn sleep_until_input(&mut self) {
+        sleep_until(USART2_IRQ, || self.rx_full());
     }
 }
 
@@ -104,20 +130,14 @@ pub fn init() -> Option<Board> {
             &mut rcc,
         )
         .ok()?;
+    // SAFETY: sets RXNEIE only; the line stays masked in the NVIC except while sleeping.
+    unsafe { &*pac::USART2::ptr() }
+        .cr1()
+        .modify(|_, w| w.rxneie().set_bit());
     Some(Board {
         serial: Usart2 { serial },
         clock: SysTickClock::start(core.SYST, 1, TickUnit::Cycles),
     })
-}
-
-/// Ends the program: a failure resets the chip, success parks the core.
-pub fn exit(status: ExitStatus) -> ! {
-    match status {
-        ExitStatus::Failure => cortex_m::peripheral::SCB::sys_reset(),
-        ExitStatus::Success => loop {
-            cortex_m::asm::wfi();
-        },
-    }
 }
 
 /// Writes straight to USART2's registers, so a panic can be reported whoever owns the port.

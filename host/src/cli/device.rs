@@ -3,7 +3,7 @@
 
 use super::data::DataArgs;
 use crate::device::{
-    qemu, Device, ModelState, Qemu, QemuConfig, SampleSet, SerialTransport, SocketTransport, Transport,
+    Device, ModelState, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport, SocketTransport, Transport,
 };
 use crate::mnist::Split;
 use crate::model_io::FileKind;
@@ -31,14 +31,19 @@ struct Connection {
     /// Baud rate of the serial port.
     #[arg(long, global = true, default_value_t = 115_200)]
     baud: u32,
-    /// Boot the firmware under QEMU (mps2-an386) for this command instead.
+    /// Boot the firmware under QEMU for this command instead.
     #[arg(long, global = true)]
     qemu: bool,
+    /// With --qemu: the board QEMU emulates (mps2-an385, mps2-an386, mps2-an500, mps2-an505;
+    /// default mps2-an386).
+    #[arg(long, global = true)]
+    board: Option<String>,
     /// With --qemu: the .mdl file written into the firmware's model region (convert other
     /// model files first: `microdense convert m.h5 m.mdl`).
     #[arg(long, global = true)]
     model: Option<PathBuf>,
-    /// With --qemu: the firmware ELF (default: what `scripts/firmware-build.sh --release` builds).
+    /// With --qemu: the firmware ELF (default: what `scripts/firmware-build.sh --release
+    /// --board BOARD` builds).
     #[arg(long, global = true)]
     firmware: Option<PathBuf>,
     /// With --qemu: leave QEMU running after the command (connect again with --port SOCKET).
@@ -161,8 +166,13 @@ impl Session {
                     model.display()
                 ));
             }
+            let board = match &c.board {
+                Some(name) => QemuBoard::named(name).map_err(|e| e.to_string())?,
+                None => QemuBoard::default(),
+            };
             let config = QemuConfig {
-                elf: c.firmware.clone().unwrap_or_else(qemu::default_firmware),
+                board,
+                elf: c.firmware.clone().unwrap_or_else(|| board.default_firmware()),
                 model: c.model.clone(),
             };
             let qemu = if c.keep {
@@ -178,8 +188,8 @@ impl Session {
                 keep: c.keep,
             });
         }
-        if c.model.is_some() || c.firmware.is_some() || c.keep {
-            return Err("--model, --firmware and --keep need --qemu".into());
+        if c.model.is_some() || c.firmware.is_some() || c.keep || c.board.is_some() {
+            return Err("--model, --firmware, --board and --keep need --qemu".into());
         }
         let port = c
             .port

@@ -15,7 +15,7 @@ mod samples;
 mod transport;
 
 pub use client::{Device, Evaluation, StepResult, DEFAULT_TIMEOUT};
-pub use qemu::{Qemu, QemuConfig, QemuExit};
+pub use qemu::{Qemu, QemuBoard, QemuConfig, QemuExit, BOARDS};
 pub use report::{InfoReport, ModelState};
 pub use samples::{SampleSet, PACK_OVERHEAD};
 pub use transport::{SerialTransport, SocketTransport, Transport};

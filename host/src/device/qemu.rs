@@ -1,5 +1,5 @@
-//! Boots the firmware under QEMU's MPS2 AN386 (Cortex-M4 with FPU) with a model in its
-//! model region, and connects to its UART.
+//! Boots the firmware under QEMU, on one of the boards of [`BOARDS`] (by default the MPS2
+//! AN386, a Cortex-M4 with FPU), with a model in its model region, and connects to its UART.
 //!
 //! ```text
 //! qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none
@@ -38,16 +38,98 @@ use std::time::{Duration, Instant};
 /// How long QEMU may take to create its UART socket.
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// A board the firmware runs on under QEMU: which emulator, machine and CPU, and the Rust
+/// target its firmware is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QemuBoard {
+    /// The board's name (`scripts/firmware-build.sh --board NAME`, `--board NAME` of the CLI).
+    pub name: &'static str,
+    /// The QEMU program.
+    pub emulator: &'static str,
+    /// QEMU's `-machine`.
+    pub machine: &'static str,
+    /// QEMU's `-cpu`.
+    pub cpu: &'static str,
+    /// The firmware's Rust target.
+    pub target: &'static str,
+}
+
+/// Every board the firmware runs on under QEMU.
+pub const BOARDS: &[QemuBoard] = &[
+    QemuBoard {
+        name: "mps2-an385",
+        emulator: "qemu-system-arm",
+        machine: "mps2-an385",
+        cpu: "cortex-m3",
+        target: "thumbv7m-none-eabi",
+    },
+    QemuBoard {
+        name: "mps2-an386",
+        emulator: "qemu-system-arm",
+        machine: "mps2-an386",
+        cpu: "cortex-m4",
+        target: "thumbv7em-none-eabihf",
+    },
+    QemuBoard {
+        name: "mps2-an500",
+        emulator: "qemu-system-arm",
+        machine: "mps2-an500",
+        cpu: "cortex-m7",
+        target: "thumbv7em-none-eabihf",
+    },
+    QemuBoard {
+        name: "mps2-an505",
+        emulator: "qemu-system-arm",
+        machine: "mps2-an505",
+        cpu: "cortex-m33",
+        target: "thumbv8m.main-none-eabihf",
+    },
+];
+
+impl QemuBoard {
+    /// The board called `name`, or an error listing the boards.
+    pub fn named(name: &str) -> Result<QemuBoard, DeviceError> {
+        BOARDS.iter().find(|b| b.name == name).copied().ok_or_else(|| {
+            let names: Vec<&str> = BOARDS.iter().map(|b| b.name).collect();
+            DeviceError::Usage(format!(
+                "no QEMU board '{name}': choose one of {}",
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// The firmware image `scripts/firmware-build.sh --release --board NAME` produces, in
+    /// this source tree.
+    pub fn default_firmware(&self) -> PathBuf {
+        let target_dir = match self.name {
+            "mps2-an386" => "firmware/target".to_string(),
+            other => format!("firmware/target/board-{other}"),
+        };
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(target_dir)
+            .join(self.target)
+            .join("release/microdense-firmware")
+    }
+}
+
+impl Default for QemuBoard {
+    /// The MPS2 AN386 (Cortex-M4F).
+    fn default() -> Self {
+        BOARDS[1]
+    }
+}
+
 /// The firmware image `scripts/firmware-build.sh --release` produces, in this source tree.
 pub fn default_firmware() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("firmware/target/thumbv7em-none-eabihf/release/microdense-firmware")
+    QemuBoard::default().default_firmware()
 }
 
 /// What QEMU boots.
 #[derive(Clone, Debug)]
 pub struct QemuConfig {
+    /// The emulated board.
+    pub board: QemuBoard,
     /// The firmware ELF.
     pub elf: PathBuf,
     /// A file QEMU writes into the model region before the firmware starts.
@@ -126,7 +208,7 @@ fn model_address(elf_path: &Path, model: &Path) -> Result<u32, DeviceError> {
     Ok(start)
 }
 
-/// `qemu-system-arm` booting `config.elf` with `config.model` written into its model region
+/// QEMU booting `config.elf` with `config.model` written into its model region
 /// (the address from the ELF's `_model_start`): the board, the CPU, semihosting and
 /// instruction counting (`-icount shift=0`), but no UART yet; the caller attaches it as
 /// `-chardev …,id=uart0 -serial chardev:uart0`.
@@ -141,17 +223,11 @@ pub fn command(config: &QemuConfig) -> Result<Command, DeviceError> {
         Some(model) => Some((model, model_address(&config.elf, model)?)),
         None => None,
     };
-    let mut command = Command::new("qemu-system-arm");
+    let board = &config.board;
+    let mut command = Command::new(board.emulator);
     command
-        .args([
-            "-machine",
-            "mps2-an386",
-            "-cpu",
-            "cortex-m4",
-            "-nographic",
-            "-monitor",
-            "none",
-        ])
+        .args(["-machine", board.machine, "-cpu", board.cpu])
+        .args(["-nographic", "-monitor", "none"])
         .args([
             "-semihosting-config",
             "enable=on,target=native",
@@ -203,7 +279,10 @@ impl Qemu {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|source| DeviceError::Io {
-                what: "starting qemu-system-arm (install the qemu-system-arm package)".into(),
+                what: format!(
+                    "starting {} (install Debian's qemu-system-arm)",
+                    command.get_program().to_string_lossy()
+                ),
                 source,
             })?;
         let stdout = child.stdout.take().map(drain);

@@ -3,13 +3,17 @@
 #![allow(dead_code)]
 
 use microdense::dataset::{Dataset, Features};
-use microdense::device::{Device, Qemu, QemuConfig, SampleSet};
+use microdense::device::{Device, Qemu, QemuBoard, QemuConfig, SampleSet};
+use microdense::device_format::from_mdl;
 use microdense::device_format::{to_mdl, ExportOptions};
 use microdense::fit::FitOptions;
 use microdense::mnist::{Lookup, Mnist};
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
-use microdense_tests::qemu::test_firmware;
+use microdense_core::protocol::Tally;
+use microdense_core::{Loss, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
+use microdense_tests::qemu::{board_firmware, test_firmware};
 use microdense_tests::{mnist_dir, TempDir};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -103,20 +107,29 @@ pub fn boot(region: Option<&[u8]>) -> Option<Booted> {
 
 /// As [`boot`], the firmware built with `scripts/firmware-build.sh <args>`.
 pub fn boot_firmware(args: &[&str], region: Option<&[u8]>) -> Option<Booted> {
-    let elf = test_firmware(args)?;
+    Some(boot_elf(QemuBoard::default(), test_firmware(args)?, region))
+}
+
+/// As [`boot`], on `board` with its release firmware.
+pub fn boot_board(board: QemuBoard, region: Option<&[u8]>) -> Option<Booted> {
+    Some(boot_elf(board, board_firmware(&board)?, region))
+}
+
+/// Boots `elf` on `board` with `region` written into its model region.
+fn boot_elf(board: QemuBoard, elf: PathBuf, region: Option<&[u8]>) -> Booted {
     let dir = TempDir::new("device");
     let model = region.map(|bytes| {
         let path = dir.join("model.mdl");
         std::fs::write(&path, bytes).unwrap();
         path
     });
-    let qemu = Qemu::boot(&QemuConfig { elf, model }).unwrap_or_else(|e| panic!("{e}"));
+    let qemu = Qemu::boot(&QemuConfig { board, elf, model }).unwrap_or_else(|e| panic!("{e}"));
     let transport = qemu.connect().unwrap_or_else(|e| panic!("{e}"));
-    Some(Booted {
+    Booted {
         device: Device::new(Box::new(transport), TIMEOUT),
         qemu,
         _dir: dir,
-    })
+    }
 }
 
 /// The test split as the device receives it (raw pixels, scale 1).
@@ -137,4 +150,115 @@ pub fn classes(outputs: &[f32]) -> Vec<u8> {
         .chunks_exact(10)
         .map(|row| microdense_core::argmax(row) as u8)
         .collect()
+}
+
+/// Runs the same 3 training steps (batches of 1, 8 and 16 images; the last 2 Dense layers,
+/// SGD with Nesterov momentum) on the host (core's Trainer with the Portable kernel) and on
+/// `device`, which holds `model` fresh, then pulls the device's model: asserts bit-identical
+/// batch losses, trained weights and momentum, and an unchanged frozen layer.
+pub fn assert_training_matches_host(device: &mut Device, model: &Model) {
+    let sgd = Sgd {
+        learning_rate: 0.05,
+        momentum: 0.9,
+        nesterov: true,
+    };
+    let loss = Loss::CategoricalCrossentropy;
+    let set = train_samples();
+    let batches: [Vec<usize>; 3] = [(0..1).collect(), (1..9).collect(), (100..116).collect()];
+
+    // Host: core's Trainer over the whole network, the last 2 Dense layers trainable.
+    let layers = model.core_layers();
+    let net = Network::new(784, &layers).unwrap();
+    let trainer = Trainer::last_weighted(net, 2);
+    let frozen = trainer.frozen_param_count();
+    let mut trainable = model.params[frozen..].to_vec();
+    let mut momentum = vec![0.0; sgd.state_len(trainable.len())];
+    let mut state = SgdState {
+        iterations: model.optimizer.as_ref().unwrap().iterations,
+        momentum: &mut momentum,
+    };
+    let mut grads = vec![0.0; trainable.len()];
+    let mut host_stats = Vec::new();
+    for batch in &batches {
+        let inputs: Vec<f32> = batch
+            .iter()
+            .flat_map(|&i| set.values(i).iter().map(|&b| b as f32))
+            .collect();
+        let labels: Vec<u32> = batch.iter().map(|&i| u32::from(set.labels[i])).collect();
+        let mut scratch = vec![0.0; trainer.scratch_len(batch.len())];
+        let stats = trainer
+            .step(
+                &Portable,
+                &sgd,
+                &mut state,
+                &model.params[..frozen],
+                &mut trainable,
+                &inputs,
+                &Targets::Classes(&labels),
+                loss,
+                &mut Rng::new(0),
+                &mut grads,
+                &mut scratch,
+            )
+            .unwrap();
+        host_stats.push(Tally::from(stats));
+    }
+    let host_iterations = state.iterations;
+
+    // Device: the same steps, then the model pulled back.
+    let mut device_stats = Vec::new();
+    for batch in &batches {
+        let step = device.train_step(2, Some(sgd), Some(loss), &set, batch).unwrap();
+        device_stats.push(step.batch);
+        assert!(step.iterations <= host_iterations);
+    }
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    for (h, d) in host_stats.iter().zip(&device_stats) {
+        assert_eq!((h.samples, h.correct), (d.samples, d.correct));
+        assert_eq!(h.loss_sum.to_bits(), d.loss_sum.to_bits(), "{h:?} vs {d:?}");
+    }
+    let pulled = from_mdl(&device.pull(&mut |_, _| {}).unwrap()).unwrap();
+    assert_eq!(
+        bits(&pulled.params[..frozen]),
+        bits(&model.params[..frozen]),
+        "frozen layers changed"
+    );
+    let differing = pulled.params[frozen..]
+        .iter()
+        .zip(&trainable)
+        .filter(|(d, h)| d.to_bits() != h.to_bits())
+        .count();
+    assert_eq!(
+        differing,
+        0,
+        "{differing} of {} trained weights differ",
+        trainable.len()
+    );
+    assert_ne!(
+        bits(&trainable),
+        bits(&model.params[frozen..]),
+        "the steps changed nothing"
+    );
+    let optimizer = pulled.optimizer.unwrap();
+    assert_eq!(optimizer.iterations, host_iterations);
+    assert_eq!(bits(&optimizer.momentum[frozen..]), bits(&momentum));
+    let compile = pulled.compile.unwrap();
+    assert_eq!(compile.sgd, sgd);
+    assert!(!pulled.layers[0].trainable && pulled.layers[2].trainable);
+}
+
+/// The share of one core process `pid` used over `span` (user + system time from
+/// /proc/PID/stat, in clock ticks of 10 ms).
+pub fn cpu_share(pid: u32, span: Duration) -> f64 {
+    let cpu_seconds = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // Fields after the command name (which may hold spaces) in ")"; utime and stime are
+        // fields 14 and 15 of the whole line, 12 and 13 after the name.
+        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        ticks as f64 / 100.0
+    };
+    let (before, start) = (cpu_seconds(), std::time::Instant::now());
+    std::thread::sleep(span);
+    (cpu_seconds() - before) / start.elapsed().as_secs_f64()
 }

@@ -1,28 +1,15 @@
-//! QEMU's MPS2 AN386 board (Cortex-M4 with FPU): CMSDK APB UART0 for the host link, SysTick for
-//! counting, semihosting for exit and panic reports (they go to QEMU's stdout/stderr, never into
-//! the serial data).
+//! Arm's CMSDK APB UART, the serial port of QEMU's MPS2 boards (QEMU's first `-serial` is
+//! UART0): polled reads and writes, and a receive interrupt that only wakes the core.
 
 use core::hint::spin_loop;
 use core::ptr::{read_volatile, write_volatile};
 
-use cortex_m_semihosting::{debug, hio};
+use super::cortex_m::{sleep_until, Irq};
+use crate::idle::WaitForInput;
 
-use super::{Board, ExitStatus, SysTickClock};
-use crate::clock::TickUnit;
-
-/// The board's name in reports.
-pub const NAME: &str = "mps2-an386";
-
-/// The board's system clock (QEMU's MPS2 SYSCLK), which SysTick and the UART run from.
-const SYSCLK_HZ: u32 = 25_000_000;
-/// Under `-icount shift=0` QEMU's virtual clock advances one nanosecond per instruction, so one
-/// tick of the 25 MHz SysTick is 40 instructions.
-const INSTRUCTIONS_PER_TICK: u32 = 1_000_000_000 / SYSCLK_HZ;
 /// The serial line's baud rate (QEMU ignores it; a real MPS2 FPGA would not).
 const BAUD: u32 = 115_200;
 
-/// UART0's base address.
-const UART0_BASE: usize = 0x4000_4000;
 /// Data register: reading takes the received byte, writing sends one.
 const DATA: usize = 0x000;
 /// Status register.
@@ -44,6 +31,10 @@ const STATE_RX_OVERRUN: u32 = 1 << 3;
 const CTRL_TX_EN: u32 = 1 << 0;
 /// CTRL: receiver enable.
 const CTRL_RX_EN: u32 = 1 << 1;
+/// CTRL: receive interrupt enable.
+const CTRL_RX_INT_EN: u32 = 1 << 3;
+/// INTSTATUS: the receive interrupt.
+const INT_RX: u32 = 1 << 1;
 
 /// What can go wrong on the UART.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,48 +43,50 @@ pub enum UartError {
     RxOverrun,
 }
 
-impl core::fmt::Display for UartError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            UartError::RxOverrun => write!(f, "UART0 receive overrun: a byte was lost"),
-        }
-    }
-}
-
 impl embedded_io::Error for UartError {
     fn kind(&self) -> embedded_io::ErrorKind {
         embedded_io::ErrorKind::Other
     }
 }
 
-/// The board's serial port: CMSDK APB UART0 (QEMU's first `-serial`).
-pub struct Uart0 {
-    _owned: (),
+/// One CMSDK APB UART.
+pub struct CmsdkUart {
+    base: usize,
+    rx_irq: Irq,
 }
 
-/// The serial port type of this board.
-pub type Serial = Uart0;
-
-impl Uart0 {
-    /// Configures UART0 (8N1 at [`BAUD`], transmitter and receiver on, interrupts off).
-    fn new() -> Self {
-        let mut uart = Uart0 { _owned: () };
+impl CmsdkUart {
+    /// Configures the UART at `base` (8N1 at [`BAUD`] from a `clock_hz` peripheral clock,
+    /// transmitter and receiver on) with its receive interrupt, line `rx_irq`, raised for
+    /// every byte received; the interrupt stays masked except while [`WaitForInput`] sleeps.
+    ///
+    /// # Safety
+    /// `base` must be a CMSDK APB UART's register block, used by nothing else.
+    pub unsafe fn new(base: usize, rx_irq: u16, clock_hz: u32) -> Self {
+        let mut uart = CmsdkUart {
+            base,
+            rx_irq: Irq(rx_irq),
+        };
         uart.write_reg(CTRL, 0);
-        uart.write_reg(BAUDDIV, SYSCLK_HZ / BAUD);
+        uart.write_reg(BAUDDIV, clock_hz / BAUD);
         uart.write_reg(INTSTATUS, 0xF);
         uart.write_reg(STATE, STATE_RX_OVERRUN);
-        uart.write_reg(CTRL, CTRL_TX_EN | CTRL_RX_EN);
+        uart.write_reg(CTRL, CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_INT_EN);
         uart
     }
 
     fn read_reg(&self, offset: usize) -> u32 {
-        // SAFETY: UART0's registers are word-aligned MMIO on this board, owned by this value.
-        unsafe { read_volatile((UART0_BASE + offset) as *const u32) }
+        // SAFETY: `new`'s caller promised a UART register block, word-aligned MMIO.
+        unsafe { read_volatile((self.base + offset) as *const u32) }
     }
 
     fn write_reg(&mut self, offset: usize, value: u32) {
         // SAFETY: as in `read_reg`.
-        unsafe { write_volatile((UART0_BASE + offset) as *mut u32, value) }
+        unsafe { write_volatile((self.base + offset) as *mut u32, value) }
+    }
+
+    fn rx_full(&self) -> bool {
+        self.read_reg(STATE) & STATE_RX_FULL != 0
     }
 
     /// The received byte, if one is waiting; never blocks.
@@ -114,12 +107,12 @@ impl Uart0 {
     }
 }
 
-impl embedded_io::ErrorType for Uart0 {
+impl embedded_io::ErrorType for CmsdkUart {
     type Error = UartError;
 }
 
-impl embedded_io::Read for Uart0 {
-    /// Waits for the first byte, then takes whatever else has already arrived.
+impl embedded_io::Read for CmsdkUart {
+    /// Waits (asleep) for the first byte, then takes whatever else has already arrived.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, UartError> {
         let mut slots = buf.iter_mut();
         let Some(first) = slots.next() else {
@@ -129,7 +122,7 @@ impl embedded_io::Read for Uart0 {
             if let Some(byte) = self.try_read_byte()? {
                 break byte;
             }
-            spin_loop();
+            self.sleep_until_input();
         };
         let mut count = 1;
         for slot in slots {
@@ -143,13 +136,22 @@ impl embedded_io::Read for Uart0 {
     }
 }
 
-impl embedded_io::ReadReady for Uart0 {
+impl embedded_io::ReadReady for CmsdkUart {
     fn read_ready(&mut self) -> Result<bool, UartError> {
-        Ok(self.read_reg(STATE) & STATE_RX_FULL != 0)
+        Ok(self.rx_full())
     }
 }
 
-impl embedded_io::Write for Uart0 {
+impl WaitForInput for CmsdkUart {
+    fn sleep_until_input(&mut self) {
+        // A byte that arrives after this clear raises the interrupt again, so it wakes the
+        // core even if it lands between the check and the `wfi`.
+        self.write_reg(INTSTATUS, INT_RX);
+        sleep_until(self.rx_irq, || self.rx_full());
+    }
+}
+
+impl embedded_io::Write for CmsdkUart {
     /// Waits until the transmitter takes the first byte, then sends as many more as it takes
     /// without waiting.
     fn write(&mut self, buf: &[u8]) -> Result<usize, UartError> {
@@ -180,39 +182,8 @@ impl embedded_io::Write for Uart0 {
     }
 }
 
-impl embedded_io::WriteReady for Uart0 {
+impl embedded_io::WriteReady for CmsdkUart {
     fn write_ready(&mut self) -> Result<bool, UartError> {
         Ok(!self.tx_full())
-    }
-}
-
-/// Takes the board's peripherals; `None` if they were taken before.
-pub fn init() -> Option<Board> {
-    let core = cortex_m::Peripherals::take()?;
-    Some(Board {
-        serial: Uart0::new(),
-        clock: SysTickClock::start(core.SYST, INSTRUCTIONS_PER_TICK, TickUnit::Instructions),
-    })
-}
-
-/// Ends the program: QEMU exits with status 0 for success, 1 for failure.
-pub fn exit(status: ExitStatus) -> ! {
-    debug::exit(match status {
-        ExitStatus::Success => debug::EXIT_SUCCESS,
-        ExitStatus::Failure => debug::EXIT_FAILURE,
-    });
-    // Only reached without a semihosting host (no debugger attached): stop here.
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
-/// Prints a panic report (one line, without its newline) on QEMU's stderr (semihosting), apart
-/// from the serial data.
-pub(crate) fn report_panic(report: &[u8]) {
-    if let Ok(mut stderr) = hio::hstderr() {
-        // Nothing more can be done if the report itself fails.
-        let _ = stderr.write_all(report);
-        let _ = stderr.write_all(b"\n");
     }
 }
