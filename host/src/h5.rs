@@ -38,6 +38,6 @@ mod tree;
 mod write;
 
 pub use error::{H5Error, H5ErrorKind};
-pub use read::{read, read_bytes};
+pub use read::{open, open_bytes, read, read_bytes, Stored, MAX_READ_BYTES};
 pub use tree::{H5Attr, H5Data, H5Dataset, H5Group, StrType};
 pub use write::{to_bytes, write};

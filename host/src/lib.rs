@@ -2,6 +2,7 @@
 //! pictures and talking to a device.
 
 pub mod atomic;
+pub mod budget;
 pub mod cleanup;
 pub mod cli;
 pub mod dataset;

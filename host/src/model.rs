@@ -1,6 +1,7 @@
 //! The host's model: a validated stack of named layers with flat parameters in
 //! `microdense-core`'s layout, plus the compile settings and optimizer state Keras saves.
 
+use crate::budget::{try_zeros, ParamBudget};
 use microdense_core::{Activation, Initializer, Layer, Loss, Network, Rng, Sgd};
 use std::fmt;
 
@@ -117,6 +118,21 @@ pub enum ModelError {
     DuplicateName(String),
     /// The `--arch` specification could not be parsed.
     Spec(String),
+    /// A layer name is empty or holds a `/` (Keras refuses both; HDF5 files cannot
+    /// store them as group names).
+    BadName(String),
+    /// The model has more parameters than the budget allows (`None`: too many to count).
+    TooManyParams {
+        /// The parameter count, if it can be counted.
+        params: Option<usize>,
+        /// The budget.
+        max_params: usize,
+    },
+    /// The memory for the weights could not be had.
+    OutOfMemory {
+        /// The parameter count.
+        params: usize,
+    },
 }
 
 impl fmt::Display for ModelError {
@@ -131,6 +147,22 @@ impl fmt::Display for ModelError {
             }
             ModelError::DuplicateName(n) => write!(f, "two layers are named {n:?}"),
             ModelError::Spec(msg) => write!(f, "bad architecture spec: {msg}"),
+            ModelError::BadName(n) => {
+                write!(f, "layer name {n:?} is empty or holds a '/' (Keras refuses both)")
+            }
+            ModelError::TooManyParams { params, max_params } => {
+                match params {
+                    Some(n) => write!(f, "the model has {n} parameters")?,
+                    None => write!(f, "the model has too many parameters to count")?,
+                }
+                write!(
+                    f,
+                    ", more than the budget of {max_params} (raise it with --max-params)"
+                )
+            }
+            ModelError::OutOfMemory { params } => {
+                write!(f, "not enough memory for the model's {params} parameters")
+            }
         }
     }
 }
@@ -167,11 +199,13 @@ impl Model {
     }
 
     /// A Sequential model over `layers`, its weights drawn from the layers' initializers
-    /// with a generator seeded by `seed`. Checks that the layers form a valid network.
+    /// with a generator seeded by `seed`. Checks that the layers form a valid network of
+    /// at most `budget` parameters before allocating them.
     pub fn sequential(
         input_shape: Vec<usize>,
         layers: Vec<NamedLayer>,
         seed: u64,
+        budget: ParamBudget,
     ) -> Result<Model, ModelError> {
         let mut model = Model {
             name: "sequential".into(),
@@ -184,9 +218,7 @@ impl Model {
             optimizer: None,
             dropped_training: None,
         };
-        let count = model.with_network(|net| Ok(net.param_count()))?;
-        model.params = vec![0.0; count];
-        model.initialize(seed)?;
+        model.allocate_weights(seed, budget)?;
         Ok(model)
     }
 
@@ -195,7 +227,14 @@ impl Model {
     /// `N` (Dense, linear), `N:act` (Dense with a fused activation), `N:act:nobias`,
     /// an activation name (an Activation layer), `dropout:R` or `flatten`.
     /// Layers are named as Keras names them (`dense`, `dense_1`, `activation`, ...).
+    /// At most [`DEFAULT_MAX_PARAMS`](crate::budget::DEFAULT_MAX_PARAMS) parameters; see
+    /// [`Model::from_spec_with_budget`].
     pub fn from_spec(spec: &str, seed: u64) -> Result<Model, ModelError> {
+        Model::from_spec_with_budget(spec, seed, ParamBudget::default())
+    }
+
+    /// [`Model::from_spec`] with a parameter budget other than the default.
+    pub fn from_spec_with_budget(spec: &str, seed: u64, budget: ParamBudget) -> Result<Model, ModelError> {
         let mut parts = spec.split(',').map(str::trim);
         let input = parts.next().unwrap_or("");
         let input_shape = input
@@ -237,7 +276,7 @@ impl Model {
             };
             layers.push(NamedLayer::new(namer.name_for(&layer), layer));
         }
-        Model::sequential(input_shape, layers, seed)
+        Model::sequential(input_shape, layers, seed, budget)
     }
 
     /// Number of input values per sample (the product of the input shape).
@@ -269,18 +308,52 @@ impl Model {
                 actual: self.params.len(),
             });
         }
-        let mut names = std::collections::HashSet::new();
-        for l in &self.layers {
-            if !names.insert(l.name.as_str()) {
-                return Err(ModelError::DuplicateName(l.name.clone()));
-            }
-        }
+        self.validate_names()?;
         if let Some(opt) = &self.optimizer {
             if !opt.momentum.is_empty() && opt.momentum.len() != expected {
                 return Err(ModelError::ParamCount {
                     expected,
                     actual: opt.momentum.len(),
                 });
+            }
+        }
+        Ok(())
+    }
+
+    /// Allocates the weights of the architecture, after checking their count against
+    /// `budget` (and reserving the memory fallibly), and draws them from the layers'
+    /// initializers with a generator seeded by `seed`.
+    pub fn allocate_weights(&mut self, seed: u64, budget: ParamBudget) -> Result<(), ModelError> {
+        let count = budget.check(&self.input_shape, &self.core_layers())?;
+        self.params = try_zeros(count)?;
+        self.initialize(seed)
+    }
+
+    /// Where the first weight that is NaN or infinite sits: the layer's name and how many
+    /// of its weights are not finite.
+    pub fn nonfinite_weights(&self) -> Option<(String, usize)> {
+        self.with_network(|net| {
+            Ok((0..self.layers.len()).find_map(|i| {
+                let weights = self.params.get(net.param_range(i))?;
+                let bad = weights.iter().filter(|w| !w.is_finite()).count();
+                (bad > 0).then(|| (self.layers[i].name.clone(), bad))
+            }))
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Checks every name (input and layers) is non-empty without a `/`, and layer names
+    /// are unique.
+    pub fn validate_names(&self) -> Result<(), ModelError> {
+        let all = std::iter::once(&self.input_name).chain(self.layers.iter().map(|l| &l.name));
+        if let Some(bad) = all.into_iter().find(|n| n.is_empty() || n.contains('/')) {
+            return Err(ModelError::BadName(bad.clone()));
+        }
+        let mut names = std::collections::HashSet::new();
+        for l in &self.layers {
+            if !names.insert(l.name.as_str()) {
+                return Err(ModelError::DuplicateName(l.name.clone()));
             }
         }
         Ok(())

@@ -36,12 +36,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::budget::ParamBudget;
 use crate::device_format::{read_mdl, to_mdl, DeviceFormatError, ExportOptions};
 use crate::h5;
-use crate::keras::config::{model_from_config, model_to_config, Style};
-use crate::keras::h5_model::{model_to_h5, read_model};
+use crate::keras::config::{architecture_from_config, model_from_config, model_to_config, Style};
+use crate::keras::h5_model::{model_to_h5, read_architecture, read_model};
 use crate::keras::json::{self, Node};
-use crate::keras::keras3::{keras_bytes, load_weights_h5, read_keras, weights_h5, WEIGHTS_ENTRY};
+use crate::keras::keras3::{
+    keras_bytes, load_weights_h5, read_keras, read_keras_architecture, weights_h5, Archive, MAX_CONFIG_BYTES,
+};
 use crate::keras::training_config::{compile_config, compile_from_config};
 use crate::keras::weights::{load_weights_group, weights_group};
 use crate::keras::{read_file, yaml, BACKEND, TF_KERAS_VERSION};
@@ -102,6 +105,15 @@ const SAVE_EXTENSIONS: &str = ".h5, .keras, .weights.h5, .json, .yaml, .yml, .md
 /// The names [`Model::save_weights`] accepts.
 const SAVE_WEIGHTS_EXTENSIONS: &str = ".weights.h5, .h5";
 
+/// The error for loading a model from a `.weights.h5` file, which has no architecture.
+fn weights_only(file: String) -> KerasError {
+    KerasError::Missing {
+        file,
+        what: "architecture (a .weights.h5 file holds weights only: build the model, then load_weights)"
+            .into(),
+    }
+}
+
 /// The extension error for `operation` on `path`.
 fn extension(path: &Path, operation: &'static str, accepted: &'static str) -> KerasError {
     KerasError::Extension {
@@ -127,22 +139,74 @@ fn writing(path: &Path) -> impl FnOnce(std::io::Error) -> KerasError + '_ {
     }
 }
 
-/// The UTF-8 text of `path`.
+/// The UTF-8 text of the architecture file `path`, of at most [`MAX_CONFIG_BYTES`].
 fn read_text(path: &Path) -> Result<String, KerasError> {
-    String::from_utf8(read_file(path)?).map_err(|e| KerasError::Io {
+    let io = |source| KerasError::Io {
         path: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(KerasError::Config {
+            file: path.display().to_string(),
+            at: "model_config".into(),
+            message: format!(
+                "the file holds more than the {MAX_CONFIG_BYTES} bytes an architecture may take"
+            ),
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| KerasError::Config {
+        file: path.display().to_string(),
+        at: "model_config".into(),
+        message: "the file is not UTF-8 text".into(),
     })
+}
+
+/// The architecture value (`model.to_json()`'s object) in the JSON or YAML file `path`.
+fn architecture_value(path: &Path, kind: FileKind) -> Result<Value, KerasError> {
+    let label = path.display().to_string();
+    let text = read_text(path)?;
+    match kind {
+        FileKind::Yaml => yaml::parse(&text, &label),
+        _ => json::parse(&text, &label),
+    }
 }
 
 /// A model from an architecture value (`model.to_json()`'s object); compiled when the
 /// value carries Keras 3's `compile_config`, as Keras 3 does.
-fn from_architecture(value: &Value, file: &str) -> Result<Model, KerasError> {
-    let mut model = model_from_config(value, file, ARCHITECTURE_SEED)?;
+fn from_architecture(value: &Value, file: &str, budget: ParamBudget) -> Result<Model, KerasError> {
+    let mut model = model_from_config(value, file, ARCHITECTURE_SEED, budget)?;
     if let Some(compile) = value.get("compile_config").filter(|c| !c.is_null()) {
         model.compile = compile_from_config(compile, file)?;
     }
     Ok(model)
+}
+
+/// Refuses to write a model whose layer names Keras would not read back (empty, with a
+/// `/`, or shared).
+fn writable_names(model: &Model, path: &Path) -> Result<(), KerasError> {
+    model.validate_names().map_err(|source| KerasError::Model {
+        file: path.display().to_string(),
+        source,
+    })
+}
+
+/// Refuses to write a device-format file of weights that are NaN or infinite.
+fn check_finite(model: &Model, path: &Path) -> Result<(), KerasError> {
+    match model.nonfinite_weights() {
+        None => Ok(()),
+        Some((layer, count)) => Err(KerasError::Weights {
+            file: path.display().to_string(),
+            message: format!(
+                "layer {layer:?} has {count} weights that are NaN or infinite; a device cannot run them"
+            ),
+        }),
+    }
 }
 
 /// The architecture as tf_keras's `to_json()` writes it (with `keras_version`, `backend`).
@@ -157,23 +221,48 @@ impl Model {
     /// Loads a model as Keras's `load_model` does, the format chosen by the file name:
     /// `.h5` (any Keras from 2.0 on; weights, compile settings and optimizer state),
     /// `.keras`, or an architecture in `.json`/`.yaml`/`.yml` (fresh weights, seeded with
-    /// [`ARCHITECTURE_SEED`]).
+    /// [`ARCHITECTURE_SEED`]). At most [`DEFAULT_MAX_PARAMS`](crate::budget::DEFAULT_MAX_PARAMS)
+    /// parameters; see [`Model::load_with_budget`].
     pub fn load(path: impl AsRef<Path>) -> Result<Model, KerasError> {
+        Model::load_with_budget(path, ParamBudget::default())
+    }
+
+    /// [`Model::load`] of a model of at most `budget` parameters: the count is checked
+    /// before any weight is allocated, and only the datasets the model needs are read.
+    pub fn load_with_budget(path: impl AsRef<Path>, budget: ParamBudget) -> Result<Model, KerasError> {
         let path = path.as_ref();
         let label = path.display().to_string();
         match FileKind::of(path) {
-            Some(FileKind::H5) => read_model(&h5::read(path)?, &label),
-            Some(FileKind::Keras) => read_keras(read_file(path)?, &label),
-            Some(FileKind::Json) => from_architecture(&json::parse(&read_text(path)?, &label)?, &label),
-            Some(FileKind::Yaml) => from_architecture(&yaml::parse(&read_text(path)?, &label)?, &label),
-            Some(FileKind::WeightsH5) => Err(KerasError::Missing {
-                file: label,
-                what:
-                    "architecture (a .weights.h5 file holds weights only: build the model, then load_weights)"
-                        .into(),
-            }),
+            Some(FileKind::H5) => read_model(&h5::open(path, budget.max_weight_bytes())?, &label, budget),
+            Some(FileKind::Keras) => read_keras(read_file(path)?, &label, budget),
+            Some(kind @ (FileKind::Json | FileKind::Yaml)) => {
+                from_architecture(&architecture_value(path, kind)?, &label, budget)
+            }
+            Some(FileKind::WeightsH5) => Err(weights_only(label)),
             Some(FileKind::DeviceFormat) => read_mdl(path).map_err(|e| device_format_error(path, e)),
             None => Err(extension(path, "load", ".h5, .keras, .json, .yaml, .yml, .mdl")),
+        }
+    }
+
+    /// The architecture of any model file [`Model::load`] reads, checked against
+    /// `budget`, without allocating or reading weights: the result's `params` are empty
+    /// (a `.mdl` file's weights excepted). Enough for [`summary`](crate::summary),
+    /// diagrams and `to_json`/`to_yaml`; [`Model::allocate_weights`] makes it trainable.
+    pub fn load_architecture(path: impl AsRef<Path>, budget: ParamBudget) -> Result<Model, KerasError> {
+        let path = path.as_ref();
+        let label = path.display().to_string();
+        match FileKind::of(path) {
+            Some(FileKind::H5) => read_architecture(&h5::open(path, 0)?, &label, budget),
+            Some(FileKind::Keras) => read_keras_architecture(read_file(path)?, &label, budget),
+            Some(kind @ (FileKind::Json | FileKind::Yaml)) => {
+                let value = architecture_value(path, kind)?;
+                let mut model = architecture_from_config(&value, &label, budget)?;
+                if let Some(compile) = value.get("compile_config").filter(|c| !c.is_null()) {
+                    model.compile = compile_from_config(compile, &label)?;
+                }
+                Ok(model)
+            }
+            _ => Model::load_with_budget(path, budget),
         }
     }
 
@@ -183,6 +272,7 @@ impl Model {
     /// The file is written under a temporary name and renamed into place.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
         let path = path.as_ref();
+        writable_names(self, path)?;
         match FileKind::of(path) {
             Some(FileKind::H5) => Ok(h5::write(path, &model_to_h5(self)?)?),
             Some(FileKind::Keras) => crate::atomic::write(path, &keras_bytes(self)?).map_err(writing(path)),
@@ -196,6 +286,7 @@ impl Model {
             Some(FileKind::DeviceFormat) => {
                 // The training state (its trailing trainable Dense layers) goes along when
                 // the model is compiled, so a device can fine-tune it.
+                check_finite(self, path)?;
                 let options = ExportOptions {
                     with_training_state: self.compile.is_some(),
                     trainable_layers: None,
@@ -241,7 +332,8 @@ impl Model {
     /// A model from `to_json()` text of any Keras (fresh weights, seeded with
     /// [`ARCHITECTURE_SEED`]).
     pub fn from_json(text: &str) -> Result<Model, KerasError> {
-        from_architecture(&json::parse(text, "(JSON text)")?, "(JSON text)")
+        let label = "(JSON text)";
+        from_architecture(&json::parse(text, label)?, label, ParamBudget::default())
     }
 
     /// The architecture as YAML with the structure of `to_json()`, as Keras ≤ 2.5's
@@ -252,13 +344,15 @@ impl Model {
 
     /// A model from YAML of the structure of `to_json()` (data only, within budgets).
     pub fn from_yaml(text: &str) -> Result<Model, KerasError> {
-        from_architecture(&yaml::parse(text, "(YAML text)")?, "(YAML text)")
+        let label = "(YAML text)";
+        from_architecture(&yaml::parse(text, label)?, label, ParamBudget::default())
     }
 
     /// Saves the weights as Keras's `save_weights`: `*.weights.h5` in Keras 3's layout
     /// (with the optimizer state when compiled), any other `*.h5`/`*.hdf5` in Keras 2's.
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
         let path = path.as_ref();
+        writable_names(self, path)?;
         match FileKind::of(path) {
             Some(FileKind::WeightsH5) => Ok(h5::write(path, &weights_h5(self)?)?),
             Some(FileKind::H5) => Ok(h5::write(path, &weights_group(self)?)?),
@@ -277,9 +371,11 @@ impl Model {
     ) -> Result<WeightsReport, KerasError> {
         let path = path.as_ref();
         let label = path.display().to_string();
+        // The file is read no further than the weights this model needs.
+        let needed = ParamBudget::new(self.params.len());
         match FileKind::of(path) {
             Some(FileKind::WeightsH5) | Some(FileKind::H5) => {
-                let root = h5::read(path)?;
+                let root = h5::open(path, needed.max_weight_bytes())?;
                 if root.group("layers").is_some() && root.attr("layer_names").is_none() {
                     load_weights_h5(self, &root, &label, how)
                 } else if let Some(weights) = root.group("model_weights") {
@@ -289,22 +385,8 @@ impl Model {
                 }
             }
             Some(FileKind::Keras) => {
-                let bytes = read_file(path)?;
-                let mut zip =
-                    zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| KerasError::Archive {
-                        file: label.clone(),
-                        message: format!("not a readable .keras (zip) archive: {e}"),
-                    })?;
-                let mut weights = Vec::new();
-                zip.by_name(WEIGHTS_ENTRY)
-                    .map_err(|e| e.to_string())
-                    .and_then(|mut f| f.read_to_end(&mut weights).map_err(|e| e.to_string()))
-                    .map_err(|message| KerasError::Archive {
-                        file: label.clone(),
-                        message: format!("cannot read {WEIGHTS_ENTRY}: {message}"),
-                    })?;
-                let inner = format!("{label}:{WEIGHTS_ENTRY}");
-                load_weights_h5(self, &h5::read_bytes(weights, &inner)?, &inner, how)
+                let (root, inner) = Archive::new(read_file(path)?, &label)?.weights(needed)?;
+                load_weights_h5(self, &root, &inner, how)
             }
             _ => Err(extension(path, "load_weights", ".weights.h5, .h5, .keras")),
         }

@@ -33,6 +33,11 @@ pub struct ConvertArgs {
     /// `.mdl`: mark the last K weighted layers trainable (implies `--with-training-state`).
     #[arg(long, value_name = "K")]
     trainable_layers: Option<usize>,
+    /// `.mdl`: write weights that are NaN or infinite instead of refusing them.
+    #[arg(long)]
+    allow_nonfinite: bool,
+    #[command(flatten)]
+    budget: super::BudgetArgs,
 }
 
 /// Runs `microdense convert`.
@@ -46,7 +51,14 @@ pub fn run(args: ConvertArgs) -> Result<(), String> {
         ));
     }
     Model::check_save_path(out, args.weights_only).map_err(|e| e.to_string())?;
-    let mut model = super::load_model(&args.input)?;
+    let architecture_only = args.weights.is_none()
+        && !args.weights_only
+        && matches!(FileKind::of(out), Some(FileKind::Json | FileKind::Yaml));
+    let mut model = if architecture_only {
+        args.budget.architecture(&args.input)?
+    } else {
+        args.budget.load(&args.input)?
+    };
     if let Some(weights) = &args.weights {
         let how = LoadWeights {
             by_name: args.by_name,
@@ -69,6 +81,13 @@ pub fn run(args: ConvertArgs) -> Result<(), String> {
             with_training_state: args.with_training_state || args.trainable_layers.is_some(),
             trainable_layers: args.trainable_layers,
         };
+        if let (Some((layer, count)), false) = (model.nonfinite_weights(), args.allow_nonfinite) {
+            return Err(format!(
+                "{}: layer {layer:?} has {count} weights that are NaN or infinite; \
+                 a device cannot run them (--allow-nonfinite writes them anyway)",
+                args.input.display()
+            ));
+        }
         let bytes = to_mdl(&model, &options).map_err(|e| e.to_string())?;
         crate::atomic::write(out, &bytes).map_err(super::cannot_write(out))?;
     } else {

@@ -13,6 +13,7 @@ mod progress;
 mod summary;
 mod train;
 
+use crate::budget::{ParamBudget, DEFAULT_MAX_PARAMS};
 use crate::model::Model;
 use crate::model_io::{FileKind, LoadWeights};
 use clap::{Parser, Subcommand};
@@ -54,15 +55,42 @@ enum Command {
     Device(device::DeviceArgs),
 }
 
-/// Loads any model file the commands accept, as [`Model::load`] chooses by file name
-/// (`.h5`, `.keras`, `.json`/`.yaml` architectures, `.mdl`). A training setup the model
-/// cannot be trained with is dropped with one warning line on stderr.
-fn load_model(path: &Path) -> Result<Model, String> {
-    let model = Model::load(path).map_err(|e| e.to_string())?;
-    if let Some(why) = &model.dropped_training {
-        eprintln!("warning: loaded without its training setup (as load_model(compile=False)): {why}");
+/// The parameter budget of the commands that read models.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct BudgetArgs {
+    /// Refuse models of more than N parameters (checked before any weight is allocated).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PARAMS)]
+    max_params: usize,
+}
+
+impl BudgetArgs {
+    fn budget(self) -> ParamBudget {
+        ParamBudget::new(self.max_params)
     }
-    Ok(model)
+
+    /// Loads any model file the commands accept, as [`Model::load`] chooses by file name
+    /// (`.h5`, `.keras`, `.json`/`.yaml` architectures, `.mdl`). A training setup the
+    /// model cannot be trained with is dropped with one warning line on stderr; weights
+    /// that are NaN or infinite get one too.
+    fn load(self, path: &Path) -> Result<Model, String> {
+        let model = Model::load_with_budget(path, self.budget()).map_err(|e| e.to_string())?;
+        if let Some(why) = &model.dropped_training {
+            eprintln!("warning: loaded without its training setup (as load_model(compile=False)): {why}");
+        }
+        if let Some((layer, count)) = model.nonfinite_weights() {
+            eprintln!(
+                "warning: {}: layer {layer:?} has {count} weights that are NaN or infinite",
+                path.display()
+            );
+        }
+        Ok(model)
+    }
+
+    /// The architecture of any model file, without its weights (see
+    /// [`Model::load_architecture`]).
+    fn architecture(self, path: &Path) -> Result<Model, String> {
+        Model::load_architecture(path, self.budget()).map_err(|e| e.to_string())
+    }
 }
 
 /// A model file, or an architecture and its weights, for the commands that compute with it.
@@ -76,12 +104,14 @@ struct ModelArgs {
     /// Compute with an architecture's fresh random weights (the same ones every run).
     #[arg(long, conflicts_with = "weights")]
     random_weights: bool,
+    #[command(flatten)]
+    budget: BudgetArgs,
 }
 
 impl ModelArgs {
     /// Loads the model and its weights; an architecture needs `--weights` or `--random-weights`.
     fn load(&self) -> Result<Model, String> {
-        let mut model = load_model(&self.model)?;
+        let mut model = self.budget.load(&self.model)?;
         if let Some(weights) = &self.weights {
             model
                 .load_weights(weights, LoadWeights::default())

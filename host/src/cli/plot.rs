@@ -39,13 +39,15 @@ pub struct PlotArgs {
     /// Resolution in dots per inch.
     #[arg(long, default_value_t = crate::plot::DEFAULT_DPI)]
     dpi: u32,
+    #[command(flatten)]
+    budget: super::BudgetArgs,
 }
 
 /// Runs `microdense plot`.
 pub fn run_model(args: PlotArgs) -> Result<(), String> {
     DiagramFormat::from_path(&args.out).map_err(|e| e.to_string())?;
     super::check_output(&args.out)?;
-    let model = super::load_model(&args.model)?;
+    let model = args.budget.architecture(&args.model)?;
     let options = DiagramOptions {
         show_shapes: args.show_shapes,
         show_dtype: args.show_dtype,

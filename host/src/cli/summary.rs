@@ -7,11 +7,13 @@ use std::path::PathBuf;
 pub struct SummaryArgs {
     /// A model: `.h5`, `.keras`, `.json`/`.yaml` (architecture) or `.mdl`.
     model: PathBuf,
+    #[command(flatten)]
+    budget: super::BudgetArgs,
 }
 
 /// Runs `microdense summary`.
 pub fn run(args: SummaryArgs) -> Result<(), String> {
-    let model = super::load_model(&args.model)?;
+    let model = args.budget.architecture(&args.model)?;
     print!("{}", crate::summary::summary(&model));
     Ok(())
 }

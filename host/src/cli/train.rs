@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 pub struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    budget: super::BudgetArgs,
     /// The architecture: a Keras JSON/YAML file (`model.to_json()`), or a spec: input
     /// width, then `N` (Dense), `N:act` (Dense with activation), an activation name
     /// (Activation layer), `dropout:R`, `flatten`.
@@ -77,7 +79,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     let loss = Loss::from_keras_name(&args.loss).ok_or_else(|| format!("unknown loss {:?}", args.loss))?;
     let mut model = match &args.resume {
         Some(path) => {
-            let model = super::load_model(path)?;
+            let model = args.budget.load(path)?;
             if model.compile.is_none() {
                 let why = model.dropped_training.as_deref().map_or_else(
                     || "it was saved without a training configuration".to_string(),
@@ -94,11 +96,14 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         }
         None => {
             let mut model = if FileKind::of(Path::new(&args.arch)).is_some() {
-                let mut model = super::load_model(Path::new(&args.arch))?;
-                model.initialize(args.seed).map_err(|e| e.to_string())?;
+                let mut model = args.budget.architecture(Path::new(&args.arch))?;
+                model
+                    .allocate_weights(args.seed, args.budget.budget())
+                    .map_err(|e| e.to_string())?;
                 model
             } else {
-                Model::from_spec(&args.arch, args.seed).map_err(|e| e.to_string())?
+                Model::from_spec_with_budget(&args.arch, args.seed, args.budget.budget())
+                    .map_err(|e| e.to_string())?
             };
             if let Some(weights) = &args.weights {
                 model

@@ -1,10 +1,14 @@
-//! Reading a whole HDF5 file into an [`H5Group`] tree (through `hdf5-pure`).
+//! Reading an HDF5 file into an [`H5Group`] tree (through `hdf5-pure`): the structure
+//! at once, each dataset's elements when asked for, within a byte budget.
 
 use super::error::{H5Error, H5ErrorKind};
 use super::tree::{H5Attr, H5Data, H5Dataset, H5Group, StrType};
 use hdf5_pure::{AttrValue, DType, Dataset, Datatype, File, Group};
+use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Groups nested deeper than this are refused: Keras never nests past 5, and a
 /// hard-link cycle in a damaged file would otherwise recurse without end.
@@ -12,31 +16,55 @@ const MAX_DEPTH: usize = 64;
 /// At most this many groups and datasets are read (guards against link DAGs
 /// that fan out exponentially in a damaged file).
 const MAX_OBJECTS: usize = 1_000_000;
-/// A single dataset larger than this (in bytes) is refused rather than
-/// allocated; Keras weights of models microdense handles are far smaller.
-const MAX_DATASET_BYTES: u64 = 1 << 31;
+/// The most bytes [`read`] and [`read_bytes`] read from the datasets of one file.
+pub const MAX_READ_BYTES: u64 = 1 << 31;
 
-/// Reads the whole HDF5 file at `path` into a tree.
+/// Reads the whole HDF5 file at `path` into a tree, every dataset's elements
+/// included (at most [`MAX_READ_BYTES`] of them).
 ///
 /// Attributes of each group come in name order, children in the order the
 /// file's link structure lists them. Attributes on datasets are not read
 /// (Keras writes none). A file that is not HDF5, is truncated or damaged is an
 /// error of kind [`H5ErrorKind::Corrupt`], never a panic.
 pub fn read(path: impl AsRef<Path>) -> Result<H5Group, H5Error> {
+    let mut root = open(path, MAX_READ_BYTES)?;
+    root.load_all()?;
+    Ok(root)
+}
+
+/// Reads an HDF5 file held in memory, as [`read`] does; `label` names it in errors.
+pub fn read_bytes(bytes: Vec<u8>, label: &str) -> Result<H5Group, H5Error> {
+    let mut root = open_bytes(bytes, label, MAX_READ_BYTES)?;
+    root.load_all()?;
+    Ok(root)
+}
+
+/// Reads the structure of the HDF5 file at `path` (groups, attributes, each
+/// dataset's shape and type); a dataset's elements are read when asked for
+/// ([`H5Dataset::load`]), all of them together at most `max_bytes`.
+pub fn open(path: impl AsRef<Path>, max_bytes: u64) -> Result<H5Group, H5Error> {
     let path = path.as_ref();
     let label = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| H5Error::io(&label, "cannot read the file", e))?;
-    read_bytes(bytes, &label)
+    open_bytes(bytes, &label, max_bytes)
 }
 
-/// Reads an HDF5 file held in memory (e.g. `model.weights.h5` inside a `.keras`
-/// archive); `label` names it in errors.
-///
-/// `hdf5-pure` may panic on some malformed inputs; such a panic is caught here
-/// and turned into an [`H5ErrorKind::Corrupt`] error (the default panic hook
-/// still prints its message to stderr).
-pub fn read_bytes(bytes: Vec<u8>, label: &str) -> Result<H5Group, H5Error> {
-    match catch_unwind(AssertUnwindSafe(|| parse(bytes, label))) {
+/// [`open`] for an HDF5 file held in memory (e.g. `model.weights.h5` inside a
+/// `.keras` archive); `label` names it in errors.
+pub fn open_bytes(bytes: Vec<u8>, label: &str, max_bytes: u64) -> Result<H5Group, H5Error> {
+    let budget = Arc::new(ReadBudget {
+        label: label.to_string(),
+        left: AtomicU64::new(max_bytes),
+        max: max_bytes,
+    });
+    guarded(label, "", || parse(bytes, budget))
+}
+
+/// Runs `f`, turning a panic of `hdf5-pure` (it may panic on some malformed
+/// inputs) into an [`H5ErrorKind::Corrupt`] error (the default panic hook still
+/// prints its message to stderr).
+fn guarded<T>(label: &str, object: &str, f: impl FnOnce() -> Result<T, H5Error>) -> Result<T, H5Error> {
+    match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {
             let why = payload
@@ -46,7 +74,7 @@ pub fn read_bytes(bytes: Vec<u8>, label: &str) -> Result<H5Group, H5Error> {
                 .unwrap_or_else(|| "unknown reason".to_string());
             Err(H5Error::new(
                 label,
-                "",
+                object,
                 H5ErrorKind::Corrupt,
                 format!("damaged HDF5 file (the reader gave up: {why})"),
             ))
@@ -54,8 +82,126 @@ pub fn read_bytes(bytes: Vec<u8>, label: &str) -> Result<H5Group, H5Error> {
     }
 }
 
+/// The bytes the datasets of one file may still take.
+#[derive(Debug)]
+struct ReadBudget {
+    label: String,
+    left: AtomicU64,
+    max: u64,
+}
+
+/// The element type of a dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Element {
+    F32,
+    F64,
+    I64,
+}
+
+impl Element {
+    fn size(self) -> u64 {
+        match self {
+            Element::F32 => 4,
+            Element::F64 | Element::I64 => 8,
+        }
+    }
+}
+
+/// A dataset's elements still in the file, read by [`Stored::load`].
+#[derive(Clone)]
+pub struct Stored {
+    dataset: Dataset,
+    element: Element,
+    path: String,
+    count: u64,
+    budget: Arc<ReadBudget>,
+}
+
+impl fmt::Debug for Stored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Stored({} {:?} elements at {})",
+            self.count, self.element, self.path
+        )
+    }
+}
+
+impl PartialEq for Stored {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.budget, &other.budget) && self.path == other.path
+    }
+}
+
+impl Stored {
+    /// The number of elements the shape calls for.
+    pub fn len(&self) -> usize {
+        usize::try_from(self.count).unwrap_or(usize::MAX)
+    }
+
+    /// Whether the shape calls for no element.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The element type's name as NumPy spells it.
+    pub fn dtype_name(&self) -> &'static str {
+        match self.element {
+            Element::F32 => "float32",
+            Element::F64 => "float64",
+            Element::I64 => "int64",
+        }
+    }
+
+    /// Reads the elements, once their size is taken from the file's byte budget.
+    pub fn load(&self) -> Result<H5Data, H5Error> {
+        let label = self.budget.label.as_str();
+        let bytes = self.count.saturating_mul(self.element.size());
+        let taken = self
+            .budget
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(bytes)
+            });
+        if taken.is_err() {
+            return Err(H5Error::new(
+                label,
+                &self.path,
+                H5ErrorKind::Unsupported,
+                format!(
+                    "reading this dataset's {bytes} bytes would take the file past the {} bytes a model's weights may take",
+                    self.budget.max
+                ),
+            ));
+        }
+        let err = |e: hdf5_pure::Error| corrupt(label, &self.path, &e);
+        let data = guarded(label, &self.path, || {
+            Ok(match self.element {
+                Element::F32 => H5Data::F32(self.dataset.read_f32().map_err(err)?),
+                Element::F64 => H5Data::F64(self.dataset.read_f64().map_err(err)?),
+                Element::I64 => H5Data::I64(self.dataset.read_i64().map_err(err)?),
+            })
+        })?;
+        if data.len() as u64 != self.count {
+            return Err(H5Error::new(
+                label,
+                &self.path,
+                H5ErrorKind::Corrupt,
+                format!(
+                    "dataset holds {} elements instead of the {} its shape calls for",
+                    data.len(),
+                    self.count
+                ),
+            ));
+        }
+        Ok(data)
+    }
+}
+
 /// Parses `bytes` and walks the whole hierarchy.
-fn parse(bytes: Vec<u8>, label: &str) -> Result<H5Group, H5Error> {
+fn parse(bytes: Vec<u8>, budget: Arc<ReadBudget>) -> Result<H5Group, H5Error> {
+    let label = budget.label.clone();
+    let label = label.as_str();
     if !hdf5_pure::is_hdf5_bytes(&bytes) {
         return Err(H5Error::new(
             label,
@@ -84,7 +230,11 @@ fn parse(bytes: Vec<u8>, label: &str) -> Result<H5Group, H5Error> {
             format!("truncated HDF5 file: {len} bytes, but its superblock says it ends at byte {eof}"),
         ));
     }
-    let mut walker = Walker { label, objects: 0 };
+    let mut walker = Walker {
+        label,
+        objects: 0,
+        budget,
+    };
     walker.group(&file.root(), "/", 0)
 }
 
@@ -111,6 +261,7 @@ fn join(parent: &str, name: &str) -> String {
 struct Walker<'a> {
     label: &'a str,
     objects: usize,
+    budget: Arc<ReadBudget>,
 }
 
 impl Walker<'_> {
@@ -191,13 +342,14 @@ impl Walker<'_> {
             .collect()
     }
 
+    /// A dataset's shape and type; its elements stay in the file until loaded.
     fn dataset(&self, dataset: &Dataset, path: &str) -> Result<H5Dataset, H5Error> {
         let err = |e: hdf5_pure::Error| corrupt(self.label, path, &e);
         let shape = dataset.shape().map_err(err)?;
-        let dtype = dataset.dtype().map_err(err)?;
-        let element_size: u64 = match dtype {
-            DType::F32 => 4,
-            DType::F64 | DType::I64 => 8,
+        let element = match dataset.dtype().map_err(err)? {
+            DType::F32 => Element::F32,
+            DType::F64 => Element::F64,
+            DType::I64 => Element::I64,
             other => {
                 return Err(H5Error::new(
                     self.label,
@@ -210,35 +362,26 @@ impl Walker<'_> {
         let count = shape
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-            .filter(|n| {
-                n.checked_mul(element_size)
-                    .is_some_and(|b| b <= MAX_DATASET_BYTES)
-            })
+            .filter(|n| n.checked_mul(element.size()).is_some())
             .ok_or_else(|| {
                 H5Error::new(
                     self.label,
                     path,
                     H5ErrorKind::Unsupported,
-                    format!("dataset of shape {shape:?} is larger than {MAX_DATASET_BYTES} bytes"),
+                    format!("dataset of shape {shape:?} has more elements than can be counted"),
                 )
             })?;
-        let data = match dtype {
-            DType::F32 => H5Data::F32(dataset.read_f32().map_err(err)?),
-            DType::F64 => H5Data::F64(dataset.read_f64().map_err(err)?),
-            _ => H5Data::I64(dataset.read_i64().map_err(err)?),
+        let stored = Stored {
+            dataset: dataset.clone(),
+            element,
+            path: path.to_string(),
+            count,
+            budget: Arc::clone(&self.budget),
         };
-        if data.len() as u64 != count {
-            return Err(H5Error::new(
-                self.label,
-                path,
-                H5ErrorKind::Corrupt,
-                format!(
-                    "dataset of shape {shape:?} holds {} elements instead of {count}",
-                    data.len()
-                ),
-            ));
-        }
-        Ok(H5Dataset { shape, data })
+        Ok(H5Dataset {
+            shape,
+            data: H5Data::Stored(stored),
+        })
     }
 }
 

@@ -1,5 +1,9 @@
 //! The in-memory HDF5 tree: groups, attributes and datasets, in insertion order.
 
+use super::error::H5Error;
+use super::read::Stored;
+use std::borrow::Cow;
+
 /// How a string attribute is stored: variable- or fixed-length, ASCII or UTF-8.
 ///
 /// h5py (and so Keras) writes a Python `str` as a variable-length string, UTF-8
@@ -102,6 +106,8 @@ pub enum H5Data {
     F64(Vec<f64>),
     /// 64-bit signed integers (optimizer `iteration` counters).
     I64(Vec<i64>),
+    /// Elements still in the file the tree was read from (see [`H5Dataset::load`]).
+    Stored(Stored),
 }
 
 impl H5Data {
@@ -111,6 +117,7 @@ impl H5Data {
             H5Data::F32(v) => v.len(),
             H5Data::F64(v) => v.len(),
             H5Data::I64(v) => v.len(),
+            H5Data::Stored(s) => s.len(),
         }
     }
 
@@ -125,6 +132,7 @@ impl H5Data {
             H5Data::F32(_) => "float32",
             H5Data::F64(_) => "float64",
             H5Data::I64(_) => "int64",
+            H5Data::Stored(s) => s.dtype_name(),
         }
     }
 }
@@ -192,6 +200,15 @@ impl H5Dataset {
         }
     }
 
+    /// The elements, read from the file first if they are still there (see
+    /// [`super::open`]).
+    pub fn load(&self) -> Result<Cow<'_, H5Data>, H5Error> {
+        match &self.data {
+            H5Data::Stored(stored) => stored.load().map(Cow::Owned),
+            data => Ok(Cow::Borrowed(data)),
+        }
+    }
+
     /// The number of elements `shape` calls for (1 for a scalar), or `None` if
     /// that overflows `usize`.
     pub fn shape_len(&self) -> Option<usize> {
@@ -232,6 +249,16 @@ impl H5Group {
     /// An empty group.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Reads every dataset's elements still in the file, in this group and below.
+    pub fn load_all(&mut self) -> Result<(), H5Error> {
+        for (_, dataset) in &mut self.datasets {
+            if let H5Data::Stored(stored) = &dataset.data {
+                dataset.data = stored.load()?;
+            }
+        }
+        self.groups.iter_mut().try_for_each(|(_, g)| g.load_all())
     }
 
     /// The attribute called `name`.

@@ -105,6 +105,13 @@ fn validate(group: &H5Group, path: &str, label: &str) -> Result<(), H5Error> {
         seen.push(name);
     }
     for (name, dataset) in &group.datasets {
+        if let H5Data::Stored(_) = dataset.data {
+            return Err(invalid(
+                label,
+                &join(path, name),
+                "the elements were not read from their file (load them first)".to_string(),
+            ));
+        }
         if dataset.shape_len() != Some(dataset.data.len()) {
             return Err(invalid(
                 label,
@@ -145,6 +152,8 @@ fn fill_dataset(builder: &mut DatasetBuilder, dataset: &H5Dataset) {
         H5Data::F32(v) => builder.with_f32_data(v),
         H5Data::F64(v) => builder.with_f64_data(v),
         H5Data::I64(v) => builder.with_i64_data(v),
+        // Refused by `validate` before anything is staged.
+        H5Data::Stored(_) => builder,
     };
     builder.with_shape(&dataset.shape);
 }

@@ -18,25 +18,36 @@
 //! variables, so `fit` after loading an `.h5` with optimizer state fails there; Keras 3
 //! resumes training from `.keras` archives.
 
-use super::config::{model_from_config, model_to_config, Style};
+use super::config::{architecture_from_config, model_from_config, model_to_config, Style};
 use super::optimizer::{buffers, iteration_count, state_from_buffers};
 use super::training_config::{compile_from_config, training_config};
 use super::weights::{load_weights_group, weights_group, LoadWeights};
 use super::{json, KerasError, BACKEND, TF_KERAS_VERSION};
+use crate::budget::ParamBudget;
 use crate::h5::{H5Attr, H5Dataset, H5Group};
 use crate::model::{Model, OptimizerState, Training};
 
-/// The model in a whole-model HDF5 tree read from `file`: architecture, weights and,
-/// when present, compile settings and optimizer state.
-pub fn read_model(root: &H5Group, file: &str) -> Result<Model, KerasError> {
+/// The `model_config` attribute of a whole-model HDF5 tree, parsed.
+fn model_config(root: &H5Group, file: &str) -> Result<serde_json::Value, KerasError> {
     let config_text = root.attr_str("model_config").ok_or_else(|| KerasError::Missing {
         file: file.to_string(),
         what:
             "model_config attribute (not a whole-model Keras file; weights-only files load with load_weights)"
                 .into(),
     })?;
-    let config = json::parse(config_text, &format!("{file} (model_config)"))?;
-    let mut model = model_from_config(&config, file, 0)?;
+    json::parse(config_text, &format!("{file} (model_config)"))
+}
+
+/// The architecture of a whole-model HDF5 tree read from `file`, without weights (see
+/// [`architecture_from_config`]): no dataset is read.
+pub fn read_architecture(root: &H5Group, file: &str, budget: ParamBudget) -> Result<Model, KerasError> {
+    architecture_from_config(&model_config(root, file)?, file, budget)
+}
+
+/// The model in a whole-model HDF5 tree read from `file`: architecture, weights and,
+/// when present, compile settings and optimizer state; at most `budget` parameters.
+pub fn read_model(root: &H5Group, file: &str, budget: ParamBudget) -> Result<Model, KerasError> {
+    let mut model = model_from_config(&model_config(root, file)?, file, 0, budget)?;
     let weights = root.group("model_weights").ok_or_else(|| KerasError::Missing {
         file: file.to_string(),
         what: "model_weights group".into(),
@@ -87,7 +98,7 @@ fn read_optimizer_weights(
         if !ds.shape.is_empty() {
             saved.push(ds);
         } else if iterations.is_none() {
-            iterations = iteration_count(ds);
+            iterations = iteration_count(ds)?;
         }
     }
     let iterations = iterations.ok_or_else(|| KerasError::Missing {

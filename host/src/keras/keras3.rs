@@ -18,12 +18,13 @@
 //! `metadata.json`, `config.json` (the Keras 3 model config with its `compile_config`)
 //! and `model.weights.h5`.
 
-use super::config::{model_from_config, model_to_config, Style};
+use super::config::{architecture_from_config, model_from_config, model_to_config, Style};
 use super::json::{self, Node};
 use super::optimizer::{buffers, iteration_count, state_from_buffers};
 use super::training_config::{compile_config, compile_from_config};
 use super::weights::{checked_tensor, dense_slots, LoadWeights, WeightsReport};
 use super::{KerasError, KERAS3_VERSION};
+use crate::budget::ParamBudget;
 use crate::h5::{self, H5Attr, H5Dataset, H5Group};
 use crate::model::{Compile, Model, ModelKind, OptimizerState};
 use microdense_core::Layer;
@@ -205,7 +206,9 @@ fn read_optimizer(
     let saved = numbered(vars);
     let iterations = saved
         .first()
-        .and_then(|ds| iteration_count(ds))
+        .map(|ds| iteration_count(ds))
+        .transpose()?
+        .flatten()
         .ok_or_else(|| KerasError::Missing {
             file: file.to_string(),
             what: "iteration count in optimizer/vars/0".into(),
@@ -214,32 +217,94 @@ fn read_optimizer(
     state_from_buffers(model, &compile.sgd, iterations, momentum, file).map(Some)
 }
 
-/// Reads a `.keras` archive (its bytes; `file` names it in errors).
-pub fn read_keras(bytes: Vec<u8>, file: &str) -> Result<Model, KerasError> {
-    let archive_err = |message: String| KerasError::Archive {
-        file: file.to_string(),
-        message,
-    };
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|e| archive_err(format!("not a readable .keras (zip) archive: {e}")))?;
-    let mut entry = |name: &str| -> Result<Vec<u8>, KerasError> {
-        let mut f = zip
+/// The most bytes `config.json` of a `.keras` archive may hold (a thousand-layer
+/// model's config is about one megabyte).
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// A `.keras` archive opened for reading.
+pub(crate) struct Archive<'a> {
+    zip: zip::ZipArchive<Cursor<Vec<u8>>>,
+    file: &'a str,
+}
+
+impl<'a> Archive<'a> {
+    /// Opens the archive held in `bytes`; `file` names it in errors.
+    pub fn new(bytes: Vec<u8>, file: &'a str) -> Result<Self, KerasError> {
+        let zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| KerasError::Archive {
+            file: file.to_string(),
+            message: format!("not a readable .keras (zip) archive: {e}"),
+        })?;
+        Ok(Archive { zip, file })
+    }
+
+    /// The bytes of entry `name`, refused without reading when it declares more than
+    /// `max_bytes`, and read no further than that whatever it declares.
+    pub fn entry(&mut self, name: &str, max_bytes: u64) -> Result<Vec<u8>, KerasError> {
+        let archive_err = |message: String| KerasError::Archive {
+            file: self.file.to_string(),
+            message,
+        };
+        let entry = self
+            .zip
             .by_name(name)
             .map_err(|e| archive_err(format!("no {name} in the archive: {e}")))?;
+        let declared = entry.size();
+        let too_large = |size: u64| {
+            archive_err(format!(
+                "{name} holds {size} bytes or more, more than the {max_bytes} accepted"
+            ))
+        };
+        if declared > max_bytes {
+            return Err(too_large(declared));
+        }
         let mut out = Vec::new();
-        f.read_to_end(&mut out)
+        entry
+            .take(max_bytes + 1)
+            .read_to_end(&mut out)
             .map_err(|e| archive_err(format!("cannot read {name}: {e}")))?;
+        if out.len() as u64 > max_bytes {
+            return Err(too_large(out.len() as u64));
+        }
         Ok(out)
-    };
-    let config_bytes = entry(CONFIG_ENTRY)?;
-    let weights_bytes = entry(WEIGHTS_ENTRY)?;
-    let config_label = format!("{file}:{CONFIG_ENTRY}");
-    let text = String::from_utf8(config_bytes)
-        .map_err(|_| archive_err(format!("{CONFIG_ENTRY} is not UTF-8 text")))?;
-    let config = json::parse(&text, &config_label)?;
-    let mut model = model_from_config(&config, &config_label, 0)?;
-    let weights_label = format!("{file}:{WEIGHTS_ENTRY}");
-    let root = h5::read_bytes(weights_bytes, &weights_label)?;
+    }
+
+    /// The model config (`config.json`), parsed, and the label naming it in errors.
+    pub fn config(&mut self) -> Result<(serde_json::Value, String), KerasError> {
+        let bytes = self.entry(CONFIG_ENTRY, MAX_CONFIG_BYTES)?;
+        let label = format!("{}:{CONFIG_ENTRY}", self.file);
+        let text = String::from_utf8(bytes).map_err(|_| KerasError::Archive {
+            file: self.file.to_string(),
+            message: format!("{CONFIG_ENTRY} is not UTF-8 text"),
+        })?;
+        let config = json::parse(&text, &label)?;
+        Ok((config, label))
+    }
+
+    /// The weights (`model.weights.h5`), opened within `budget`'s bytes, and the label
+    /// naming them in errors.
+    pub fn weights(&mut self, budget: ParamBudget) -> Result<(H5Group, String), KerasError> {
+        let max_bytes = budget.max_weight_bytes();
+        let bytes = self.entry(WEIGHTS_ENTRY, max_bytes)?;
+        let label = format!("{}:{WEIGHTS_ENTRY}", self.file);
+        let root = h5::open_bytes(bytes, &label, max_bytes)?;
+        Ok((root, label))
+    }
+}
+
+/// The architecture in a `.keras` archive (its bytes; `file` names it in errors),
+/// without weights (see [`architecture_from_config`]): only `config.json` is read.
+pub fn read_keras_architecture(bytes: Vec<u8>, file: &str, budget: ParamBudget) -> Result<Model, KerasError> {
+    let (config, label) = Archive::new(bytes, file)?.config()?;
+    architecture_from_config(&config, &label, budget)
+}
+
+/// Reads a `.keras` archive (its bytes; `file` names it in errors) of at most `budget`
+/// parameters.
+pub fn read_keras(bytes: Vec<u8>, file: &str, budget: ParamBudget) -> Result<Model, KerasError> {
+    let mut archive = Archive::new(bytes, file)?;
+    let (config, config_label) = archive.config()?;
+    let mut model = model_from_config(&config, &config_label, 0, budget)?;
+    let (root, weights_label) = archive.weights(budget)?;
     load_weights_h5(&mut model, &root, &weights_label, LoadWeights::default())?;
     let training = match config.get("compile_config").filter(|c| !c.is_null()) {
         Some(compile) => compile_from_config(compile, &config_label).and_then(|compile| {

@@ -54,12 +54,12 @@ pub(crate) fn buffers(model: &Model, sgd: &Sgd) -> Result<(u64, Vec<Buffer>), Ke
 }
 
 /// The iteration count held by a scalar dataset (int64, or an integral float as some
-/// old files stored it).
-pub(crate) fn iteration_count(ds: &H5Dataset) -> Option<u64> {
+/// old files stored it); `None` for anything else.
+pub(crate) fn iteration_count(ds: &H5Dataset) -> Result<Option<u64>, KerasError> {
     if !ds.shape.is_empty() {
-        return None;
+        return Ok(None);
     }
-    match &ds.data {
+    Ok(match &*ds.load()? {
         H5Data::I64(v) => v.first().and_then(|&i| u64::try_from(i).ok()),
         H5Data::F32(v) => v
             .first()
@@ -69,7 +69,8 @@ pub(crate) fn iteration_count(ds: &H5Dataset) -> Option<u64> {
             .first()
             .filter(|x| x.fract() == 0.0 && **x >= 0.0)
             .map(|&x| x as u64),
-    }
+        H5Data::Stored(_) => None,
+    })
 }
 
 /// The optimizer state of `model` (compiled with `sgd`) from `iterations` and the saved

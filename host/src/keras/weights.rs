@@ -103,16 +103,8 @@ pub(crate) fn dense_slots(model: &Model, file: &str) -> Result<Vec<DenseSlot>, K
         })
 }
 
-/// A dataset's values as f32 (float64 datasets are converted), or `None` for integers.
-pub(crate) fn values_f32(ds: &H5Dataset) -> Option<Vec<f32>> {
-    match &ds.data {
-        H5Data::F32(v) => Some(v.clone()),
-        H5Data::F64(v) => Some(v.iter().map(|&x| x as f32).collect()),
-        H5Data::I64(_) => None,
-    }
-}
-
-/// Checks `ds` has `expected` shape and float values, and returns them.
+/// Checks `ds` has `expected` shape and float values, and returns them (read from the
+/// file only once the shape is right).
 pub(crate) fn checked_tensor(
     ds: &H5Dataset,
     expected: &[u64],
@@ -129,7 +121,12 @@ pub(crate) fn checked_tensor(
             found: ds.shape.clone(),
         });
     }
-    values_f32(ds)
+    let values = match &*ds.load()? {
+        H5Data::F32(v) => Some(v.clone()),
+        H5Data::F64(v) => Some(v.iter().map(|&x| x as f32).collect()),
+        H5Data::I64(_) | H5Data::Stored(_) => None,
+    };
+    values
         .filter(|v| v.len() == ds.shape_len().unwrap_or(usize::MAX))
         .ok_or_else(|| KerasError::Weights {
             file: file.to_string(),

@@ -34,10 +34,37 @@ pub fn parse(text: &str, file: &str) -> Result<Value, KerasError> {
     budget.max_nodes = MAX_EVENTS;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
+    // One-line messages: the error names the line and column.
+    options.with_snippet = false;
     serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| KerasError::Yaml {
         file: file.to_string(),
-        message: e.to_string(),
+        message: in_user_terms(&e),
     })
+}
+
+/// The parser's message, without its advice to programmers (which functions or
+/// options of the library to use instead).
+fn in_user_terms(mut e: &serde_saphyr::Error) -> String {
+    while let serde_saphyr::Error::WithSnippet { error, .. } = e {
+        e = error;
+    }
+    let at = e
+        .location()
+        .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
+        .unwrap_or_default();
+    let text = e.to_string();
+    match e {
+        serde_saphyr::Error::MultipleDocuments { .. } => {
+            format!("the file holds more than one YAML document{at}; an architecture is one")
+        }
+        serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => {
+            format!("key {key:?} appears twice in one mapping{at}")
+        }
+        serde_saphyr::Error::DuplicateMappingKey { key: None, .. } => {
+            format!("a key appears twice in one mapping{at}")
+        }
+        _ => text.lines().next().unwrap_or_default().to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,27 @@ pub enum Problem {
         /// Bytes actually present.
         actual: u64,
     },
+    /// The header declares more data than any array may hold ([`MAX_ARRAY_BYTES`]).
+    ///
+    /// [`MAX_ARRAY_BYTES`]: super::read::MAX_ARRAY_BYTES
+    TooLarge {
+        /// Bytes the header declares.
+        declared: u64,
+        /// The most accepted.
+        limit: u64,
+    },
+    /// An archive entry declares more bytes than its stored data can expand to.
+    ImpossibleSize {
+        /// The uncompressed size the entry declares.
+        declared: u64,
+        /// The most its stored bytes can hold.
+        possible: u64,
+    },
+    /// The memory for the data could not be had.
+    OutOfMemory {
+        /// Bytes the data needs.
+        bytes: u64,
+    },
     /// The IDX magic number is not the one for this kind of file.
     BadMagic {
         /// The magic number an IDX file of this kind starts with.
@@ -119,6 +140,17 @@ impl fmt::Display for Problem {
                 "the header announces {expected} bytes of data but {actual} are present ({} extra)",
                 actual.saturating_sub(*expected)
             ),
+            Problem::TooLarge { declared, limit } => write!(
+                f,
+                "the header declares {declared} bytes of data, more than the {limit} an array may hold"
+            ),
+            Problem::ImpossibleSize { declared, possible } => write!(
+                f,
+                "the entry declares {declared} bytes, but its stored data can hold at most {possible}"
+            ),
+            Problem::OutOfMemory { bytes } => {
+                write!(f, "not enough memory for its {bytes} bytes of data")
+            }
             Problem::BadMagic { expected, found } => write!(
                 f,
                 "bad magic number 0x{found:08x} (expected 0x{expected:08x}); is this the right IDX file?"

@@ -1,10 +1,10 @@
 //! LeCun's IDX files (`train-images-idx3-ubyte` and friends), plain or gzipped.
 
-use std::fs;
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use flate2::read::GzDecoder;
+use flate2::bufread::MultiGzDecoder;
 
 use super::error::{MnistError, Problem};
 use super::read::{read_header, read_payload, WrapIo};
@@ -27,8 +27,6 @@ const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-/// No deflate stream expands by more than this factor.
-const MAX_DEFLATE_RATIO: u64 = 1032;
 
 /// The path of IDX file `name` in `dir`: the plain file if present, else `name.gz`.
 pub(crate) fn find(dir: &Path, name: &str) -> Result<PathBuf, MnistError> {
@@ -86,7 +84,7 @@ pub(crate) fn load_split(images_path: &Path, labels_path: &Path) -> Result<Split
 
 /// Reads an images file: `count × 28 × 28` bytes, row-major.
 pub fn read_images(path: &Path) -> Result<Vec<u8>, MnistError> {
-    with_stream(path, |r, wrap, bound| {
+    with_stream(path, |r, wrap, available| {
         let mut header = [0u8; 16];
         read_header(r, &mut header, wrap)?;
         let [magic, count, rows, cols] = be_words(&header);
@@ -102,13 +100,14 @@ pub fn read_images(path: &Path) -> Result<Vec<u8>, MnistError> {
                 cols: cols.into(),
             });
         }
-        read_payload(r, u64::from(count) * (ROWS * COLS) as u64, bound, wrap)
+        let payload = u64::from(count) * (ROWS * COLS) as u64;
+        read_payload(r, payload, available.map(|n| n.saturating_sub(16)), wrap)
     })
 }
 
 /// Reads a labels file: one byte per item, each a digit 0–9.
 pub fn read_labels(path: &Path) -> Result<Vec<u8>, MnistError> {
-    with_stream(path, |r, wrap, bound| {
+    with_stream(path, |r, wrap, available| {
         let mut header = [0u8; 8];
         read_header(r, &mut header, wrap)?;
         let [magic, count] = be_words(&header);
@@ -118,7 +117,7 @@ pub fn read_labels(path: &Path) -> Result<Vec<u8>, MnistError> {
                 found: magic,
             });
         }
-        let labels = read_payload(r, count.into(), bound, wrap)?;
+        let labels = read_payload(r, count.into(), available.map(|n| n.saturating_sub(8)), wrap)?;
         for (index, &label) in labels.iter().enumerate() {
             digit(index, label.into())?;
         }
@@ -135,23 +134,23 @@ fn be_words<const N: usize>(header: &[u8]) -> [u32; N] {
     words
 }
 
-/// Reads `path` into memory and hands `parse` a stream over its contents (gunzipped if the
-/// file is gzip, whatever its name), the matching I/O-error wrapper and a bound on the size
-/// of the stream.
+/// Opens `path` and hands `parse` a stream over its contents (gunzipped if the file is
+/// gzip, whatever its name; several concatenated gzip members read as one, as `gzip -dc`
+/// reads them), the matching I/O-error wrapper and the stream's size when it is known
+/// (plain files).
 fn with_stream<T>(
     path: &Path,
-    parse: impl FnOnce(&mut dyn Read, WrapIo, u64) -> Result<T, Problem>,
+    parse: impl FnOnce(&mut dyn Read, WrapIo, Option<u64>) -> Result<T, Problem>,
 ) -> Result<T, MnistError> {
-    let bytes = fs::read(path).map_err(|e| MnistError::file(path, Problem::Io(e)))?;
-    let len = bytes.len() as u64;
-    let result = if bytes.starts_with(&GZIP_MAGIC) {
-        parse(
-            &mut GzDecoder::new(&bytes[..]),
-            Problem::CorruptGzip,
-            len.saturating_mul(MAX_DEFLATE_RATIO),
-        )
+    let io = |e| MnistError::file(path, Problem::Io(e));
+    let file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut reader = BufReader::new(file);
+    let gzip = reader.fill_buf().map_err(io)?.starts_with(&GZIP_MAGIC);
+    let result = if gzip {
+        parse(&mut MultiGzDecoder::new(reader), Problem::CorruptGzip, None)
     } else {
-        parse(&mut &bytes[..], Problem::Io, len)
+        parse(&mut reader, Problem::Io, Some(len))
     };
     result.map_err(|problem| MnistError::file(path, problem))
 }

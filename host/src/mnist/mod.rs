@@ -23,6 +23,7 @@ use std::path::Path;
 pub use download::{Download, KERAS_BASE_URL, KERAS_SHA256, URL_ENV};
 pub use error::{MnistError, Problem};
 pub use npz::NPZ_FILE;
+pub use read::MAX_ARRAY_BYTES;
 pub use source::{cache_file, DataSource, Lookup, NotFound, Origin, Place, CACHE_ENV, DEFAULT_DIR, DIR_ENV};
 
 /// Rows of every MNIST image.

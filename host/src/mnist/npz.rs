@@ -67,12 +67,17 @@ fn load_split<R: Read + Seek>(
     })
 }
 
-/// Opens entry `name` and parses it with `parse`, which gets the entry's stream and its size.
+/// No deflate stream expands by more than this factor.
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Opens entry `name` and parses it with `parse`, which gets the entry's stream and its
+/// declared size, once that size is checked against the bytes the archive really holds
+/// for the entry.
 fn read_entry<R: Read + Seek, T>(
     zip: &mut ZipArchive<R>,
     path: &Path,
     name: &str,
-    parse: fn(&mut dyn Read, u64) -> Result<T, Problem>,
+    parse: fn(&mut dyn Read, Option<u64>) -> Result<T, Problem>,
 ) -> Result<T, MnistError> {
     let mut entry = zip.by_name(name).map_err(|e| {
         let problem = match e {
@@ -82,7 +87,19 @@ fn read_entry<R: Read + Seek, T>(
         MnistError::entry(path, name, problem)
     })?;
     let size = entry.size();
-    parse(&mut entry, size).map_err(|problem| MnistError::entry(path, name, problem))
+    let stored = entry.compressed_size();
+    let possible = match entry.compression() {
+        CompressionMethod::Stored => stored,
+        _ => stored.saturating_mul(MAX_DEFLATE_RATIO),
+    };
+    if size > possible {
+        let problem = Problem::ImpossibleSize {
+            declared: size,
+            possible,
+        };
+        return Err(MnistError::entry(path, name, problem));
+    }
+    parse(&mut entry, Some(size)).map_err(|problem| MnistError::entry(path, name, problem))
 }
 
 /// An I/O error inside a zip entry (a CRC mismatch, corrupt deflate data).
@@ -91,7 +108,7 @@ fn zip_io(e: io::Error) -> Problem {
 }
 
 /// Parses an image array: uint8, `(n, 28, 28)` or `(n, 784)`, C order.
-fn read_images(r: &mut dyn Read, size: u64) -> Result<Vec<u8>, Problem> {
+fn read_images(r: &mut dyn Read, size: Option<u64>) -> Result<Vec<u8>, Problem> {
     let header = npy::read(r, zip_io)?;
     if IntType::parse(&header.descr) != IntType::parse("|u1") {
         return Err(Problem::BadDtype {
@@ -123,7 +140,7 @@ fn read_images(r: &mut dyn Read, size: u64) -> Result<Vec<u8>, Problem> {
 }
 
 /// Parses a label array: any integer type, `(n,)`, every value a digit.
-fn read_labels(r: &mut dyn Read, size: u64) -> Result<Vec<u8>, Problem> {
+fn read_labels(r: &mut dyn Read, size: Option<u64>) -> Result<Vec<u8>, Problem> {
     let header = npy::read(r, zip_io)?;
     let Some(ty) = IntType::parse(&header.descr) else {
         return Err(Problem::BadDtype {

@@ -263,7 +263,11 @@ fn holds_data(path: &Path) -> Result<(), String> {
         return Ok(());
     }
     if !path.is_dir() {
-        return Err("does not exist".into());
+        return Err(match path.metadata() {
+            Ok(_) => "is neither a file nor a directory".into(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".into(),
+            Err(e) => format!("cannot be read: {e}"),
+        });
     }
     if idx::any_present(path) || path.join(NPZ_FILE).is_file() {
         return Ok(());

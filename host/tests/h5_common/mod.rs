@@ -61,6 +61,7 @@ fn dataset_json(d: &H5Dataset) -> Value {
         H5Data::F32(v) => ("<f4", hex(v.iter().flat_map(|x| x.to_le_bytes()))),
         H5Data::F64(v) => ("<f8", hex(v.iter().flat_map(|x| x.to_le_bytes()))),
         H5Data::I64(v) => ("<i8", hex(v.iter().flat_map(|x| x.to_le_bytes()))),
+        H5Data::Stored(s) => panic!("dataset not read: {s:?}"),
     };
     json!({"dtype": dtype, "shape": d.shape, "hex": bytes, "attrs": []})
 }

@@ -14,5 +14,5 @@
 mod read;
 mod write;
 
-pub use read::model_from_config;
+pub use read::{architecture_from_config, model_from_config};
 pub use write::{model_to_config, Style};

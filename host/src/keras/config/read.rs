@@ -1,18 +1,48 @@
 //! Reading a `model_config` value into a [`Model`]: Sequential and Functional chains in
 //! the styles of Keras 2.0–2.2, tf_keras 2.x and Keras 3.
 
+use crate::budget::ParamBudget;
 use crate::keras::KerasError;
 use crate::model::{Model, ModelKind, NamedLayer};
 use microdense_core::{Activation, Initializer, Layer};
 use serde_json::{Map, Value};
 
 /// Builds a model from a Keras `model_config` value, its weights drawn from the layers'
-/// initializers with a generator seeded by `seed`. `file` names the source in errors.
-pub fn model_from_config(config: &Value, file: &str, seed: u64) -> Result<Model, KerasError> {
+/// initializers with a generator seeded by `seed`, once their count is checked against
+/// `budget`. `file` names the source in errors.
+pub fn model_from_config(
+    config: &Value,
+    file: &str,
+    seed: u64,
+    budget: ParamBudget,
+) -> Result<Model, KerasError> {
+    let mut model = architecture_from_config(config, file, budget)?;
+    model
+        .allocate_weights(seed, budget)
+        .map_err(|source| KerasError::Model {
+            file: file.to_string(),
+            source,
+        })?;
+    Ok(model)
+}
+
+/// The architecture a Keras `model_config` value describes, checked against `budget`,
+/// without weights: its `params` are empty (see [`Model::allocate_weights`]). What
+/// `summary`, `plot` and conversions between architecture formats need.
+pub fn architecture_from_config(
+    config: &Value,
+    file: &str,
+    budget: ParamBudget,
+) -> Result<Model, KerasError> {
     let parser = ConfigParser { file };
-    let top = config
-        .as_object()
-        .ok_or_else(|| parser.config("model_config", "is not a JSON object"))?;
+    let top = config.as_object().ok_or_else(|| {
+        let what = if config.is_null() {
+            "is empty (no model configuration)"
+        } else {
+            "is not a mapping of class_name and config"
+        };
+        parser.config("model_config", what)
+    })?;
     let class = top
         .get("class_name")
         .and_then(Value::as_str)
@@ -31,7 +61,7 @@ pub fn model_from_config(config: &Value, file: &str, seed: u64) -> Result<Model,
             })
         }
     };
-    let mut model = Model {
+    let model = Model {
         name: arch.name,
         kind: arch.kind,
         input_name: arch.input_name,
@@ -46,12 +76,10 @@ pub fn model_from_config(config: &Value, file: &str, seed: u64) -> Result<Model,
         file: file.to_string(),
         source,
     };
-    let count = model
-        .with_network(|net| Ok(net.param_count()))
+    budget
+        .check(&model.input_shape, &model.core_layers())
         .map_err(model_err)?;
-    model.params = vec![0.0; count];
-    model.initialize(seed).map_err(model_err)?;
-    model.validate().map_err(model_err)?;
+    model.validate_names().map_err(model_err)?;
     Ok(model)
 }
 
