@@ -166,6 +166,13 @@ impl PyModel {
         Ok(Some(d))
     }
 
+    /// Why the training setup of the file or Keras model this came from was not taken
+    /// (an optimizer or loss microdense does not train with), or `None`.
+    #[getter]
+    fn dropped_training(&self) -> Option<&str> {
+        self.model.dropped_training.as_deref()
+    }
+
     /// The optimizer's step count (Keras's `optimizer.iterations`).
     #[setter]
     fn set_iterations(&mut self, iterations: u64) {
@@ -653,6 +660,7 @@ impl Diagram {
             DiagramFormat::Png => self.png.as_slice(),
             DiagramFormat::Svg => self.svg.as_bytes(),
         };
-        microdense::plot::write_atomic(&path, bytes).map_err(|e| PlotError::new_err(message(&e)))
+        microdense::atomic::write(&path, bytes)
+            .map_err(|e| PlotError::new_err(format!("cannot write {}: {e}", path.display())))
     }
 }
