@@ -13,12 +13,26 @@ use pyo3::prelude::*;
 use std::path::PathBuf;
 
 /// Loads a model from any file the CLI reads: `.h5` (every Keras flavour), `.keras`,
-/// `.json`/`.yaml`/`.yml` architectures, `.mdl`.
+/// `.json`/`.yaml`/`.yml` architectures, `.mdl`. A training setup microdense cannot use
+/// (an optimizer it does not have) is dropped with a `UserWarning`, as the CLI warns.
 #[pyfunction]
 fn load(py: Python<'_>, path: PathBuf) -> PyResult<model::PyModel> {
     let model = py
         .detach(|| microdense::model::Model::load(&path))
         .map_err(errors::format_error)?;
+    if let Some(why) = &model.dropped_training {
+        let warning = py.get_type::<pyo3::exceptions::PyUserWarning>();
+        PyErr::warn(
+            py,
+            &warning,
+            &std::ffi::CString::new(format!(
+                "{}: loaded without its training setup: {why}",
+                path.display()
+            ))
+            .unwrap_or_default(),
+            1,
+        )?;
+    }
     Ok(model::PyModel { model })
 }
 

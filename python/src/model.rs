@@ -166,6 +166,13 @@ impl PyModel {
         Ok(Some(d))
     }
 
+    /// Why the training setup of the file or Keras model this came from was not taken
+    /// (an optimizer or loss microdense does not train with), or `None`.
+    #[getter]
+    fn dropped_training(&self) -> Option<&str> {
+        self.model.dropped_training.as_deref()
+    }
+
     /// The optimizer's step count (Keras's `optimizer.iterations`).
     #[setter]
     fn set_iterations(&mut self, iterations: u64) {
@@ -654,6 +661,6 @@ impl Diagram {
             DiagramFormat::Svg => self.svg.as_bytes(),
         };
         microdense::atomic::write(&path, bytes)
-            .map_err(|e| PlotError::new_err(format!("{}: {e}", path.display())))
+            .map_err(|e| PlotError::new_err(format!("cannot write {}: {e}", path.display())))
     }
 }

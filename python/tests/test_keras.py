@@ -84,3 +84,16 @@ def test_from_keras_refuses_a_layer_microdense_does_not_have(keras3):
     ])
     with pytest.raises(md.FormatError, match="Conv2D"):
         md.from_keras(model)
+
+
+def test_from_keras_drops_an_optimizer_microdense_cannot_train_with(keras3, tmp_path):
+    model = keras3.Sequential([keras3.Input(shape=(4,)), keras3.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras3.optimizers.Adadelta(), loss="categorical_crossentropy")
+    with pytest.warns(UserWarning, match="Adadelta"):
+        m = md.from_keras(model)
+    assert m.training_config is None
+    assert m.count_params() == 10
+    model.save(tmp_path / "adadelta.keras")
+    with pytest.warns(UserWarning, match="Adadelta"):
+        loaded = md.load(tmp_path / "adadelta.keras")
+    assert "Adadelta" in loaded.dropped_training

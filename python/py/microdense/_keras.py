@@ -3,6 +3,7 @@ architecture, weights and compile settings in memory; ``Model.to_keras`` builds 
 
 import json
 import sys
+import warnings
 
 import numpy as np
 
@@ -65,16 +66,21 @@ def _compile_config(model):
 def from_keras(model, compile=True):
     """A ``microdense.Model`` from a live tf_keras 2.x or Keras 3 model: its architecture
     (``to_json()``), weights (``get_weights()``) and, with ``compile=True`` when the model
-    is compiled, its loss, SGD settings and step count. No file is written. Layers or
-    settings microdense does not have raise ``FormatError`` naming them; with
-    ``compile=False`` an optimizer other than SGD is ignored (``load_model(compile=False)``)."""
+    is compiled, its loss, SGD settings and step count. No file is written. Layers
+    microdense does not have raise ``FormatError`` naming them; compile settings it cannot
+    train with are dropped with a ``UserWarning`` (as ``load_model(compile=False)``)."""
     architecture = json.loads(model.to_json())
     architecture.pop("compile_config", None)
     m = _native.Model.from_json(json.dumps(architecture))
     m.set_weights(model.get_weights())
     config = _compile_config(model) if compile else None
     if config is not None:
-        m.compile_json(json.dumps(config, default=_plain))
+        try:
+            m.compile_json(json.dumps(config, default=_plain))
+        except _native.FormatError as e:
+            # As md.load and the CLI: the model loads for inference without its training setup.
+            warnings.warn(f"the model is taken without its training setup: {e}", UserWarning, stacklevel=2)
+            return m
         m.iterations = int(np.asarray(model.optimizer.iterations))
     return m
 
