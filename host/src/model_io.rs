@@ -127,6 +127,28 @@ fn writing(path: &Path) -> impl FnOnce(std::io::Error) -> KerasError + '_ {
     }
 }
 
+/// Refuses layer names no Keras file can hold, so that nothing is written that cannot be
+/// read back: empty names and names with `/` (Keras 3 refuses both; in HDF5 a `/`
+/// separates groups).
+fn check_layer_names(model: &Model, path: &Path) -> Result<(), KerasError> {
+    match model
+        .layers
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.name.is_empty() || l.name.contains('/'))
+    {
+        Some((i, layer)) => Err(KerasError::Config {
+            file: path.display().to_string(),
+            at: format!("layer #{i} ({})", layer.layer.keras_class()),
+            message: format!(
+                "its name {:?} cannot be saved: a layer name is not empty and holds no '/'",
+                layer.name
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The UTF-8 text of `path`.
 fn read_text(path: &Path) -> Result<String, KerasError> {
     String::from_utf8(read_file(path)?).map_err(|e| KerasError::Io {
@@ -183,6 +205,7 @@ impl Model {
     /// The file is written under a temporary name and renamed into place.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
         let path = path.as_ref();
+        check_layer_names(self, path)?;
         match FileKind::of(path) {
             Some(FileKind::H5) => Ok(h5::write(path, &model_to_h5(self)?)?),
             Some(FileKind::Keras) => crate::atomic::write(path, &keras_bytes(self)?).map_err(writing(path)),
@@ -259,6 +282,7 @@ impl Model {
     /// (with the optimizer state when compiled), any other `*.h5`/`*.hdf5` in Keras 2's.
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<(), KerasError> {
         let path = path.as_ref();
+        check_layer_names(self, path)?;
         match FileKind::of(path) {
             Some(FileKind::WeightsH5) => Ok(h5::write(path, &weights_h5(self)?)?),
             Some(FileKind::H5) => Ok(h5::write(path, &weights_group(self)?)?),
