@@ -653,6 +653,7 @@ impl Diagram {
             DiagramFormat::Png => self.png.as_slice(),
             DiagramFormat::Svg => self.svg.as_bytes(),
         };
-        microdense::plot::write_atomic(&path, bytes).map_err(|e| PlotError::new_err(message(&e)))
+        microdense::atomic::write(&path, bytes)
+            .map_err(|e| PlotError::new_err(format!("{}: {}", path.display(), message(&e))))
     }
 }
