@@ -149,3 +149,26 @@ fn the_longest_legal_file_name_is_written() {
     ok(&microdense(&["convert", "m.h5", &name], dir.path()));
     Model::load(dir.join(&name)).unwrap();
 }
+
+#[test]
+fn layer_names_a_file_cannot_hold_are_refused_not_written() {
+    let dir = TempDir::new("out-names");
+    let json = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 4], "name": "in"}},
+        {"class_name": "Dense", "config": {"name": "", "units": 3, "activation": "softmax"}}]}}"#;
+    fs::write(dir.join("empty.json"), json).unwrap();
+    fails_cleanly(
+        &microdense(&["convert", "empty.json", "e.h5"], dir.path()),
+        "has no name (or an empty one)",
+    );
+    let mut model = Model::from_spec("4,3:softmax", 1).unwrap();
+    for name in ["", "a/b"] {
+        model.layers[0].name = name.into();
+        for file in ["m.h5", "m.keras", "m.weights.h5", "m.json"] {
+            let error = model.save(dir.join(file)).unwrap_err().to_string();
+            assert!(error.contains("is empty or holds a"), "{file}: {error}");
+        }
+        assert!(model.save_weights(dir.join("w.h5")).is_err());
+    }
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "nothing written");
+}

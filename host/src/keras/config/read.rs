@@ -152,7 +152,8 @@ impl<'a> ConfigParser<'a> {
             .get("name")
             .or_else(|| entry.get("name"))
             .and_then(Value::as_str)
-            .ok_or_else(|| self.config(&at, format!("({class}) has no name")))?;
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| self.config(&at, format!("({class}) has no name (or an empty one)")))?;
         Ok(Entry {
             class,
             name: name.to_string(),
