@@ -4,7 +4,7 @@
 //! computed by the same `microdense-core` functions the firmware sizes its buffers with.
 
 use crate::model::{Compile, Model, ModelError, ModelKind, NamedLayer, OptimizerState};
-use microdense_core::format::{self, FormatError, ModelRef, TrainingState};
+use microdense_core::format::{self, FormatError, ModelRef, Quantity, TrainingState};
 use microdense_core::{Layer, Network, Sgd, Trainer};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -108,7 +108,7 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
         .iter()
         .map(|&d| {
             u32::try_from(d).map_err(|_| FormatError::TooLarge {
-                what: "input dimension",
+                what: Quantity::InputDimension,
             })
         })
         .collect::<Result<Vec<u32>, _>>()?;
