@@ -138,6 +138,8 @@ struct Work<'b> {
 }
 
 /// How a request was answered.
+// Returned once per request and sent at once: there is no heap to box the reply in.
+#[allow(clippy::large_enum_variant)]
 enum Sent {
     /// The handler sent its reply itself (it borrowed the transmit buffer's neighbours).
     Done,

@@ -11,6 +11,8 @@ use microdense_core::{Error, Loss, Network, Portable, Rng, Sgd, SgdState, Target
 use super::buffers::{MAX_INPUT, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
 
 /// What the model region holds.
+// One value for the program's life, in static memory: there is no heap to box the view in.
+#[allow(clippy::large_enum_variant)]
 pub enum Loaded {
     /// Nothing was ever written there.
     None,
