@@ -341,23 +341,17 @@ fn f32s(bytes: &[u8], offset: usize, count: usize) -> Result<&[f32], FormatError
             available: bytes.len(),
         })?;
     let region = &bytes[offset..end];
-    let address_mod_4 = region.as_ptr() as usize % core::mem::align_of::<f32>();
-    if address_mod_4 != 0 {
-        return Err(FormatError::Misaligned {
-            offset,
-            address_mod_4,
-        });
-    }
+    // `region` is `4 * count` bytes, so only its address can keep it from being f32s.
+    let floats = bytemuck::try_cast_slice::<u8, f32>(region).map_err(|_| FormatError::Misaligned {
+        offset,
+        address_mod_4: region.as_ptr() as usize % core::mem::align_of::<f32>(),
+    })?;
+    // The in-memory f32 is the little-endian encoding the format stores only on a
+    // little-endian target.
     if cfg!(target_endian = "big") {
         return Err(FormatError::BigEndianTarget);
     }
-    // SAFETY: `region` is `4 * count` initialised bytes (bounds checked above) that live
-    // as long as `bytes` and, being behind a shared borrow, are not mutated while the
-    // returned slice lives. Its address is a multiple of f32's alignment (checked above).
-    // Every 4-byte pattern is a valid f32 (no invalid values, no padding), and on this
-    // little-endian target (checked above) the in-memory f32 is the little-endian
-    // encoding the format stores. `count * 4 <= bytes.len() <= isize::MAX`.
-    Ok(unsafe { core::slice::from_raw_parts(region.as_ptr().cast::<f32>(), count) })
+    Ok(floats)
 }
 
 /// What a postcard decoding error says about the metadata.
