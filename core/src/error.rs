@@ -1,14 +1,55 @@
 //! The engine's error type.
+//!
+//! Errors are their own wire form: they hold numbers and small `Copy` enums naming what is
+//! wrong, never text, so a device sends them as they are inside a
+//! [`Fault`](crate::protocol::Fault) and the host words them (`Display`). postcard writes
+//! an enum's tag as the varint of the variant's position in the declaration, so new
+//! variants go at the end; `core/tests/protocol_faults.rs` pins the tags.
 
 use core::fmt;
 
-/// Everything that can go wrong in the engine. Small, `Copy`, and printable without `alloc`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use serde::{Deserialize, Serialize};
+
+/// Declares a unit enum naming one of a few things (a buffer, what is wrong with a layer):
+/// its variants with their wire tags (explicit discriminants, which the tag test checks
+/// against postcard's positions), `ALL` in tag order, and `Display` as the given words.
+macro_rules! names {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$variant_meta:meta])* $variant:ident = $tag:literal => $words:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $( $(#[$variant_meta])* $variant = $tag, )*
+        }
+
+        impl $name {
+            /// Every variant, in tag order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(match self {
+                    $($name::$variant => $words,)*
+                })
+            }
+        }
+    };
+}
+pub(crate) use names;
+
+/// Everything that can go wrong in the engine. Small, `Copy`, printable without `alloc`,
+/// and its own wire form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Error {
     /// A caller-provided buffer has the wrong length.
     BufferSize {
         /// Which buffer.
-        what: &'static str,
+        what: Buffer,
         /// The length the network needs.
         expected: usize,
         /// The length given.
@@ -19,17 +60,17 @@ pub enum Error {
         /// Index of the offending layer.
         layer: usize,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: LayerDefect,
     },
     /// The network has no layers or more than the engine supports.
     LayerCount {
         /// Number of layers given.
         count: usize,
     },
-    /// A batch size of zero, or targets that do not match the batch.
+    /// A batch the engine cannot work on.
     Batch {
         /// What is wrong.
-        reason: &'static str,
+        reason: BatchDefect,
     },
     /// A layer index that is not in the network.
     LayerIndex {
@@ -40,11 +81,82 @@ pub enum Error {
     },
 }
 
-/// The sentences are [`WireError`](crate::protocol::WireError)'s, the form a device reports
-/// the error in, so host and device word it alike.
+names! {
+    /// A buffer the engine checks the length of ([`Error::BufferSize`]).
+    pub enum Buffer {
+        /// A network's parameters.
+        Parameters = 0 => "parameters",
+        /// A batch's inputs.
+        Inputs = 1 => "inputs",
+        /// Inference scratch.
+        InferenceScratch = 2 => "inference scratch",
+        /// A batch's target values.
+        Targets = 3 => "targets",
+        /// The frozen layers' parameters.
+        FrozenParameters = 4 => "frozen parameters",
+        /// The trained layers' parameters.
+        TrainableParameters = 5 => "trainable parameters",
+        /// Gradients.
+        Gradients = 6 => "gradients",
+        /// Training scratch.
+        TrainingScratch = 7 => "training scratch",
+        /// An optimizer's state (momentum, velocities, ...).
+        OptimizerState = 8 => "optimizer state",
+        /// A matrix product's left operand.
+        MatmulLeft = 9 => "matmul left operand",
+        /// A matrix product's right operand.
+        MatmulRight = 10 => "matmul right operand",
+        /// A matrix product's output.
+        MatmulOutput = 11 => "matmul output",
+    }
+}
+
+names! {
+    /// What is wrong with a layer ([`Error::InvalidLayer`]).
+    pub enum LayerDefect {
+        /// The network's input width is 0 or does not fit `u32`.
+        InputWidth = 0 => "input width must be 1 to 2^32-1",
+        /// A Dense layer has no units.
+        ZeroUnits = 1 => "Dense layer with zero units",
+        /// A dropout rate outside `[0, 1)`.
+        DropoutRate = 2 => "dropout rate outside [0, 1)",
+        /// The network's parameter count does not fit `usize`.
+        ParameterOverflow = 3 => "parameter count overflows",
+    }
+}
+
+names! {
+    /// What is wrong with a batch ([`Error::Batch`]).
+    pub enum BatchDefect {
+        /// The batch holds no samples.
+        NoSamples = 0 => "no samples",
+    }
+}
+
+/// The host's words for what a device reports.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&crate::protocol::WireError::from(*self), f)
+        match self {
+            Error::BufferSize {
+                what,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{what} buffer holds {actual} values, the network needs {expected}"
+            ),
+            Error::InvalidLayer { layer, reason } => write!(f, "layer {layer}: {reason}"),
+            Error::LayerCount { count } => write!(
+                f,
+                "a network needs 1 to {} layers, got {count}",
+                crate::MAX_LAYERS
+            ),
+            Error::Batch { reason } => write!(f, "bad batch: {reason}"),
+            Error::LayerIndex { index, layers } => write!(
+                f,
+                "layer index {index} is out of range for a network of {layers} layers"
+            ),
+        }
     }
 }
 

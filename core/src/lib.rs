@@ -32,7 +32,7 @@ mod sgd;
 mod train;
 
 pub use activation::Activation;
-pub use error::Error;
+pub use error::{BatchDefect, Buffer, Error, LayerDefect};
 pub use init::Initializer;
 pub use kernel::{Mat, MatMul, Portable, Product};
 pub use layer::Layer;

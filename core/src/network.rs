@@ -1,6 +1,6 @@
 //! A validated stack of layers: shapes, parameter layout, buffer sizes and inference.
 
-use crate::{Error, Layer, Mat, MatMul, MAX_LAYERS};
+use crate::{Buffer, Error, Layer, LayerDefect, Mat, MatMul, MAX_LAYERS};
 use core::ops::Range;
 
 /// A sequential network over borrowed layers, validated once so every later call can
@@ -48,7 +48,7 @@ impl<'a> Network<'a> {
         if input == 0 || input > u32::MAX as usize {
             return Err(Error::InvalidLayer {
                 layer: 0,
-                reason: "input width must be 1 to 2^32-1",
+                reason: LayerDefect::InputWidth,
             });
         }
         let mut width = input;
@@ -58,13 +58,13 @@ impl<'a> Network<'a> {
                 Layer::Dense { units: 0, .. } => {
                     return Err(Error::InvalidLayer {
                         layer: i,
-                        reason: "Dense layer with zero units",
+                        reason: LayerDefect::ZeroUnits,
                     })
                 }
                 Layer::Dropout { rate } if !(0.0..1.0).contains(rate) => {
                     return Err(Error::InvalidLayer {
                         layer: i,
-                        reason: "dropout rate outside [0, 1)",
+                        reason: LayerDefect::DropoutRate,
                     })
                 }
                 _ => {}
@@ -76,7 +76,7 @@ impl<'a> Network<'a> {
                     .and_then(|k| params.checked_add(k))
                     .ok_or(Error::InvalidLayer {
                         layer: i,
-                        reason: "parameter count overflows",
+                        reason: LayerDefect::ParameterOverflow,
                     })?;
             }
             width = layer.output_width(width);
@@ -186,10 +186,10 @@ impl<'a> Network<'a> {
         batch: usize,
         scratch: &'s mut [f32],
     ) -> Result<&'s [f32], Error> {
-        check_len("parameters", self.param_count(), params.len())?;
-        check_len("inputs", batch * self.input, inputs.len())?;
+        check_len(Buffer::Parameters, self.param_count(), params.len())?;
+        check_len(Buffer::Inputs, batch * self.input, inputs.len())?;
         check_len(
-            "inference scratch",
+            Buffer::InferenceScratch,
             self.inference_scratch_len(batch),
             scratch.len(),
         )?;
@@ -218,7 +218,7 @@ impl<'a> Network<'a> {
 }
 
 /// Errors unless a buffer has exactly the length the network needs.
-pub(crate) fn check_len(what: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
+pub(crate) fn check_len(what: Buffer, expected: usize, actual: usize) -> Result<(), Error> {
     if expected == actual {
         Ok(())
     } else {

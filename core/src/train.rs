@@ -1,7 +1,9 @@
 //! Back-propagation over a batch, for all layers or only the last few.
 
 use crate::network::{check_len, dense_linear, forward_layer};
-use crate::{Activation, Error, Layer, Loss, Mat, MatMul, Network, Rng, Sgd, SgdState, Targets};
+use crate::{
+    Activation, BatchDefect, Buffer, Error, Layer, Loss, Mat, MatMul, Network, Rng, Sgd, SgdState, Targets,
+};
 
 /// Loss and accuracy of a batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -163,20 +165,22 @@ impl<'a> Trainer<'a> {
         let outputs = net.output_width();
         let batch = targets.samples(outputs);
         if batch == 0 {
-            return Err(Error::Batch { reason: "no samples" });
+            return Err(Error::Batch {
+                reason: BatchDefect::NoSamples,
+            });
         }
         if let Targets::Values(v) = targets {
-            check_len("targets", batch * outputs, v.len())?;
+            check_len(Buffer::Targets, batch * outputs, v.len())?;
         }
-        check_len("frozen parameters", self.frozen_param_count(), frozen.len())?;
+        check_len(Buffer::FrozenParameters, self.frozen_param_count(), frozen.len())?;
         check_len(
-            "trainable parameters",
+            Buffer::TrainableParameters,
             self.trainable_param_count(),
             trainable.len(),
         )?;
-        check_len("gradients", self.trainable_param_count(), grads.len())?;
-        check_len("inputs", batch * net.input_width(), inputs.len())?;
-        check_len("training scratch", self.scratch_len(batch), scratch.len())?;
+        check_len(Buffer::Gradients, self.trainable_param_count(), grads.len())?;
+        check_len(Buffer::Inputs, batch * net.input_width(), inputs.len())?;
+        check_len(Buffer::TrainingScratch, self.scratch_len(batch), scratch.len())?;
 
         let w_max = batch * net.max_output_width();
         let (stored, work) = scratch.split_at_mut(self.stored_per_sample() * batch);

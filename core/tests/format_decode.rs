@@ -6,7 +6,8 @@ use format_support::{
     golden_model, golden_trainable_model, reseal, tutorial_model, AlignedBytes, OwnedModel,
 };
 use microdense_core::format::{
-    decode, decode_prefix, read_header, FormatError, Inconsistency, ModelView, HEADER_LEN,
+    decode, decode_prefix, read_header, FormatError, Inconsistency, Malformation, ModelView, StoredCount,
+    HEADER_LEN,
 };
 use microdense_core::{Activation, Layer, Network, Portable, Rng, Sgd};
 
@@ -185,7 +186,7 @@ fn encoder_rejects_bad_models_and_small_buffers() {
     assert!(matches!(
         model.as_ref().encode(&mut buf),
         Err(FormatError::InconsistentShapes(Inconsistency::Count {
-            what: "weights",
+            what: StoredCount::Weights,
             ..
         }))
     ));
@@ -341,7 +342,7 @@ fn newer_versions_are_refused_only_when_they_say_so() {
     assert!(matches!(
         decode_err(&assemble(1, 1, &meta, &data2)),
         FormatError::InconsistentShapes(Inconsistency::Count {
-            what: "file length",
+            what: StoredCount::FileLength,
             ..
         })
     ));
@@ -381,7 +382,7 @@ fn inconsistent_and_malformed_metadata_are_reported() {
     assert!(matches!(
         with_meta_byte(11, 0x16),
         FormatError::InconsistentShapes(Inconsistency::Count {
-            what: "weights",
+            what: StoredCount::Weights,
             expected: 23,
             found: 22
         })
@@ -419,7 +420,7 @@ fn inconsistent_and_malformed_metadata_are_reported() {
         decode_err(&bytes),
         FormatError::Malformed {
             offset: 0x2b,
-            what: "non-zero padding before the weights"
+            what: Malformation::WeightsPadding
         }
     );
     // A metadata length past the end.

@@ -4,7 +4,8 @@
 #![cfg(not(feature = "micromath"))]
 
 use microdense_core::{
-    Activation, Error, Layer, Loss, Mat, MatMul, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer,
+    Activation, Buffer, Error, Layer, Loss, Mat, MatMul, Network, Portable, Rng, Sgd, SgdState, Targets,
+    Trainer,
 };
 
 /// Relative tolerance of the finite-difference checks.
@@ -298,7 +299,7 @@ fn wrong_buffer_sizes_are_errors_not_panics() {
     assert!(matches!(
         net.predict(&Portable, &params[..8], &[1.0, 2.0], 1, &mut scratch),
         Err(Error::BufferSize {
-            what: "parameters",
+            what: Buffer::Parameters,
             expected: 9,
             actual: 8
         })

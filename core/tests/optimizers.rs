@@ -4,7 +4,7 @@
 //! something), Keras's other defaults unless named.
 
 use microdense_core::optimizer::{AdamSettings, GradientClip};
-use microdense_core::{Algorithm, Clipping, Optimizer, OptimizerScalars, Schedule, Sgd, SgdState};
+use microdense_core::{Algorithm, Buffer, Clipping, Optimizer, OptimizerScalars, Schedule, Sgd, SgdState};
 
 const GRADIENTS: [[f32; 2]; 3] = [[0.5, -1.0], [0.1, 0.2], [0.0, 0.0]];
 
@@ -230,7 +230,7 @@ fn sgd_settings_step_as_the_sgd_optimizer_and_state_lengths_are_checked() {
     assert_eq!(
         err,
         microdense_core::Error::BufferSize {
-            what: "optimizer state",
+            what: Buffer::OptimizerState,
             expected: 4,
             actual: 3
         }

@@ -1,13 +1,303 @@
-//! Error replies travel as data: each fault survives a frame (names borrowed from it), the
-//! host words it as the device used to, and the engine's errors read the same as their wire
-//! forms.
+//! Error replies travel as data: the engine's and the format's errors are their own wire
+//! form, their tags are pinned here (a changed tag breaks every deployed device), each fault
+//! survives a frame, and the host words it as before.
 
-use microdense_core::format::{FormatError, Inconsistency};
+use std::fmt::Debug;
+
+use microdense_core::format::{
+    FormatError, Inconsistency, Malformation, Quantity, ShapeDefect, StoredCount, TrainingDefect,
+};
 use microdense_core::protocol::{
     decode_frame, encode_frame, Capacity, ErrorCode, Fault, FrameError, ModelFault, ModelStatus, Response,
-    SampleError, WireError, WireFormatError, WireInconsistency, MAX_FRAME,
+    SampleError, MAX_FRAME,
 };
-use microdense_core::Error;
+use microdense_core::{BatchDefect, Buffer, Error, LayerDefect};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// `value`'s postcard bytes.
+fn encoded<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut buf = [0u8; 64];
+    postcard::to_slice(value, &mut buf).unwrap().to_vec()
+}
+
+/// Checks that `cases` hold one value per variant in tag order (the first byte of each
+/// encoding is its position), that each encodes to its bytes and reads back, and that no
+/// variant has the next tag: together, every tag of `T` is pinned.
+fn assert_tags<T>(cases: &[(T, &[u8])])
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    for (tag, (value, bytes)) in cases.iter().enumerate() {
+        assert_eq!(usize::from(bytes[0]), tag, "{value:?} is listed out of tag order");
+        assert_eq!(encoded(value), *bytes, "{value:?}");
+        assert_eq!(postcard::from_bytes::<T>(bytes).unwrap(), *value);
+    }
+    // Zero bytes decode as any fields (0, false, the first tag), so only a missing variant
+    // makes this fail.
+    let mut next = [0u8; 32];
+    next[0] = u8::try_from(cases.len()).unwrap();
+    let extra = postcard::from_bytes::<T>(&next);
+    assert!(
+        extra.is_err(),
+        "a variant with tag {} is not listed: {extra:?}",
+        cases.len()
+    );
+}
+
+/// [`assert_tags`] for an enum naming things (`ALL`): its tag is its discriminant and its
+/// position.
+fn assert_name_tags<T>(all: &[T], discriminant: fn(T) -> u8)
+where
+    T: Copy + Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    let tags: Vec<[u8; 1]> = all.iter().map(|&v| [discriminant(v)]).collect();
+    let cases: Vec<(T, &[u8])> = all.iter().zip(&tags).map(|(&v, tag)| (v, &tag[..])).collect();
+    assert_tags(&cases);
+}
+
+#[test]
+fn names_are_tagged_by_their_positions() {
+    assert_name_tags(Buffer::ALL, |v| v as u8);
+    assert_name_tags(LayerDefect::ALL, |v| v as u8);
+    assert_name_tags(BatchDefect::ALL, |v| v as u8);
+    assert_name_tags(Malformation::ALL, |v| v as u8);
+    assert_name_tags(Quantity::ALL, |v| v as u8);
+    assert_name_tags(StoredCount::ALL, |v| v as u8);
+    assert_name_tags(ShapeDefect::ALL, |v| v as u8);
+    assert_name_tags(TrainingDefect::ALL, |v| v as u8);
+    assert_name_tags(Capacity::ALL, |v| v as u8);
+    assert_eq!(encoded(&Buffer::MatmulOutput), [11]);
+    assert_eq!(encoded(&Malformation::WeightsPadding), [10]);
+}
+
+#[test]
+fn engine_error_tags_are_pinned() {
+    assert_tags::<Error>(&[
+        (
+            Error::BufferSize {
+                what: Buffer::MatmulOutput,
+                expected: 300,
+                actual: 2,
+            },
+            &[0, 11, 0xAC, 0x02, 2],
+        ),
+        (
+            Error::InvalidLayer {
+                layer: 2,
+                reason: LayerDefect::ZeroUnits,
+            },
+            &[1, 2, 1],
+        ),
+        (Error::LayerCount { count: 65 }, &[2, 65]),
+        (
+            Error::Batch {
+                reason: BatchDefect::NoSamples,
+            },
+            &[3, 0],
+        ),
+        (Error::LayerIndex { index: 9, layers: 6 }, &[4, 9, 6]),
+    ]);
+}
+
+#[test]
+fn format_error_tags_are_pinned() {
+    assert_tags::<FormatError>(&[
+        (FormatError::NotAModel, &[0]),
+        (
+            FormatError::NewerVersion {
+                version: 3,
+                min_reader: 2,
+                supported: 1,
+            },
+            &[1, 3, 2, 1],
+        ),
+        (
+            FormatError::Corrupted {
+                stored: 1,
+                computed: 300,
+            },
+            &[2, 1, 0xAC, 0x02],
+        ),
+        (
+            FormatError::Truncated {
+                needed: 16,
+                available: 4,
+            },
+            &[3, 16, 4],
+        ),
+        (
+            FormatError::TrailingBytes {
+                len: 40,
+                available: 44,
+            },
+            &[4, 40, 44],
+        ),
+        (
+            FormatError::InconsistentShapes(Inconsistency::InputShape {
+                what: ShapeDefect::ZeroDimension,
+            }),
+            &[5, 2, 1],
+        ),
+        (
+            FormatError::Malformed {
+                offset: 43,
+                what: Malformation::WeightsPadding,
+            },
+            &[6, 43, 10],
+        ),
+        (
+            FormatError::Misaligned {
+                offset: 44,
+                address_mod_4: 2,
+            },
+            &[7, 44, 2],
+        ),
+        (FormatError::BigEndianTarget, &[8]),
+        (
+            FormatError::BufferTooSmall {
+                needed: 100,
+                available: 10,
+            },
+            &[9, 100, 10],
+        ),
+        (
+            FormatError::TooLarge {
+                what: Quantity::InputDimension,
+            },
+            &[10, 4],
+        ),
+    ]);
+    assert_tags::<Inconsistency>(&[
+        (Inconsistency::Layers(Error::LayerCount { count: 0 }), &[0, 2, 0]),
+        (
+            Inconsistency::Count {
+                what: StoredCount::FileLength,
+                expected: 10,
+                found: 9,
+            },
+            &[1, 1, 10, 9],
+        ),
+        (
+            Inconsistency::InputShape {
+                what: ShapeDefect::NoDimensions,
+            },
+            &[2, 0],
+        ),
+        (
+            Inconsistency::Training {
+                what: TrainingDefect::Momentum,
+            },
+            &[3, 1],
+        ),
+    ]);
+}
+
+#[test]
+fn fault_tags_are_pinned() {
+    let frame = FrameError::Crc {
+        stored: 1,
+        computed: 2,
+    };
+    assert_tags::<Fault>(&[
+        (Fault::Frame(frame), &[0, 3, 1, 2]),
+        (Fault::CutOff { timeout_ticks: 200 }, &[1, 0xC8, 0x01]),
+        (Fault::Serial, &[2]),
+        (Fault::NoModel { address: 0x4_0000 }, &[3, 0x80, 0x80, 0x10]),
+        (
+            Fault::BadModel(ModelFault::File(FormatError::NotAModel)),
+            &[4, 0, 0],
+        ),
+        (
+            Fault::Engine(Error::LayerIndex { index: 9, layers: 6 }),
+            &[5, 4, 9, 6],
+        ),
+        (Fault::Reply(FrameError::Cobs), &[6, 1]),
+        (Fault::NoLabel { sample: 3 }, &[7, 3]),
+        (
+            Fault::Sample {
+                sample: 1,
+                error: SampleError::BadRun { offset: 17 },
+            },
+            &[8, 1, 1, 17],
+        ),
+        (Fault::TrailingBytes { bytes: 5, samples: 2 }, &[9, 5, 2]),
+        (
+            Fault::SampleCount {
+                count: 0,
+                min: 1,
+                max: 64,
+            },
+            &[10, 0, 1, 64],
+        ),
+        (
+            Fault::Label {
+                sample: 3,
+                label: 12,
+                outputs: 10,
+            },
+            &[11, 3, 12, 10],
+        ),
+        (Fault::NoHyperparameters, &[12]),
+        (
+            Fault::TunedLayers {
+                tuned: 2,
+                requested: 3,
+            },
+            &[13, 2, 3],
+        ),
+        (Fault::TunedMomentum { momentum: true }, &[14, 1]),
+        (
+            Fault::TrainLayers {
+                requested: 4,
+                weighted: 3,
+            },
+            &[15, 4, 3],
+        ),
+        (
+            Fault::TrainMemory {
+                layers: 3,
+                needed: 100,
+                reserved: 50,
+            },
+            &[16, 3, 100, 50],
+        ),
+        (
+            Fault::BatchMemory {
+                batch: 8,
+                needed: 100,
+                reserved: 50,
+            },
+            &[17, 8, 100, 50],
+        ),
+        (
+            Fault::ModelHead(FormatError::BufferTooSmall {
+                needed: 100,
+                available: 10,
+            }),
+            &[18, 9, 100, 10],
+        ),
+        (
+            Fault::PullOffset {
+                offset: 99,
+                total: 98,
+            },
+            &[19, 99, 98],
+        ),
+    ]);
+    assert_tags::<ModelFault>(&[
+        (ModelFault::File(FormatError::BigEndianTarget), &[0, 8]),
+        (ModelFault::Network(Error::LayerCount { count: 0 }), &[1, 2, 0]),
+        (
+            ModelFault::TooLarge {
+                buffer: Capacity::LayerWidth,
+                needed: 2048,
+                available: 100,
+            },
+            &[2, 2, 0x80, 0x10, 100],
+        ),
+    ]);
+}
 
 /// `response` sent in a frame and read back.
 fn round_trip(response: &Response<'_>) {
@@ -18,43 +308,22 @@ fn round_trip(response: &Response<'_>) {
 }
 
 #[test]
-fn faults_survive_a_frame_with_their_names() {
-    let layers = Error::InvalidLayer {
-        layer: 2,
-        reason: "Dense layer with zero units",
-    };
+fn faults_survive_a_frame() {
     let faults = [
-        Fault::Frame(FrameError::Crc {
-            stored: 1,
-            computed: 2,
-        }),
-        Fault::CutOff {
-            timeout_ticks: 200_000_000,
-        },
-        Fault::NoModel { address: 0x4_0000 },
-        Fault::BadModel(ModelFault::File(WireFormatError::InconsistentShapes(
-            WireInconsistency::Layers(layers.into()),
+        Fault::BadModel(ModelFault::File(FormatError::InconsistentShapes(
+            Inconsistency::Layers(Error::InvalidLayer {
+                layer: 2,
+                reason: LayerDefect::ZeroUnits,
+            }),
         ))),
-        Fault::BadModel(ModelFault::TooLarge {
-            buffer: Capacity::InputValues,
-            needed: 2048,
-            available: 1024,
-        }),
-        Fault::Engine(WireError::BufferSize {
-            what: "matmul output",
-            expected: u64::MAX,
+        Fault::Engine(Error::BufferSize {
+            what: Buffer::MatmulOutput,
+            expected: usize::MAX,
             actual: 0,
         }),
-        Fault::Sample {
-            sample: 3,
-            error: SampleError::BadRun { offset: 17 },
-        },
-        Fault::Label {
-            sample: 3,
-            label: 12,
-            outputs: 10,
-        },
-        Fault::ModelHead(FormatError::TooLarge { what: "weights" }.into()),
+        Fault::ModelHead(FormatError::TooLarge {
+            what: Quantity::Parameters,
+        }),
     ];
     for fault in faults {
         round_trip(&Response::Error(fault));
@@ -65,7 +334,7 @@ fn faults_survive_a_frame_with_their_names() {
         board: "test",
         model_address: 0x4_0000,
         model_region: 0x4_0000,
-        model: ModelStatus::Corrupted(ModelFault::Network(Error::LayerCount { count: 0 }.into())),
+        model: ModelStatus::Corrupted(ModelFault::Network(Error::LayerCount { count: 0 })),
         memory: microdense_core::protocol::MemoryUse {
             flash_code: 1,
             flash_budget: 2,
@@ -88,20 +357,17 @@ fn faults_survive_a_frame_with_their_names() {
 
 #[test]
 fn the_host_words_faults_as_sentences() {
-    let cases: [(Fault<'_>, ErrorCode, &str); 8] = [
+    let cases: [(Fault, ErrorCode, &str); 9] = [
         (
             Fault::NoModel { address: 0x4_0000 },
             ErrorCode::NoModel,
             "no model in the model region at 0x00040000; write a .mdl there",
         ),
         (
-            Fault::BadModel(ModelFault::File(
-                FormatError::Corrupted {
-                    stored: 0xDEAD_BEEF,
-                    computed: 1,
-                }
-                .into(),
-            )),
+            Fault::BadModel(ModelFault::File(FormatError::Corrupted {
+                stored: 0xDEAD_BEEF,
+                computed: 1,
+            })),
             ErrorCode::BadModel,
             "model region: model file is corrupted: stored CRC-32 0xdeadbeef, computed 0x00000001",
         ),
@@ -155,9 +421,19 @@ fn the_host_words_faults_as_sentences() {
              the firmware reserves 8192",
         ),
         (
-            Fault::Engine(Error::Batch { reason: "batch of 0" }.into()),
+            Fault::Engine(Error::Batch {
+                reason: BatchDefect::NoSamples,
+            }),
             ErrorCode::Engine,
-            "engine: bad batch: batch of 0",
+            "engine: bad batch: no samples",
+        ),
+        (
+            Fault::ModelHead(FormatError::TooLarge {
+                what: Quantity::InputDims,
+            }),
+            ErrorCode::TooLarge,
+            "model file head: input shape (more than MAX_INPUT_DIMS dimensions) is too large for \
+             the device format",
         ),
     ];
     for (fault, code, text) in cases {
@@ -167,44 +443,59 @@ fn the_host_words_faults_as_sentences() {
 }
 
 #[test]
-fn engine_errors_read_the_same_as_their_wire_forms() {
-    let errors = [
-        Error::BufferSize {
-            what: "input",
-            expected: 784,
-            actual: 10,
-        },
-        Error::LayerCount { count: 0 },
-        Error::LayerIndex { index: 9, layers: 6 },
+fn engine_and_format_errors_read_as_before() {
+    let cases = [
+        (
+            Error::BufferSize {
+                what: Buffer::Inputs,
+                expected: 784,
+                actual: 10,
+            }
+            .to_string(),
+            "inputs buffer holds 10 values, the network needs 784",
+        ),
+        (
+            Error::InvalidLayer {
+                layer: 1,
+                reason: LayerDefect::DropoutRate,
+            }
+            .to_string(),
+            "layer 1: dropout rate outside [0, 1)",
+        ),
+        (
+            Error::LayerCount { count: 0 }.to_string(),
+            "a network needs 1 to 64 layers, got 0",
+        ),
+        (
+            Error::LayerIndex { index: 9, layers: 6 }.to_string(),
+            "layer index 9 is out of range for a network of 6 layers",
+        ),
+        (
+            FormatError::Malformed {
+                offset: 0x2b,
+                what: Malformation::WeightsPadding,
+            }
+            .to_string(),
+            "model file is malformed at offset 43: non-zero padding before the weights",
+        ),
+        (
+            FormatError::InconsistentShapes(Inconsistency::Count {
+                what: StoredCount::Weights,
+                expected: 10,
+                found: 9,
+            })
+            .to_string(),
+            "model file has inconsistent shapes: weights: the architecture implies 10, the file has 9",
+        ),
+        (
+            FormatError::InconsistentShapes(Inconsistency::Training {
+                what: TrainingDefect::LearningRate,
+            })
+            .to_string(),
+            "model file has inconsistent shapes: invalid training state: learning rate is not finite",
+        ),
     ];
-    for e in errors {
-        assert_eq!(e.to_string(), WireError::from(e).to_string());
+    for (text, expected) in cases {
+        assert_eq!(text, expected);
     }
-    assert_eq!(
-        Error::LayerCount { count: 0 }.to_string(),
-        "a network needs 1 to 64 layers, got 0"
-    );
-    let formats = [
-        FormatError::NotAModel,
-        FormatError::Truncated {
-            needed: 100,
-            available: 7,
-        },
-        FormatError::Malformed {
-            offset: 0x2b,
-            what: "non-zero padding before the weights",
-        },
-        FormatError::InconsistentShapes(Inconsistency::Count {
-            what: "weights",
-            expected: 10,
-            found: 9,
-        }),
-    ];
-    for e in formats {
-        assert_eq!(e.to_string(), WireFormatError::from(e).to_string());
-    }
-    assert_eq!(
-        formats[3].to_string(),
-        "model file has inconsistent shapes: weights: the architecture implies 10, the file has 9"
-    );
 }

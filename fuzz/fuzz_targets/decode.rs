@@ -5,22 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use microdense_core::format::{crc32, decode, decode_prefix, ModelView, MAGIC};
+use microdense::device_format::AlignedBytes;
 use microdense_core::Portable;
-
-/// Bytes in 4-byte-aligned storage, as a device's flash holds a model.
-fn aligned(bytes: &[u8]) -> Vec<u32> {
-    let mut words = vec![0u32; bytes.len().div_ceil(4)];
-    for (i, b) in bytes.iter().enumerate() {
-        words[i / 4] |= (*b as u32) << (8 * (i % 4));
-    }
-    words
-}
-
-fn as_bytes(words: &[u32], len: usize) -> &[u8] {
-    // SAFETY: `words` holds `4 * words.len() >= len` initialised bytes; u8 has no
-    // alignment or validity requirements.
-    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), len) }
-}
 
 fn check(view: &ModelView<'_>) {
     let net = view.network().expect("a decoded network is valid");
@@ -38,14 +24,14 @@ fn check(view: &ModelView<'_>) {
     let model = view.model().expect("model");
     let mut out = vec![0u8; model.encoded_len().expect("encodable")];
     model.encode(&mut out).expect("encodes");
-    let words = aligned(&out);
-    let back = decode(as_bytes(&words, out.len())).expect("re-encoded file decodes");
+    let aligned = AlignedBytes::new(&out);
+    let back = decode(aligned.bytes()).expect("re-encoded file decodes");
     assert_eq!(back.layers(), view.layers());
 }
 
 fn run(bytes: &[u8]) {
-    let words = aligned(bytes);
-    let bytes = as_bytes(&words, bytes.len());
+    let aligned = AlignedBytes::new(bytes);
+    let bytes = aligned.bytes();
     if let Ok(view) = decode(bytes) {
         check(&view);
     }

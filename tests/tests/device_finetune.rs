@@ -7,7 +7,7 @@ mod device_common;
 use device_common::{
     boot, classes, host_test, labels_u32, mdl, mnist, test_samples, train_samples, trained_tutorial_model,
 };
-use microdense::device_format::from_mdl;
+use microdense::device_format::{from_mdl, AlignedBytes};
 use microdense_core::format::decode;
 use microdense_core::Sgd;
 use microdense_tests::{keras_python, TempDir};
@@ -93,17 +93,8 @@ fn finetuning_on_the_device_raises_accuracy_and_the_pulled_model_reproduces_it()
     );
 
     let file = device.pull(&mut |_, _| {}).unwrap();
-    let words: Vec<u32> = file
-        .chunks(4)
-        .map(|c| {
-            let mut w = [0u8; 4];
-            w[..c.len()].copy_from_slice(c);
-            u32::from_ne_bytes(w)
-        })
-        .collect();
-    // SAFETY: `words` holds at least `file.len()` initialised bytes; u8 has no alignment.
-    let aligned = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), file.len()) };
-    let view = decode(aligned).unwrap_or_else(|e| panic!("the pulled file is not a valid .mdl: {e}"));
+    let aligned = AlignedBytes::new(&file);
+    let view = decode(aligned.bytes()).unwrap_or_else(|e| panic!("the pulled file is not a valid .mdl: {e}"));
     let training = view.training().unwrap();
     assert_eq!(training.trainable_layers, 2);
     assert_eq!(

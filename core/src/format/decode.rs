@@ -5,7 +5,9 @@ use super::crc32::{crc32, Crc32};
 use super::wire::{
     shape_width, Header, InputShape, LayerRecord, Layout, Meta, CRC_LEN, HEADER_LEN, MAGIC, MIN_FILE_LEN,
 };
-use super::{FormatError, Inconsistency, ModelRef, TrainingState, VERSION};
+use super::{
+    FormatError, Inconsistency, Malformation, ModelRef, Quantity, StoredCount, TrainingState, VERSION,
+};
 use crate::{Layer, Network, MAX_LAYERS};
 
 /// The fixed header of a file, read without checking the CRC (for tools that report on
@@ -111,7 +113,7 @@ pub fn read_header(bytes: &[u8]) -> Result<FileHeader, FormatError> {
     }
     let header: Header = postcard::from_bytes(&bytes[..HEADER_LEN]).map_err(|_| FormatError::Malformed {
         offset: 0,
-        what: "header",
+        what: Malformation::Header,
     })?;
     Ok(FileHeader {
         version: header.version,
@@ -226,7 +228,7 @@ fn verify(bytes: &[u8]) -> Result<FileHeader, FormatError> {
     if header.min_reader == 0 || header.min_reader > header.version {
         return Err(FormatError::Malformed {
             offset: 4,
-            what: "version fields (need 1 <= min_reader <= version)",
+            what: Malformation::VersionFields,
         });
     }
     Ok(header)
@@ -241,7 +243,7 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
         .filter(|&end| end <= data_end)
         .ok_or(FormatError::Malformed {
             offset: 12,
-            what: "metadata length runs past the end of the file",
+            what: Malformation::MetadataLength,
         })?;
     let meta_bytes = &bytes[HEADER_LEN..meta_end];
     let (meta, rest): (Meta<heapless::Vec<LayerRecord, MAX_LAYERS>>, &[u8]) =
@@ -253,7 +255,7 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
     if same_version && !rest.is_empty() {
         return Err(FormatError::Malformed {
             offset: meta_end - rest.len(),
-            what: "bytes after the metadata's last field",
+            what: Malformation::MetadataTrailingBytes,
         });
     }
     let mut ignored = rest.len();
@@ -272,18 +274,19 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
     let params = net.param_count();
     if meta.params as usize != params {
         return Err(Inconsistency::Count {
-            what: "weights",
+            what: StoredCount::Weights,
             expected: params,
             found: meta.params as usize,
         }
         .into());
     }
     let momentum_len = meta.training.map_or(0, |t| t.momentum_len as usize);
-    let layout = Layout::new(header.meta_len, params, momentum_len)
-        .ok_or(FormatError::TooLarge { what: "model file" })?;
+    let layout = Layout::new(header.meta_len, params, momentum_len).ok_or(FormatError::TooLarge {
+        what: Quantity::ModelFile,
+    })?;
     if layout.crc > data_end || (same_version && layout.crc < data_end) {
         return Err(Inconsistency::Count {
-            what: "file length",
+            what: StoredCount::FileLength,
             expected: layout.file_len(),
             found: n,
         }
@@ -293,7 +296,7 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
     if let Some(at) = bytes[meta_end..layout.weights].iter().position(|&b| b != 0) {
         return Err(FormatError::Malformed {
             offset: meta_end + at,
-            what: "non-zero padding before the weights",
+            what: Malformation::WeightsPadding,
         });
     }
 
@@ -338,35 +341,27 @@ fn f32s(bytes: &[u8], offset: usize, count: usize) -> Result<&[f32], FormatError
             available: bytes.len(),
         })?;
     let region = &bytes[offset..end];
-    let address_mod_4 = region.as_ptr() as usize % core::mem::align_of::<f32>();
-    if address_mod_4 != 0 {
-        return Err(FormatError::Misaligned {
-            offset,
-            address_mod_4,
-        });
-    }
+    // `region` is `4 * count` bytes, so only its address can keep it from being f32s.
+    let floats = bytemuck::try_cast_slice::<u8, f32>(region).map_err(|_| FormatError::Misaligned {
+        offset,
+        address_mod_4: region.as_ptr() as usize % core::mem::align_of::<f32>(),
+    })?;
+    // The in-memory f32 is the little-endian encoding the format stores only on a
+    // little-endian target.
     if cfg!(target_endian = "big") {
         return Err(FormatError::BigEndianTarget);
     }
-    // SAFETY: `region` is `4 * count` initialised bytes (bounds checked above) that live
-    // as long as `bytes` and, being behind a shared borrow, are not mutated while the
-    // returned slice lives. Its address is a multiple of f32's alignment (checked above).
-    // Every 4-byte pattern is a valid f32 (no invalid values, no padding), and on this
-    // little-endian target (checked above) the in-memory f32 is the little-endian
-    // encoding the format stores. `count * 4 <= bytes.len() <= isize::MAX`.
-    Ok(unsafe { core::slice::from_raw_parts(region.as_ptr().cast::<f32>(), count) })
+    Ok(floats)
 }
 
-/// A short description of a postcard decoding error.
-fn describe(e: &postcard::Error) -> &'static str {
+/// What a postcard decoding error says about the metadata.
+fn describe(e: &postcard::Error) -> Malformation {
     match e {
-        postcard::Error::DeserializeUnexpectedEnd => "metadata ends in the middle of a field",
-        postcard::Error::DeserializeBadVarint => "metadata has an invalid varint",
-        postcard::Error::DeserializeBadBool => "metadata has a boolean other than 0 or 1",
-        postcard::Error::DeserializeBadOption => "metadata has an option tag other than 0 or 1",
-        postcard::Error::DeserializeBadEnum | postcard::Error::SerdeDeCustom => {
-            "metadata has an unknown tag or more than MAX_LAYERS layers"
-        }
-        _ => "metadata cannot be decoded",
+        postcard::Error::DeserializeUnexpectedEnd => Malformation::MetadataEnd,
+        postcard::Error::DeserializeBadVarint => Malformation::MetadataVarint,
+        postcard::Error::DeserializeBadBool => Malformation::MetadataBool,
+        postcard::Error::DeserializeBadOption => Malformation::MetadataOption,
+        postcard::Error::DeserializeBadEnum | postcard::Error::SerdeDeCustom => Malformation::MetadataTag,
+        _ => Malformation::Metadata,
     }
 }

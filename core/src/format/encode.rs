@@ -4,7 +4,10 @@ use super::crc32::crc32;
 use super::wire::{
     shape_width, Header, InputShape, LayerSeq, Layout, Meta, TrainingRecord, HEADER_LEN, MAGIC,
 };
-use super::{FormatError, Inconsistency, TrainingState, MIN_READER_VERSION, VERSION};
+use super::{
+    FormatError, Inconsistency, Malformation, Quantity, StoredCount, TrainingState, MIN_READER_VERSION,
+    VERSION,
+};
 use crate::Network;
 use postcard::ser_flavors::Size;
 
@@ -36,7 +39,7 @@ impl<'a> ModelRef<'a> {
         let params = net.param_count();
         if self.weights.len() != params {
             return Err(Inconsistency::Count {
-                what: "weights",
+                what: StoredCount::Weights,
                 expected: params,
                 found: self.weights.len(),
             }
@@ -49,8 +52,8 @@ impl<'a> ModelRef<'a> {
                     optimizer: state.sgd.into(),
                     loss: state.loss.into(),
                     iterations: state.iterations,
-                    trainable_layers: to_u32(state.trainable_layers, "trainable layer count")?,
-                    momentum_len: to_u32(state.momentum.len(), "momentum length")?,
+                    trainable_layers: to_u32(state.trainable_layers, Quantity::TrainableLayers)?,
+                    momentum_len: to_u32(state.momentum.len(), Quantity::MomentumLength)?,
                 })
             }
             None => None,
@@ -58,32 +61,36 @@ impl<'a> ModelRef<'a> {
         let meta = Meta {
             input_shape: self.stored_input_shape()?,
             layers: LayerSeq(net.layers()),
-            params: to_u32(params, "parameter count")?,
+            params: to_u32(params, Quantity::Parameters)?,
             training,
         };
-        let meta_len = postcard::serialize_with_flavor(&meta, Size::default())
-            .map_err(|_| FormatError::TooLarge { what: "metadata" })?;
+        let meta_len =
+            postcard::serialize_with_flavor(&meta, Size::default()).map_err(|_| FormatError::TooLarge {
+                what: Quantity::Metadata,
+            })?;
         let momentum = self.training.map_or(0, |t| t.momentum.len());
         let layout = Layout::new(meta_len, params, momentum)
             .filter(|l| l.file_len() <= u32::MAX as usize)
-            .ok_or(FormatError::TooLarge { what: "model file" })?;
+            .ok_or(FormatError::TooLarge {
+                what: Quantity::ModelFile,
+            })?;
         Ok(Plan { meta, layout })
     }
 
     /// The input shape as stored, checked against the network's input width.
     fn stored_input_shape(&self) -> Result<InputShape, FormatError> {
         let width = self.network.input_width();
-        let flat = [to_u32(width, "input width")?];
+        let flat = [to_u32(width, Quantity::InputWidth)?];
         let mut shape = InputShape::new();
         for &d in self.input_shape.unwrap_or(&flat) {
             shape.push(d).map_err(|_| FormatError::TooLarge {
-                what: "input shape (more than MAX_INPUT_DIMS dimensions)",
+                what: Quantity::InputDims,
             })?;
         }
         let product = shape_width(&shape)?;
         if product != width {
             return Err(Inconsistency::Count {
-                what: "input width (product of the input shape)",
+                what: StoredCount::InputWidth,
                 expected: width,
                 found: product,
             }
@@ -146,7 +153,7 @@ impl<'a> ModelRef<'a> {
         // Both fit their slices, whose sizes `plan` measured with postcard's Size flavor.
         let unplanned = |_| FormatError::Malformed {
             offset: 0,
-            what: "encoded size differs from the planned size",
+            what: Malformation::PlannedSize,
         };
         postcard::to_slice(&header, &mut out[..HEADER_LEN]).map_err(unplanned)?;
         postcard::to_slice(&meta, &mut out[HEADER_LEN..layout.meta_end]).map_err(unplanned)?;
@@ -180,6 +187,6 @@ fn write_f32s(out: &mut [u8], values: &[f32]) {
     }
 }
 
-fn to_u32(value: usize, what: &'static str) -> Result<u32, FormatError> {
+fn to_u32(value: usize, what: Quantity) -> Result<u32, FormatError> {
     u32::try_from(value).map_err(|_| FormatError::TooLarge { what })
 }

@@ -46,7 +46,9 @@ mod wire;
 pub use crc32::{crc32, Crc32};
 pub use decode::{decode, decode_prefix, read_header, FileHeader, ModelView};
 pub use encode::{FileLayout, ModelRef};
-pub use error::{FormatError, Inconsistency};
+pub use error::{
+    FormatError, Inconsistency, Malformation, Quantity, ShapeDefect, StoredCount, TrainingDefect,
+};
 pub use training::TrainingState;
 pub use wire::{CRC_LEN, HEADER_LEN, MAGIC, MAX_INPUT_DIMS, MIN_FILE_LEN};
 

@@ -1,6 +1,6 @@
 //! The training state a file may carry for fine-tuning on the device.
 
-use super::{FormatError, Inconsistency};
+use super::{FormatError, Inconsistency, StoredCount, TrainingDefect};
 use crate::{Loss, Network, Sgd, Trainer};
 
 /// What a device needs to go on training a model: the optimizer and its state, the loss,
@@ -35,7 +35,7 @@ impl TrainingState<'_> {
     pub fn check(&self, net: &Network) -> Result<(), FormatError> {
         if self.trainable_layers > net.weighted_layer_count() {
             return Err(Inconsistency::Count {
-                what: "trainable layers (at most the weighted layers)",
+                what: StoredCount::TrainableLayers,
                 expected: net.weighted_layer_count(),
                 found: self.trainable_layers,
             }
@@ -43,13 +43,13 @@ impl TrainingState<'_> {
         }
         if !self.sgd.learning_rate.is_finite() {
             return Err(Inconsistency::Training {
-                what: "learning rate is not finite",
+                what: TrainingDefect::LearningRate,
             }
             .into());
         }
         if !(0.0..=1.0).contains(&self.sgd.momentum) {
             return Err(Inconsistency::Training {
-                what: "momentum outside [0, 1]",
+                what: TrainingDefect::Momentum,
             }
             .into());
         }
@@ -57,7 +57,7 @@ impl TrainingState<'_> {
         let expected = self.sgd.state_len(trainable);
         if self.momentum.len() != expected {
             return Err(Inconsistency::Count {
-                what: "momentum values",
+                what: StoredCount::MomentumValues,
                 expected,
                 found: self.momentum.len(),
             }

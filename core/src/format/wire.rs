@@ -6,7 +6,7 @@
 //! declaration: the explicit discriminants below document those positions, and a test
 //! checks they agree. New variants go at the end, with the next tag.
 
-use super::{FormatError, Inconsistency};
+use super::{FormatError, Inconsistency, Quantity, ShapeDefect};
 use crate::{Activation, Layer, Loss, Sgd};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -197,21 +197,23 @@ impl Layout {
 pub(super) fn shape_width(shape: &[u32]) -> Result<usize, FormatError> {
     if shape.is_empty() {
         return Err(Inconsistency::InputShape {
-            what: "no dimensions",
+            what: ShapeDefect::NoDimensions,
         }
         .into());
     }
     shape.iter().try_fold(1usize, |width, &d| {
         if d == 0 {
             return Err(Inconsistency::InputShape {
-                what: "a dimension of 0",
+                what: ShapeDefect::ZeroDimension,
             }
             .into());
         }
         width
             .checked_mul(d as usize)
             .filter(|&w| w <= u32::MAX as usize)
-            .ok_or(FormatError::TooLarge { what: "input width" })
+            .ok_or(FormatError::TooLarge {
+                what: Quantity::InputWidth,
+            })
     })
 }
 

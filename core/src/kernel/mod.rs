@@ -19,7 +19,7 @@ mod x86;
 
 pub use portable::Portable;
 
-use crate::{math, Error};
+use crate::{math, Buffer, Error};
 
 /// A read-only matrix view: element `(r, c)` is `data[r * row_stride + c * col_stride]`.
 ///
@@ -89,14 +89,14 @@ impl<'p> Product<'p> {
     fn check(m: usize, k: usize, n: usize, a: Mat<'p>, b: Mat<'p>, c: &'p mut [f32]) -> Result<Self, Error> {
         if !a.fits(m, k) {
             return Err(Error::BufferSize {
-                what: "matmul left operand",
+                what: Buffer::MatmulLeft,
                 expected: m.saturating_mul(k),
                 actual: a.data.len(),
             });
         }
         if !b.fits(k, n) {
             return Err(Error::BufferSize {
-                what: "matmul right operand",
+                what: Buffer::MatmulRight,
                 expected: k.saturating_mul(n),
                 actual: b.data.len(),
             });
@@ -104,7 +104,7 @@ impl<'p> Product<'p> {
         let cells = m.saturating_mul(n);
         if c.len() < cells {
             return Err(Error::BufferSize {
-                what: "matmul output",
+                what: Buffer::MatmulOutput,
                 expected: cells,
                 actual: c.len(),
             });

@@ -33,7 +33,7 @@ mod schedule;
 
 pub use schedule::{Schedule, MAX_BOUNDARIES};
 
-use crate::{math, Error};
+use crate::{math, Buffer, Error};
 use serde::{Deserialize, Serialize};
 
 /// Adam's and AdamW's hyperparameters.
@@ -388,8 +388,8 @@ impl Optimizer {
     ) -> Result<(), Error> {
         let n = params.len();
         for (what, expected, actual) in [
-            ("gradients", n, grads.len()),
-            ("optimizer state", self.state_len(n), state.len()),
+            (Buffer::Gradients, n, grads.len()),
+            (Buffer::OptimizerState, self.state_len(n), state.len()),
         ] {
             if expected != actual {
                 return Err(Error::BufferSize {

@@ -2,22 +2,22 @@
 //! numbers and names, and the host words them (`Display`). The firmware never formats text,
 //! so it carries no formatting code.
 //!
-//! The engine's and the device format's errors ([`crate::Error`], [`FormatError`],
-//! [`Inconsistency`]) hold `&'static str` names, which cannot be read back out of a frame;
-//! their wire forms ([`WireError`], [`WireFormatError`], [`WireInconsistency`]) borrow the
-//! names from the frame instead. The sentences live with the wire forms, and the engine's
-//! own types print through them, so both read the same.
+//! The engine's and the device format's errors ([`crate::Error`], [`FormatError`]) are their
+//! own wire form, so a [`Fault`] carries them as they are. postcard writes an enum's tag as
+//! the varint of the variant's position: new variants go at the end
+//! (`core/tests/protocol_faults.rs` pins the tags).
 
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use super::{ErrorCode, FrameError, SampleError};
-use crate::format::{FormatError, Inconsistency};
+use crate::error::names;
+use crate::format::FormatError;
 
 /// Why a request failed or a frame could not be read: the device's [`super::Response::Error`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Fault<'a> {
+pub enum Fault {
     /// The frame could not be read; its bytes were dropped.
     Frame(FrameError),
     /// A frame was cut off: no byte arrived for the device's frame timeout.
@@ -33,9 +33,9 @@ pub enum Fault<'a> {
         address: u32,
     },
     /// The model region holds a damaged or unusable model.
-    BadModel(#[serde(borrow)] ModelFault<'a>),
+    BadModel(ModelFault),
     /// The engine refused (shapes the checks should have caught).
-    Engine(#[serde(borrow)] WireError<'a>),
+    Engine(crate::Error),
     /// The reply does not fit a frame.
     Reply(FrameError),
     /// A labelled sample's bytes end before its label byte.
@@ -115,7 +115,7 @@ pub enum Fault<'a> {
         reserved: u32,
     },
     /// The head of the fine-tuned model's file cannot be written.
-    ModelHead(#[serde(borrow)] WireFormatError<'a>),
+    ModelHead(FormatError),
     /// A Pull starts past the end of the model file.
     PullOffset {
         /// The requested offset.
@@ -125,7 +125,7 @@ pub enum Fault<'a> {
     },
 }
 
-impl Fault<'_> {
+impl Fault {
     /// The kind of failure.
     pub fn code(&self) -> ErrorCode {
         match *self {
@@ -152,7 +152,7 @@ impl Fault<'_> {
     }
 }
 
-impl fmt::Display for Fault<'_> {
+impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::Frame(e) => write!(f, "{e}; its bytes were dropped"),
@@ -227,20 +227,20 @@ impl fmt::Display for Fault<'_> {
     }
 }
 
-impl From<crate::Error> for Fault<'static> {
+impl From<crate::Error> for Fault {
     fn from(e: crate::Error) -> Self {
-        Fault::Engine(e.into())
+        Fault::Engine(e)
     }
 }
 
 /// Why the model region holds no usable model ([`super::ModelStatus::Corrupted`],
 /// [`Fault::BadModel`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ModelFault<'a> {
+pub enum ModelFault {
     /// The file cannot be decoded (damaged, another version, inconsistent).
-    File(#[serde(borrow)] WireFormatError<'a>),
+    File(FormatError),
     /// The file decodes but its layers do not form a network.
-    Network(#[serde(borrow)] WireError<'a>),
+    Network(crate::Error),
     /// The model is too large for one of the firmware's buffers.
     TooLarge {
         /// Which buffer.
@@ -252,7 +252,7 @@ pub enum ModelFault<'a> {
     },
 }
 
-impl fmt::Display for ModelFault<'_> {
+impl fmt::Display for ModelFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ModelFault::File(e) => write!(f, "model region: {e}"),
@@ -269,353 +269,16 @@ impl fmt::Display for ModelFault<'_> {
     }
 }
 
-/// A fixed size of the firmware that a model must fit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Capacity {
-    /// Values per input sample.
-    InputValues,
-    /// The model's outputs.
-    Outputs,
-    /// The widest layer's outputs.
-    LayerWidth,
-    /// f32 of inference scratch.
-    InferenceScratch,
-}
-
-impl fmt::Display for Capacity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Capacity::InputValues => "input values",
-            Capacity::Outputs => "outputs",
-            Capacity::LayerWidth => "layer width",
-            Capacity::InferenceScratch => "inference scratch (f32)",
-        })
+names! {
+    /// A fixed size of the firmware that a model must fit.
+    pub enum Capacity {
+        /// Values per input sample.
+        InputValues = 0 => "input values",
+        /// The model's outputs.
+        Outputs = 1 => "outputs",
+        /// The widest layer's outputs.
+        LayerWidth = 2 => "layer width",
+        /// f32 of inference scratch.
+        InferenceScratch = 3 => "inference scratch (f32)",
     }
-}
-
-/// [`crate::Error`] on the wire: its names borrowed, its counts as `u64`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WireError<'a> {
-    /// [`crate::Error::BufferSize`].
-    BufferSize {
-        /// Which buffer.
-        what: &'a str,
-        /// The length the network needs.
-        expected: u64,
-        /// The length given.
-        actual: u64,
-    },
-    /// [`crate::Error::InvalidLayer`].
-    InvalidLayer {
-        /// Index of the offending layer.
-        layer: u64,
-        /// What is wrong with it.
-        reason: &'a str,
-    },
-    /// [`crate::Error::LayerCount`].
-    LayerCount {
-        /// Number of layers given.
-        count: u64,
-    },
-    /// [`crate::Error::Batch`].
-    Batch {
-        /// What is wrong.
-        reason: &'a str,
-    },
-    /// [`crate::Error::LayerIndex`].
-    LayerIndex {
-        /// The index given.
-        index: u64,
-        /// Number of layers in the network.
-        layers: u64,
-    },
-}
-
-impl From<crate::Error> for WireError<'static> {
-    fn from(e: crate::Error) -> Self {
-        use crate::Error as E;
-        match e {
-            E::BufferSize {
-                what,
-                expected,
-                actual,
-            } => WireError::BufferSize {
-                what,
-                expected: wide(expected),
-                actual: wide(actual),
-            },
-            E::InvalidLayer { layer, reason } => WireError::InvalidLayer {
-                layer: wide(layer),
-                reason,
-            },
-            E::LayerCount { count } => WireError::LayerCount { count: wide(count) },
-            E::Batch { reason } => WireError::Batch { reason },
-            E::LayerIndex { index, layers } => WireError::LayerIndex {
-                index: wide(index),
-                layers: wide(layers),
-            },
-        }
-    }
-}
-
-impl fmt::Display for WireError<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WireError::BufferSize {
-                what,
-                expected,
-                actual,
-            } => write!(
-                f,
-                "{what} buffer holds {actual} values, the network needs {expected}"
-            ),
-            WireError::InvalidLayer { layer, reason } => write!(f, "layer {layer}: {reason}"),
-            WireError::LayerCount { count } => write!(
-                f,
-                "a network needs 1 to {} layers, got {count}",
-                crate::MAX_LAYERS
-            ),
-            WireError::Batch { reason } => write!(f, "bad batch: {reason}"),
-            WireError::LayerIndex { index, layers } => write!(
-                f,
-                "layer index {index} is out of range for a network of {layers} layers"
-            ),
-        }
-    }
-}
-
-/// [`FormatError`] on the wire: its names borrowed, its offsets and lengths as `u64`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WireFormatError<'a> {
-    /// [`FormatError::NotAModel`].
-    NotAModel,
-    /// [`FormatError::NewerVersion`].
-    NewerVersion {
-        /// Format version of the writer.
-        version: u16,
-        /// Oldest reader version that can use the file.
-        min_reader: u16,
-        /// Newest version this reader supports.
-        supported: u16,
-    },
-    /// [`FormatError::Corrupted`].
-    Corrupted {
-        /// Checksum stored in the file.
-        stored: u32,
-        /// Checksum computed over the file's bytes.
-        computed: u32,
-    },
-    /// [`FormatError::Truncated`].
-    Truncated {
-        /// Bytes the file needs.
-        needed: u64,
-        /// Bytes available.
-        available: u64,
-    },
-    /// [`FormatError::TrailingBytes`].
-    TrailingBytes {
-        /// Length of the file according to its header.
-        len: u64,
-        /// Bytes available.
-        available: u64,
-    },
-    /// [`FormatError::InconsistentShapes`].
-    InconsistentShapes(#[serde(borrow)] WireInconsistency<'a>),
-    /// [`FormatError::Malformed`].
-    Malformed {
-        /// Offset of the part that cannot be parsed.
-        offset: u64,
-        /// What is wrong.
-        what: &'a str,
-    },
-    /// [`FormatError::Misaligned`].
-    Misaligned {
-        /// Offset of the weights in the file.
-        offset: u64,
-        /// Their address modulo 4.
-        address_mod_4: u64,
-    },
-    /// [`FormatError::BigEndianTarget`].
-    BigEndianTarget,
-    /// [`FormatError::BufferTooSmall`].
-    BufferTooSmall {
-        /// Bytes the file needs.
-        needed: u64,
-        /// Bytes given.
-        available: u64,
-    },
-    /// [`FormatError::TooLarge`].
-    TooLarge {
-        /// Which count.
-        what: &'a str,
-    },
-}
-
-impl From<FormatError> for WireFormatError<'static> {
-    fn from(e: FormatError) -> Self {
-        use FormatError as E;
-        match e {
-            E::NotAModel => WireFormatError::NotAModel,
-            E::NewerVersion {
-                version,
-                min_reader,
-                supported,
-            } => WireFormatError::NewerVersion {
-                version,
-                min_reader,
-                supported,
-            },
-            E::Corrupted { stored, computed } => WireFormatError::Corrupted { stored, computed },
-            E::Truncated { needed, available } => WireFormatError::Truncated {
-                needed: wide(needed),
-                available: wide(available),
-            },
-            E::TrailingBytes { len, available } => WireFormatError::TrailingBytes {
-                len: wide(len),
-                available: wide(available),
-            },
-            E::InconsistentShapes(why) => WireFormatError::InconsistentShapes(why.into()),
-            E::Malformed { offset, what } => WireFormatError::Malformed {
-                offset: wide(offset),
-                what,
-            },
-            E::Misaligned {
-                offset,
-                address_mod_4,
-            } => WireFormatError::Misaligned {
-                offset: wide(offset),
-                address_mod_4: wide(address_mod_4),
-            },
-            E::BigEndianTarget => WireFormatError::BigEndianTarget,
-            E::BufferTooSmall { needed, available } => WireFormatError::BufferTooSmall {
-                needed: wide(needed),
-                available: wide(available),
-            },
-            E::TooLarge { what } => WireFormatError::TooLarge { what },
-        }
-    }
-}
-
-impl fmt::Display for WireFormatError<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WireFormatError::NotAModel => {
-                write!(f, "not a microdense model file (bad magic bytes)")
-            }
-            WireFormatError::NewerVersion {
-                version,
-                min_reader,
-                supported,
-            } => write!(
-                f,
-                "model file is format version {version} and needs a reader of version \
-                 {min_reader} or newer; this reader supports version {supported}"
-            ),
-            WireFormatError::Corrupted { stored, computed } => write!(
-                f,
-                "model file is corrupted: stored CRC-32 {stored:#010x}, computed {computed:#010x}"
-            ),
-            WireFormatError::Truncated { needed, available } => write!(
-                f,
-                "model file is truncated: needs {needed} bytes, {available} available"
-            ),
-            WireFormatError::TrailingBytes { len, available } => write!(
-                f,
-                "model file is {len} bytes but {available} were given (trailing bytes)"
-            ),
-            WireFormatError::InconsistentShapes(why) => {
-                write!(f, "model file has inconsistent shapes: {why}")
-            }
-            WireFormatError::Malformed { offset, what } => {
-                write!(f, "model file is malformed at offset {offset}: {what}")
-            }
-            WireFormatError::Misaligned {
-                offset,
-                address_mod_4,
-            } => write!(
-                f,
-                "weights at file offset {offset} sit at an address ≡ {address_mod_4} (mod 4); \
-                 load the file at a 4-byte-aligned address"
-            ),
-            WireFormatError::BigEndianTarget => {
-                write!(f, "reading weights in place needs a little-endian target")
-            }
-            WireFormatError::BufferTooSmall { needed, available } => write!(
-                f,
-                "output buffer holds {available} bytes, the model file needs {needed}"
-            ),
-            WireFormatError::TooLarge { what } => {
-                write!(f, "{what} is too large for the device format")
-            }
-        }
-    }
-}
-
-/// [`Inconsistency`] on the wire: its names borrowed, its counts as `u64`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WireInconsistency<'a> {
-    /// [`Inconsistency::Layers`].
-    Layers(#[serde(borrow)] WireError<'a>),
-    /// [`Inconsistency::Count`].
-    Count {
-        /// Which count.
-        what: &'a str,
-        /// The value the architecture implies.
-        expected: u64,
-        /// The value found.
-        found: u64,
-    },
-    /// [`Inconsistency::InputShape`].
-    InputShape {
-        /// What is wrong.
-        what: &'a str,
-    },
-    /// [`Inconsistency::Training`].
-    Training {
-        /// What is wrong.
-        what: &'a str,
-    },
-}
-
-impl From<Inconsistency> for WireInconsistency<'static> {
-    fn from(why: Inconsistency) -> Self {
-        use Inconsistency as I;
-        match why {
-            I::Layers(e) => WireInconsistency::Layers(e.into()),
-            I::Count {
-                what,
-                expected,
-                found,
-            } => WireInconsistency::Count {
-                what,
-                expected: wide(expected),
-                found: wide(found),
-            },
-            I::InputShape { what } => WireInconsistency::InputShape { what },
-            I::Training { what } => WireInconsistency::Training { what },
-        }
-    }
-}
-
-impl fmt::Display for WireInconsistency<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WireInconsistency::Layers(e) => write!(f, "invalid architecture: {e}"),
-            WireInconsistency::Count {
-                what,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{what}: the architecture implies {expected}, the file has {found}"
-            ),
-            WireInconsistency::InputShape { what } => write!(f, "invalid input shape: {what}"),
-            WireInconsistency::Training { what } => write!(f, "invalid training state: {what}"),
-        }
-    }
-}
-
-/// `usize` to `u64`, lossless on every target.
-fn wide(n: usize) -> u64 {
-    n as u64
 }

@@ -160,7 +160,7 @@ pub enum Response<'a> {
     Reset,
     /// The request failed (or the frame could not be read); the device keeps serving. What
     /// went wrong, as data: [`Fault::code`] classifies it, its `Display` words it.
-    Error(#[serde(borrow)] Fault<'a>),
+    Error(Fault),
 }
 
 /// Kinds of failures a device reports ([`Fault::code`]).
@@ -200,8 +200,7 @@ pub struct DeviceInfo<'a> {
     /// Size of the model region in bytes.
     pub model_region: u32,
     /// The model in the region.
-    #[serde(borrow)]
-    pub model: ModelStatus<'a>,
+    pub model: ModelStatus,
     /// Flash and RAM use.
     pub memory: MemoryUse,
     /// The clock measurements are in.
@@ -216,12 +215,12 @@ pub struct DeviceInfo<'a> {
 
 /// The state of the model region.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum ModelStatus<'a> {
+pub enum ModelStatus {
     /// Nothing was written to the region.
     None,
     /// The region holds something that is not a usable model (damaged, wrong version, or
     /// too large for the firmware's buffers), and why.
-    Corrupted(#[serde(borrow)] ModelFault<'a>),
+    Corrupted(ModelFault),
     /// A valid model.
     Ok(ModelSummary),
 }

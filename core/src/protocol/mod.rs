@@ -32,7 +32,7 @@ mod frame;
 mod message;
 mod pixels;
 
-pub use fault::{Capacity, Fault, ModelFault, WireError, WireFormatError, WireInconsistency};
+pub use fault::{Capacity, Fault, ModelFault};
 pub use frame::{decode_frame, encode_frame, open_frame, FrameError, OpenFrame};
 pub use message::{
     ClockUnit, DeviceInfo, ErrorCode, Limits, Measured, MemoryUse, ModelStatus, ModelSummary, Request,
@@ -41,7 +41,7 @@ pub use message::{
 pub use pixels::{decode_values, encode_values, max_encoded_len, PixelEncoding, SampleError};
 
 /// The protocol version both sides must speak (reported in [`DeviceInfo`]).
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Most bytes of a frame's postcard body plus its 4-byte CRC.
 pub const MAX_PAYLOAD: usize = 4096;

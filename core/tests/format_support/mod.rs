@@ -23,15 +23,12 @@ impl AlignedBytes {
 
     /// The bytes.
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: `words` holds at least `len` initialised bytes; u8 has no alignment or
-        // validity requirements.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
+        &bytemuck::cast_slice::<u32, u8>(&self.words)[..self.len]
     }
 
     /// The bytes, mutably.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `bytes`, and `&mut self` makes the borrow unique.
-        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), self.len) }
+        &mut bytemuck::cast_slice_mut::<u32, u8>(&mut self.words)[..self.len]
     }
 
     /// The bytes starting one past an aligned address (for the misalignment test).

@@ -17,7 +17,7 @@ pub const FRAME_TIMEOUT_TICKS: u64 = 200_000_000;
 /// cut off ([`Fault::CutOff`]), or damaged by the port ([`Fault::Serial`]).
 /// Sleeps while no byte is waiting (the clock's interrupt wakes it too), so a partial frame
 /// always ends.
-pub fn receive<S, C>(serial: &mut S, clock: &C, buf: &mut [u8; MAX_FRAME]) -> Result<usize, Fault<'static>>
+pub fn receive<S, C>(serial: &mut S, clock: &C, buf: &mut [u8; MAX_FRAME]) -> Result<usize, Fault>
 where
     S: Read + ReadReady + WaitForInput,
     C: Clock,

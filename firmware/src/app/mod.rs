@@ -25,7 +25,7 @@ use crate::idle::WaitForInput;
 use crate::memory::MemoryProbe;
 use crate::model_region::ModelRegion;
 use crate::FIRMWARE_VERSION;
-use model::{small, BatchSource, Failure, Loaded, Stopwatch, Tuned};
+use model::{small, BatchSource, Loaded, Stopwatch, Tuned};
 
 /// What the firmware tells about itself.
 #[derive(Clone, Copy, Debug)]
@@ -138,6 +138,8 @@ struct Work<'b> {
 }
 
 /// How a request was answered.
+// Returned once per request and sent at once: there is no heap to box the reply in.
+#[allow(clippy::large_enum_variant)]
 enum Sent {
     /// The handler sent its reply itself (it borrowed the transmit buffer's neighbours).
     Done,
@@ -163,7 +165,7 @@ impl<'r> Records<'r> {
 
     /// Decodes the next record (samples are read in order) into `input`; its label, or
     /// `None` for unlabelled records.
-    fn next(&mut self, labelled: bool, input: &mut [f32]) -> Result<Option<u32>, Failure> {
+    fn next(&mut self, labelled: bool, input: &mut [f32]) -> Result<Option<u32>, Fault> {
         let data = self.samples.data;
         let label = if labelled {
             let label = *data.get(self.at).ok_or(Fault::NoLabel {
@@ -188,7 +190,7 @@ impl<'r> Records<'r> {
     }
 
     /// Errors unless every byte was used.
-    fn finish(&self) -> Result<(), Failure> {
+    fn finish(&self) -> Result<(), Fault> {
         if self.at != self.samples.data.len() {
             return Err(Fault::TrailingBytes {
                 bytes: small(self.samples.data.len() - self.at),
@@ -201,7 +203,7 @@ impl<'r> Records<'r> {
 
 impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
     /// The valid model, or the reason there is none.
-    fn model(&self) -> Result<&microdense_core::format::ModelView<'static>, Failure> {
+    fn model(&self) -> Result<&microdense_core::format::ModelView<'static>, Fault> {
         match &self.loaded {
             Loaded::Ready(view) => Ok(view),
             _ => Err(self.no_model()),
@@ -209,7 +211,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
     }
 
     /// Why there is no valid model (only meaningful when there is none).
-    fn no_model(&self) -> Failure {
+    fn no_model(&self) -> Fault {
         match &self.loaded {
             Loaded::Corrupted(why) => Fault::BadModel(*why),
             _ => Fault::NoModel {
@@ -248,7 +250,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
         id: u16,
         serial: &mut S,
-    ) -> Result<Sent, Failure> {
+    ) -> Result<Sent, Fault> {
         match request {
             Request::Info => {
                 let summary = match &self.loaded {
@@ -281,7 +283,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         }
     }
 
-    fn info<'s>(&self, model: ModelStatus<'s>) -> DeviceInfo<'s>
+    fn info<'s>(&self, model: ModelStatus) -> DeviceInfo<'s>
     where
         'a: 's,
     {
@@ -321,7 +323,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
     }
 
     /// Checks the samples' count against the model and the firmware's limits.
-    fn check_count(samples: &Samples<'_>, min: u16, max: u16) -> Result<usize, Failure> {
+    fn check_count(samples: &Samples<'_>, min: u16, max: u16) -> Result<usize, Fault> {
         if samples.count < min || samples.count > max {
             return Err(Fault::SampleCount {
                 count: samples.count,
@@ -350,7 +352,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
         id: u16,
         serial: &mut S,
-    ) -> Result<Sent, Failure> {
+    ) -> Result<Sent, Fault> {
         let view = self.model()?;
         let net = view.network()?;
         Self::check_count(samples, 1, 1)?;
@@ -376,7 +378,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         loss: Option<Loss>,
         samples: &Samples<'_>,
         work: &mut Work<'_>,
-    ) -> Result<Sent, Failure> {
+    ) -> Result<Sent, Fault> {
         let loss = self.loss_for(loss);
         let view = self.model()?;
         let net = view.network()?;
@@ -422,7 +424,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         loss: Option<Loss>,
         samples: &Samples<'_>,
         work: &mut Work<'_>,
-    ) -> Result<Sent, Failure> {
+    ) -> Result<Sent, Fault> {
         let loss = self.loss_for(loss);
         // Borrows only `loaded`, so the step can update the other fields.
         let view = match &self.loaded {
@@ -503,7 +505,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
         id: u16,
         serial: &mut S,
-    ) -> Result<Sent, Failure> {
+    ) -> Result<Sent, Fault> {
         let view = self.model()?;
         let image =
             model::FileImage::new(self.identity.model.bytes(), view, self.tuned.as_ref(), work.arena)?;
@@ -539,7 +541,7 @@ fn send_now<S: Write>(
     tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
     id: u16,
     response: &Response<'_>,
-) -> Result<Sent, Failure> {
+) -> Result<Sent, Fault> {
     match link::send(serial, tx, id, response) {
         Ok(()) => Ok(Sent::Done),
         Err(SendError::Frame(e)) => Err(Fault::Reply(e)),
@@ -549,7 +551,7 @@ fn send_now<S: Write>(
 }
 
 /// Errors unless `label` is one of the model's `outputs` classes.
-fn check_label(sample: usize, label: u32, outputs: usize) -> Result<(), Failure> {
+fn check_label(sample: usize, label: u32, outputs: usize) -> Result<(), Fault> {
     if label as usize >= outputs {
         return Err(Fault::Label {
             sample: small(sample),
@@ -564,7 +566,7 @@ fn check_label(sample: usize, label: u32, outputs: usize) -> Result<(), Failure>
 struct Source<'r>(Records<'r>);
 
 impl BatchSource for Source<'_> {
-    fn sample(&mut self, _s: usize, input: &mut [f32]) -> Result<u32, Failure> {
+    fn sample(&mut self, _s: usize, input: &mut [f32]) -> Result<u32, Fault> {
         Ok(self.0.next(true, input)?.unwrap_or_default())
     }
 }

@@ -10,15 +10,14 @@ use microdense_core::{Error, Loss, Network, Portable, Rng, Sgd, SgdState, Target
 
 use super::buffers::{MAX_INPUT, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
 
-/// A failed request, as the error reply reports it (the host words it).
-pub type Failure = Fault<'static>;
-
 /// What the model region holds.
+// One value for the program's life, in static memory: there is no heap to box the view in.
+#[allow(clippy::large_enum_variant)]
 pub enum Loaded {
     /// Nothing was ever written there.
     None,
     /// Something that is not a usable model, and why.
-    Corrupted(ModelFault<'static>),
+    Corrupted(ModelFault),
     /// A valid model that fits the firmware's buffers.
     Ready(ModelView<'static>),
 }
@@ -31,11 +30,11 @@ pub fn load(region: &'static [u8], blank: bool) -> Loaded {
     }
     let view = match decode_prefix(region) {
         Ok((view, _)) => view,
-        Err(e) => return Loaded::Corrupted(ModelFault::File(e.into())),
+        Err(e) => return Loaded::Corrupted(ModelFault::File(e)),
     };
     let net = match view.network() {
         Ok(net) => net,
-        Err(e) => return Loaded::Corrupted(ModelFault::Network(e.into())),
+        Err(e) => return Loaded::Corrupted(ModelFault::Network(e)),
     };
     let checks = [
         (Capacity::InputValues, net.input_width(), MAX_INPUT),
@@ -140,7 +139,7 @@ pub fn start_tuning(
     sgd: Sgd,
     loss: Loss,
     arena: &mut [f32],
-) -> Result<Tuned, Failure> {
+) -> Result<Tuned, Fault> {
     let net = view.network()?;
     let weighted = net.weighted_layer_count();
     if layers == 0 || layers > weighted {
@@ -191,7 +190,7 @@ pub fn train_len(net: &Network<'_>, tuned: &Tuned, batch: usize) -> Result<usize
 /// label.
 pub trait BatchSource {
     /// Decodes sample `s` into `input`; returns its label.
-    fn sample(&mut self, s: usize, input: &mut [f32]) -> Result<u32, Failure>;
+    fn sample(&mut self, s: usize, input: &mut [f32]) -> Result<u32, Fault>;
 }
 
 /// Clock-free timing hooks, so the step's measurement can exclude sample decoding.
@@ -217,7 +216,7 @@ pub fn train_step(
     labels: &mut [u32],
     arena: &mut [f32],
     rng: &mut Rng,
-) -> Result<microdense_core::BatchStats, Failure> {
+) -> Result<microdense_core::BatchStats, Fault> {
     let needed = train_len(net, tuned, batch)?;
     if needed > arena.len() {
         return Err(Fault::BatchMemory {
@@ -289,7 +288,7 @@ impl<'a> FileImage<'a> {
         view: &'a ModelView<'static>,
         tuned: Option<&'a Tuned>,
         arena: &'a [f32],
-    ) -> Result<Self, Failure> {
+    ) -> Result<Self, Fault> {
         let file_len = view.header().len;
         let flash_file = FileLayout {
             weights: file_len,
@@ -322,9 +321,7 @@ impl<'a> FileImage<'a> {
             }),
         };
         let mut head = [0u8; 512];
-        let layout = model
-            .encode_head(&mut head)
-            .map_err(|e| Fault::ModelHead(e.into()))?;
+        let layout = model.encode_head(&mut head).map_err(Fault::ModelHead)?;
         let mut kept = heapless::Vec::new();
         // `encode_head` succeeded, so the head fits the 512 bytes.
         let _ = kept.extend_from_slice(&head[..layout.weights]);

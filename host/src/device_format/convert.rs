@@ -1,0 +1,337 @@
+//! Conversion between the host's [`Model`] and the device format.
+
+use super::AlignedBytes;
+use crate::model::{Compile, Model, ModelError, ModelKind, NamedLayer, OptimizerState};
+use microdense_core::format::{self, FormatError, ModelRef, Quantity, TrainingState};
+use microdense_core::Network;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// What goes into a `.mdl` besides the architecture and the weights.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// Carry the optimizer state (SGD hyperparameters, loss, iterations, momentum of the
+    /// trainable parameters) for fine-tuning on the device. Needs a compiled model.
+    pub with_training_state: bool,
+    /// Make the last `K` Dense layers trainable (implies `with_training_state`). `None`
+    /// takes the trailing Dense layers whose Keras `trainable` flag is set.
+    pub trainable_layers: Option<usize>,
+}
+
+/// Why a model could not be converted to or from the device format.
+#[derive(Debug)]
+pub enum DeviceFormatError {
+    /// The device format refused the bytes or the model.
+    Format(FormatError),
+    /// The model is not valid.
+    Model(ModelError),
+    /// A training state was asked for, but the model was never compiled (it has no loss
+    /// or optimizer to carry).
+    NotCompiled,
+    /// A file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for DeviceFormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceFormatError::Format(e) => write!(f, "{e}"),
+            DeviceFormatError::Model(e) => write!(f, "{e}"),
+            DeviceFormatError::NotCompiled => write!(
+                f,
+                "the model is not compiled, so it has no loss or optimizer to carry as training state"
+            ),
+            DeviceFormatError::Read { path, error } => {
+                write!(f, "cannot read {}: {error}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for DeviceFormatError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DeviceFormatError::Format(e) => Some(e),
+            DeviceFormatError::Model(e) => Some(e),
+            DeviceFormatError::NotCompiled => None,
+            DeviceFormatError::Read { error, .. } => Some(error),
+        }
+    }
+}
+
+impl From<FormatError> for DeviceFormatError {
+    fn from(e: FormatError) -> Self {
+        DeviceFormatError::Format(e)
+    }
+}
+
+impl From<ModelError> for DeviceFormatError {
+    fn from(e: ModelError) -> Self {
+        DeviceFormatError::Model(e)
+    }
+}
+
+impl From<microdense_core::Error> for DeviceFormatError {
+    fn from(e: microdense_core::Error) -> Self {
+        DeviceFormatError::Model(ModelError::Network(e))
+    }
+}
+
+/// The number of trailing Dense layers whose Keras `trainable` flag is set.
+fn trailing_trainable_dense(model: &Model) -> usize {
+    model
+        .layers
+        .iter()
+        .rev()
+        .filter(|l| l.layer.has_weights())
+        .take_while(|l| l.trainable)
+        .count()
+}
+
+/// Encodes `model` as a `.mdl` file.
+///
+/// With a training state, the momentum stored is the model's for the trainable
+/// parameters (zeros when the model has none yet and the optimizer uses momentum).
+pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceFormatError> {
+    model.validate()?;
+    let layers = model.core_layers();
+    let network = Network::new(model.input_width(), &layers)?;
+    let input_shape = model
+        .input_shape
+        .iter()
+        .map(|&d| {
+            u32::try_from(d).map_err(|_| FormatError::TooLarge {
+                what: Quantity::InputDimension,
+            })
+        })
+        .collect::<Result<Vec<u32>, _>>()?;
+    let mut momentum = Vec::new();
+    let training = if options.with_training_state || options.trainable_layers.is_some() {
+        let compile = model.compile.as_ref().ok_or(DeviceFormatError::NotCompiled)?;
+        let k = options
+            .trainable_layers
+            .unwrap_or_else(|| trailing_trainable_dense(model));
+        let frozen = network.param_offset(network.first_trainable_layer(k));
+        let trainable = network.param_count() - frozen;
+        let state_len = compile.sgd.state_len(trainable);
+        momentum = match &model.optimizer {
+            Some(opt) if state_len > 0 && !opt.momentum.is_empty() => opt.momentum[frozen..].to_vec(),
+            _ => vec![0.0; state_len],
+        };
+        Some((compile, k))
+    } else {
+        None
+    };
+    let file = ModelRef {
+        network,
+        input_shape: Some(&input_shape),
+        weights: &model.params,
+        training: training.map(|(compile, k)| TrainingState {
+            sgd: compile.sgd,
+            loss: compile.loss,
+            iterations: model.optimizer.as_ref().map_or(0, |o| o.iterations),
+            trainable_layers: k,
+            momentum: &momentum,
+        }),
+    };
+    let mut out = vec![0u8; file.encoded_len()?];
+    let len = file.encode(&mut out)?;
+    out.truncate(len);
+    Ok(out)
+}
+
+/// Decodes a `.mdl` file into a [`Model`]: layers named as Keras names them, Dense layers
+/// before the trainable ones marked non-trainable, and, with a training state, the
+/// compile settings and the optimizer state (momentum of frozen parameters set to 0).
+pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
+    let aligned = AlignedBytes::new(bytes);
+    let view = format::decode(aligned.bytes())?;
+    let network = view.network()?;
+    let first_trainable = view
+        .training()
+        .map_or(0, |t| t.trainer(network).first_trainable());
+    let mut namer = crate::model::LayerNamer::default();
+    let layers = view
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| NamedLayer {
+            trainable: i >= first_trainable || !layer.has_weights(),
+            ..NamedLayer::new(namer.name_for(layer), *layer)
+        })
+        .collect();
+    let (compile, optimizer) = match view.training() {
+        Some(state) => {
+            let frozen = state.trainer(network).frozen_param_count();
+            let momentum = if state.momentum.is_empty() {
+                Vec::new()
+            } else {
+                let mut all = vec![0.0; frozen];
+                all.extend_from_slice(state.momentum);
+                all
+            };
+            (
+                Some(Compile {
+                    loss: state.loss,
+                    sgd: state.sgd,
+                    ..Compile::default()
+                }),
+                Some(OptimizerState {
+                    iterations: state.iterations,
+                    momentum,
+                }),
+            )
+        }
+        None => (None, None),
+    };
+    let model = Model {
+        name: "sequential".into(),
+        kind: ModelKind::Sequential,
+        input_name: "input_layer".into(),
+        input_shape: view.input_shape().iter().map(|&d| d as usize).collect(),
+        layers,
+        params: view.weights().to_vec(),
+        compile,
+        optimizer,
+        dropped_training: None,
+    };
+    model.validate()?;
+    Ok(model)
+}
+
+/// Reads and decodes a `.mdl` file.
+pub fn read_mdl(path: &Path) -> Result<Model, DeviceFormatError> {
+    let bytes = std::fs::read(path).map_err(|error| DeviceFormatError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    from_mdl(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TUTORIAL_SPEC;
+    use microdense_core::{Loss, Portable, Sgd};
+
+    fn predict(model: &Model, inputs: &[f32], batch: usize) -> Vec<u32> {
+        let layers = model.core_layers();
+        let net = Network::new(model.input_width(), &layers).unwrap();
+        let mut scratch = vec![0.0; net.inference_scratch_len(batch)];
+        let out = net
+            .predict(&Portable, &model.params, inputs, batch, &mut scratch)
+            .unwrap();
+        out.iter().map(|v| v.to_bits()).collect()
+    }
+
+    fn compiled(spec: &str) -> Model {
+        let mut model = Model::from_spec(spec, 3).unwrap();
+        model.compile = Some(Compile {
+            loss: Loss::SparseCategoricalCrossentropy,
+            sgd: Sgd {
+                learning_rate: 0.05,
+                momentum: 0.9,
+                nesterov: true,
+            },
+            ..Compile::default()
+        });
+        let n = model.params.len();
+        model.optimizer = Some(OptimizerState {
+            iterations: 1234,
+            momentum: (0..n).map(|i| i as f32 * 1e-3).collect(),
+        });
+        model
+    }
+
+    #[test]
+    fn tutorial_model_round_trips_bit_for_bit_and_predicts_identically() {
+        let model = Model::from_spec(TUTORIAL_SPEC, 11).unwrap();
+        let bytes = to_mdl(&model, &ExportOptions::default()).unwrap();
+        assert_eq!(bytes.len(), 161_968);
+        let back = from_mdl(&bytes).unwrap();
+        assert_eq!(back.layers, model.layers);
+        assert_eq!(back.input_shape, vec![784]);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&back.params), bits(&model.params));
+        assert_eq!((&back.compile, &back.optimizer), (&None, &None));
+        let inputs: Vec<f32> = (0..3 * 784).map(|i| (i % 17) as f32 / 17.0).collect();
+        assert_eq!(predict(&back, &inputs, 3), predict(&model, &inputs, 3));
+    }
+
+    #[test]
+    fn input_shape_survives() {
+        let model = Model::from_spec("28x28,flatten,10:softmax", 1).unwrap();
+        let back = from_mdl(&to_mdl(&model, &ExportOptions::default()).unwrap()).unwrap();
+        assert_eq!(back.input_shape, vec![28, 28]);
+        assert_eq!(back.layers, model.layers);
+    }
+
+    #[test]
+    fn training_state_carries_the_trainable_suffix() {
+        let model = compiled(TUTORIAL_SPEC);
+        let options = ExportOptions {
+            with_training_state: true,
+            trainable_layers: Some(2),
+        };
+        let back = from_mdl(&to_mdl(&model, &options).unwrap()).unwrap();
+        assert_eq!(
+            back.compile.as_ref().unwrap().sgd,
+            model.compile.as_ref().unwrap().sgd
+        );
+        assert_eq!(
+            back.compile.as_ref().unwrap().loss,
+            Loss::SparseCategoricalCrossentropy
+        );
+        let opt = back.optimizer.clone().unwrap();
+        assert_eq!(opt.iterations, 1234);
+        // Dense 20 and Dense 10 are trainable: the last 1020 + 210 parameters.
+        let frozen = 40_480 - 1_230;
+        let original = &model.optimizer.as_ref().unwrap().momentum;
+        assert!(opt.momentum[..frozen].iter().all(|&m| m == 0.0));
+        assert_eq!(opt.momentum[frozen..], original[frozen..]);
+        let flags: Vec<bool> = back.layers.iter().map(|l| l.trainable).collect();
+        assert_eq!(flags, [false, true, true, true, true, true]);
+        // The flags give the default K when none is asked for.
+        let default = ExportOptions {
+            with_training_state: true,
+            trainable_layers: None,
+        };
+        let again = from_mdl(&to_mdl(&back, &default).unwrap()).unwrap();
+        assert_eq!(again.layers, back.layers);
+    }
+
+    #[test]
+    fn training_state_needs_a_compiled_model() {
+        let model = Model::from_spec(TUTORIAL_SPEC, 1).unwrap();
+        let options = ExportOptions {
+            with_training_state: true,
+            trainable_layers: None,
+        };
+        assert!(matches!(
+            to_mdl(&model, &options),
+            Err(DeviceFormatError::NotCompiled)
+        ));
+        let mut too_many = compiled(TUTORIAL_SPEC);
+        too_many.optimizer = None;
+        let options = ExportOptions {
+            with_training_state: false,
+            trainable_layers: Some(4),
+        };
+        let err = to_mdl(&too_many, &options).unwrap_err();
+        assert!(err.to_string().contains("trainable layers"), "{err}");
+    }
+
+    #[test]
+    fn unaligned_input_bytes_are_copied_before_decoding() {
+        let model = Model::from_spec("4,3:relu,2:softmax", 5).unwrap();
+        let bytes = to_mdl(&model, &ExportOptions::default()).unwrap();
+        let mut shifted = vec![0u8];
+        shifted.extend_from_slice(&bytes);
+        assert_eq!(from_mdl(&shifted[1..]).unwrap().params, model.params);
+    }
+}

@@ -1,0 +1,312 @@
+//! The figures `microdense inspect` reports for a `.mdl` file: its integrity, its layers
+//! and the memory a device needs to run and fine-tune it, computed by the same
+//! `microdense-core` functions the firmware sizes its buffers with.
+
+use super::AlignedBytes;
+use microdense_core::format::{self, FormatError};
+use microdense_core::{Layer, Sgd, Trainer};
+use std::fmt;
+
+/// One row of the layer table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerRow {
+    /// Keras's default name for the layer.
+    pub name: String,
+    /// The layer.
+    pub layer: Layer,
+    /// Output width.
+    pub output_width: usize,
+    /// Parameters.
+    pub params: usize,
+    /// Whether the file's training state trains it.
+    pub trainable: bool,
+}
+
+/// Device memory for fine-tuning the last `k` Dense layers, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FineTuneMemory {
+    /// Trainable Dense layers, counted from the end.
+    pub k: usize,
+    /// Trainable parameters.
+    pub params: usize,
+    /// Trainable weights copied to RAM (`4 · params`).
+    pub weights: usize,
+    /// Gradients (`4 · params`).
+    pub grads: usize,
+    /// Momentum (`4 · Sgd::state_len(params)`).
+    pub momentum: usize,
+    /// Training scratch for a batch of 1 (`4 · Trainer::scratch_len(1)`).
+    pub scratch_1: usize,
+    /// Training scratch for a batch of N (`4 · Trainer::scratch_len(N)`).
+    pub scratch_n: usize,
+}
+
+impl FineTuneMemory {
+    /// Total RAM for a batch of 1.
+    pub fn total_1(&self) -> usize {
+        self.weights + self.grads + self.momentum + self.scratch_1
+    }
+
+    /// Total RAM for a batch of N.
+    pub fn total_n(&self) -> usize {
+        self.weights + self.grads + self.momentum + self.scratch_n
+    }
+}
+
+/// What a decoded file holds, and what a device needs for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelReport {
+    /// Shape of one input sample.
+    pub input_shape: Vec<usize>,
+    /// The layers.
+    pub layers: Vec<LayerRow>,
+    /// Total parameters.
+    pub params: usize,
+    /// The training state's optimizer, loss, iterations and trainable layer count.
+    pub training: Option<(Sgd, microdense_core::Loss, u64, usize)>,
+    /// RAM for inference scratch with a batch of 1 (`4 · inference_scratch_len(1)`).
+    pub inference_ram: usize,
+    /// The optimizer the fine-tuning figures assume: the file's, or SGD with momentum.
+    pub fine_tune_sgd: Sgd,
+    /// RAM for fine-tuning the last `k` Dense layers, for `k = 1 ..= Dense layers`.
+    pub fine_tune: Vec<FineTuneMemory>,
+    /// Bytes of a newer format version this reader skipped.
+    pub ignored_bytes: usize,
+}
+
+/// Everything `microdense inspect` reports about a `.mdl` file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inspection {
+    /// Size of the file: the flash a device needs for it.
+    pub file_len: usize,
+    /// The header, when it can be read (format version and the oldest reader version).
+    pub header: Option<format::FileHeader>,
+    /// The verified CRC-32, or why the file cannot be used.
+    pub status: Result<u32, FormatError>,
+    /// The model, when the file decodes.
+    pub model: Option<ModelReport>,
+    /// The batch size N of the fine-tuning figures.
+    pub batch: usize,
+}
+
+/// Inspects a `.mdl` file's bytes; `batch` is the N of the fine-tuning RAM figures.
+pub fn inspect(bytes: &[u8], batch: usize) -> Inspection {
+    let aligned = AlignedBytes::new(bytes);
+    let decoded = format::decode(aligned.bytes());
+    let model = decoded.as_ref().ok().and_then(|view| report(view, batch));
+    Inspection {
+        file_len: bytes.len(),
+        header: format::read_header(bytes).ok(),
+        status: decoded.map(|view| view.crc()),
+        model,
+        batch,
+    }
+}
+
+fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
+    let net = view.network().ok()?;
+    let training = view.training();
+    let first_trainable = training.map_or(net.layers().len(), |t| t.trainer(net).first_trainable());
+    let mut namer = crate::model::LayerNamer::default();
+    let layers = net
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| LayerRow {
+            name: namer.name_for(layer),
+            layer: *layer,
+            output_width: net.layer_output_width(i),
+            params: net.param_range(i).len(),
+            trainable: layer.has_weights() && i >= first_trainable,
+        })
+        .collect();
+    let fine_tune_sgd = training.map_or(
+        Sgd {
+            momentum: 0.9,
+            ..Sgd::default()
+        },
+        |t| t.sgd,
+    );
+    let fine_tune = (1..=net.weighted_layer_count())
+        .map(|k| {
+            let trainer = Trainer::last_weighted(net, k);
+            let params = trainer.trainable_param_count();
+            FineTuneMemory {
+                k,
+                params,
+                weights: 4 * params,
+                grads: 4 * params,
+                momentum: 4 * fine_tune_sgd.state_len(params),
+                scratch_1: 4 * trainer.scratch_len(1),
+                scratch_n: 4 * trainer.scratch_len(batch),
+            }
+        })
+        .collect();
+    Some(ModelReport {
+        input_shape: view.input_shape().iter().map(|&d| d as usize).collect(),
+        layers,
+        params: net.param_count(),
+        training: training.map(|t| (t.sgd, t.loss, t.iterations, t.trainable_layers)),
+        inference_ram: 4 * net.inference_scratch_len(1),
+        fine_tune_sgd,
+        fine_tune,
+        ignored_bytes: view.ignored_bytes(),
+    })
+}
+
+impl fmt::Display for Inspection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.header {
+            Some(h) => writeln!(
+                f,
+                "format version: {} (readable by version {} and newer; this reader: {})",
+                h.version,
+                h.min_reader,
+                format::VERSION
+            )?,
+            None => writeln!(f, "format version: unknown (no readable header)")?,
+        }
+        match &self.status {
+            Ok(crc) => writeln!(f, "CRC-32:         {crc:#010x} ok")?,
+            Err(e) => writeln!(f, "status:         {e}")?,
+        }
+        let Some(m) = &self.model else {
+            return writeln!(f, "flash:          {} bytes (file)", self.file_len);
+        };
+        writeln!(f, "input shape:    {}", crate::model::keras_shape(&m.input_shape))?;
+        if m.ignored_bytes > 0 {
+            writeln!(
+                f,
+                "skipped:        {} bytes of newer-version fields",
+                m.ignored_bytes
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<4} {:<14} {:<12} {:<10} {:>8} {:>9}  train",
+            "#", "name", "layer", "activation", "output", "params"
+        )?;
+        for (i, row) in m.layers.iter().enumerate() {
+            let activation = row.layer.activation().map_or("", |a| a.keras_name());
+            writeln!(
+                f,
+                "{:<4} {:<14} {:<12} {:<10} {:>8} {:>9}  {}",
+                i,
+                row.name,
+                row.layer.keras_class(),
+                activation,
+                row.output_width,
+                row.params,
+                if row.trainable { "yes" } else { "" }
+            )?;
+        }
+        writeln!(f, "parameters:     {} ({} bytes)", m.params, 4 * m.params)?;
+        match m.training {
+            Some((sgd, loss, iterations, k)) => writeln!(
+                f,
+                "training state: SGD(learning_rate={}, momentum={}, nesterov={}), loss {}, {} iterations, last {} Dense layer(s) trainable",
+                sgd.learning_rate,
+                sgd.momentum,
+                sgd.nesterov,
+                loss.keras_name(),
+                iterations,
+                k
+            )?,
+            None => writeln!(f, "training state: none")?,
+        }
+        writeln!(f)?;
+        writeln!(f, "device memory (bytes):")?;
+        writeln!(f, "  flash (the file):          {}", self.file_len)?;
+        writeln!(f, "  RAM, inference (batch 1):  {}", m.inference_ram)?;
+        let assumed = if m.training.is_some() {
+            "the file's SGD"
+        } else {
+            "SGD with momentum"
+        };
+        writeln!(
+            f,
+            "  RAM, fine-tuning the last K Dense layers ({assumed}; batch 1 and {}):",
+            self.batch
+        )?;
+        writeln!(
+            f,
+            "  {:>3} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
+            "K", "params", "weights", "grads", "momentum", "scratch 1", "scratch N", "total 1", "total N"
+        )?;
+        for r in &m.fine_tune {
+            writeln!(
+                f,
+                "  {:>3} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
+                r.k,
+                r.params,
+                r.weights,
+                r.grads,
+                r.momentum,
+                r.scratch_1,
+                r.scratch_n,
+                r.total_1(),
+                r.total_n()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device_format::{from_mdl, to_mdl, DeviceFormatError, ExportOptions};
+    use crate::model::{Model, TUTORIAL_SPEC};
+
+    #[test]
+    fn inspect_reports_the_tutorial_model_memory() {
+        let model = Model::from_spec(TUTORIAL_SPEC, 2).unwrap();
+        let bytes = to_mdl(&model, &ExportOptions::default()).unwrap();
+        let report = inspect(&bytes, 32);
+        assert_eq!(report.file_len, 161_968);
+        assert_eq!(report.header.unwrap().version, 1);
+        assert!(report.status.is_ok());
+        let m = report.model.as_ref().unwrap();
+        assert_eq!(m.params, 40_480);
+        // 2 · batch · W with W = 50.
+        assert_eq!(m.inference_ram, 4 * 2 * 50);
+        // Trainer scratch per sample: stored values of the trainable suffix (its input and
+        // each layer's output) plus 2 · W.
+        let rows: Vec<(usize, usize, usize, usize)> = m
+            .fine_tune
+            .iter()
+            .map(|r| (r.k, r.params, r.scratch_1, r.scratch_n))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (1, 210, 4 * (20 + 10 + 10 + 100), 4 * 32 * 140),
+                (2, 1_230, 4 * (50 + 20 + 20 + 20 + 100), 4 * 32 * 210),
+                (3, 40_480, 4 * (50 + 50 + 20 + 20 + 20 + 100), 4 * 32 * 260),
+            ]
+        );
+        let k1 = m.fine_tune[0];
+        assert_eq!(k1.total_1(), 3 * 4 * 210 + 560);
+        let shown = report.to_string();
+        assert!(shown.contains("CRC-32:") && shown.contains("ok"), "{shown}");
+        assert!(shown.contains("flash (the file):          161968"), "{shown}");
+        assert!(shown.contains("dense_2"), "{shown}");
+    }
+
+    #[test]
+    fn inspect_reports_damage() {
+        let model = Model::from_spec("4,3:relu,2:softmax", 5).unwrap();
+        let mut bytes = to_mdl(&model, &ExportOptions::default()).unwrap();
+        bytes[40] ^= 1;
+        let report = inspect(&bytes, 8);
+        assert!(matches!(report.status, Err(FormatError::Corrupted { .. })));
+        assert!(report.model.is_none());
+        assert_eq!(report.header.unwrap().len, bytes.len());
+        assert!(report.to_string().contains("corrupted"), "{report}");
+        assert!(matches!(
+            from_mdl(b"not a model"),
+            Err(DeviceFormatError::Format(FormatError::NotAModel))
+        ));
+    }
+}
