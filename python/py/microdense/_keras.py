@@ -52,15 +52,11 @@ def _compile_config(model):
     """The live model's compile settings as the host reads them, or None."""
     if not _is_compiled(model):
         return None
-    if hasattr(model, "get_compile_config"):
-        config = model.get_compile_config()
-        if config:
-            return config
-    return {
-        "optimizer_config": _named(model.optimizer),
-        "loss": _named(model.loss),
-        "metrics": [],
-    }
+    config = dict(model.get_compile_config() or {}) if hasattr(model, "get_compile_config") else {}
+    config.setdefault("loss", _named(model.loss))
+    # The live optimizer, not the config's copy: Keras 3's legacy .h5 saving removes that.
+    config["optimizer"] = _named(model.optimizer)
+    return config
 
 
 def from_keras(model, compile=True):
