@@ -59,7 +59,7 @@ def main():
             if os.path.exists(copy):
                 checked += 1
                 model = k.models.load_model(copy, compile=not legacy)
-                same = np.array_equal(model.predict(xs, verbose=0), expected)
+                same = np.array_equal(model.predict(xs, batch_size=250, verbose=0), expected)
                 report(same, f"{flavour} load_model({files['h5']}) predicts identically")
                 if not legacy:
                     ref = k.models.load_model(original)
@@ -76,7 +76,7 @@ def main():
                 # Zero the weights first, so only the copy can restore them.
                 model.set_weights([np.zeros_like(w) for w in model.get_weights()])
                 model.load_weights(os.path.join(copies, weights))
-                same = np.array_equal(model.predict(xs, verbose=0), expected)
+                same = np.array_equal(model.predict(xs, batch_size=250, verbose=0), expected)
                 report(same, f"{flavour} load_weights({weights}) predicts identically")
 
     if checked == 0:
