@@ -6,7 +6,7 @@
 #   venv:     ${MICRODENSE_CACHE:-$HOME/.cache/microdense}/torch-venv
 #   packages: torch 2.15.0 (from PyPI), numpy
 #
-# Idempotent: an existing venv whose imports work is reused untouched. Progress and
+# The venv is made with $PYTHON (default python3). Idempotent: an existing venv whose imports work is reused untouched. Progress and
 # errors go to stderr; the exit status is non-zero if the venv cannot be made to work.
 set -euo pipefail
 
@@ -30,16 +30,10 @@ if [ -x "$py" ] && check; then
     exit 0
 fi
 
-# The first interpreter that really runs and has the venv module (a pyenv shim for a
-# missing version is on PATH but fails when run).
-base=""
-for candidate in python3.12 python3.11 python3.13 python3.10 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import venv' >/dev/null 2>&1; then
-        base="$(command -v "$candidate")"
-        break
-    fi
-done
-[ -n "$base" ] || fail "no python3 found on PATH; install Python 3.10-3.12 with the venv module"
+# The interpreter the venv is made with: $PYTHON, else python3.
+base="${PYTHON:-python3}"
+"$base" -c 'import venv, ensurepip' >/dev/null 2>&1 ||
+    fail "'$base' cannot make a venv with pip; set PYTHON to a Python 3.10-3.12 with the venv module"
 
 mkdir -p "$cache" || fail "cannot create cache directory $cache"
 if [ ! -x "$py" ]; then
