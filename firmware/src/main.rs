@@ -32,8 +32,34 @@ fn busy_loop(iterations: u32) {
     }
 }
 
+/// Makes the FPU compute with subnormal floats as IEEE 754 defines them: clears the
+/// flush-to-zero bit (24) of FPSCR, and of FPDSCR (0xE000_EF3C), the value FPSCR takes in
+/// exception handlers. Reset clears both already; setting them here states the contract
+/// the host relies on for bit-identical inference (its `evaluate` and `predict` never
+/// flush; only its training does).
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+fn ieee_subnormals() {
+    const FZ: u32 = 1 << 24;
+    const FPDSCR: *mut u32 = 0xE000_EF3C as *mut u32;
+    // SAFETY: reads FPSCR and writes it back with only FZ cleared; touches no memory.
+    unsafe {
+        core::arch::asm!(
+            "vmrs {t}, fpscr",
+            "bic {t}, {t}, #0x1000000",
+            "vmsr fpscr, {t}",
+            t = out(reg) _,
+            options(nomem, nostack),
+        );
+    }
+    // SAFETY: FPDSCR is the FPU's architectural default-state register on every
+    // Cortex-M with an FPU; clearing FZ leaves its other fields as they were.
+    unsafe { FPDSCR.write_volatile(FPDSCR.read_volatile() & !FZ) };
+}
+
 #[entry]
 fn main() -> ! {
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    ieee_subnormals();
     let Some(mut board) = board::init() else {
         board::exit(ExitStatus::Failure)
     };

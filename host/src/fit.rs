@@ -1,13 +1,17 @@
 //! Keras's `fit`, `evaluate` and `predict` on a [`Model`], running core's engine.
 //!
-//! Training splits every batch across two threads (data parallelism): each computes
-//! core's gradients for half the batch with the [`HostKernel`], then each sums the
-//! halves' gradients over half the parameters and applies core's SGD to them. The loop
-//! runs inside its own thread pool, so handing work over costs no thread wake-up.
-//! Evaluation and prediction use core's [`Portable`] kernel, so they give the device's
-//! results bit for bit.
+//! Training cuts every batch into chunks of [`CHUNK`] samples whatever the number of
+//! threads (data parallelism): the threads compute core's gradients chunk by chunk with
+//! the [`HostKernel`], then sum the chunks' gradients in chunk order, each over a slice of
+//! the parameters, and apply core's SGD to it. So the same seed gives the same weights
+//! bit for bit with any `threads`. The loop runs inside its own thread pool, so handing
+//! work over costs no thread wake-up, and every piece of training work runs under a
+//! [`FlushDenormals`] guard (no subnormal stalls; see [`crate::denormals`]).
+//! Evaluation and prediction use core's [`Portable`] kernel without flushing, so they
+//! give the device's results bit for bit.
 
 use crate::dataset::Dataset;
+use crate::denormals::FlushDenormals;
 use crate::gemm::HostKernel;
 use crate::history::{EpochRecord, Evaluation};
 use crate::model::{Compile, Model, ModelError};
@@ -27,7 +31,8 @@ pub struct FitOptions {
     pub seed: u64,
     /// Shuffle the samples every epoch, as Keras does by default.
     pub shuffle: bool,
-    /// Worker threads per batch (1 or more).
+    /// Worker threads (1 or more; the default is the machine's available parallelism).
+    /// Results do not depend on it.
     pub threads: usize,
 }
 
@@ -38,7 +43,7 @@ impl Default for FitOptions {
             batch_size: 64,
             seed: 0,
             shuffle: true,
-            threads: 2,
+            threads: available_threads(),
         }
     }
 }
@@ -142,8 +147,18 @@ impl From<microdense_core::Error> for FitError {
     }
 }
 
-/// Per-thread buffers for one share of a batch.
-struct Worker {
+/// Samples per chunk of a batch (the last chunk may be smaller): the unit of work of a
+/// thread, fixed so that results do not depend on the number of threads.
+pub const CHUNK: usize = 32;
+
+/// The machine's available parallelism (1 when unknown).
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Buffers for one chunk position of a batch; chunk `c` of every batch uses the `c`-th,
+/// so its dropout generator's sequence does not depend on the threads either.
+struct Chunk {
     inputs: Vec<f32>,
     labels: Vec<u32>,
     grads: Vec<f32>,
@@ -151,7 +166,7 @@ struct Worker {
     rng: Rng,
 }
 
-impl Worker {
+impl Chunk {
     /// Gathers `indices` and computes their share of the batch gradient.
     fn run(
         &mut self,
@@ -231,19 +246,19 @@ impl Model {
             state.momentum = vec![0.0; compile.sgd.state_len(params_len)];
         }
 
-        let threads = options.threads.min(options.batch_size);
+        let chunk_count = options.batch_size.div_ceil(CHUNK);
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
+            .num_threads(options.threads.min(chunk_count))
             .build()
             .map_err(|_| FitError::Options("could not start the training threads"))?;
-        let share = options.batch_size.div_ceil(threads);
-        let mut workers: Vec<Worker> = (0..threads)
-            .map(|t| Worker {
+        let share = options.batch_size.min(CHUNK);
+        let mut chunks: Vec<Chunk> = (0..chunk_count)
+            .map(|c| Chunk {
                 inputs: vec![0.0; share * data.width()],
                 labels: vec![0; share],
                 grads: vec![0.0; params_len],
                 scratch: vec![0.0; trainer.scratch_len(share)],
-                rng: Rng::new(options.seed ^ (0xD20F_u64 << 32) ^ t as u64),
+                rng: Rng::new(options.seed ^ (0xD20F_u64 << 32) ^ c as u64),
             })
             .collect();
         let mut shuffle_rng = Rng::new(options.seed);
@@ -270,14 +285,15 @@ impl Model {
                         });
                     }
                     let scale = 1.0 / batch.len() as f32;
-                    let stats = self.batch_gradients(&trainer, &compile, data, batch, scale, &mut workers)?;
+                    let used = &mut chunks[..batch.len().div_ceil(CHUNK)];
+                    let stats = self.batch_gradients(&trainer, &compile, data, batch, scale, used)?;
                     if !stats.loss_sum.is_finite() {
                         return Err(FitError::Diverged {
                             epoch,
                             step: step + 1,
                         });
                     }
-                    update(&compile.sgd, &mut self.params, &mut state.momentum, &mut workers)?;
+                    update(&compile.sgd, &mut self.params, &mut state.momentum, used)?;
                     state.iterations += 1;
                     total.merge(stats);
                     progress(&Progress::Batch {
@@ -306,8 +322,9 @@ impl Model {
         result.map(|()| history)
     }
 
-    /// Splits one batch across the workers and returns the merged statistics; each
-    /// worker's gradients stay in its buffer (workers with no share get zero gradients).
+    /// Computes the gradients of one batch's chunks (one per entry of `chunks`) on the
+    /// pool's threads and returns the statistics merged in chunk order; each chunk's
+    /// gradients stay in its buffer.
     fn batch_gradients(
         &self,
         trainer: &Trainer<'_>,
@@ -315,21 +332,16 @@ impl Model {
         data: &Dataset<'_>,
         batch: &[usize],
         scale: f32,
-        workers: &mut [Worker],
+        chunks: &mut [Chunk],
     ) -> Result<BatchStats, FitError> {
-        let share = batch.len().div_ceil(workers.len());
         let params = &self.params;
         use rayon::prelude::*;
-        let results: Vec<Result<BatchStats, microdense_core::Error>> = workers
+        let results: Vec<Result<BatchStats, microdense_core::Error>> = chunks
             .par_iter_mut()
-            .enumerate()
-            .map(|(t, worker)| {
-                let part = batch.chunks(share).nth(t).unwrap_or(&[]);
-                if part.is_empty() {
-                    worker.grads.fill(0.0);
-                    return Ok(BatchStats::default());
-                }
-                worker.run(trainer, compile, params, data, part, scale)
+            .zip(batch.par_chunks(CHUNK))
+            .map(|(chunk, part)| {
+                let _flush = FlushDenormals::new();
+                chunk.run(trainer, compile, params, data, part, scale)
             })
             .collect();
         let mut total = BatchStats::default();
@@ -406,17 +418,12 @@ impl Model {
     }
 }
 
-/// Sums the workers' gradients into the first worker's and applies one SGD step, both in
-/// parallel over slices of the parameters (SGD is element-wise; the sums keep their
-/// order, so the result does not depend on the number of slices).
-fn update(
-    sgd: &Sgd,
-    params: &mut [f32],
-    momentum: &mut [f32],
-    workers: &mut [Worker],
-) -> Result<(), FitError> {
+/// Sums the chunks' gradients into the first chunk's, in chunk order, and applies one SGD
+/// step, both in parallel over slices of the parameters (SGD is element-wise and the sums
+/// keep their order, so the result does not depend on the number of slices).
+fn update(sgd: &Sgd, params: &mut [f32], momentum: &mut [f32], chunks: &mut [Chunk]) -> Result<(), FitError> {
     use rayon::prelude::*;
-    let (first, rest) = workers.split_at_mut(1);
+    let (first, rest) = chunks.split_at_mut(1);
     let grads = &mut first[0].grads;
     // Slices of whole cache lines, a few per thread.
     let slice = params
@@ -435,8 +442,9 @@ fn update(
         .zip(moments.par_iter_mut())
         .enumerate()
         .try_for_each(|(c, ((p, g), m))| {
-            for w in rest.iter() {
-                for (g, o) in g.iter_mut().zip(&w.grads[c * slice..]) {
+            let _flush = FlushDenormals::new();
+            for chunk in rest.iter() {
+                for (g, o) in g.iter_mut().zip(&chunk.grads[c * slice..]) {
                     *g += o;
                 }
             }

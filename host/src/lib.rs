@@ -6,6 +6,7 @@ pub mod budget;
 pub mod cleanup;
 pub mod cli;
 pub mod dataset;
+pub mod denormals;
 pub mod device;
 pub mod device_format;
 pub mod fit;

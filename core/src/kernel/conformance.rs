@@ -5,7 +5,7 @@
 //! the output untouched. No heap: devices run it too.
 
 use super::{Mat, MatMul};
-use crate::{Error, Rng};
+use crate::{math, Error, Rng};
 use core::fmt;
 
 /// How a case lays out an operand in its buffer.
@@ -115,8 +115,9 @@ const SENTINEL: f32 = -7.5e30;
 /// Runs the suite against `kernel`; the first case it gets wrong is the error.
 ///
 /// Each output must lie within the rounding error of a `k`-term sum (in any order, fused
-/// or not) of the exact result; kernels that promise more (the [`Portable`](super::Portable)
-/// kernel's exact bits) test that separately.
+/// or not) of the reference, itself the portable kernel's sum (ascending `k`, fused
+/// multiply-adds); kernels that promise more (the [`Portable`](super::Portable) kernel's
+/// exact bits) test that separately.
 pub fn conformance<K: MatMul>(kernel: &K) -> Result<(), Failure> {
     let mut rng = Rng::new(0x00C0_FFEE);
     let (mut a, mut b) = ([0.0f32; A_LEN], [0.0f32; B_LEN]);
@@ -182,24 +183,22 @@ fn case<K: MatMul>(
     }
     for i in 0..m {
         for j in 0..n {
-            let (mut sum, mut magnitude) = (0.0f64, 0.0f64);
+            // All in f32: a Cortex-M4F's FPU has no double precision.
+            let (mut want, mut magnitude) = (0.0f32, 0.0f32);
             for p in 0..k {
-                let x = va.data[i * va.row_stride + p * va.col_stride] as f64;
-                let w = vb.data[p * vb.row_stride + j * vb.col_stride] as f64;
-                sum += x * w;
+                let x = va.data[i * va.row_stride + p * va.col_stride];
+                let w = vb.data[p * vb.row_stride + j * vb.col_stride];
+                want = math::mul_add(x, w, want);
                 magnitude += (x * w).abs();
             }
-            // Each of k roundings costs at most half an ulp of a partial sum ≤ magnitude.
-            let bound = (k as f64 + 1.0) * magnitude * f64::from(f32::EPSILON);
+            // Each of the k roundings of either sum costs at most half an ulp of a partial
+            // sum no larger than `magnitude`; twice that, with room, bounds their distance.
+            let bound = 2.0 * (k as f32 + 1.0) * magnitude * f32::EPSILON;
             let got = c[i * n + j];
-            let within = (got as f64 - sum).abs() <= bound;
+            let within = (got - want).abs() <= bound;
             if !within {
-                let want = sum as f32;
-                return Err(FailureKind::Value {
-                    index: i * n + j,
-                    got,
-                    want,
-                });
+                let index = i * n + j;
+                return Err(FailureKind::Value { index, got, want });
             }
         }
     }

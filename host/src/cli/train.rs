@@ -54,8 +54,9 @@ pub struct TrainArgs {
     /// Seed for initial weights, shuffling and dropout.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Threads per batch.
-    #[arg(long, default_value_t = 2)]
+    /// Training threads (default: the machine's available parallelism); the results do
+    /// not depend on it.
+    #[arg(long, default_value_t = crate::fit::available_threads())]
     threads: usize,
     /// Print a final JSON line with the history and the test score.
     #[arg(long)]

@@ -1,0 +1,81 @@
+//! Training's numerics: the same weights whatever the number of threads, and no
+//! subnormal floats (the stall of issue 18) reaching the weights.
+
+use microdense::dataset::{Dataset, Features};
+use microdense::fit::FitOptions;
+use microdense::mnist::Mnist;
+use microdense::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense_tests::mnist_dir;
+
+#[test]
+fn one_two_and_three_threads_give_the_same_weights_bit_for_bit() {
+    let mnist = Mnist::load(&mnist_dir()).expect("MNIST loads");
+    let samples = 3000;
+    let labels: Vec<u32> = mnist.train.labels[..samples].iter().map(|&l| l as u32).collect();
+    let images = &mnist.train.images[..samples * 784];
+    let train = Dataset::new(
+        Features::U8 {
+            data: images,
+            scale: 1.0,
+        },
+        784,
+        &labels,
+    )
+    .unwrap();
+    let run = |threads| {
+        let mut model = Model::from_spec(TUTORIAL_SPEC, 7).unwrap();
+        model.compile(Compile::default());
+        // Batches of 100: four chunks each, the last of four samples, and a last batch
+        // of its own size; 3000 samples are 30 batches.
+        let options = FitOptions {
+            epochs: 2,
+            batch_size: 100,
+            seed: 7,
+            threads,
+            ..FitOptions::default()
+        };
+        let history = model.fit(&train, None, &options, &mut |_| {}).unwrap();
+        let losses: Vec<u64> = history.iter().map(|e| e.loss.to_bits()).collect();
+        let bits: Vec<u32> = model.params.iter().map(|w| w.to_bits()).collect();
+        (losses, bits)
+    };
+    let one = run(1);
+    for threads in [2, 3] {
+        let other = run(threads);
+        assert_eq!(one.0, other.0, "losses with 1 and {threads} threads differ");
+        let first = one.1.iter().zip(&other.1).position(|(a, b)| a != b);
+        assert_eq!(first, None, "weights with 1 and {threads} threads differ");
+    }
+}
+
+#[test]
+fn training_on_subnormal_inputs_leaves_no_subnormal_weight() {
+    // Inputs just below the smallest normal float: without flushing, the first layer's
+    // kernel gradients are subnormal, and a kernel that starts at zero becomes subnormal.
+    let (samples, width) = (512, 784);
+    let inputs: Vec<f32> = (0..samples * width)
+        .map(|i| {
+            if i % 3 == 0 {
+                0.0
+            } else {
+                f32::MIN_POSITIVE * ((i % 7) as f32 / 8.0)
+            }
+        })
+        .collect();
+    assert!(inputs.iter().any(|x| x.is_subnormal()));
+    let labels: Vec<u32> = (0..samples as u32).map(|i| i % 10).collect();
+    let train = Dataset::new(Features::F32(&inputs), width, &labels).unwrap();
+    let mut model = Model::from_spec(TUTORIAL_SPEC, 3).unwrap();
+    let first_layer = model.layer_param_count(0);
+    model.params[..first_layer].fill(0.0);
+    model.compile(Compile::default());
+    let options = FitOptions {
+        epochs: 1,
+        threads: 2,
+        seed: 3,
+        ..FitOptions::default()
+    };
+    model.fit(&train, None, &options, &mut |_| {}).unwrap();
+    let subnormal = model.params.iter().filter(|w| w.is_subnormal()).count();
+    assert_eq!(subnormal, 0, "{subnormal} weights are subnormal after training");
+}
