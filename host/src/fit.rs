@@ -11,7 +11,7 @@ use crate::dataset::Dataset;
 use crate::gemm::HostKernel;
 use crate::history::{EpochRecord, Evaluation};
 use crate::model::{Compile, Model, ModelError};
-use microdense_core::{BatchStats, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
+use microdense_core::{BatchStats, Layer, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -223,7 +223,12 @@ impl Model {
         self.check_data(data)?;
         let layers = self.core_layers();
         let net = Network::new(self.input_width(), &layers).map_err(ModelError::from)?;
-        let trainer = Trainer::new(net, 0)?;
+        // Keras's fit: BatchNormalization normalises with each batch's moments, so a
+        // batch is not split across threads when the model has one.
+        let trainer = Trainer::new(net, 0)?.with_batch_statistics(true);
+        let whole_batches = layers
+            .iter()
+            .any(|l| matches!(l, Layer::BatchNormalization { .. }));
         let params_len = net.param_count();
 
         let mut state = self.optimizer.take().unwrap_or_default();
@@ -231,7 +236,11 @@ impl Model {
             state.momentum = vec![0.0; compile.sgd.state_len(params_len)];
         }
 
-        let threads = options.threads.min(options.batch_size);
+        let threads = if whole_batches {
+            1
+        } else {
+            options.threads.min(options.batch_size)
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -278,6 +287,9 @@ impl Model {
                         });
                     }
                     update(&compile.sgd, &mut self.params, &mut state.momentum, &mut workers)?;
+                    let first_share = batch.len().div_ceil(workers.len());
+                    let scratch = &workers[0].scratch[..trainer.scratch_len(first_share)];
+                    trainer.commit_statistics(&mut self.params, scratch, first_share)?;
                     state.iterations += 1;
                     total.merge(stats);
                     progress(&Progress::Batch {
