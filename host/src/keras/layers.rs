@@ -287,6 +287,14 @@ pub(super) fn write(
     let affine = |node: &mut Node| {
         node.set("beta_initializer", initializer(Initializer::Zeros));
         node.set("gamma_initializer", initializer(Initializer::Ones));
+        for key in [
+            "beta_regularizer",
+            "gamma_regularizer",
+            "beta_constraint",
+            "gamma_constraint",
+        ] {
+            node.set(key, Node::Null);
+        }
     };
     let no_regularizers = |node: &mut Node, keys: &[&str]| {
         for key in keys {
@@ -308,15 +316,6 @@ pub(super) fn write(
             affine(node);
             node.set("moving_mean_initializer", initializer(Initializer::Zeros));
             node.set("moving_variance_initializer", initializer(Initializer::Ones));
-            no_regularizers(
-                node,
-                &[
-                    "beta_regularizer",
-                    "gamma_regularizer",
-                    "beta_constraint",
-                    "gamma_constraint",
-                ],
-            );
         }
         Layer::LayerNormalization {
             epsilon,
@@ -331,15 +330,6 @@ pub(super) fn write(
                 node.set("rms_scaling", Node::Bool(false));
             }
             affine(node);
-            no_regularizers(
-                node,
-                &[
-                    "beta_regularizer",
-                    "gamma_regularizer",
-                    "beta_constraint",
-                    "gamma_constraint",
-                ],
-            );
         }
         Layer::Rescaling { scale, offset } => {
             node.set("scale", Node::f32(scale));

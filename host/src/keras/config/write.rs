@@ -177,7 +177,13 @@ fn layer_entry(model: &Model, i: usize, style: Style) -> Node {
             config.set("seed", Node::Null);
         }
         Layer::Flatten => config.set("data_format", Node::str("channels_last")),
-        other => layers::write(&other, input_shape.iter().product(), style, &mut config, initializer),
+        other => layers::write(
+            &other,
+            input_shape.iter().product(),
+            style,
+            &mut config,
+            initializer,
+        ),
     }
     let class = Node::str(named.layer.keras_class());
     let mut entry = match style {
