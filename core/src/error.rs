@@ -122,6 +122,22 @@ names! {
         DropoutRate = 2 => "dropout rate outside [0, 1)",
         /// The network's parameter count does not fit `usize`.
         ParameterOverflow = 3 => "parameter count overflows",
+        /// A BatchNormalization momentum outside `[0, 1]` or epsilon not positive.
+        BatchNormalization = 4 => "BatchNormalization needs momentum in [0, 1] and epsilon > 0",
+        /// A LayerNormalization epsilon not positive.
+        LayerNormalization = 5 => "LayerNormalization needs epsilon > 0",
+        /// A Rescaling scale or offset that is not finite.
+        Rescaling = 6 => "Rescaling with a non-finite scale or offset",
+        /// A ReLU max_value below 0, or a setting that is not finite.
+        Relu = 7 => "ReLU needs max_value >= 0 and finite settings",
+        /// A LeakyReLU slope that is not finite.
+        LeakyRelu = 8 => "LeakyReLU with a non-finite slope",
+        /// An ELU alpha that is not finite.
+        Elu = 9 => "ELU with a non-finite alpha",
+        /// A GaussianNoise stddev below 0 or not finite.
+        GaussianNoise = 10 => "GaussianNoise needs a finite stddev >= 0",
+        /// ActivityRegularization factors below 0 or not finite.
+        ActivityRegularization = 11 => "ActivityRegularization needs finite l1, l2 >= 0",
     }
 }
 

@@ -4,7 +4,10 @@
 //! and without a heap: `#![no_std]`, no `alloc`. All memory comes from caller slices whose
 //! lengths the [`Network`] computes up front, so firmware can size static buffers.
 //!
-//! - [`Layer`]s (Dense, Activation, Dropout, Flatten) and [`Activation`]s as Keras defines them;
+//! - [`Layer`]s (Dense, Activation, Dropout, Flatten, BatchNormalization, LayerNormalization,
+//!   Rescaling, Normalization, ReLU, LeakyReLU, PReLU, ELU, Softmax, Identity, GaussianNoise,
+//!   GaussianDropout, AlphaDropout, Reshape, ActivityRegularization) and [`Activation`]s as
+//!   Keras defines them, each with its forward and backward pass;
 //! - [`Loss`]es with Keras's clipping and reduction, and the accuracy metric;
 //! - [`Optimizer`]s as Keras has them (SGD, Adam, AdamW, Nadam, RMSprop, Adagrad) with
 //!   clipping, weight decay and learning-rate [`Schedule`]s, their state in caller memory;

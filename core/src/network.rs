@@ -1,20 +1,25 @@
 //! A validated stack of layers: shapes, parameter layout, buffer sizes and inference.
 
-use crate::{Buffer, Error, Layer, LayerDefect, Mat, MatMul, MAX_LAYERS};
+use crate::layer::Io;
+use crate::{Buffer, Error, Layer, LayerDefect, MatMul, MAX_LAYERS};
 use core::ops::Range;
 
 /// A sequential network over borrowed layers, validated once so every later call can
 /// trust its shapes.
 ///
-/// Parameters live in one flat slice: for each Dense layer in order, its kernel
-/// (`in × units`, row-major as Keras stores it) followed by its bias (`units`, if any).
+/// Parameters live in one flat slice: for each layer with weights in order, its weights
+/// in Keras's order ([`Layer::weight_names`]) — a Dense layer's kernel (`in × units`,
+/// row-major as Keras stores it) then its bias (`units`, if any); a BatchNormalization's
+/// `gamma`, `beta`, `moving_mean`, `moving_variance` (`in` each); ...
 ///
 /// # Buffer sizes (in `f32`)
 ///
 /// With `w_i` the output width of layer `i`, `W = max_i w_i` (the network input excluded)
 /// and a batch of `N` samples:
 ///
-/// - parameters: [`param_count`](Self::param_count) `= Σ_dense (in·units + units·use_bias)`;
+/// - parameters: [`param_count`](Self::param_count) `= Σ_i` [`Layer::param_count`]`(in_i)`
+///   (Dense: `in·units + units·use_bias`; BatchNormalization: `(2 + scale + center)·in`;
+///   LayerNormalization: `(scale + center)·in`; Normalization: `2·in`; PReLU: `in`);
 /// - inference scratch: [`inference_scratch_len`](Self::inference_scratch_len)`(N) = 2·N·W`;
 /// - training, see [`crate::Trainer`].
 ///
@@ -38,9 +43,9 @@ pub struct Network<'a> {
 impl<'a> Network<'a> {
     /// Validates `layers` applied to inputs of `input` values.
     ///
-    /// Errors: no layers or more than [`MAX_LAYERS`], zero input width, a Dense layer
-    /// with zero units, a dropout rate outside `[0, 1)`, or a parameter count that
-    /// overflows.
+    /// Errors: no layers or more than [`MAX_LAYERS`], zero input width, a layer whose
+    /// settings are invalid (a Dense layer with zero units, a dropout rate outside
+    /// `[0, 1)`, a non-positive epsilon, ...), or a parameter count that overflows.
     pub fn new(input: usize, layers: &'a [Layer]) -> Result<Self, Error> {
         if layers.is_empty() || layers.len() > MAX_LAYERS {
             return Err(Error::LayerCount { count: layers.len() });
@@ -54,31 +59,23 @@ impl<'a> Network<'a> {
         let mut width = input;
         let mut params: usize = 0;
         for (i, layer) in layers.iter().enumerate() {
-            match layer {
-                Layer::Dense { units: 0, .. } => {
-                    return Err(Error::InvalidLayer {
-                        layer: i,
-                        reason: LayerDefect::ZeroUnits,
-                    })
-                }
-                Layer::Dropout { rate } if !(0.0..1.0).contains(rate) => {
-                    return Err(Error::InvalidLayer {
-                        layer: i,
-                        reason: LayerDefect::DropoutRate,
-                    })
-                }
-                _ => {}
+            if let Some(reason) = layer.invalid() {
+                return Err(Error::InvalidLayer { layer: i, reason });
             }
-            if let Layer::Dense { units, .. } = layer {
-                let units = *units as usize;
-                let count = width.checked_mul(units).and_then(|k| k.checked_add(units));
-                params = count
-                    .and_then(|k| params.checked_add(k))
-                    .ok_or(Error::InvalidLayer {
-                        layer: i,
-                        reason: LayerDefect::ParameterOverflow,
-                    })?;
-            }
+            // Every layer but Dense holds at most 4 values per input.
+            let count = match layer {
+                Layer::Dense { units, .. } => {
+                    let units = *units as usize;
+                    width.checked_mul(units).and_then(|k| k.checked_add(units))
+                }
+                _ => width.checked_mul(4),
+            };
+            params = count
+                .and_then(|k| params.checked_add(k))
+                .ok_or(Error::InvalidLayer {
+                    layer: i,
+                    reason: LayerDefect::ParameterOverflow,
+                })?;
             width = layer.output_width(width);
         }
         Ok(Network { input, layers })
@@ -146,7 +143,7 @@ impl<'a> Network<'a> {
         start..start + count
     }
 
-    /// Number of layers with weights.
+    /// Number of layers with trainable weights ([`Layer::has_weights`]).
     pub fn weighted_layer_count(&self) -> usize {
         self.layers.iter().filter(|l| l.has_weights()).count()
     }
@@ -175,7 +172,8 @@ impl<'a> Network<'a> {
     }
 
     /// Runs `batch` samples (row-major in `inputs`) through the network and returns the
-    /// `batch × outputs` result, which lives in `scratch`. Dropout is the identity.
+    /// `batch × outputs` result, which lives in `scratch`. Layers active only in
+    /// training (dropout, noise) are the identity.
     ///
     /// Errors when `params`, `inputs` or `scratch` have the wrong length.
     pub fn predict<'s, K: MatMul>(
@@ -186,6 +184,19 @@ impl<'a> Network<'a> {
         batch: usize,
         scratch: &'s mut [f32],
     ) -> Result<&'s [f32], Error> {
+        Ok(self.infer(kernel, params, inputs, batch, scratch)?.0)
+    }
+
+    /// [`predict`](Self::predict), also returning the sum over the batch of what
+    /// ActivityRegularization layers add to the loss.
+    pub(crate) fn infer<'s, K: MatMul>(
+        &self,
+        kernel: &K,
+        params: &[f32],
+        inputs: &[f32],
+        batch: usize,
+        scratch: &'s mut [f32],
+    ) -> Result<(&'s [f32], f32), Error> {
         check_len(Buffer::Parameters, self.param_count(), params.len())?;
         check_len(Buffer::Inputs, batch * self.input, inputs.len())?;
         check_len(
@@ -196,24 +207,22 @@ impl<'a> Network<'a> {
         let half = batch * self.max_output_width();
         let (mut cur, mut next) = scratch.split_at_mut(half);
         let mut width = self.input;
+        let mut added_loss = 0.0;
         for (i, layer) in self.layers.iter().enumerate() {
             let out = layer.output_width(width);
-            let src: &[f32] = if i == 0 { inputs } else { &cur[..batch * width] };
-            let dst = &mut next[..batch * out];
-            forward_layer(
-                kernel,
-                layer,
-                &params[self.param_range(i)],
-                src,
-                dst,
+            let io = Io {
+                params: &params[self.param_range(i)],
+                src: if i == 0 { inputs } else { &cur[..batch * width] },
+                dst: &mut next[..batch * out],
                 batch,
-                width,
-            )?;
+                w_in: width,
+            };
+            added_loss += layer.forward(kernel, io, None)?;
             core::mem::swap(&mut cur, &mut next);
             width = out;
         }
         let out: &'s [f32] = cur;
-        Ok(&out[..batch * width])
+        Ok((&out[..batch * width], added_loss))
     }
 }
 
@@ -228,63 +237,4 @@ pub(crate) fn check_len(what: Buffer, expected: usize, actual: usize) -> Result<
             actual,
         })
     }
-}
-
-/// Inference-mode forward pass of one layer over a batch: `dst = layer(src)`.
-pub(crate) fn forward_layer<K: MatMul>(
-    kernel: &K,
-    layer: &Layer,
-    params: &[f32],
-    src: &[f32],
-    dst: &mut [f32],
-    batch: usize,
-    width: usize,
-) -> Result<(), Error> {
-    match layer {
-        Layer::Dense {
-            units,
-            activation,
-            use_bias,
-        } => {
-            dense_linear(kernel, params, src, dst, batch, width, *units as usize, *use_bias)?;
-            activation.forward_rows(kernel, dst, *units as usize);
-        }
-        Layer::Activation(activation) => {
-            dst.copy_from_slice(src);
-            activation.forward_rows(kernel, dst, width);
-        }
-        Layer::Dropout { .. } | Layer::Flatten => dst.copy_from_slice(src),
-    }
-    Ok(())
-}
-
-/// `dst = src · kernel + bias` for a Dense layer's `params` (kernel then bias).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn dense_linear<K: MatMul>(
-    kernel: &K,
-    params: &[f32],
-    src: &[f32],
-    dst: &mut [f32],
-    batch: usize,
-    width: usize,
-    units: usize,
-    use_bias: bool,
-) -> Result<(), Error> {
-    let (weights, bias) = params.split_at(width * units);
-    kernel.matmul(
-        batch,
-        width,
-        units,
-        Mat::row_major(src, width),
-        Mat::row_major(weights, units),
-        dst,
-    )?;
-    if use_bias {
-        for row in dst.chunks_exact_mut(units) {
-            for (v, b) in row.iter_mut().zip(bias) {
-                *v += b;
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,9 +1,8 @@
 //! Back-propagation over a batch, for all layers or only the last few.
 
-use crate::network::{check_len, dense_linear, forward_layer};
-use crate::{
-    Activation, BatchDefect, Buffer, Error, Layer, Loss, Mat, MatMul, Network, Rng, Sgd, SgdState, Targets,
-};
+use crate::layer::{Backward, Flow, Io, Training};
+use crate::network::check_len;
+use crate::{BatchDefect, Buffer, Error, Loss, MatMul, Network, Rng, Sgd, SgdState, Targets};
 
 /// Loss and accuracy of a batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -28,6 +27,13 @@ impl BatchStats {
 /// Trains the layers from `first` on (the "trainable suffix") of a [`Network`]; layers
 /// before it are frozen and only run forward, so their weights may stay in flash.
 ///
+/// BatchNormalization layers in the suffix normalise with their moving statistics
+/// (frozen statistics, trainable `gamma`/`beta`: how Keras fine-tunes) unless
+/// [`with_batch_statistics`](Self::with_batch_statistics) asks for Keras's `fit`
+/// behaviour (the batch's moments, moving averages updated). Non-trainable weights in the
+/// suffix get zero gradients; [`commit_statistics`](Self::commit_statistics) gives them
+/// their next values after the optimizer step ([`step`](Self::step) does both).
+///
 /// # Buffer sizes (in `f32`)
 ///
 /// With a batch of `N`, `W` the network's widest layer output, `w_i` layer `i`'s output
@@ -36,14 +42,25 @@ impl BatchStats {
 /// - trainable parameters and gradients: [`trainable_param_count`](Self::trainable_param_count)
 ///   `= param_count − param_offset(f)` each;
 /// - optimizer state: [`Sgd::state_len`] of that (equal to it with momentum, else 0);
-/// - scratch: [`scratch_len`](Self::scratch_len)`(N) = N·(s + 2·W)` where
-///   `s = [f > 0]·in_f + Σ_{i ≥ f} (w_i + e_i)`, `in_f` the input width of layer `f`, and
+/// - scratch: [`scratch_len`](Self::scratch_len)`(N) = N·(s + 2·W) + c` where
+///   `s = [f > 0]·in_f + Σ_{i ≥ f} (w_i + e_i)`, `in_f` the input width of layer `f`,
 ///   `e_i` = `w_i` for a Dense layer with a non-linear fused activation (its
-///   pre-activation) or a Dropout layer (its mask), else 0.
+///   pre-activation) or a Dropout, GaussianDropout or AlphaDropout layer (its mask),
+///   else 0; and `c = Σ_{i ≥ f} c_i` with `c_i = 2·w_i` for a BatchNormalization
+///   (`4·w_i` with batch statistics) or a Normalization layer, else 0.
 #[derive(Clone, Copy, Debug)]
 pub struct Trainer<'a> {
     net: Network<'a>,
     first: usize,
+    batch_statistics: bool,
+}
+
+/// Where the parts of the training scratch lie for a batch.
+struct ScratchLayout {
+    /// Per-sample stored values: `N·s`.
+    stored: usize,
+    /// Each of the two work buffers: `N·W`.
+    work: usize,
 }
 
 impl<'a> Trainer<'a> {
@@ -55,7 +72,11 @@ impl<'a> Trainer<'a> {
                 layers: net.layers().len(),
             });
         }
-        Ok(Trainer { net, first })
+        Ok(Trainer {
+            net,
+            first,
+            batch_statistics: false,
+        })
     }
 
     /// Trains the last `k` weighted layers of `net`.
@@ -63,7 +84,23 @@ impl<'a> Trainer<'a> {
         Trainer {
             net,
             first: net.first_trainable_layer(k),
+            batch_statistics: false,
         }
+    }
+
+    /// The same trainer with BatchNormalization in the suffix normalising with each
+    /// batch's moments and updating its moving statistics (`true`, Keras's `fit`), or
+    /// with its moving statistics frozen (`false`, the default).
+    pub fn with_batch_statistics(self, on: bool) -> Self {
+        Trainer {
+            batch_statistics: on,
+            ..self
+        }
+    }
+
+    /// Whether BatchNormalization uses the batch's moments.
+    pub fn batch_statistics(&self) -> bool {
+        self.batch_statistics
     }
 
     /// The network.
@@ -81,7 +118,8 @@ impl<'a> Trainer<'a> {
         self.net.param_offset(self.first)
     }
 
-    /// Number of trainable parameters (also the gradient length).
+    /// Number of parameters of the trainable suffix (also the gradient length),
+    /// non-trainable ones (moving statistics) included.
     pub fn trainable_param_count(&self) -> usize {
         self.net.param_count() - self.frozen_param_count()
     }
@@ -94,29 +132,42 @@ impl<'a> Trainer<'a> {
             0
         };
         for i in self.first..self.net.layers().len() {
-            total += self.net.layer_output_width(i) + self.extra_width(i);
+            total += self.net.layer_output_width(i) + self.kept_per_sample(i);
         }
         total
     }
 
-    /// `e_i`: extra per-sample values layer `i` stores for the backward pass.
-    fn extra_width(&self, i: usize) -> usize {
-        match self.net.layers()[i] {
-            Layer::Dense {
-                units, activation, ..
-            } if activation != Activation::Linear => units as usize,
-            Layer::Dropout { .. } => self.net.layer_output_width(i),
-            _ => 0,
+    /// `e_i`: per-sample values layer `i` keeps for the backward pass.
+    fn kept_per_sample(&self, i: usize) -> usize {
+        self.net.layers()[i].kept_per_sample(self.net.layer_input_width(i))
+    }
+
+    /// `c_i`: per-batch values layer `i` keeps.
+    fn kept_per_batch(&self, i: usize) -> usize {
+        self.net.layers()[i].kept_per_batch(self.net.layer_input_width(i), self.batch_statistics)
+    }
+
+    /// Offset of layer `i`'s per-batch values in the per-batch region.
+    fn stats_at(&self, i: usize) -> usize {
+        (self.first..i).map(|j| self.kept_per_batch(j)).sum()
+    }
+
+    fn layout(&self, batch: usize) -> ScratchLayout {
+        ScratchLayout {
+            stored: self.stored_per_sample() * batch,
+            work: self.net.max_output_width() * batch,
         }
     }
 
-    /// f32 of scratch a batch of `batch` samples needs: `N·(s + 2·W)`.
+    /// f32 of scratch a batch of `batch` samples needs: `N·(s + 2·W) + c`.
     pub fn scratch_len(&self, batch: usize) -> usize {
-        batch.saturating_mul(self.stored_per_sample() + 2 * self.net.max_output_width())
+        batch
+            .saturating_mul(self.stored_per_sample() + 2 * self.net.max_output_width())
+            .saturating_add(self.stats_at(self.net.layers().len()))
     }
 
-    /// Offsets, within the stored region, of layer `i`'s extra values and of its output:
-    /// each trainable layer stores `[extra | output]`, after the input of layer `f`.
+    /// Offsets, within the stored region, of layer `i`'s kept values and of its output:
+    /// each trainable layer stores `[kept | output]`, after the input of layer `f`.
     fn slots(&self, i: usize, batch: usize) -> (usize, usize) {
         let mut off = if self.first > 0 {
             self.net.layer_input_width(self.first)
@@ -124,9 +175,9 @@ impl<'a> Trainer<'a> {
             0
         };
         for j in self.first..i {
-            off += self.extra_width(j) + self.net.layer_output_width(j);
+            off += self.kept_per_sample(j) + self.net.layer_output_width(j);
         }
-        (off * batch, (off + self.extra_width(i)) * batch)
+        (off * batch, (off + self.kept_per_sample(i)) * batch)
     }
 
     /// Offset of layer `i`'s input in the stored region (`None`: the caller's inputs).
@@ -145,7 +196,9 @@ impl<'a> Trainer<'a> {
     ///
     /// `frozen` holds the parameters of layers before the first trainable one and
     /// `trainable` the rest (for a fully trainable network `frozen` is empty). Pass
-    /// `scale = 1 / N` for Keras's mean over the batch. Dropout draws from `rng`.
+    /// `scale = 1 / N` for Keras's mean over the batch. Dropout and noise draw from `rng`.
+    /// Afterwards `scratch` holds the non-trainable weights' next values for
+    /// [`commit_statistics`](Self::commit_statistics).
     #[allow(clippy::too_many_arguments)]
     pub fn gradients<K: MatMul>(
         &self,
@@ -161,16 +214,51 @@ impl<'a> Trainer<'a> {
         scratch: &mut [f32],
     ) -> Result<BatchStats, Error> {
         let net = self.net;
-        let layers = net.layers();
-        let outputs = net.output_width();
-        let batch = targets.samples(outputs);
+        let batch = targets.samples(net.output_width());
+        self.check_buffers(frozen, trainable, inputs, targets, batch, grads, scratch)?;
+        let params = Params {
+            frozen,
+            trainable,
+            offset: self.frozen_param_count(),
+            net,
+            first: self.first,
+        };
+        let layout = self.layout(batch);
+        let (stored, rest) = scratch.split_at_mut(layout.stored);
+        let (work_a, rest) = rest.split_at_mut(layout.work);
+        let (work_b, stats) = rest.split_at_mut(layout.work);
+
+        let mut added_loss =
+            self.forward_frozen(kernel, &params, inputs, batch, rng, stored, work_a, work_b)?;
+        added_loss += self.forward_trainable(kernel, &params, inputs, batch, rng, stored, stats)?;
+        let stored: &[f32] = stored;
+        let mut stats_out = self.loss_gradient(stored, targets, loss, scale, batch, work_a);
+        stats_out.loss_sum += added_loss;
+        self.backward(
+            kernel, &params, inputs, batch, scale, stored, stats, grads, work_a, work_b,
+        )?;
+        Ok(stats_out)
+    }
+
+    /// Checks every buffer's length against the network and the batch.
+    #[allow(clippy::too_many_arguments)]
+    fn check_buffers(
+        &self,
+        frozen: &[f32],
+        trainable: &[f32],
+        inputs: &[f32],
+        targets: &Targets,
+        batch: usize,
+        grads: &[f32],
+        scratch: &[f32],
+    ) -> Result<(), Error> {
         if batch == 0 {
             return Err(Error::Batch {
                 reason: BatchDefect::NoSamples,
             });
         }
         if let Targets::Values(v) = targets {
-            check_len(Buffer::Targets, batch * outputs, v.len())?;
+            check_len(Buffer::Targets, batch * self.net.output_width(), v.len())?;
         }
         check_len(Buffer::FrozenParameters, self.frozen_param_count(), frozen.len())?;
         check_len(
@@ -179,180 +267,205 @@ impl<'a> Trainer<'a> {
             trainable.len(),
         )?;
         check_len(Buffer::Gradients, self.trainable_param_count(), grads.len())?;
-        check_len(Buffer::Inputs, batch * net.input_width(), inputs.len())?;
-        check_len(Buffer::TrainingScratch, self.scratch_len(batch), scratch.len())?;
+        check_len(Buffer::Inputs, batch * self.net.input_width(), inputs.len())?;
+        check_len(Buffer::TrainingScratch, self.scratch_len(batch), scratch.len())
+    }
 
-        let w_max = batch * net.max_output_width();
-        let (stored, work) = scratch.split_at_mut(self.stored_per_sample() * batch);
-        let (work_a, work_b) = work.split_at_mut(w_max);
-        let offset = self.frozen_param_count();
-        let params_of = |i: usize| -> &[f32] {
-            let r = net.param_range(i);
-            if i < self.first {
-                &frozen[r]
+    /// Frozen prefix: forward only (dropout and noise active, BatchNormalization with its
+    /// moving statistics), ping-ponging through the work buffers, the last output landing
+    /// at the start of `stored`. Returns the loss the layers add.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_frozen<K: MatMul>(
+        &self,
+        kernel: &K,
+        params: &Params,
+        inputs: &[f32],
+        batch: usize,
+        rng: &mut Rng,
+        stored: &mut [f32],
+        work_a: &mut [f32],
+        work_b: &mut [f32],
+    ) -> Result<f32, Error> {
+        let (mut cur, mut next) = (work_a, work_b);
+        let mut width = self.net.input_width();
+        let mut added_loss = 0.0;
+        for (i, layer) in self.net.layers().iter().enumerate().take(self.first) {
+            let out = layer.output_width(width);
+            let dst: &mut [f32] = if i + 1 == self.first {
+                &mut stored[..batch * out]
             } else {
-                &trainable[r.start - offset..r.end - offset]
-            }
-        };
-
-        // Frozen prefix: forward only, ping-ponging through the work buffers, the last
-        // output landing at the start of `stored`.
-        {
-            let (mut cur, mut next) = (&mut *work_a, &mut *work_b);
-            let mut width = net.input_width();
-            for (i, layer) in layers.iter().enumerate().take(self.first) {
-                let out = layer.output_width(width);
-                let src: &[f32] = if i == 0 { inputs } else { &cur[..batch * width] };
-                let dst: &mut [f32] = if i + 1 == self.first {
-                    &mut stored[..batch * out]
-                } else {
-                    &mut next[..batch * out]
-                };
-                if let Layer::Dropout { rate } = *layer {
-                    dropout(src, dst, None, rate, rng);
-                } else {
-                    forward_layer(kernel, layer, params_of(i), src, dst, batch, width)?;
-                }
-                core::mem::swap(&mut cur, &mut next);
-                width = out;
-            }
-        }
-
-        // Trainable suffix: forward, keeping every output (and pre-activations, masks).
-        for (i, layer) in layers.iter().enumerate().skip(self.first) {
-            let w_in = net.layer_input_width(i);
-            let w_out = net.layer_output_width(i);
-            let (extra_at, out_at) = self.slots(i, batch);
-            let (before, after) = stored.split_at_mut(extra_at);
-            let src: &[f32] = match self.input_at(i, batch) {
-                Some(at) => &before[at..at + batch * w_in],
-                None => inputs,
+                &mut next[..batch * out]
             };
-            let (extra, rest) = after.split_at_mut(out_at - extra_at);
-            let dst = &mut rest[..batch * w_out];
-            match *layer {
-                Layer::Dense {
-                    units,
-                    activation,
-                    use_bias,
-                } => {
-                    dense_linear(
-                        kernel,
-                        params_of(i),
-                        src,
-                        dst,
-                        batch,
-                        w_in,
-                        units as usize,
-                        use_bias,
-                    )?;
-                    if activation != Activation::Linear {
-                        extra.copy_from_slice(dst);
-                        activation.forward_rows(kernel, dst, w_out);
-                    }
-                }
-                Layer::Dropout { rate } => dropout(src, dst, Some(extra), rate, rng),
-                _ => forward_layer(kernel, layer, &[], src, dst, batch, w_in)?,
-            }
+            let io = Io {
+                params: params.of(i),
+                src: if i == 0 { inputs } else { &cur[..batch * width] },
+                dst,
+                batch,
+                w_in: width,
+            };
+            let mut train = Training {
+                rng,
+                kept: &mut [],
+                stats: &mut [],
+                batch_statistics: false,
+            };
+            added_loss += layer.forward(kernel, io, Some(&mut train))?;
+            core::mem::swap(&mut cur, &mut next);
+            width = out;
         }
+        Ok(added_loss)
+    }
 
-        // Loss and its gradient with respect to the network's output.
-        let stored: &[f32] = stored;
-        let last = layers.len() - 1;
+    /// Trainable suffix: forward, keeping every output and each layer's kept values.
+    /// Returns the loss the layers add.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_trainable<K: MatMul>(
+        &self,
+        kernel: &K,
+        params: &Params,
+        inputs: &[f32],
+        batch: usize,
+        rng: &mut Rng,
+        stored: &mut [f32],
+        stats: &mut [f32],
+    ) -> Result<f32, Error> {
+        let mut added_loss = 0.0;
+        for (i, layer) in self.net.layers().iter().enumerate().skip(self.first) {
+            let w_in = self.net.layer_input_width(i);
+            let w_out = self.net.layer_output_width(i);
+            let (kept_at, out_at) = self.slots(i, batch);
+            let (before, after) = stored.split_at_mut(kept_at);
+            let (kept, rest) = after.split_at_mut(out_at - kept_at);
+            let at = self.stats_at(i);
+            let io = Io {
+                params: params.of(i),
+                src: match self.input_at(i, batch) {
+                    Some(at) => &before[at..at + batch * w_in],
+                    None => inputs,
+                },
+                dst: &mut rest[..batch * w_out],
+                batch,
+                w_in,
+            };
+            let mut train = Training {
+                rng,
+                kept,
+                stats: &mut stats[at..at + self.kept_per_batch(i)],
+                batch_statistics: self.batch_statistics,
+            };
+            added_loss += layer.forward(kernel, io, Some(&mut train))?;
+        }
+        Ok(added_loss)
+    }
+
+    /// The loss, the accuracy and the loss's gradient with respect to the network's output
+    /// (into `grad`).
+    fn loss_gradient(
+        &self,
+        stored: &[f32],
+        targets: &Targets,
+        loss: Loss,
+        scale: f32,
+        batch: usize,
+        grad: &mut [f32],
+    ) -> BatchStats {
+        let outputs = self.net.output_width();
+        let last = self.net.layers().len() - 1;
         let pred = &stored[self.slots(last, batch).1..][..batch * outputs];
         let mut stats = BatchStats {
             samples: batch as u32,
             ..BatchStats::default()
         };
-        let (mut g, mut g_next) = (work_a, work_b);
         for (s, row) in pred.chunks_exact(outputs).enumerate() {
             stats.loss_sum += loss.value(row, targets, s);
             stats.correct += loss.is_correct(row, targets, s) as u32;
-            loss.gradient(row, targets, s, scale, &mut g[s * outputs..(s + 1) * outputs]);
+            loss.gradient(row, targets, s, scale, &mut grad[s * outputs..(s + 1) * outputs]);
         }
-
-        // Backward through the trainable suffix.
-        for i in (self.first..layers.len()).rev() {
-            let w_in = net.layer_input_width(i);
-            let w_out = net.layer_output_width(i);
-            let (extra_at, out_at) = self.slots(i, batch);
-            let input: &[f32] = match self.input_at(i, batch) {
-                Some(at) => &stored[at..at + batch * w_in],
-                None => inputs,
-            };
-            let output = &stored[out_at..out_at + batch * w_out];
-            let extra = &stored[extra_at..out_at];
-            let grad = &mut g[..batch * w_out];
-            match layers[i] {
-                Layer::Dense {
-                    units,
-                    activation,
-                    use_bias,
-                } => {
-                    let units = units as usize;
-                    if activation != Activation::Linear {
-                        for ((z, y), d) in extra
-                            .chunks_exact(units)
-                            .zip(output.chunks_exact(units))
-                            .zip(grad.chunks_exact_mut(units))
-                        {
-                            activation.backward(z, y, d);
-                        }
-                    }
-                    let r = net.param_range(i);
-                    let layer_grads = &mut grads[r.start - offset..r.end - offset];
-                    let (d_kernel, d_bias) = layer_grads.split_at_mut(w_in * units);
-                    kernel.matmul(
-                        w_in,
-                        batch,
-                        units,
-                        Mat::transposed(input, w_in),
-                        Mat::row_major(grad, units),
-                        d_kernel,
-                    )?;
-                    if use_bias {
-                        d_bias.fill(0.0);
-                        for row in grad.chunks_exact(units) {
-                            for (b, d) in d_bias.iter_mut().zip(row) {
-                                *b += d;
-                            }
-                        }
-                    }
-                    if i > self.first {
-                        let weights = &params_of(i)[..w_in * units];
-                        kernel.matmul(
-                            batch,
-                            units,
-                            w_in,
-                            Mat::row_major(grad, units),
-                            Mat::transposed(weights, units),
-                            &mut g_next[..batch * w_in],
-                        )?;
-                        core::mem::swap(&mut g, &mut g_next);
-                    }
-                }
-                Layer::Activation(activation) => {
-                    for ((x, y), d) in input
-                        .chunks_exact(w_in)
-                        .zip(output.chunks_exact(w_out))
-                        .zip(grad.chunks_exact_mut(w_out))
-                    {
-                        activation.backward(x, y, d);
-                    }
-                }
-                Layer::Dropout { .. } => {
-                    for (d, m) in grad.iter_mut().zip(extra) {
-                        *d *= m;
-                    }
-                }
-                Layer::Flatten => {}
-            }
-        }
-        Ok(stats)
+        stats
     }
 
-    /// One SGD step on a batch: [`gradients`](Self::gradients) with `scale = 1 / N`, then
-    /// [`Sgd::step`] on the trainable parameters.
+    /// Backward through the trainable suffix, from the loss gradient in `work_a`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward<K: MatMul>(
+        &self,
+        kernel: &K,
+        params: &Params,
+        inputs: &[f32],
+        batch: usize,
+        scale: f32,
+        stored: &[f32],
+        stats: &[f32],
+        grads: &mut [f32],
+        work_a: &mut [f32],
+        work_b: &mut [f32],
+    ) -> Result<(), Error> {
+        let (mut g, mut g_next) = (work_a, work_b);
+        for i in (self.first..self.net.layers().len()).rev() {
+            let w_in = self.net.layer_input_width(i);
+            let w_out = self.net.layer_output_width(i);
+            let (kept_at, out_at) = self.slots(i, batch);
+            let r = self.net.param_range(i);
+            let at = self.stats_at(i);
+            let b = Backward {
+                params: params.of(i),
+                input: match self.input_at(i, batch) {
+                    Some(at) => &stored[at..at + batch * w_in],
+                    None => inputs,
+                },
+                output: &stored[out_at..out_at + batch * w_out],
+                kept: &stored[kept_at..out_at],
+                stats: &stats[at..at + self.kept_per_batch(i)],
+                grads: &mut grads[r.start - params.offset..r.end - params.offset],
+                batch,
+                w_in,
+                scale,
+                batch_statistics: self.batch_statistics,
+            };
+            let next = (i > self.first).then(|| &mut g_next[..batch * w_in]);
+            let flow = self.net.layers()[i].backward(kernel, b, &mut g[..batch * w_out], next)?;
+            if flow == Flow::Next {
+                core::mem::swap(&mut g, &mut g_next);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the non-trainable weights of the suffix (BatchNormalization's moving
+    /// statistics, Normalization's mean and variance) to the next values the last
+    /// [`gradients`](Self::gradients) call on `batch` samples left in `scratch`: updated
+    /// moving averages with batch statistics, else unchanged — whatever an optimizer
+    /// step did to them in between.
+    pub fn commit_statistics(
+        &self,
+        trainable: &mut [f32],
+        scratch: &[f32],
+        batch: usize,
+    ) -> Result<(), Error> {
+        check_len(
+            Buffer::TrainableParameters,
+            self.trainable_param_count(),
+            trainable.len(),
+        )?;
+        check_len(Buffer::TrainingScratch, self.scratch_len(batch), scratch.len())?;
+        let layout = self.layout(batch);
+        let stats = &scratch[layout.stored + 2 * layout.work..];
+        let offset = self.frozen_param_count();
+        for (i, layer) in self.net.layers().iter().enumerate().skip(self.first) {
+            let w_in = self.net.layer_input_width(i);
+            let n = layer.non_trainable_param_count(w_in);
+            if n == 0 {
+                continue;
+            }
+            let end = self.net.param_range(i).end - offset;
+            let at = self.stats_at(i);
+            trainable[end - n..end].copy_from_slice(&stats[at..at + n]);
+        }
+        Ok(())
+    }
+
+    /// One SGD step on a batch: [`gradients`](Self::gradients) with `scale = 1 / N`,
+    /// [`Sgd::step`] on the trainable parameters, then
+    /// [`commit_statistics`](Self::commit_statistics).
     #[allow(clippy::too_many_arguments)]
     pub fn step<K: MatMul>(
         &self,
@@ -382,29 +495,36 @@ impl<'a> Trainer<'a> {
             scratch,
         )?;
         sgd.step(trainable, grads, state)?;
+        self.commit_statistics(trainable, scratch, batch)?;
         Ok(stats)
     }
 }
 
-/// Inverted dropout: keeps each value with probability `1 - rate`, scaled by `1 / (1 - rate)`;
-/// records the factor applied to each value in `mask` when given.
-fn dropout(src: &[f32], dst: &mut [f32], mut mask: Option<&mut [f32]>, rate: f32, rng: &mut Rng) {
-    let keep = 1.0 / (1.0 - rate);
-    for (i, (d, s)) in dst.iter_mut().zip(src).enumerate() {
-        let factor = if rate > 0.0 && rng.next_f32() < rate {
-            0.0
+/// The flat parameters split at the first trainable layer.
+struct Params<'p, 'n> {
+    frozen: &'p [f32],
+    trainable: &'p [f32],
+    /// Length of `frozen`.
+    offset: usize,
+    net: Network<'n>,
+    first: usize,
+}
+
+impl Params<'_, '_> {
+    /// Layer `i`'s weights.
+    fn of(&self, i: usize) -> &[f32] {
+        let r = self.net.param_range(i);
+        if i < self.first {
+            &self.frozen[r]
         } else {
-            keep
-        };
-        *d = s * factor;
-        if let Some(m) = mask.as_deref_mut() {
-            m[i] = factor;
+            &self.trainable[r.start - self.offset..r.end - self.offset]
         }
     }
 }
 
 impl Network<'_> {
-    /// Loss and accuracy of a batch at inference (dropout off), e.g. for `evaluate`.
+    /// Loss and accuracy of a batch at inference (dropout off), e.g. for `evaluate`; the
+    /// loss includes what ActivityRegularization layers add, as in Keras.
     ///
     /// Uses `scratch` of [`inference_scratch_len`](Self::inference_scratch_len)`(N)`.
     pub fn evaluate<K: MatMul>(
@@ -418,8 +538,9 @@ impl Network<'_> {
     ) -> Result<BatchStats, Error> {
         let outputs = self.output_width();
         let batch = targets.samples(outputs);
-        let pred = self.predict(kernel, params, inputs, batch, scratch)?;
+        let (pred, added_loss) = self.infer(kernel, params, inputs, batch, scratch)?;
         let mut stats = BatchStats {
+            loss_sum: added_loss,
             samples: batch as u32,
             ..BatchStats::default()
         };

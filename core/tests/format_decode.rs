@@ -314,39 +314,39 @@ fn assemble(version: u16, min_reader: u16, meta: &[u8], data: &[u8]) -> Vec<u8> 
 fn newer_versions_are_refused_only_when_they_say_so() {
     let (_, meta, data) = split(&golden_trainable_model().encode());
     assert_eq!(
-        decode_err(&assemble(3, 2, &meta, &data)),
+        decode_err(&assemble(4, 3, &meta, &data)),
         FormatError::NewerVersion {
-            version: 3,
-            min_reader: 2,
-            supported: 1
+            version: 4,
+            min_reader: 3,
+            supported: 2
         }
     );
-    // A version-2 file that only appended fields: read, with the extras skipped.
+    // A version-3 file that only appended fields: read, with the extras skipped.
     let mut meta2 = meta.clone();
     meta2.extend_from_slice(&[7, 1, 2]);
     let mut data2 = data.clone();
     data2.extend_from_slice(&[0xAB; 8]);
-    let file = assemble(2, 1, &meta2, &data2);
+    let file = assemble(3, 1, &meta2, &data2);
     with_view(&file, |view| {
         let view = view.unwrap();
-        assert_eq!(view.header().version, 2);
+        assert_eq!(view.header().version, 3);
         assert_eq!(view.ignored_bytes(), 3 + 8);
         assert_eq!(view.weights(), &golden_model().weights[..]);
         assert_eq!(view.training().unwrap().momentum.len(), 8);
     });
-    // The same additions in a version-1 file are errors.
+    // The same additions in a file of the reader's own version are errors.
     assert!(matches!(
-        decode_err(&assemble(1, 1, &meta2, &data)),
+        decode_err(&assemble(2, 1, &meta2, &data)),
         FormatError::Malformed { offset: 43, .. }
     ));
     assert!(matches!(
-        decode_err(&assemble(1, 1, &meta, &data2)),
+        decode_err(&assemble(2, 1, &meta, &data2)),
         FormatError::InconsistentShapes(Inconsistency::Count {
             what: StoredCount::FileLength,
             ..
         })
     ));
-    for (version, min_reader) in [(1, 0), (1, 2), (0, 0)] {
+    for (version, min_reader) in [(1, 0), (1, 2), (0, 0), (2, 3)] {
         let err = decode_err(&assemble(version, min_reader, &meta, &data));
         assert!(
             matches!(
@@ -448,4 +448,84 @@ fn errors_print_what_is_wrong() {
         shown.contains("version 3") && shown.contains("supports version 1"),
         "{shown}"
     );
+}
+
+#[test]
+fn version_2_layers_round_trip_and_need_a_version_2_reader() {
+    let layers = vec![
+        Layer::Rescaling {
+            scale: 1.0 / 255.0,
+            offset: 0.0,
+        },
+        Layer::Normalization { invert: false },
+        Layer::Dense {
+            units: 6,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
+        Layer::BatchNormalization {
+            momentum: 0.99,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+        },
+        Layer::Relu {
+            max_value: Some(6.0),
+            negative_slope: 0.0,
+            threshold: 0.0,
+        },
+        Layer::LayerNormalization {
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+        },
+        Layer::LeakyRelu { negative_slope: 0.2 },
+        Layer::Prelu,
+        Layer::Elu { alpha: 1.0 },
+        Layer::GaussianNoise { stddev: 0.1 },
+        Layer::GaussianDropout { rate: 0.1 },
+        Layer::AlphaDropout { rate: 0.1 },
+        Layer::Identity,
+        Layer::Reshape,
+        Layer::ActivityRegularization { l1: 0.01, l2: 0.0 },
+        Layer::Dense {
+            units: 3,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
+        Layer::Softmax,
+    ];
+    let count = Network::new(4, &layers).unwrap().param_count();
+    let mut rng = Rng::new(2);
+    let weights: Vec<f32> = (0..count).map(|_| 0.5 + rng.next_f32()).collect();
+    let model = OwnedModel {
+        input: 4,
+        input_shape: None,
+        layers,
+        weights,
+        training: None,
+    }
+    .with_training(Sgd::default(), 3, |i| i as f32);
+    let net = Network::new(4, &model.layers).unwrap();
+    let bytes = model.encode();
+    with_view(&bytes, |view| {
+        let view = view.unwrap();
+        assert_eq!(view.header().min_reader, 2);
+        assert_eq!(view.layers(), &model.layers[..]);
+        assert_eq!(view.weights(), &model.weights[..]);
+        let x = [10.0, 20.0, 30.0, 40.0];
+        let mut a = vec![0.0; net.inference_scratch_len(1)];
+        let mut b = a.clone();
+        let from_view = view
+            .network()
+            .unwrap()
+            .predict(&Portable, view.weights(), &x, 1, &mut a)
+            .unwrap();
+        let direct = net.predict(&Portable, &model.weights, &x, 1, &mut b).unwrap();
+        assert_eq!(from_view, direct);
+    });
+    // A version-1 model still says a version-1 reader can read it.
+    with_view(&golden_model().encode(), |view| {
+        assert_eq!(view.unwrap().header().min_reader, 1)
+    });
 }

@@ -423,3 +423,398 @@ fn buffer_formulas_match_the_documentation() {
     assert_eq!(last_two.trainable_param_count(), 50 * 20 + 20 + 20 * 10 + 10);
     assert_eq!(last_two.scratch_len(1), 50 + 60 + 100);
 }
+
+/// Each layer beyond Dense/Activation/Dropout/Flatten, between two Dense layers.
+fn layers_under_test() -> Vec<(&'static str, Layer)> {
+    vec![
+        (
+            "BatchNormalization",
+            Layer::BatchNormalization {
+                momentum: 0.9,
+                epsilon: 1e-3,
+                center: true,
+                scale: true,
+            },
+        ),
+        (
+            "BatchNormalization (no center)",
+            Layer::BatchNormalization {
+                momentum: 0.99,
+                epsilon: 0.01,
+                center: false,
+                scale: true,
+            },
+        ),
+        (
+            "BatchNormalization (no scale)",
+            Layer::BatchNormalization {
+                momentum: 0.99,
+                epsilon: 1e-3,
+                center: true,
+                scale: false,
+            },
+        ),
+        (
+            "LayerNormalization",
+            Layer::LayerNormalization {
+                epsilon: 1e-3,
+                center: true,
+                scale: true,
+            },
+        ),
+        (
+            "LayerNormalization (no scale)",
+            Layer::LayerNormalization {
+                epsilon: 1e-3,
+                center: true,
+                scale: false,
+            },
+        ),
+        (
+            "Rescaling",
+            Layer::Rescaling {
+                scale: 0.5,
+                offset: -0.25,
+            },
+        ),
+        ("Normalization", Layer::Normalization { invert: false }),
+        ("Normalization (invert)", Layer::Normalization { invert: true }),
+        (
+            "ReLU",
+            Layer::Relu {
+                max_value: Some(0.6),
+                negative_slope: 0.1,
+                threshold: -0.2,
+            },
+        ),
+        ("LeakyReLU", Layer::LeakyRelu { negative_slope: 0.2 }),
+        ("PReLU", Layer::Prelu),
+        ("ELU", Layer::Elu { alpha: 0.7 }),
+        ("Softmax", Layer::Softmax),
+        ("Identity", Layer::Identity),
+        ("GaussianNoise", Layer::GaussianNoise { stddev: 0.3 }),
+        ("GaussianDropout", Layer::GaussianDropout { rate: 0.3 }),
+        ("AlphaDropout", Layer::AlphaDropout { rate: 0.3 }),
+        ("Reshape", Layer::Reshape),
+        (
+            "ActivityRegularization",
+            Layer::ActivityRegularization { l1: 0.05, l2: 0.1 },
+        ),
+    ]
+}
+
+/// Dense(5, tanh) → layer → Dense(3) → softmax over 4 inputs.
+fn sandwich(layer: Layer) -> [Layer; 4] {
+    [
+        Layer::Dense {
+            units: 5,
+            activation: Activation::Tanh,
+            use_bias: true,
+        },
+        layer,
+        Layer::Dense {
+            units: 3,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
+        Layer::Activation(Activation::Softmax),
+    ]
+}
+
+/// Random weights, with variances (BatchNormalization's moving variance, Normalization's
+/// variance) positive.
+fn weights_for(net: &Network, rng: &mut Rng) -> Vec<f32> {
+    let mut params = random_row(rng, net.param_count(), 0.8);
+    let layer = net.layers()[1];
+    if let Some(variance) = layer.weight_names().iter().position(|n| n.ends_with("variance")) {
+        let r = net.param_range(1);
+        let at = r.start + variance * 5;
+        params[at..at + 5].iter_mut().for_each(|v| *v = 0.5 + v.abs());
+    }
+    params
+}
+
+fn check_layer_gradients(name: &str, layer: Layer, batch_statistics: bool) {
+    let layers = sandwich(layer);
+    let net = Network::new(4, &layers).unwrap();
+    let mut rng = Rng::new(21);
+    let params = weights_for(&net, &mut rng);
+    let x = random_row(&mut rng, 4 * 4, 1.5);
+    let labels = [0u32, 2, 1, 2];
+    let targets = Targets::Classes(&labels);
+    let trainer = Trainer::new(net, 0)
+        .unwrap()
+        .with_batch_statistics(batch_statistics);
+    let (_, grads) = batch_loss(&trainer, &params, &x, &targets, 8);
+    let own = net.param_range(1);
+    let trainable_end = own.start + layer.trainable_param_count(5);
+    for i in 0..params.len() {
+        if (trainable_end..own.end).contains(&i) {
+            assert_eq!(grads[i], 0.0, "{name}: non-trainable weight {i} has a gradient");
+            continue;
+        }
+        let h = 2e-3;
+        let (mut hi, mut lo) = (params.clone(), params.clone());
+        hi[i] += h;
+        lo[i] -= h;
+        let numeric = (batch_loss(&trainer, &hi, &x, &targets, 8).0
+            - batch_loss(&trainer, &lo, &x, &targets, 8).0)
+            / (2.0 * h);
+        close(
+            grads[i],
+            numeric,
+            &format!("{name} (batch statistics {batch_statistics}), weight {i}"),
+        );
+    }
+}
+
+#[test]
+fn every_new_layer_matches_finite_differences() {
+    for (name, layer) in layers_under_test() {
+        check_layer_gradients(name, layer, false);
+        if matches!(layer, Layer::BatchNormalization { .. }) {
+            check_layer_gradients(name, layer, true);
+        }
+    }
+}
+
+#[test]
+fn new_layers_at_inference_are_what_keras_computes() {
+    let x = [-1.0f32, 0.5, 2.0, 4.0];
+    let run = |layer: Layer, params: &[f32]| -> Vec<f32> {
+        let layers = [layer];
+        let net = Network::new(4, &layers).unwrap();
+        let mut scratch = vec![0.0; net.inference_scratch_len(1)];
+        net.predict(&Portable, params, &x, 1, &mut scratch)
+            .unwrap()
+            .to_vec()
+    };
+    let near = |a: &[f32], b: &[f32], what: &str| {
+        for (p, q) in a.iter().zip(b) {
+            assert!((p - q).abs() <= 1e-6 * q.abs().max(1.0), "{what}: {a:?} vs {b:?}");
+        }
+    };
+    let relu = Layer::Relu {
+        max_value: Some(3.0),
+        negative_slope: 0.1,
+        threshold: 1.0,
+    };
+    near(&run(relu, &[]), &[-0.2, -0.05, 2.0, 3.0], "ReLU");
+    near(
+        &run(Layer::LeakyRelu { negative_slope: 0.3 }, &[]),
+        &[-0.3, 0.5, 2.0, 4.0],
+        "LeakyReLU",
+    );
+    near(
+        &run(Layer::Prelu, &[0.5, 0.5, 0.5, 0.5]),
+        &[-0.5, 0.5, 2.0, 4.0],
+        "PReLU",
+    );
+    let e = (-1.0f32).exp() - 1.0;
+    near(
+        &run(Layer::Elu { alpha: 2.0 }, &[]),
+        &[2.0 * e, 0.5, 2.0, 4.0],
+        "ELU",
+    );
+    near(
+        &run(
+            Layer::Rescaling {
+                scale: 1.0 / 255.0,
+                offset: 0.0,
+            },
+            &[],
+        ),
+        &x.map(|v| v / 255.0),
+        "Rescaling",
+    );
+    near(
+        &run(
+            Layer::Normalization { invert: false },
+            &[1.0, 1.0, 1.0, 1.0, 4.0, 4.0, 4.0, 0.0],
+        ),
+        &[-1.0, -0.25, 0.5, 3.0e7],
+        "Normalization (variance 0: stddev floored at 1e-7)",
+    );
+    // gamma 2, beta 1, moving mean 1, moving variance 3 (+ epsilon 1 = 4): 2·(x − 1)/2 + 1.
+    let bn = Layer::BatchNormalization {
+        momentum: 0.99,
+        epsilon: 1.0,
+        center: true,
+        scale: true,
+    };
+    let bn_weights = [[2.0f32; 4], [1.0; 4], [1.0; 4], [3.0; 4]].concat();
+    near(&run(bn, &bn_weights), &x, "BatchNormalization at inference");
+    // Mean 1.375, variance 3.421875: (x − mean) / sqrt(variance + 1e-3).
+    let ln = Layer::LayerNormalization {
+        epsilon: 1e-3,
+        center: false,
+        scale: false,
+    };
+    let sd = (3.421875f32 + 1e-3).sqrt();
+    near(&run(ln, &[]), &x.map(|v| (v - 1.375) / sd), "LayerNormalization");
+    for noisy in [
+        Layer::GaussianNoise { stddev: 1.0 },
+        Layer::GaussianDropout { rate: 0.5 },
+        Layer::AlphaDropout { rate: 0.5 },
+        Layer::Identity,
+        Layer::Reshape,
+        Layer::ActivityRegularization { l1: 1.0, l2: 1.0 },
+    ] {
+        assert_eq!(run(noisy, &[]), x, "{noisy:?} is the identity at inference");
+    }
+}
+
+#[test]
+fn batch_normalization_updates_moving_statistics_only_with_batch_statistics() {
+    let layers = [
+        Layer::BatchNormalization {
+            momentum: 0.75,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+        },
+        Layer::Dense {
+            units: 1,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
+    ];
+    let net = Network::new(2, &layers).unwrap();
+    // gamma, beta, moving mean, moving variance (2 each), then the Dense kernel and bias.
+    let start = [1.0f32, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.5, -0.5, 0.0];
+    let x = [1.0f32, 2.0, 3.0, 6.0];
+    let targets = Targets::Values(&[1.0, 0.0]);
+    let sgd = Sgd {
+        learning_rate: 0.1,
+        momentum: 0.9,
+        nesterov: false,
+    };
+    for batch_statistics in [false, true] {
+        let trainer = Trainer::new(net, 0)
+            .unwrap()
+            .with_batch_statistics(batch_statistics);
+        let mut params = start;
+        let mut momentum = [0.0f32; 11];
+        let mut state = SgdState {
+            iterations: 0,
+            momentum: &mut momentum,
+        };
+        let mut grads = [0.0; 11];
+        let mut scratch = vec![0.0; trainer.scratch_len(2)];
+        trainer
+            .step(
+                &Portable,
+                &sgd,
+                &mut state,
+                &[],
+                &mut params,
+                &x,
+                &targets,
+                Loss::MeanSquaredError,
+                &mut Rng::new(0),
+                &mut grads,
+                &mut scratch,
+            )
+            .unwrap();
+        assert_eq!(&grads[4..8], &[0.0; 4]);
+        let moving = &params[4..8];
+        if batch_statistics {
+            // Batch means 2 and 4, variances 1 and 4: 0.75·old + 0.25·batch.
+            assert_eq!(moving, &[0.5, 1.0, 0.75 + 0.25, 0.75 + 1.0]);
+        } else {
+            assert_eq!(moving, &start[4..8]);
+        }
+        assert_ne!(&params[..4], &start[..4], "gamma and beta train");
+    }
+}
+
+#[test]
+fn activity_regularization_adds_its_loss_in_training_and_evaluation() {
+    let layers = [
+        Layer::Dense {
+            units: 2,
+            activation: Activation::Linear,
+            use_bias: false,
+        },
+        Layer::ActivityRegularization { l1: 0.5, l2: 0.25 },
+    ];
+    let net = Network::new(2, &layers).unwrap();
+    let params = [1.0f32, 0.0, 0.0, -2.0];
+    let x = [1.0f32, 1.0];
+    let targets = Targets::Values(&[1.0, -2.0]);
+    // Output (1, −2) hits the targets: the loss is 0.5·3 + 0.25·5 = 2.75.
+    let mut scratch = vec![0.0; net.inference_scratch_len(1)];
+    let eval = net
+        .evaluate(
+            &Portable,
+            &params,
+            &x,
+            &targets,
+            Loss::MeanSquaredError,
+            &mut scratch,
+        )
+        .unwrap();
+    assert!((eval.loss_sum - 2.75).abs() < 1e-6, "{eval:?}");
+    let trainer = Trainer::new(net, 0).unwrap();
+    let (loss, _) = {
+        let mut grads = vec![0.0; 4];
+        let mut s = vec![0.0; trainer.scratch_len(1)];
+        let stats = trainer
+            .gradients(
+                &Portable,
+                &[],
+                &params,
+                &x,
+                &targets,
+                Loss::MeanSquaredError,
+                1.0,
+                &mut Rng::new(0),
+                &mut grads,
+                &mut s,
+            )
+            .unwrap();
+        (stats.loss_sum, grads)
+    };
+    assert!((loss - 2.75).abs() < 1e-6);
+}
+
+#[test]
+fn new_layer_buffer_sizes_follow_the_formulas() {
+    let layers = [
+        Layer::Dense {
+            units: 8,
+            activation: Activation::Linear,
+            use_bias: true,
+        },
+        Layer::BatchNormalization {
+            momentum: 0.99,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+        },
+        Layer::Relu {
+            max_value: None,
+            negative_slope: 0.0,
+            threshold: 0.0,
+        },
+        Layer::GaussianDropout { rate: 0.1 },
+        Layer::Dense {
+            units: 4,
+            activation: Activation::Softmax,
+            use_bias: true,
+        },
+    ];
+    let net = Network::new(3, &layers).unwrap();
+    assert_eq!(net.param_count(), 3 * 8 + 8 + 4 * 8 + 8 * 4 + 4);
+    assert_eq!(net.weighted_layer_count(), 3);
+    let n = 16;
+    // s = 8 + 8 + 8 + (8 + 8) + (4 + 4), W = 8, c = 2·8 frozen statistics or 4·8.
+    let full = Trainer::new(net, 0).unwrap();
+    assert_eq!(full.scratch_len(n), n * (48 + 16) + 16);
+    assert_eq!(
+        full.with_batch_statistics(true).scratch_len(n),
+        n * (48 + 16) + 32
+    );
+    let head = Trainer::last_weighted(net, 1);
+    assert_eq!(head.scratch_len(n), n * (8 + 8 + 16));
+}

@@ -1,7 +1,8 @@
 //! Keras's `fit`, `evaluate` and `predict` on a [`Model`], running core's engine.
 //!
 //! Training cuts every batch into chunks of [`CHUNK`] samples whatever the number of
-//! threads (data parallelism): the threads compute core's gradients chunk by chunk with
+//! threads (data parallelism; a model with BatchNormalization keeps each batch whole, as
+//! its moments are the batch's): the threads compute core's gradients chunk by chunk with
 //! the [`HostKernel`], then sum the chunks' gradients in chunk order, each over a slice of
 //! the parameters, and apply core's SGD to it. So the same seed gives the same weights
 //! bit for bit with any `threads`. The loop runs inside its own thread pool, so handing
@@ -15,7 +16,7 @@ use crate::denormals::FlushDenormals;
 use crate::gemm::HostKernel;
 use crate::history::{EpochRecord, Evaluation};
 use crate::model::{Compile, Model, ModelError};
-use microdense_core::{BatchStats, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
+use microdense_core::{BatchStats, Layer, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -238,7 +239,12 @@ impl Model {
         self.check_data(data)?;
         let layers = self.core_layers();
         let net = Network::new(self.input_width(), &layers).map_err(ModelError::from)?;
-        let trainer = Trainer::new(net, 0)?;
+        // Keras's fit: BatchNormalization normalises with each batch's moments, so a
+        // batch is not split across threads when the model has one.
+        let trainer = Trainer::new(net, 0)?.with_batch_statistics(true);
+        let whole_batches = layers
+            .iter()
+            .any(|l| matches!(l, Layer::BatchNormalization { .. }));
         let params_len = net.param_count();
 
         let mut state = self.optimizer.take().unwrap_or_default();
@@ -246,12 +252,15 @@ impl Model {
             state.momentum = vec![0.0; compile.sgd.state_len(params_len)];
         }
 
-        let chunk_count = options.batch_size.div_ceil(CHUNK);
+        // BatchNormalization normalises with the whole batch's moments: such a model's
+        // batch is one chunk.
+        let chunk = if whole_batches { options.batch_size } else { CHUNK };
+        let chunk_count = options.batch_size.div_ceil(chunk);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(options.threads.min(chunk_count))
             .build()
             .map_err(|_| FitError::Options("could not start the training threads"))?;
-        let share = options.batch_size.min(CHUNK);
+        let share = options.batch_size.min(chunk);
         let mut chunks: Vec<Chunk> = (0..chunk_count)
             .map(|c| Chunk {
                 inputs: vec![0.0; share * data.width()],
@@ -285,8 +294,8 @@ impl Model {
                         });
                     }
                     let scale = 1.0 / batch.len() as f32;
-                    let used = &mut chunks[..batch.len().div_ceil(CHUNK)];
-                    let stats = self.batch_gradients(&trainer, &compile, data, batch, scale, used)?;
+                    let used = &mut chunks[..batch.len().div_ceil(chunk)];
+                    let stats = self.batch_gradients(&trainer, &compile, data, batch, chunk, scale, used)?;
                     if !stats.loss_sum.is_finite() {
                         return Err(FitError::Diverged {
                             epoch,
@@ -294,6 +303,9 @@ impl Model {
                         });
                     }
                     update(&compile.sgd, &mut self.params, &mut state.momentum, used)?;
+                    let first = batch.len().min(chunk);
+                    let scratch = &used[0].scratch[..trainer.scratch_len(first)];
+                    trainer.commit_statistics(&mut self.params, scratch, first)?;
                     state.iterations += 1;
                     total.merge(stats);
                     progress(&Progress::Batch {
@@ -322,15 +334,17 @@ impl Model {
         result.map(|()| history)
     }
 
-    /// Computes the gradients of one batch's chunks (one per entry of `chunks`) on the
-    /// pool's threads and returns the statistics merged in chunk order; each chunk's
-    /// gradients stay in its buffer.
+    /// Computes the gradients of one batch's chunks of `chunk` samples (one per entry of
+    /// `chunks`) on the pool's threads and returns the statistics merged in chunk order;
+    /// each chunk's gradients stay in its buffer.
+    #[allow(clippy::too_many_arguments)]
     fn batch_gradients(
         &self,
         trainer: &Trainer<'_>,
         compile: &Compile,
         data: &Dataset<'_>,
         batch: &[usize],
+        chunk: usize,
         scale: f32,
         chunks: &mut [Chunk],
     ) -> Result<BatchStats, FitError> {
@@ -338,7 +352,7 @@ impl Model {
         use rayon::prelude::*;
         let results: Vec<Result<BatchStats, microdense_core::Error>> = chunks
             .par_iter_mut()
-            .zip(batch.par_chunks(CHUNK))
+            .zip(batch.par_chunks(chunk))
             .map(|(chunk, part)| {
                 let _flush = FlushDenormals::new();
                 chunk.run(trainer, compile, params, data, part, scale)

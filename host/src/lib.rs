@@ -10,6 +10,7 @@ pub mod denormals;
 pub mod device;
 pub mod device_format;
 pub mod fit;
+pub mod fold;
 pub mod gemm;
 pub mod h5;
 pub mod history;

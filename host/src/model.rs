@@ -18,6 +18,9 @@ pub struct NamedLayer {
     pub kernel_initializer: Initializer,
     /// Bias initializer (Dense only; Keras's default `zeros`).
     pub bias_initializer: Initializer,
+    /// Normalization's `count` weight (how many samples `adapt` saw): not needed to
+    /// compute anything, kept to write it back.
+    pub count: i64,
 }
 
 impl NamedLayer {
@@ -29,6 +32,7 @@ impl NamedLayer {
             trainable: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
+            count: 0,
         }
     }
 }
@@ -225,7 +229,8 @@ impl Model {
     /// Builds a Sequential model from a spec such as `784,128:relu,dropout:0.2,10:softmax`:
     /// the input width (or `28x28` for a shape, which needs a `flatten`), then per layer
     /// `N` (Dense, linear), `N:act` (Dense with a fused activation), `N:act:nobias`,
-    /// an activation name (an Activation layer), `dropout:R` or `flatten`.
+    /// an activation name (an Activation layer), `dropout:R`, `flatten`, or one of
+    /// [`SPEC_LAYERS`]' forms (`bn`, `leaky_relu:0.2`, `rescale:0.00392`, ...).
     /// Layers are named as Keras names them (`dense`, `dense_1`, `activation`, ...).
     /// At most [`DEFAULT_MAX_PARAMS`](crate::budget::DEFAULT_MAX_PARAMS) parameters; see
     /// [`Model::from_spec_with_budget`].
@@ -271,7 +276,11 @@ impl Model {
                         use_bias,
                     }
                 }
-                [name] => Layer::Activation(parse_activation(name)?),
+                [name] if Activation::from_keras_name(name).is_some() => {
+                    Layer::Activation(parse_activation(name)?)
+                }
+                [name, args @ ..] => spec_layer(name, args)?
+                    .ok_or_else(|| ModelError::Spec(format!("cannot read layer {part:?}")))?,
                 _ => return Err(ModelError::Spec(format!("cannot read layer {part:?}"))),
             };
             layers.push(NamedLayer::new(namer.name_for(&layer), layer));
@@ -371,12 +380,24 @@ impl Model {
         }
         let mut rng = Rng::new(seed);
         for (i, named) in self.layers.iter().enumerate() {
+            let fan_in = net.layer_input_width(i);
+            let params = &mut self.params[net.param_range(i)];
             if let Layer::Dense { units, .. } = named.layer {
-                let fan_in = net.layer_input_width(i);
                 let units = units as usize;
-                let (kernel, bias) = self.params[net.param_range(i)].split_at_mut(fan_in * units);
+                let (kernel, bias) = params.split_at_mut(fan_in * units);
                 named.kernel_initializer.fill(kernel, fan_in, units, &mut rng);
                 named.bias_initializer.fill(bias, units, units, &mut rng);
+                continue;
+            }
+            // Keras's defaults: ones for scales and variances, zeros for the rest.
+            for (name, values) in named
+                .layer
+                .weight_names()
+                .iter()
+                .zip(params.chunks_exact_mut(fan_in))
+            {
+                let one = matches!(*name, "gamma" | "moving_variance" | "variance");
+                values.fill(if one { 1.0 } else { 0.0 });
             }
         }
         Ok(())
@@ -395,7 +416,7 @@ impl Model {
                     }
                     s
                 }
-                Layer::Flatten => vec![shape.iter().product()],
+                Layer::Flatten | Layer::Reshape => vec![shape.iter().product()],
                 _ => shape,
             };
             if j == i {
@@ -414,19 +435,18 @@ impl Model {
 /// Hands out Keras's automatic layer names: `dense`, `dense_1`, `activation`, ...
 #[derive(Default, Debug)]
 pub struct LayerNamer {
-    counts: std::collections::HashMap<&'static str, usize>,
+    counts: std::collections::HashMap<String, usize>,
 }
 
 impl LayerNamer {
     /// The next name for a layer of this kind.
     pub fn name_for(&mut self, layer: &Layer) -> String {
-        let base = match layer {
-            Layer::Dense { .. } => "dense",
-            Layer::Activation(_) => "activation",
-            Layer::Dropout { .. } => "dropout",
-            Layer::Flatten => "flatten",
-        };
-        let n = self.counts.entry(base).or_insert(0);
+        self.next(&keras_snake_case(layer.keras_class()))
+    }
+
+    /// The next name with this base: `base`, then `base_1`, `base_2`, ...
+    pub fn next(&mut self, base: &str) -> String {
+        let n = self.counts.entry(base.to_string()).or_insert(0);
         let name = if *n == 0 {
             base.to_string()
         } else {
@@ -435,6 +455,143 @@ impl LayerNamer {
         *n += 1;
         name
     }
+}
+
+/// Keras's `to_snake_case` of a class name, the base of its automatic layer names:
+/// `BatchNormalization` → `batch_normalization`, `ReLU` → `re_lu`, `PReLU` → `p_re_lu`.
+pub fn keras_snake_case(class: &str) -> String {
+    let chars: Vec<char> = class
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1);
+        // `(.)([A-Z][a-z]+)` → `\1_\2`, then `([a-z])([A-Z])` → `\1_\2`.
+        let word_start = c.is_uppercase() && next.is_some_and(|n| n.is_lowercase()) && prev.is_some();
+        let case_change = c.is_uppercase() && prev.is_some_and(char::is_lowercase);
+        if (word_start || case_change) && !out.ends_with('_') {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// The `--arch` forms of the layers beyond Dense, Activation, Dropout and Flatten
+/// (optional arguments in brackets, Keras's defaults when left out).
+pub const SPEC_LAYERS: &str = "bn[:MOMENTUM[:EPSILON]], ln[:EPSILON], rescale:SCALE[:OFFSET], \
+normalize, relu:MAX[:SLOPE[:THRESHOLD]], leaky_relu[:SLOPE], prelu, elu:ALPHA, softmax_layer, \
+identity, gaussian_noise:STDDEV, gaussian_dropout:RATE, alpha_dropout:RATE, reshape, \
+activity_reg:L1[:L2]";
+
+/// One of [`SPEC_LAYERS`] from its name and arguments; `None` for an unknown name.
+fn spec_layer(name: &str, args: &[&str]) -> Result<Option<Layer>, ModelError> {
+    let number = |i: usize, default: Option<f32>| -> Result<f32, ModelError> {
+        match args.get(i) {
+            Some(text) => text
+                .parse::<f32>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| ModelError::Spec(format!("{name}: {text:?} is not a number"))),
+            None => {
+                default.ok_or_else(|| ModelError::Spec(format!("{name} needs an argument ({SPEC_LAYERS})")))
+            }
+        }
+    };
+    let most = |n: usize| {
+        if args.len() > n {
+            Err(ModelError::Spec(format!("{name} takes at most {n} arguments")))
+        } else {
+            Ok(())
+        }
+    };
+    let layer = match name {
+        "bn" => {
+            most(2)?;
+            Layer::BatchNormalization {
+                momentum: number(0, Some(0.99))?,
+                epsilon: number(1, Some(1e-3))?,
+                center: true,
+                scale: true,
+            }
+        }
+        "ln" => {
+            most(1)?;
+            Layer::LayerNormalization {
+                epsilon: number(0, Some(1e-3))?,
+                center: true,
+                scale: true,
+            }
+        }
+        "rescale" => {
+            most(2)?;
+            Layer::Rescaling {
+                scale: number(0, None)?,
+                offset: number(1, Some(0.0))?,
+            }
+        }
+        "normalize" => Layer::Normalization { invert: false },
+        "relu" => {
+            most(3)?;
+            Layer::Relu {
+                max_value: Some(number(0, None)?),
+                negative_slope: number(1, Some(0.0))?,
+                threshold: number(2, Some(0.0))?,
+            }
+        }
+        "leaky_relu" => {
+            most(1)?;
+            Layer::LeakyRelu {
+                negative_slope: number(0, Some(0.3))?,
+            }
+        }
+        "prelu" => Layer::Prelu,
+        "elu" => {
+            most(1)?;
+            Layer::Elu {
+                alpha: number(0, None)?,
+            }
+        }
+        "softmax_layer" => Layer::Softmax,
+        "identity" => Layer::Identity,
+        "gaussian_noise" => {
+            most(1)?;
+            Layer::GaussianNoise {
+                stddev: number(0, None)?,
+            }
+        }
+        "gaussian_dropout" => {
+            most(1)?;
+            Layer::GaussianDropout {
+                rate: number(0, None)?,
+            }
+        }
+        "alpha_dropout" => {
+            most(1)?;
+            Layer::AlphaDropout {
+                rate: number(0, None)?,
+            }
+        }
+        "reshape" => Layer::Reshape,
+        "activity_reg" => {
+            most(2)?;
+            Layer::ActivityRegularization {
+                l1: number(0, None)?,
+                l2: number(1, Some(0.0))?,
+            }
+        }
+        _ => return Ok(None),
+    };
+    let no_args = matches!(
+        layer,
+        Layer::Normalization { .. } | Layer::Prelu | Layer::Softmax | Layer::Identity | Layer::Reshape
+    );
+    if no_args && !args.is_empty() {
+        return Err(ModelError::Spec(format!("{name} takes no arguments")));
+    }
+    Ok(Some(layer))
 }
 
 fn parse_activation(name: &str) -> Result<Activation, ModelError> {

@@ -79,8 +79,8 @@ fn whole_model_files_of_every_flavour_predict_like_keras_and_resume() {
             }
         }
     }
-    // 4 models × (tf_keras .h5, Keras 3 .h5, .keras) + the Keras 2.1-era file.
-    assert_eq!(checked, 13);
+    // 6 models × (tf_keras .h5, Keras 3 .h5, .keras) + the Keras 2.1-era file.
+    assert_eq!(checked, 19);
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn architectures_plus_weights_files_predict_like_keras() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 8);
+    assert_eq!(checked, 12);
 }
 
 #[test]
@@ -173,5 +173,37 @@ fn layers_read_as_keras_defined_them() {
         assert_eq!(functional.name, "chain");
         let names: Vec<&str> = functional.layers.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["flatten", "dense", "dropout", "probs"]);
+        let bn = Model::load(f.dir.join(format!("{flavour}/bn_relu.h5"))).unwrap();
+        assert_eq!(
+            bn.core_layers()[1],
+            Layer::BatchNormalization {
+                momentum: 0.99,
+                epsilon: 1e-3,
+                center: true,
+                scale: true
+            }
+        );
+        let pre = Model::load(f.dir.join(format!("{flavour}/preprocessing.h5"))).unwrap();
+        assert_eq!(
+            pre.core_layers(),
+            [
+                Layer::Rescaling {
+                    scale: 2.0,
+                    offset: -1.0
+                },
+                Layer::Dense {
+                    units: 32,
+                    activation: Activation::Linear,
+                    use_bias: true
+                },
+                Layer::LeakyRelu { negative_slope: 0.2 },
+                Layer::Dense {
+                    units: 10,
+                    activation: Activation::Linear,
+                    use_bias: true
+                },
+                Layer::Softmax,
+            ]
+        );
     }
 }

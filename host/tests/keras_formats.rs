@@ -193,12 +193,21 @@ fn bad_files_give_clear_errors() {
 }
 
 #[test]
-fn unsupported_layers_are_refused_by_class_and_name() {
-    for (class, name) in [
-        ("Conv2D", "conv"),
-        ("LSTM", "lstm"),
-        ("Lambda", "my_lambda"),
-        ("MyCustomLayer", "custom"),
+fn unsupported_layers_are_refused_by_class_name_and_alternative() {
+    for (class, name, alternative) in [
+        ("Conv2D", "conv", "Flatten followed by Dense"),
+        ("LSTM", "lstm", "Flatten followed by Dense"),
+        (
+            "Lambda",
+            "my_lambda",
+            "an Activation, Rescaling or Normalization layer",
+        ),
+        ("Add", "add", "a single chain of layers"),
+        (
+            "MyCustomLayer",
+            "custom",
+            "Dense with one of the supported activations",
+        ),
     ] {
         let layer = format!(
             r#"{{"class_name": "{class}", "config": {{"name": "{name}", "function": "lambda x: x"}}}}"#
@@ -210,9 +219,97 @@ fn unsupported_layers_are_refused_by_class_and_name() {
             msg.contains(class) && msg.contains(&format!("\"{name}\"")),
             "{msg}"
         );
+        assert!(
+            msg.contains(&format!("nearest supported: {alternative}")),
+            "{msg}"
+        );
         if class == "Lambda" {
             assert!(msg.contains("never runs"), "{msg}");
         }
+    }
+}
+
+#[test]
+fn new_layer_settings_out_of_reach_are_named() {
+    for (layer, what) in [
+        (
+            r#"{"class_name": "BatchNormalization", "config": {"name": "bn", "axis": 0}}"#,
+            "axis 0",
+        ),
+        (
+            r#"{"class_name": "BatchNormalization", "config": {"name": "bn", "renorm": true}}"#,
+            "renorm",
+        ),
+        (
+            r#"{"class_name": "LayerNormalization", "config": {"name": "ln", "rms_scaling": true}}"#,
+            "rms_scaling",
+        ),
+        (
+            r#"{"class_name": "PReLU", "config": {"name": "p", "shared_axes": [1]}}"#,
+            "shared_axes",
+        ),
+        (
+            r#"{"class_name": "Normalization", "config": {"name": "n", "mean": 0.5, "variance": 2.0}}"#,
+            "adapt",
+        ),
+        (
+            r#"{"class_name": "Reshape", "config": {"name": "r", "target_shape": [5, 10]}}"#,
+            "only to one dimension",
+        ),
+        (
+            r#"{"class_name": "GaussianDropout", "config": {"name": "g", "rate": 1.5}}"#,
+            "dropout rate",
+        ),
+        (r#"{"class_name": "Rescaling", "config": {"name": "s"}}"#, "scale"),
+    ] {
+        let err = Model::from_json(&tutorial_json_with(layer))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(what), "{layer}: {err}");
+    }
+}
+
+#[test]
+fn arch_specs_name_the_new_layers() {
+    let model = Model::from_spec(
+        "784,rescale:0.00392,64,bn,relu,leaky_relu:0.2,prelu,elu:0.5,relu:6,ln,normalize,\
+         gaussian_noise:0.1,gaussian_dropout:0.2,alpha_dropout:0.1,identity,reshape,\
+         activity_reg:0.01,10,softmax_layer",
+        1,
+    )
+    .unwrap();
+    let names: Vec<&str> = model.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "rescaling",
+            "dense",
+            "batch_normalization",
+            "activation",
+            "leaky_re_lu",
+            "p_re_lu",
+            "elu",
+            "re_lu",
+            "layer_normalization",
+            "normalization",
+            "gaussian_noise",
+            "gaussian_dropout",
+            "alpha_dropout",
+            "identity",
+            "reshape",
+            "activity_regularization",
+            "dense_1",
+            "softmax"
+        ]
+    );
+    for bad in [
+        "784,bn:x",
+        "784,rescale",
+        "784,prelu:2",
+        "784,leaky_relu:1:2",
+        "784,frobnicate",
+    ] {
+        assert!(Model::from_spec(bad, 1).is_err(), "{bad}");
     }
 }
 

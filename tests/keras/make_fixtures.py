@@ -132,11 +132,42 @@ def functional(k):
     return model, k.optimizers.SGD(learning_rate=0.02, momentum=0.5)
 
 
+def bn_relu(k):
+    """Issue 12's first model: Dense -> BatchNormalization -> relu, SGD with momentum."""
+    model = k.Sequential(
+        [
+            k.Input(shape=(784,)),
+            k.layers.Dense(48),
+            k.layers.BatchNormalization(),
+            k.layers.Activation("relu"),
+            k.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    return model, k.optimizers.SGD(learning_rate=0.05, momentum=0.9)
+
+
+def preprocessing(k):
+    """Issue 12's second model: Rescaling, LeakyReLU and a Softmax layer."""
+    model = k.Sequential(
+        [
+            k.Input(shape=(784,)),
+            k.layers.Rescaling(2.0, offset=-1.0),
+            k.layers.Dense(32),
+            k.layers.LeakyReLU(0.2),
+            k.layers.Dense(10),
+            k.layers.Softmax(),
+        ]
+    )
+    return model, k.optimizers.SGD(learning_rate=0.05)
+
+
 MODELS = {
     "tutorial": (tutorial, (784,)),
     "fused": (fused, (784,)),
     "nobias_dropout": (nobias_dropout, (784,)),
     "functional": (functional, (28, 28)),
+    "bn_relu": (bn_relu, (784,)),
+    "preprocessing": (preprocessing, (784,)),
 }
 
 

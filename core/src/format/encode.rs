@@ -2,7 +2,7 @@
 
 use super::crc32::crc32;
 use super::wire::{
-    shape_width, Header, InputShape, LayerSeq, Layout, Meta, TrainingRecord, HEADER_LEN, MAGIC,
+    shape_width, Header, InputShape, LayerRecord, LayerSeq, Layout, Meta, TrainingRecord, HEADER_LEN, MAGIC,
 };
 use super::{
     FormatError, Inconsistency, Malformation, Quantity, StoredCount, TrainingState, MIN_READER_VERSION,
@@ -129,6 +129,16 @@ impl<'a> ModelRef<'a> {
         Ok(len)
     }
 
+    /// The oldest reader version that can use the file: [`MIN_READER_VERSION`], raised
+    /// to 2 when a layer needs a format-2 record.
+    pub fn min_reader(&self) -> u16 {
+        self.network
+            .layers()
+            .iter()
+            .map(|l| LayerRecord::from(l).min_reader())
+            .fold(MIN_READER_VERSION, u16::max)
+    }
+
     /// Writes the file's head — header, metadata and the zero padding before the weights —
     /// to the start of `out` and returns where every part of the file lies, for writers
     /// that produce the weights, momentum and CRC themselves (a device streaming its model
@@ -145,7 +155,7 @@ impl<'a> ModelRef<'a> {
         let header = Header {
             magic: MAGIC,
             version: VERSION,
-            min_reader: MIN_READER_VERSION,
+            min_reader: self.min_reader(),
             // Both fit: `plan` checked the file length against u32::MAX.
             len: len as u32,
             meta_len: (layout.meta_end - HEADER_LEN) as u32,

@@ -5,7 +5,7 @@
 //! ```text
 //! offset        size        field
 //! 0             4           magic 89 4D 44 4C ("\x89MDL")
-//! 4             2           version      u16 LE  (writer's format version, 1)
+//! 4             2           version      u16 LE  (writer's format version, 2)
 //! 6             2           min_reader   u16 LE  (oldest reader version that can use the file)
 //! 8             4           len          u32 LE  (whole file, CRC included)
 //! 12            4           meta_len     u32 LE
@@ -52,10 +52,13 @@ pub use error::{
 pub use training::TrainingState;
 pub use wire::{CRC_LEN, HEADER_LEN, MAGIC, MAX_INPUT_DIMS, MIN_FILE_LEN};
 
-/// The format version this code writes and the newest it reads.
-pub const VERSION: u16 = 1;
+/// The format version this code writes and the newest it reads. Version 2 added the
+/// layer records after `Flatten` (BatchNormalization, ..., ActivityRegularization).
+pub const VERSION: u16 = 2;
 
-/// The `min_reader` this code writes: the oldest reader version that can use its files.
+/// The `min_reader` this code writes for files that only use version-1 records (files
+/// with a version-2 layer record get 2, see [`ModelRef::min_reader`]), so version-1
+/// readers keep reading the models they can run and refuse the others by version.
 pub const MIN_READER_VERSION: u16 = 1;
 
 /// Storage aligned to 4 bytes, so a file's weights can be read in place:

@@ -97,6 +97,101 @@ pub(super) enum LayerRecord {
     } = 2,
     /// `Flatten`: no payload.
     Flatten = 3,
+    /// `BatchNormalization` (format 2): momentum, epsilon (f32 each), center, scale (bytes).
+    BatchNormalization {
+        /// Moving-average momentum.
+        momentum: f32,
+        /// Variance epsilon.
+        epsilon: f32,
+        /// Has beta.
+        center: bool,
+        /// Has gamma.
+        scale: bool,
+    } = 4,
+    /// `LayerNormalization` (format 2): epsilon (f32), center, scale (bytes).
+    LayerNormalization {
+        /// Variance epsilon.
+        epsilon: f32,
+        /// Has beta.
+        center: bool,
+        /// Has gamma.
+        scale: bool,
+    } = 5,
+    /// `Rescaling` (format 2): scale, offset (f32 each).
+    Rescaling {
+        /// Factor.
+        scale: f32,
+        /// Offset.
+        offset: f32,
+    } = 6,
+    /// `Normalization` (format 2): invert (byte).
+    Normalization {
+        /// Inverse transformation.
+        invert: bool,
+    } = 7,
+    /// `ReLU` (format 2): max_value (option byte, then f32 if 1), negative_slope, threshold (f32).
+    Relu {
+        /// Largest output.
+        max_value: Option<f32>,
+        /// Slope below the threshold.
+        negative_slope: f32,
+        /// Threshold.
+        threshold: f32,
+    } = 8,
+    /// `LeakyReLU` (format 2): negative_slope (f32).
+    LeakyRelu {
+        /// Slope for negative inputs.
+        negative_slope: f32,
+    } = 9,
+    /// `PReLU` (format 2): no payload (alpha is a weight).
+    Prelu = 10,
+    /// `ELU` (format 2): alpha (f32).
+    Elu {
+        /// Negative-part scale.
+        alpha: f32,
+    } = 11,
+    /// `Softmax` layer (format 2): no payload.
+    Softmax = 12,
+    /// `Identity` (format 2): no payload.
+    Identity = 13,
+    /// `GaussianNoise` (format 2): stddev (f32).
+    GaussianNoise {
+        /// Noise standard deviation.
+        stddev: f32,
+    } = 14,
+    /// `GaussianDropout` (format 2): rate (f32).
+    GaussianDropout {
+        /// Drop probability.
+        rate: f32,
+    } = 15,
+    /// `AlphaDropout` (format 2): rate (f32).
+    AlphaDropout {
+        /// Drop probability.
+        rate: f32,
+    } = 16,
+    /// `Reshape` to one dimension (format 2): no payload.
+    Reshape = 17,
+    /// `ActivityRegularization` (format 2): l1, l2 (f32 each).
+    ActivityRegularization {
+        /// L1 factor.
+        l1: f32,
+        /// L2 factor.
+        l2: f32,
+    } = 18,
+}
+
+impl LayerRecord {
+    /// The oldest format version that knows this record: 1 for Dense, Activation,
+    /// Dropout and Flatten, 2 for the rest.
+    pub(super) fn min_reader(&self) -> u16 {
+        match self {
+            LayerRecord::Dense { .. }
+            | LayerRecord::Activation(_)
+            | LayerRecord::Dropout { .. }
+            | LayerRecord::Flatten => 1,
+            _ => 2,
+        }
+    }
 }
 
 /// An activation function's tag (one varint byte).
@@ -292,6 +387,47 @@ impl From<&Layer> for LayerRecord {
             Layer::Activation(a) => LayerRecord::Activation(a.into()),
             Layer::Dropout { rate } => LayerRecord::Dropout { rate },
             Layer::Flatten => LayerRecord::Flatten,
+            Layer::BatchNormalization {
+                momentum,
+                epsilon,
+                center,
+                scale,
+            } => LayerRecord::BatchNormalization {
+                momentum,
+                epsilon,
+                center,
+                scale,
+            },
+            Layer::LayerNormalization {
+                epsilon,
+                center,
+                scale,
+            } => LayerRecord::LayerNormalization {
+                epsilon,
+                center,
+                scale,
+            },
+            Layer::Rescaling { scale, offset } => LayerRecord::Rescaling { scale, offset },
+            Layer::Normalization { invert } => LayerRecord::Normalization { invert },
+            Layer::Relu {
+                max_value,
+                negative_slope,
+                threshold,
+            } => LayerRecord::Relu {
+                max_value,
+                negative_slope,
+                threshold,
+            },
+            Layer::LeakyRelu { negative_slope } => LayerRecord::LeakyRelu { negative_slope },
+            Layer::Prelu => LayerRecord::Prelu,
+            Layer::Elu { alpha } => LayerRecord::Elu { alpha },
+            Layer::Softmax => LayerRecord::Softmax,
+            Layer::Identity => LayerRecord::Identity,
+            Layer::GaussianNoise { stddev } => LayerRecord::GaussianNoise { stddev },
+            Layer::GaussianDropout { rate } => LayerRecord::GaussianDropout { rate },
+            Layer::AlphaDropout { rate } => LayerRecord::AlphaDropout { rate },
+            Layer::Reshape => LayerRecord::Reshape,
+            Layer::ActivityRegularization { l1, l2 } => LayerRecord::ActivityRegularization { l1, l2 },
         }
     }
 }
@@ -311,6 +447,47 @@ impl From<LayerRecord> for Layer {
             LayerRecord::Activation(a) => Layer::Activation(a.into()),
             LayerRecord::Dropout { rate } => Layer::Dropout { rate },
             LayerRecord::Flatten => Layer::Flatten,
+            LayerRecord::BatchNormalization {
+                momentum,
+                epsilon,
+                center,
+                scale,
+            } => Layer::BatchNormalization {
+                momentum,
+                epsilon,
+                center,
+                scale,
+            },
+            LayerRecord::LayerNormalization {
+                epsilon,
+                center,
+                scale,
+            } => Layer::LayerNormalization {
+                epsilon,
+                center,
+                scale,
+            },
+            LayerRecord::Rescaling { scale, offset } => Layer::Rescaling { scale, offset },
+            LayerRecord::Normalization { invert } => Layer::Normalization { invert },
+            LayerRecord::Relu {
+                max_value,
+                negative_slope,
+                threshold,
+            } => Layer::Relu {
+                max_value,
+                negative_slope,
+                threshold,
+            },
+            LayerRecord::LeakyRelu { negative_slope } => Layer::LeakyRelu { negative_slope },
+            LayerRecord::Prelu => Layer::Prelu,
+            LayerRecord::Elu { alpha } => Layer::Elu { alpha },
+            LayerRecord::Softmax => Layer::Softmax,
+            LayerRecord::Identity => Layer::Identity,
+            LayerRecord::GaussianNoise { stddev } => Layer::GaussianNoise { stddev },
+            LayerRecord::GaussianDropout { rate } => Layer::GaussianDropout { rate },
+            LayerRecord::AlphaDropout { rate } => Layer::AlphaDropout { rate },
+            LayerRecord::Reshape => Layer::Reshape,
+            LayerRecord::ActivityRegularization { l1, l2 } => Layer::ActivityRegularization { l1, l2 },
         }
     }
 }
@@ -401,6 +578,44 @@ mod tests {
             let back: LayerRecord = postcard::from_bytes(bytes).unwrap();
             assert_eq!(Layer::from(back), layer);
         }
+    }
+
+    #[test]
+    fn version_2_layer_records_encode_as_documented() {
+        let mut buf = [0u8; 16];
+        let cases: [(Layer, &[u8]); 4] = [
+            (
+                Layer::BatchNormalization {
+                    momentum: 0.5,
+                    epsilon: 1.0,
+                    center: true,
+                    scale: false,
+                },
+                &[4, 0, 0, 0, 0x3F, 0, 0, 0x80, 0x3F, 1, 0],
+            ),
+            (
+                Layer::Relu {
+                    max_value: Some(2.0),
+                    negative_slope: 0.0,
+                    threshold: 0.0,
+                },
+                &[8, 1, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 0],
+            ),
+            (Layer::Prelu, &[10]),
+            (
+                Layer::ActivityRegularization { l1: 0.0, l2: 2.0 },
+                &[18, 0, 0, 0, 0, 0, 0, 0, 0x40],
+            ),
+        ];
+        for (layer, bytes) in cases {
+            let record = LayerRecord::from(&layer);
+            assert_eq!(record.min_reader(), 2, "{layer:?}");
+            let n = encode(&record, &mut buf);
+            assert_eq!(&buf[..n], bytes, "{layer:?}");
+            let back: LayerRecord = postcard::from_bytes(bytes).unwrap();
+            assert_eq!(Layer::from(back), layer);
+        }
+        assert_eq!(LayerRecord::from(&Layer::Flatten).min_reader(), 1);
     }
 
     #[test]

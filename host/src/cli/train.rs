@@ -19,7 +19,11 @@ pub struct TrainArgs {
     budget: super::BudgetArgs,
     /// The architecture: a Keras JSON/YAML file (`model.to_json()`), or a spec: input
     /// width, then `N` (Dense), `N:act` (Dense with activation), an activation name
-    /// (Activation layer), `dropout:R`, `flatten`.
+    /// (Activation layer), `dropout:R`, `flatten`, `bn[:MOMENTUM[:EPSILON]]`, `ln`,
+    /// `rescale:S[:OFFSET]`, `normalize`, `relu:MAX[:SLOPE[:THRESHOLD]]`,
+    /// `leaky_relu[:SLOPE]`, `prelu`, `elu:ALPHA`, `softmax_layer`, `identity`,
+    /// `gaussian_noise:S`, `gaussian_dropout:R`, `alpha_dropout:R`, `reshape`,
+    /// `activity_reg:L1[:L2]`.
     #[arg(long, default_value = TUTORIAL_SPEC)]
     arch: String,
     /// Load these weights into the architecture (`save_weights` output, or a whole model).

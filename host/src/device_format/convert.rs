@@ -93,12 +93,23 @@ fn trailing_trainable_dense(model: &Model) -> usize {
         .count()
 }
 
-/// Encodes `model` as a `.mdl` file.
+/// Encodes `model` as a `.mdl` file, frozen BatchNormalization layers folded into the
+/// Dense layer before them ([`crate::fold`]).
 ///
 /// With a training state, the momentum stored is the model's for the trainable
 /// parameters (zeros when the model has none yet and the optimizer uses momentum).
 pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceFormatError> {
     model.validate()?;
+    let first = match options.trainable_layers {
+        Some(k) => model.with_network(|net| Ok(net.first_trainable_layer(k)))?,
+        None if options.with_training_state => {
+            let k = trailing_trainable_dense(model);
+            model.with_network(|net| Ok(net.first_trainable_layer(k)))?
+        }
+        None => model.layers.len(),
+    };
+    let folded = crate::fold::fold_frozen_batch_norms(model, first)?;
+    let model = &folded;
     let layers = model.core_layers();
     let network = Network::new(model.input_width(), &layers)?;
     let input_shape = model

@@ -265,7 +265,7 @@ mod tests {
         let bytes = to_mdl(&model, &ExportOptions::default()).unwrap();
         let report = inspect(&bytes, 32);
         assert_eq!(report.file_len, 161_968);
-        assert_eq!(report.header.unwrap().version, 1);
+        assert_eq!(report.header.unwrap().version, format::VERSION);
         assert!(report.status.is_ok());
         let m = report.model.as_ref().unwrap();
         assert_eq!(m.params, 40_480);

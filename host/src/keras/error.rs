@@ -140,7 +140,12 @@ impl fmt::Display for KerasError {
                         " (Lambda layers hold Python code, which microdense never runs)"
                     )?;
                 }
-                write!(f, "; supported: Dense, Activation, Dropout, Flatten, InputLayer")
+                write!(
+                    f,
+                    "; nearest supported: {}; supported: {}",
+                    super::layers::nearest_alternative(class),
+                    super::layers::SUPPORTED_CLASSES
+                )
             }
             KerasError::Unsupported { file, at, what } => {
                 write!(f, "{file}: {at}: {what} is not supported by microdense")

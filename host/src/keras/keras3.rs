@@ -22,12 +22,11 @@ use super::config::{architecture_from_config, model_from_config, model_to_config
 use super::json::{self, Node};
 use super::optimizer::{buffers, iteration_count, state_from_buffers};
 use super::training_config::{compile_config, compile_from_config};
-use super::weights::{checked_tensor, dense_slots, LoadWeights, WeightsReport};
+use super::weights::{checked_tensor, count_value, weight_slots, LoadWeights, WeightsReport};
 use super::{KerasError, KERAS3_VERSION};
 use crate::budget::ParamBudget;
 use crate::h5::{self, H5Attr, H5Dataset, H5Group};
-use crate::model::{Compile, Model, ModelKind, OptimizerState};
-use microdense_core::Layer;
+use crate::model::{Compile, LayerNamer, Model, ModelKind, OptimizerState};
 use std::io::{Cursor, Read, Write};
 
 /// Name of the weights file inside a `.keras` archive.
@@ -40,36 +39,13 @@ pub const METADATA_ENTRY: &str = "metadata.json";
 /// The Keras 3 key of every layer (`layers/<key>`), with the index of the model layer
 /// it belongs to (`None` for a Functional model's input layer).
 fn layer_keys(model: &Model) -> Vec<(String, Option<usize>)> {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    let mut key = |class: &'static str| {
-        let n = match counts.iter_mut().find(|(c, _)| *c == class) {
-            Some((_, n)) => {
-                *n += 1;
-                *n
-            }
-            None => {
-                counts.push((class, 0));
-                0
-            }
-        };
-        if n == 0 {
-            class.to_string()
-        } else {
-            format!("{class}_{n}")
-        }
-    };
+    let mut namer = LayerNamer::default();
     let mut keys = Vec::new();
     if model.kind == ModelKind::Functional {
-        keys.push((key("input_layer"), None));
+        keys.push((namer.next("input_layer"), None));
     }
     for (i, named) in model.layers.iter().enumerate() {
-        let class = match named.layer {
-            Layer::Dense { .. } => "dense",
-            Layer::Activation(_) => "activation",
-            Layer::Dropout { .. } => "dropout",
-            Layer::Flatten => "flatten",
-        };
-        keys.push((key(class), Some(i)));
+        keys.push((namer.name_for(&named.layer), Some(i)));
     }
     keys
 }
@@ -83,17 +59,22 @@ fn named_group(name: &str) -> H5Group {
 
 /// `model`'s weights (and optimizer state, when compiled) in Keras 3's layout.
 pub fn weights_h5(model: &Model) -> Result<H5Group, KerasError> {
-    let slots = dense_slots(model, "(model)")?;
+    let slots = weight_slots(model, "(model)")?;
     let mut root = H5Group::new();
     for (key, index) in layer_keys(model) {
         let name = index.map_or(model.input_name.as_str(), |i| model.layers[i].name.as_str());
         let mut vars = named_group(name);
         if let Some(slot) = slots.iter().find(|s| Some(s.index) == index) {
-            for (n, ((_, shape), range)) in slot.tensors().into_iter().zip(slot.ranges()).enumerate() {
+            let tensors = slot.tensors();
+            for (n, ((_, shape), range)) in tensors.iter().zip(slot.ranges()).enumerate() {
                 vars.insert_dataset(
                     &n.to_string(),
-                    H5Dataset::f32(shape, model.params[range].to_vec()),
+                    H5Dataset::f32(shape.clone(), model.params[range].to_vec()),
                 );
+            }
+            if slot.has_count() {
+                let count = H5Dataset::scalar_i64(model.layers[slot.index].count);
+                vars.insert_dataset(&tensors.len().to_string(), count);
             }
         }
         root.insert_group(&format!("layers/{key}/vars"), vars);
@@ -133,9 +114,10 @@ pub fn load_weights_h5(
         file: file.to_string(),
         what: "layers group (not a Keras 3 .weights.h5 file)".into(),
     })?;
-    let slots = dense_slots(model, file)?;
+    let slots = weight_slots(model, file)?;
     let keys = layer_keys(model);
     let mut params = model.params.clone();
+    let mut counts = Vec::new();
     let mut report = WeightsReport::default();
     for slot in &slots {
         let name = &model.layers[slot.index].name;
@@ -160,8 +142,13 @@ pub fn load_weights_h5(
                 what: format!("weights of layer {name:?}"),
             });
         };
-        let saved = numbered(vars);
+        let mut saved = numbered(vars);
         let expected = slot.tensors();
+        let count = if slot.has_count() && saved.len() == expected.len() + 1 {
+            saved.pop().map(|ds| count_value(ds, file, name)).transpose()?
+        } else {
+            None
+        };
         let result = if saved.len() != expected.len() {
             Err(KerasError::Weights {
                 file: file.to_string(),
@@ -183,6 +170,7 @@ pub fn load_weights_h5(
                 for (range, v) in slot.ranges().into_iter().zip(values) {
                     params[range].copy_from_slice(&v);
                 }
+                counts.extend(count.map(|c| (slot.index, c)));
                 report.loaded.push(name.clone());
             }
             Err(e) if how.by_name && how.skip_mismatch => report.skipped.push((name.clone(), e.to_string())),
@@ -190,6 +178,9 @@ pub fn load_weights_h5(
         }
     }
     model.params = params;
+    for (index, count) in counts {
+        model.layers[index].count = count;
+    }
     Ok(report)
 }
 

@@ -8,6 +8,8 @@
 //!
 //! - [`config`]: `model_config` JSON ⇄ the model's architecture (Sequential, Functional
 //!   chains; Keras 2.0–2.2, tf_keras 2.x and Keras 3 styles);
+//! - [`layers`]: the configs of the layers beyond Dense, Activation, Dropout and Flatten,
+//!   and the nearest supported layer for the refused ones;
 //! - [`training_config`]: loss, SGD settings and metrics (`lr`/`learning_rate`, `acc`);
 //! - [`yaml`]: YAML ⇄ JSON values, readable by PyYAML, with parsing budgets;
 //! - [`weights`]: Keras 2's weight layout (`save_weights('w.h5')`, `model_weights/`);
@@ -22,6 +24,7 @@ mod file;
 pub mod h5_model;
 pub mod json;
 pub mod keras3;
+pub mod layers;
 mod optimizer;
 pub mod training_config;
 pub mod weights;

@@ -1,8 +1,9 @@
 //! SGD state ⇄ the per-tensor buffers Keras saves: the iteration count, then one momentum
-//! buffer per trainable weight tensor (kernel, bias of each trainable Dense layer, in
-//! layer order) — and none when momentum is off.
+//! buffer per trainable weight tensor (kernel, bias of each trainable Dense layer, gamma,
+//! beta, alpha of the normalisation and PReLU layers, in layer order) — and none when
+//! momentum is off.
 
-use super::weights::{checked_tensor, dense_slots, DenseSlot};
+use super::weights::{checked_tensor, weight_slots, WeightSlot};
 use super::KerasError;
 use crate::h5::{H5Data, H5Dataset};
 use crate::model::{Model, OptimizerState};
@@ -20,11 +21,12 @@ pub(crate) struct Buffer {
     pub values: Vec<f32>,
 }
 
-/// The trainable Dense layers, whose tensors Keras's optimizer tracks.
-fn trainable_slots(model: &Model, file: &str) -> Result<Vec<DenseSlot>, KerasError> {
-    Ok(dense_slots(model, file)?
+/// The trainable layers with trainable weights, whose tensors Keras's optimizer tracks
+/// (not BatchNormalization's moving statistics, nor Normalization's weights).
+fn trainable_slots(model: &Model, file: &str) -> Result<Vec<WeightSlot>, KerasError> {
+    Ok(weight_slots(model, file)?
         .into_iter()
-        .filter(|s| model.layers[s.index].trainable)
+        .filter(|s| model.layers[s.index].trainable && s.trainable_tensors() > 0)
         .collect())
 }
 
@@ -37,7 +39,12 @@ pub(crate) fn buffers(model: &Model, sgd: &Sgd) -> Result<(u64, Vec<Buffer>), Ke
     }
     let mut out = Vec::new();
     for slot in trainable_slots(model, "(model)")? {
-        for ((tensor, shape), range) in slot.tensors().into_iter().zip(slot.ranges()) {
+        let tensors = slot
+            .tensors()
+            .into_iter()
+            .zip(slot.ranges())
+            .take(slot.trainable_tensors());
+        for ((tensor, shape), range) in tensors {
             let values = match state.momentum.get(range.clone()) {
                 Some(v) if state.momentum.len() == model.params.len() => v.to_vec(),
                 _ => vec![0.0; range.len()],
@@ -90,7 +97,7 @@ pub(crate) fn state_from_buffers(
         });
     }
     let slots = trainable_slots(model, file)?;
-    let wanted: usize = slots.iter().map(|s| s.tensors().len()).sum();
+    let wanted: usize = slots.iter().map(WeightSlot::trainable_tensors).sum();
     if saved.len() != wanted {
         return Err(KerasError::Weights {
             file: file.to_string(),
@@ -104,7 +111,12 @@ pub(crate) fn state_from_buffers(
     let mut saved = saved.iter();
     for slot in &slots {
         let layer = &model.layers[slot.index].name;
-        for ((tensor, shape), range) in slot.tensors().into_iter().zip(slot.ranges()) {
+        let tensors = slot
+            .tensors()
+            .into_iter()
+            .zip(slot.ranges())
+            .take(slot.trainable_tensors());
+        for ((tensor, shape), range) in tensors {
             let Some(ds) = saved.next() else { break };
             let what = format!("momentum of {tensor}");
             momentum[range].copy_from_slice(&checked_tensor(ds, &shape, file, layer, &what)?);

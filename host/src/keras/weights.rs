@@ -40,60 +40,82 @@ pub struct WeightsReport {
     pub skipped: Vec<(String, String)>,
 }
 
-/// Where one Dense layer's weights live in the model's flat parameters.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct DenseSlot {
+/// Where one layer's weights live in the model's flat parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct WeightSlot {
     /// Index in `Model::layers`.
     pub index: usize,
+    /// The layer.
+    pub layer: Layer,
     /// Input width.
     pub fan_in: usize,
-    /// Output width.
-    pub units: usize,
-    /// Whether the layer has a bias.
-    pub use_bias: bool,
-    /// The kernel then the bias in `Model::params`.
+    /// The layer's weights in `Model::params`.
     pub range: Range<usize>,
 }
 
-impl DenseSlot {
-    /// The tensors' names and shapes: `kernel` `[in, units]`, then `bias` `[units]`.
+impl WeightSlot {
+    /// The float tensors' names and shapes in Keras's order: a Dense layer's `kernel`
+    /// `[in, units]` and `bias` `[units]`; every other layer's weights `[in]` each.
     pub fn tensors(&self) -> Vec<(&'static str, Vec<u64>)> {
-        let mut t = vec![("kernel", vec![self.fan_in as u64, self.units as u64])];
-        if self.use_bias {
-            t.push(("bias", vec![self.units as u64]));
-        }
-        t
+        let fan_in = self.fan_in as u64;
+        self.layer
+            .weight_names()
+            .iter()
+            .map(|&name| {
+                let shape = match (self.layer, name) {
+                    (Layer::Dense { units, .. }, "kernel") => vec![fan_in, units.into()],
+                    (Layer::Dense { units, .. }, _) => vec![units.into()],
+                    _ => vec![fan_in],
+                };
+                (name, shape)
+            })
+            .collect()
     }
 
-    /// The kernel's then the bias's ranges in `Model::params`.
+    /// The tensors' ranges in `Model::params`, in the order of [`tensors`](Self::tensors).
     pub fn ranges(&self) -> Vec<Range<usize>> {
-        let split = self.range.start + self.fan_in * self.units;
-        let mut r = Vec::with_capacity(2);
-        r.push(self.range.start..split);
-        if self.use_bias {
-            r.push(split..self.range.end);
-        }
-        r
+        let mut start = self.range.start;
+        self.tensors()
+            .iter()
+            .map(|(_, shape)| {
+                let len = shape.iter().product::<u64>() as usize;
+                start += len;
+                start - len..start
+            })
+            .collect()
+    }
+
+    /// How many of the leading tensors are trainable (those an optimizer tracks).
+    pub fn trainable_tensors(&self) -> usize {
+        let trainable = self.layer.trainable_param_count(self.fan_in);
+        let ranges = self.ranges();
+        ranges
+            .iter()
+            .take_while(|r| r.end <= self.range.start + trainable)
+            .count()
+    }
+
+    /// Whether Keras also saves an int64 scalar `count` after the float tensors
+    /// (Normalization).
+    pub fn has_count(&self) -> bool {
+        matches!(self.layer, Layer::Normalization { .. })
     }
 }
 
-/// The Dense layers of `model`, in order.
-pub(crate) fn dense_slots(model: &Model, file: &str) -> Result<Vec<DenseSlot>, KerasError> {
+/// The layers of `model` with weights, in order.
+pub(crate) fn weight_slots(model: &Model, file: &str) -> Result<Vec<WeightSlot>, KerasError> {
     model
         .with_network(|net| {
             Ok(model
                 .layers
                 .iter()
                 .enumerate()
-                .filter_map(|(i, named)| match named.layer {
-                    Layer::Dense { units, use_bias, .. } => Some(DenseSlot {
-                        index: i,
-                        fan_in: net.layer_input_width(i),
-                        units: units as usize,
-                        use_bias,
-                        range: net.param_range(i),
-                    }),
-                    _ => None,
+                .filter(|(i, _)| !net.param_range(*i).is_empty())
+                .map(|(i, named)| WeightSlot {
+                    index: i,
+                    layer: named.layer,
+                    fan_in: net.layer_input_width(i),
+                    range: net.param_range(i),
                 })
                 .collect())
         })
@@ -101,6 +123,20 @@ pub(crate) fn dense_slots(model: &Model, file: &str) -> Result<Vec<DenseSlot>, K
             file: file.to_string(),
             source,
         })
+}
+
+/// A Normalization's `count`: an integer scalar (int64, or an integral float).
+pub(crate) fn count_value(ds: &H5Dataset, file: &str, layer: &str) -> Result<i64, KerasError> {
+    let value = match (&*ds.load()?, ds.shape.is_empty()) {
+        (H5Data::I64(v), true) => v.first().copied(),
+        (H5Data::F32(v), true) => v.first().filter(|x| x.fract() == 0.0).map(|&x| x as i64),
+        (H5Data::F64(v), true) => v.first().filter(|x| x.fract() == 0.0).map(|&x| x as i64),
+        _ => None,
+    };
+    value.ok_or_else(|| KerasError::Weights {
+        file: file.to_string(),
+        message: format!("layer {layer:?}: count is not an integer scalar"),
+    })
 }
 
 /// Checks `ds` has `expected` shape and float values, and returns them (read from the
@@ -148,7 +184,7 @@ pub(crate) fn layer_names(model: &Model) -> Vec<String> {
 
 /// The weights of `model` in Keras 2's layout (tf_keras 2.21 names: `dense/kernel:0`).
 pub fn weights_group(model: &Model) -> Result<H5Group, KerasError> {
-    let slots = dense_slots(model, "(model)")?;
+    let slots = weight_slots(model, "(model)")?;
     let mut root = H5Group::new();
     root.set_attr("backend", H5Attr::var_ascii(BACKEND));
     root.set_attr("keras_version", H5Attr::var_ascii(TF_KERAS_VERSION));
@@ -162,6 +198,11 @@ pub fn weights_group(model: &Model) -> Result<H5Group, KerasError> {
             for ((tensor, shape), range) in slot.tensors().into_iter().zip(slot.ranges()) {
                 let weight = format!("{name}/{tensor}:0");
                 group.insert_dataset(&weight, H5Dataset::f32(shape, model.params[range].to_vec()));
+                weight_names.push(weight);
+            }
+            if slot.has_count() {
+                let weight = format!("{name}/count:0");
+                group.insert_dataset(&weight, H5Dataset::scalar_i64(model.layers[slot.index].count));
                 weight_names.push(weight);
             }
         }
@@ -199,15 +240,22 @@ fn file_layer_tensors<'g>(
         .collect()
 }
 
-/// Puts one file layer's tensors into `params` at `slot`, checking count and shapes.
+/// Puts one file layer's tensors into `params` at `slot`, checking count and shapes;
+/// returns a Normalization's `count`.
 fn assign(
     params: &mut [f32],
-    slot: &DenseSlot,
+    slot: &WeightSlot,
     layer: &str,
     tensors: &[(String, &H5Dataset)],
     file: &str,
-) -> Result<(), KerasError> {
+) -> Result<Option<i64>, KerasError> {
     let expected = slot.tensors();
+    let (tensors, count) = match tensors.split_last() {
+        Some(((_, ds), floats)) if slot.has_count() && floats.len() == expected.len() => {
+            (floats, Some(count_value(ds, file, layer)?))
+        }
+        _ => (tensors, None),
+    };
     if tensors.len() != expected.len() {
         return Err(KerasError::Weights {
             file: file.to_string(),
@@ -226,7 +274,7 @@ fn assign(
     for (range, v) in slot.ranges().into_iter().zip(values) {
         params[range].copy_from_slice(&v);
     }
-    Ok(())
+    Ok(count)
 }
 
 /// Loads weights in Keras 2's layout from `root` into `model` (unchanged on error).
@@ -236,7 +284,7 @@ pub fn load_weights_group(
     file: &str,
     how: LoadWeights,
 ) -> Result<WeightsReport, KerasError> {
-    let slots = dense_slots(model, file)?;
+    let slots = weight_slots(model, file)?;
     let file_names = root
         .attr_str_list("layer_names")
         .ok_or_else(|| KerasError::Missing {
@@ -244,6 +292,7 @@ pub fn load_weights_group(
             what: "layer_names attribute (not a Keras weights file)".into(),
         })?;
     let mut params = model.params.clone();
+    let mut counts = Vec::new();
     let mut report = WeightsReport::default();
     if how.by_name {
         for slot in &slots {
@@ -254,7 +303,10 @@ pub fn load_weights_group(
             }
             let tensors = file_layer_tensors(root, name, file)?;
             match assign(&mut params, slot, name, &tensors, file) {
-                Ok(()) => report.loaded.push(name.clone()),
+                Ok(count) => {
+                    counts.push((slot.index, count));
+                    report.loaded.push(name.clone())
+                }
                 Err(e @ (KerasError::WeightShape { .. } | KerasError::Weights { .. }))
                     if how.skip_mismatch =>
                 {
@@ -283,10 +335,15 @@ pub fn load_weights_group(
         }
         for (slot, (_, tensors)) in slots.iter().zip(&with_weights) {
             let name = &model.layers[slot.index].name;
-            assign(&mut params, slot, name, tensors, file)?;
+            counts.push((slot.index, assign(&mut params, slot, name, tensors, file)?));
             report.loaded.push(name.clone());
         }
     }
     model.params = params;
+    for (index, count) in counts {
+        if let Some(count) = count {
+            model.layers[index].count = count;
+        }
+    }
     Ok(report)
 }

@@ -93,9 +93,12 @@ pub fn mnist_train(n: usize) -> (Vec<f32>, Vec<u32>) {
     (x, y)
 }
 
-/// The four test models of the interop suite, untrained, compiled:
+/// The test models of the interop suite, untrained, compiled:
 /// `tutorial` (plain SGD), `fused` (momentum), `nobias_dropout` (Nesterov),
-/// `functional` (a Functional chain from 28×28 inputs, momentum).
+/// `functional` (a Functional chain from 28×28 inputs, momentum), `bn_relu` (Dense →
+/// BatchNormalization → relu), `preprocessing` (Rescaling, LeakyReLU, a Softmax layer) and
+/// `zoo` (every other layer: Normalization, LayerNormalization, PReLU, the noise layers,
+/// ReLU, ELU, Identity, Reshape, ActivityRegularization).
 pub fn test_models() -> Vec<(&'static str, Model)> {
     let sgd = |learning_rate, momentum, nesterov| Compile {
         loss: Loss::CategoricalCrossentropy,
@@ -119,11 +122,28 @@ pub fn test_models() -> Vec<(&'static str, Model)> {
     functional.input_name = "pixels".into();
     functional.layers.last_mut().unwrap().name = "probs".into();
     functional.compile(sgd(0.02, 0.5, false));
+    // Issue 12's two motivating models, then every other layer of core's.
+    let mut bn = Model::from_spec("784,48,bn,relu,10:softmax", 15).unwrap();
+    bn.compile(sgd(0.05, 0.9, false));
+    let mut preprocessing =
+        Model::from_spec("784,rescale:2:-1,32,leaky_relu:0.2,10,softmax_layer", 16).unwrap();
+    preprocessing.compile(sgd(0.05, 0.0, false));
+    let mut zoo = Model::from_spec(
+        "784,normalize,ln,32,prelu,gaussian_noise:0.1,24,elu:0.5,alpha_dropout:0.1,\
+         gaussian_dropout:0.1,relu:6:0.1:0.05,identity,reshape,activity_reg:0.0001:0.001,\
+         bn:0.9:0.01,10:softmax",
+        17,
+    )
+    .unwrap();
+    zoo.compile(sgd(0.02, 0.5, true));
     vec![
         ("tutorial", tutorial),
         ("fused", fused),
         ("nobias_dropout", nobias),
         ("functional", functional),
+        ("bn_relu", bn),
+        ("preprocessing", preprocessing),
+        ("zoo", zoo),
     ]
 }
 

@@ -5,8 +5,9 @@
 //!   `batch_input_shape` on the first, tf_keras 2.x's `{"name", "layers"}` with an
 //!   `InputLayer`, Keras 3's `batch_shape` and dtype-policy objects) and Functional models
 //!   (`Functional`, Keras 2's `Model`) that are a plain chain, with Keras 2's or Keras 3's
-//!   `inbound_nodes`. Layers: Dense, Activation, Dropout, Flatten, InputLayer; anything
-//!   else is refused, naming the class and the layer.
+//!   `inbound_nodes`. Layers: Dense, Activation, Dropout, Flatten, InputLayer and those of
+//!   [`layers`](super::layers); anything else is refused, naming the class, the layer and
+//!   the nearest supported alternative.
 //! - [`write`]: tf_keras 2.21's style ([`Style::TfKeras`], which
 //!   `tf_keras.models.model_from_json` and Keras 3's legacy-h5 loader accept) or Keras 3's
 //!   ([`Style::Keras3`], for `.keras` archives).

@@ -2,7 +2,7 @@
 //! the styles of Keras 2.0–2.2, tf_keras 2.x and Keras 3.
 
 use crate::budget::ParamBudget;
-use crate::keras::KerasError;
+use crate::keras::{layers, KerasError};
 use crate::model::{Model, ModelKind, NamedLayer};
 use microdense_core::{Activation, Initializer, Layer};
 use serde_json::{Map, Value};
@@ -451,6 +451,23 @@ impl<'a> ConfigParser<'a> {
                     }
                     shape = vec![shape.iter().product()];
                 }
+                Layer::Reshape => {
+                    let width = shape.iter().product();
+                    if layers::reshape_width(e.config, width) != Some(width) {
+                        let target = e.config.get("target_shape").cloned().unwrap_or(Value::Null);
+                        return Err(self.unsupported(
+                            &e.name,
+                            format!("Reshape of {shape:?} to {target} (only to one dimension, [{width}])"),
+                        ));
+                    }
+                    shape = vec![width];
+                }
+                ref layer if layers::needs_flat_input(layer) && shape.len() != 1 => {
+                    return Err(self.unsupported(
+                        &e.name,
+                        format!("{} on an input of shape {shape:?} (add a Flatten first)", e.class),
+                    ));
+                }
                 _ => {}
             }
             layers.push(named);
@@ -504,13 +521,13 @@ impl<'a> ConfigParser<'a> {
             }
             "Flatten" => Layer::Flatten,
             "InputLayer" => return Err(self.config(&at, "an InputLayer can only start the model")),
-            other => {
-                return Err(KerasError::UnsupportedLayer {
+            other => layers::read(other, &e.name, e.config, self.file)?.ok_or_else(|| {
+                KerasError::UnsupportedLayer {
                     file: self.file.to_string(),
                     class: other.to_string(),
                     layer: e.name.clone(),
-                })
-            }
+                }
+            })?,
         };
         let mut named = NamedLayer::new(e.name.clone(), layer);
         named.trainable = e.config.get("trainable").and_then(Value::as_bool).unwrap_or(true);

@@ -2,6 +2,7 @@
 //! Keras 3's style.
 
 use crate::keras::json::Node;
+use crate::keras::layers;
 use crate::model::{Model, ModelKind};
 use microdense_core::{Initializer, Layer};
 
@@ -176,6 +177,13 @@ fn layer_entry(model: &Model, i: usize, style: Style) -> Node {
             config.set("seed", Node::Null);
         }
         Layer::Flatten => config.set("data_format", Node::str("channels_last")),
+        other => layers::write(
+            &other,
+            input_shape.iter().product(),
+            style,
+            &mut config,
+            initializer,
+        ),
     }
     let class = Node::str(named.layer.keras_class());
     let mut entry = match style {

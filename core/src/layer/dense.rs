@@ -1,0 +1,106 @@
+//! `Dense`: `activation(x · kernel + bias)`.
+
+use super::{Backward, Flow, Io, Training};
+use crate::{Activation, Error, Mat, MatMul};
+
+/// Forward pass; in training keeps the pre-activation when the activation is non-linear.
+pub(super) fn forward<K: MatMul>(
+    kernel: &K,
+    io: Io<'_, '_>,
+    activation: Activation,
+    units: usize,
+    use_bias: bool,
+    train: Option<&mut Training<'_>>,
+) -> Result<(), Error> {
+    linear(
+        kernel, io.params, io.src, io.dst, io.batch, io.w_in, units, use_bias,
+    )?;
+    if let Some(t) = train.filter(|t| !t.kept.is_empty()) {
+        t.kept.copy_from_slice(io.dst);
+    }
+    activation.forward_rows(kernel, io.dst, units);
+    Ok(())
+}
+
+/// `dst = src · kernel + bias` for a Dense layer's `params` (kernel then bias).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn linear<K: MatMul>(
+    kernel: &K,
+    params: &[f32],
+    src: &[f32],
+    dst: &mut [f32],
+    batch: usize,
+    width: usize,
+    units: usize,
+    use_bias: bool,
+) -> Result<(), Error> {
+    let (weights, bias) = params.split_at(width * units);
+    kernel.matmul(
+        batch,
+        width,
+        units,
+        Mat::row_major(src, width),
+        Mat::row_major(weights, units),
+        dst,
+    )?;
+    if use_bias {
+        for row in dst.chunks_exact_mut(units) {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v += b;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Backward pass: through the activation (in place), then kernel and bias gradients, then
+/// `next = grad · kernelᵀ` when the input's gradient is wanted.
+pub(super) fn backward<K: MatMul>(
+    kernel: &K,
+    b: Backward<'_, '_>,
+    activation: Activation,
+    units: usize,
+    use_bias: bool,
+    grad: &mut [f32],
+    next: Option<&mut [f32]>,
+) -> Result<Flow, Error> {
+    if activation != Activation::Linear {
+        for ((z, y), d) in b
+            .kept
+            .chunks_exact(units)
+            .zip(b.output.chunks_exact(units))
+            .zip(grad.chunks_exact_mut(units))
+        {
+            activation.backward(z, y, d);
+        }
+    }
+    let (d_kernel, d_bias) = b.grads.split_at_mut(b.w_in * units);
+    kernel.matmul(
+        b.w_in,
+        b.batch,
+        units,
+        Mat::transposed(b.input, b.w_in),
+        Mat::row_major(grad, units),
+        d_kernel,
+    )?;
+    if use_bias {
+        d_bias.fill(0.0);
+        for row in grad.chunks_exact(units) {
+            for (g, d) in d_bias.iter_mut().zip(row) {
+                *g += d;
+            }
+        }
+    }
+    let Some(next) = next else {
+        return Ok(Flow::InPlace);
+    };
+    kernel.matmul(
+        b.batch,
+        units,
+        b.w_in,
+        Mat::row_major(grad, units),
+        Mat::transposed(&b.params[..b.w_in * units], units),
+        next,
+    )?;
+    Ok(Flow::Next)
+}
