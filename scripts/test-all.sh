@@ -84,6 +84,10 @@ for features in "" "--features=micromath"; do
     esac
 done
 
+step "cargo fmt --check and cargo clippy --workspace --all-targets -- -D warnings"
+cargo fmt --all -- --check || exit 1
+cargo clippy --workspace --all-targets -- -D warnings || exit 1
+
 step "cargo test --workspace (libm)"
 cargo test --workspace || exit 1
 
