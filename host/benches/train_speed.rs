@@ -60,7 +60,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// product, as many for the weight gradient, and as many again for the input gradient
 /// (not for the first layer).
 fn epoch_flops(spec: &str, samples: usize) -> f64 {
-    let widths: Vec<usize> = spec.split(',').step_by(2).map(|w| w.parse().unwrap()).collect();
+    // The input width, then each layer's units (every other entry after it).
+    let parts: Vec<&str> = spec.split(',').collect();
+    let widths: Vec<usize> = std::iter::once(parts[0])
+        .chain(parts[1..].iter().step_by(2).copied())
+        .map(|w| w.parse().unwrap())
+        .collect();
     let per_sample: usize = widths
         .windows(2)
         .enumerate()
