@@ -34,6 +34,16 @@ fn layer_list(model: &Model) -> Value {
         .collect()
 }
 
+/// How close Keras's predictions must be to ours: float32 roundoff, which grows with
+/// the normalisation layers (square roots and divisions in TensorFlow's order) of `zoo`.
+fn tolerance(name: &str) -> f32 {
+    if name == "zoo" {
+        1e-5
+    } else {
+        1e-6
+    }
+}
+
 #[test]
 fn keras_loads_every_format_we_write() {
     let Some(python) = microdense_tests::keras_python() else {
@@ -84,6 +94,7 @@ fn keras_loads_every_format_we_write() {
                 "iterations": iterations,
                 "layers": layer_list(&model),
                 "files": files,
+                "tolerance": tolerance(name),
             }),
         );
         expected += expected_checks(&model);

@@ -102,7 +102,8 @@ def main():
 
         def same_predictions(model, what):
             diff = float(np.max(np.abs(model.predict(x, verbose=0) - expected)))
-            report(diff <= TOLERANCE, f"{what} predicts like microdense (max diff {diff:.2e})")
+            tolerance = m.get("tolerance", TOLERANCE)
+            report(diff <= tolerance, f"{what} predicts like microdense (max diff {diff:.2e})")
 
         def restores_optimizer(model, what):
             got = sgd_settings(model.optimizer)
