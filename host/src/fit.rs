@@ -4,7 +4,7 @@
 //! threads (data parallelism; a model with BatchNormalization keeps each batch whole, as
 //! its moments are the batch's): the threads compute core's gradients chunk by chunk with
 //! the [`HostKernel`], then sum the chunks' gradients in chunk order, each over a slice of
-//! the parameters, and apply core's SGD to it. So the same seed gives the same weights
+//! the parameters, and apply core's optimizer to it. So the same seed gives the same weights
 //! bit for bit with any `threads`. The loop runs inside its own thread pool, so handing
 //! work over costs no thread wake-up, and every piece of training work runs under a
 //! [`FlushDenormals`] guard (no subnormal stalls; see [`crate::denormals`]).
@@ -15,9 +15,10 @@ use crate::dataset::Dataset;
 use crate::denormals::FlushDenormals;
 use crate::gemm::HostKernel;
 use crate::history::{EpochRecord, Evaluation};
-use crate::model::{Compile, Model, ModelError};
-use microdense_core::{BatchStats, Layer, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
+use crate::model::{Compile, Model, ModelError, OptimizerState};
+use microdense_core::{BatchStats, Layer, Network, Optimizer, Portable, Rng, Targets, Trainer};
 use std::fmt;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -247,10 +248,13 @@ impl Model {
             .any(|l| matches!(l, Layer::BatchNormalization { .. }));
         let params_len = net.param_count();
 
+        let optimizer = &compile.optimizer;
         let mut state = self.optimizer.take().unwrap_or_default();
-        if state.momentum.len() != compile.sgd.state_len(params_len) {
-            state.momentum = vec![0.0; compile.sgd.state_len(params_len)];
+        if state.slots.len() != optimizer.state_len(params_len) {
+            state.slots = vec![0.0; optimizer.state_len(params_len)];
+            optimizer.init_state(&mut state.slots);
         }
+        let tensors = weight_tensors(&net);
 
         // BatchNormalization normalises with the whole batch's moments: such a model's
         // batch is one chunk.
@@ -302,11 +306,10 @@ impl Model {
                             step: step + 1,
                         });
                     }
-                    update(&compile.sgd, &mut self.params, &mut state.momentum, used)?;
+                    update(optimizer, &tensors, &mut self.params, &mut state, used)?;
                     let first = batch.len().min(chunk);
                     let scratch = &used[0].scratch[..trainer.scratch_len(first)];
                     trainer.commit_statistics(&mut self.params, scratch, first)?;
-                    state.iterations += 1;
                     total.merge(stats);
                     progress(&Progress::Batch {
                         step: step + 1,
@@ -432,43 +435,107 @@ impl Model {
     }
 }
 
-/// Sums the chunks' gradients into the first chunk's, in chunk order, and applies one SGD
-/// step, both in parallel over slices of the parameters (SGD is element-wise and the sums
-/// keep their order, so the result does not depend on the number of slices).
-fn update(sgd: &Sgd, params: &mut [f32], momentum: &mut [f32], chunks: &mut [Chunk]) -> Result<(), FitError> {
+/// The ranges of the trainable weight tensors in the parameters, as Keras's optimizers
+/// see them (and clip them one by one): each Dense layer's kernel, then its bias; each
+/// per-feature weight of the other layers (gamma, beta, alpha). Non-trainable weights
+/// (moving statistics) are not among them.
+fn weight_tensors(net: &Network<'_>) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    for (i, layer) in net.layers().iter().enumerate() {
+        let start = net.param_range(i).start;
+        let width = net.layer_input_width(i);
+        let trainable = start..start + layer.trainable_param_count(width);
+        match layer {
+            Layer::Dense { units, .. } => {
+                let split = start + width * *units as usize;
+                out.push(start..split);
+                if split < trainable.end {
+                    out.push(split..trainable.end);
+                }
+            }
+            _ => out.extend(trainable.step_by(width.max(1)).map(|s| s..s + width)),
+        }
+    }
+    out
+}
+
+/// Sums the chunks' gradients into the first chunk's, in chunk order, then applies one
+/// optimizer step; both run in parallel over slices of the weight tensors (the updates
+/// are element-wise and the sums keep their order, so the result does not depend on the
+/// number of slices). Clipping by norm reads each tensor's sum of squared gradients from
+/// the first pass.
+fn update(
+    optimizer: &Optimizer,
+    tensors: &[Range<usize>],
+    params: &mut [f32],
+    state: &mut OptimizerState,
+    chunks: &mut [Chunk],
+) -> Result<(), FitError> {
     use rayon::prelude::*;
     let (first, rest) = chunks.split_at_mut(1);
-    let grads = &mut first[0].grads;
-    // Slices of whole cache lines, a few per thread.
+    // Slices of whole cache lines, a few per thread, none crossing a tensor's end.
     let slice = params
         .len()
         .div_ceil(4 * rayon::current_num_threads())
         .next_multiple_of(16)
         .max(16);
-    let mut moments: Vec<&mut [f32]> = if momentum.is_empty() {
-        (0..params.len().div_ceil(slice)).map(|_| &mut [][..]).collect()
-    } else {
-        momentum.chunks_mut(slice).collect()
-    };
-    params
-        .par_chunks_mut(slice)
-        .zip(grads.par_chunks_mut(slice))
-        .zip(moments.par_iter_mut())
+    let jobs: Vec<(usize, Range<usize>)> = tensors
+        .iter()
         .enumerate()
-        .try_for_each(|(c, ((p, g), m))| {
+        .flat_map(|(t, r)| {
+            (r.start..r.end)
+                .step_by(slice)
+                .map(move |s| (t, s..(s + slice).min(r.end)))
+        })
+        .collect();
+    let squares: Vec<f64> = split_by(&mut first[0].grads, &jobs)
+        .into_par_iter()
+        .zip(&jobs)
+        .map(|(g, (_, range))| {
             let _flush = FlushDenormals::new();
             for chunk in rest.iter() {
-                for (g, o) in g.iter_mut().zip(&chunk.grads[c * slice..]) {
+                for (g, o) in g.iter_mut().zip(&chunk.grads[range.clone()]) {
                     *g += o;
                 }
             }
-            let mut state = SgdState {
-                iterations: 0,
-                momentum: m,
-            };
-            sgd.step(p, g, &mut state)
+            g.iter().map(|&x| f64::from(x) * f64::from(x)).sum()
+        })
+        .collect();
+    let mut per_tensor = vec![0.0f64; tensors.len()];
+    for ((t, _), sq) in jobs.iter().zip(&squares) {
+        per_tensor[*t] += sq;
+    }
+    let all: f64 = per_tensor.iter().sum();
+    let step = optimizer.begin(&state.scalars);
+    let k = optimizer.slots();
+    let state_jobs: Vec<(usize, Range<usize>)> =
+        jobs.iter().map(|(t, r)| (*t, r.start * k..r.end * k)).collect();
+    let grads = &first[0].grads;
+    split_by(params, &jobs)
+        .into_par_iter()
+        .zip(split_by(&mut state.slots, &state_jobs))
+        .zip(&jobs)
+        .try_for_each(|((p, s), (t, range))| {
+            let _flush = FlushDenormals::new();
+            let clip = optimizer.clip(per_tensor[*t] as f32, all as f32);
+            optimizer.update(&step, clip, p, &grads[range.clone()], s)
         })?;
+    optimizer.end(&step, &mut state.scalars);
     Ok(())
+}
+
+/// `values` cut into the consecutive, non-overlapping `ranges` (in order).
+fn split_by<'a>(mut values: &'a mut [f32], ranges: &[(usize, Range<usize>)]) -> Vec<&'a mut [f32]> {
+    let mut at = 0;
+    let mut out = Vec::with_capacity(ranges.len());
+    for (_, r) in ranges {
+        let (_, rest) = std::mem::take(&mut values).split_at_mut(r.start - at);
+        let (part, rest) = rest.split_at_mut(r.len());
+        out.push(part);
+        values = rest;
+        at = r.end;
+    }
+    out
 }
 
 /// Fisher–Yates shuffle driven by core's seeded generator.
@@ -510,7 +577,7 @@ mod tests {
             &stop,
         );
         assert_eq!(result, Err(FitError::Stopped { epoch: 1, step: 3 }));
-        assert_eq!(model.optimizer.as_ref().map(|o| o.iterations), Some(2));
+        assert_eq!(model.optimizer.as_ref().map(|o| o.scalars.iterations), Some(2));
         assert_ne!(model.params, before);
     }
 }

@@ -66,13 +66,14 @@ pub fn fold_frozen_batch_norms(model: &Model, first: usize) -> Result<Model, Mod
         out.layers.push(dense);
         i += 2;
     }
-    if let Some(opt) = out.optimizer.as_mut().filter(|o| !o.momentum.is_empty()) {
+    if let Some(opt) = out.optimizer.as_mut().filter(|o| !o.slots.is_empty()) {
         // The suffix (from `first`) is unchanged; the folded prefix's state is zero, as
-        // nothing trains it.
-        let suffix = &opt.momentum[net.param_offset(first.min(layers.len()))..];
-        let mut momentum = vec![0.0; out.params.len() - suffix.len()];
-        momentum.extend_from_slice(suffix);
-        opt.momentum = momentum;
+        // nothing trains it. The state holds the same number of values per parameter.
+        let per_param = opt.slots.len() / net.param_count().max(1);
+        let suffix = &opt.slots[net.param_offset(first.min(layers.len())) * per_param..];
+        let mut slots = vec![0.0; out.params.len() * per_param - suffix.len()];
+        slots.extend_from_slice(suffix);
+        opt.slots = slots;
     }
     out.validate()?;
     Ok(out)

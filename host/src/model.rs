@@ -2,7 +2,7 @@
 //! `microdense-core`'s layout, plus the compile settings and optimizer state Keras saves.
 
 use crate::budget::{try_zeros, ParamBudget};
-use microdense_core::{Activation, Initializer, Layer, Loss, Network, Rng, Sgd};
+use microdense_core::{Activation, Initializer, Layer, Loss, Network, Optimizer, OptimizerScalars, Rng, Sgd};
 use std::fmt;
 
 /// A layer with the identity Keras gives it.
@@ -51,8 +51,8 @@ pub enum ModelKind {
 pub struct Compile {
     /// The loss.
     pub loss: Loss,
-    /// The optimizer (microdense supports SGD).
-    pub sgd: Sgd,
+    /// The optimizer, its learning rate or schedule, clipping and weight decay.
+    pub optimizer: Optimizer,
     /// Metric names as given (`"accuracy"`; Keras 2.0's `"acc"` is kept as written).
     pub metrics: Vec<String>,
 }
@@ -61,20 +61,21 @@ impl Default for Compile {
     fn default() -> Self {
         Compile {
             loss: Loss::CategoricalCrossentropy,
-            sgd: Sgd::default(),
+            optimizer: Optimizer::from(Sgd::default()),
             metrics: vec!["accuracy".into()],
         }
     }
 }
 
-/// The optimizer's saved state: step count and momentum buffers (core layout, all
-/// parameters; empty when the optimizer has none).
+/// The optimizer's saved state: its scalars (step count, Nadam's product) and its
+/// per-parameter values ([`Optimizer::slots`] per parameter, interleaved, over all
+/// parameters in core's layout; empty when the optimizer keeps none).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OptimizerState {
-    /// Updates applied so far.
-    pub iterations: u64,
-    /// One momentum value per parameter, or empty.
-    pub momentum: Vec<f32>,
+    /// Updates applied so far and Nadam's product.
+    pub scalars: OptimizerScalars,
+    /// The per-parameter state (momentum, velocity, ...), or empty.
+    pub slots: Vec<f32>,
 }
 
 /// What a file says about training: the compile settings and, when saved, the optimizer
@@ -318,11 +319,12 @@ impl Model {
             });
         }
         self.validate_names()?;
-        if let Some(opt) = &self.optimizer {
-            if !opt.momentum.is_empty() && opt.momentum.len() != expected {
+        if let (Some(opt), Some(compile)) = (&self.optimizer, &self.compile) {
+            let wanted = compile.optimizer.state_len(expected);
+            if !opt.slots.is_empty() && opt.slots.len() != wanted {
                 return Err(ModelError::ParamCount {
-                    expected,
-                    actual: opt.momentum.len(),
+                    expected: wanted,
+                    actual: opt.slots.len(),
                 });
             }
         }

@@ -285,10 +285,14 @@ impl Model {
             }
             Some(FileKind::DeviceFormat) => {
                 // The training state (its trailing trainable Dense layers) goes along when
-                // the model is compiled, so a device can fine-tune it.
+                // the model is compiled with an optimizer the device steps (plain SGD), so
+                // a device can fine-tune it.
                 check_finite(self, path)?;
                 let options = ExportOptions {
-                    with_training_state: self.compile.is_some(),
+                    with_training_state: self
+                        .compile
+                        .as_ref()
+                        .is_some_and(|c| c.optimizer.as_sgd().is_some()),
                     trainable_layers: None,
                 };
                 let bytes = to_mdl(self, &options).map_err(|e| device_format_error(path, e))?;

@@ -9,7 +9,7 @@ use microdense::dataset::{Dataset, Features};
 use microdense::device_format::{from_mdl, to_mdl, ExportOptions};
 use microdense::fit::FitOptions;
 use microdense::model::{Compile, Model};
-use microdense_core::{argmax, Layer, Sgd};
+use microdense_core::{argmax, Layer, Optimizer, Sgd};
 
 fn bn_count(model: &Model) -> usize {
     model
@@ -23,11 +23,11 @@ fn bn_count(model: &Model) -> usize {
 fn trained() -> Model {
     let mut model = Model::from_spec("784,48:linear:nobias,bn,relu,24,bn:0.9,relu,10:softmax", 21).unwrap();
     model.compile(Compile {
-        sgd: Sgd {
+        optimizer: Optimizer::from(Sgd {
             learning_rate: 0.05,
             momentum: 0.9,
             nesterov: false,
-        },
+        }),
         ..Compile::default()
     });
     let (x, y) = mnist_train(3000);

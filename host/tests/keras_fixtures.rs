@@ -72,7 +72,7 @@ fn whole_model_files_of_every_flavour_predict_like_keras_and_resume() {
                     .optimizer
                     .as_ref()
                     .unwrap_or_else(|| panic!("{what}: no optimizer state"));
-                assert_eq!(state.iterations, iterations, "{what}: iteration count");
+                assert_eq!(state.scalars.iterations, iterations, "{what}: iteration count");
                 let n = 64.min(labels.len());
                 assert_resumes(&model, &f.x[..n * 784], &labels[..n], &what);
                 checked += 1;
@@ -101,7 +101,7 @@ fn keras2_era_file_reads_lr_acc_and_numbering() {
     );
     assert_eq!(model.input_name, "dense_1_input");
     let compile = model.compile.unwrap();
-    assert_eq!(compile.sgd.learning_rate, 0.01);
+    assert_eq!(compile.optimizer.as_sgd().unwrap().learning_rate, 0.01);
     assert_eq!(compile.metrics, ["acc"]);
 }
 
@@ -164,7 +164,7 @@ fn layers_read_as_keras_defined_them() {
                 Layer::Activation(Activation::Softmax),
             ]
         );
-        let sgd = nobias.compile.unwrap().sgd;
+        let sgd = nobias.compile.unwrap().optimizer.as_sgd().unwrap();
         assert_eq!((sgd.learning_rate, sgd.momentum, sgd.nesterov), (0.1, 0.8, true));
         let functional = Model::load(f.dir.join(format!("{flavour}/functional.h5"))).unwrap();
         assert_eq!(functional.kind, microdense::model::ModelKind::Functional);

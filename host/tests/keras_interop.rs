@@ -18,7 +18,15 @@ const TRAIN: usize = 320;
 /// h5 in Keras 3 (3), .keras (4 + buffers), .weights.h5 (2), Keras 2 weights (1),
 /// JSON for tf_keras (1) and for Keras 3 (1), YAML (1).
 fn expected_checks(model: &Model) -> usize {
-    let momentum = model.compile.as_ref().unwrap().sgd.momentum != 0.0;
+    let momentum = model
+        .compile
+        .as_ref()
+        .unwrap()
+        .optimizer
+        .as_sgd()
+        .unwrap()
+        .momentum
+        != 0.0;
     4 + 3 + 4 + 2 + 1 + 1 + 1 + 1 + if momentum { 2 } else { 0 }
 }
 
@@ -81,16 +89,17 @@ fn keras_loads_every_format_we_write() {
         let pred = predict(&model, &x);
         write_npy(&dir.join(format!("{name}_pred.npy")), &[SAMPLES, 10], &pred);
         let compile = model.compile.as_ref().unwrap();
-        let iterations = model.optimizer.as_ref().unwrap().iterations;
+        let iterations = model.optimizer.as_ref().unwrap().scalars.iterations;
+        let sgd = compile.optimizer.as_sgd().unwrap();
         assert_eq!(iterations, TRAIN.div_ceil(32) as u64);
         models.insert(
             name.to_string(),
             json!({
                 "input_shape": model.input_shape,
                 "pred": format!("{name}_pred.npy"),
-                "learning_rate": compile.sgd.learning_rate,
-                "momentum": compile.sgd.momentum,
-                "nesterov": compile.sgd.nesterov,
+                "learning_rate": sgd.learning_rate,
+                "momentum": sgd.momentum,
+                "nesterov": sgd.nesterov,
                 "iterations": iterations,
                 "layers": layer_list(&model),
                 "files": files,

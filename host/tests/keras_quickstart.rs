@@ -117,13 +117,22 @@ fn the_model_commands_warn_once_and_only_resume_needs_the_optimizer() {
         let predicted = dir.join("scores.npy");
         let mdl = dir.join("q.mdl");
         let h5 = dir.join("q.h5");
+        // summary and plot read the architecture only: nothing is dropped, no warning.
         for args in [
             vec!["summary", path],
+            vec!["plot", path, "--out", dir.join("q.svg").to_str().unwrap()],
+        ] {
+            let lines = warnings(&microdense(&args, dir.path()), &format!("{what}: {args:?}"));
+            assert!(
+                lines.len() <= 1,
+                "{what}: {args:?}: at most one warning line: {lines:?}"
+            );
+        }
+        for args in [
             vec!["predict", path, "--out", predicted.to_str().unwrap()],
             vec!["evaluate", path],
             vec!["convert", path, mdl.to_str().unwrap()],
             vec!["convert", path, h5.to_str().unwrap()],
-            vec!["plot", path, "--out", dir.join("q.svg").to_str().unwrap()],
         ] {
             let lines = warnings(&microdense(&args, dir.path()), &format!("{what}: {args:?}"));
             assert_eq!(lines.len(), 1, "{what}: {args:?}: one warning line: {lines:?}");

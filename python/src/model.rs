@@ -155,13 +155,16 @@ impl PyModel {
         };
         let d = PyDict::new(py);
         d.set_item("loss", compile.loss.keras_name())?;
-        d.set_item("learning_rate", compile.sgd.learning_rate)?;
-        d.set_item("momentum", compile.sgd.momentum)?;
-        d.set_item("nesterov", compile.sgd.nesterov)?;
+        d.set_item("optimizer", compile.optimizer.algorithm.keras_class())?;
+        d.set_item("learning_rate", compile.optimizer.learning_rate.at(0))?;
+        if let Some(sgd) = compile.optimizer.as_sgd() {
+            d.set_item("momentum", sgd.momentum)?;
+            d.set_item("nesterov", sgd.nesterov)?;
+        }
         d.set_item("metrics", compile.metrics.clone())?;
         d.set_item(
             "iterations",
-            self.model.optimizer.as_ref().map_or(0, |o| o.iterations),
+            self.model.optimizer.as_ref().map_or(0, |o| o.scalars.iterations),
         )?;
         Ok(Some(d))
     }
@@ -179,6 +182,7 @@ impl PyModel {
         self.model
             .optimizer
             .get_or_insert_with(Default::default)
+            .scalars
             .iterations = iterations;
     }
 

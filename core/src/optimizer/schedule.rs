@@ -78,6 +78,18 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// A [`Schedule::PiecewiseConstantDecay`]; `None` when `values` is not one longer
+    /// than `boundaries` or there are more than [`MAX_BOUNDARIES`] boundaries.
+    pub fn piecewise_constant(boundaries: &[f32], values: &[f32]) -> Option<Schedule> {
+        if values.len() != boundaries.len() + 1 {
+            return None;
+        }
+        Some(Schedule::PiecewiseConstantDecay {
+            boundaries: heapless::Vec::from_slice(boundaries).ok()?,
+            values: heapless::Vec::from_slice(values).ok()?,
+        })
+    }
+
     /// The Keras class name (`ExponentialDecay`), or `None` for a constant.
     pub fn keras_class(&self) -> Option<&'static str> {
         Some(match self {
@@ -201,10 +213,8 @@ mod tests {
         };
         assert!(close(stairs.at(19), 0.05));
 
-        let piecewise = Schedule::PiecewiseConstantDecay {
-            boundaries: heapless::Vec::from_slice(&[100.0, 200.0]).unwrap(),
-            values: heapless::Vec::from_slice(&[1.0, 0.5, 0.1]).unwrap(),
-        };
+        let piecewise = Schedule::piecewise_constant(&[100.0, 200.0], &[1.0, 0.5, 0.1]).unwrap();
+        assert_eq!(Schedule::piecewise_constant(&[1.0], &[1.0]), None);
         let rates: [f32; 5] = [0, 100, 101, 200, 201].map(|t| piecewise.at(t));
         assert_eq!(rates, [1.0, 1.0, 0.5, 0.5, 0.1]);
 

@@ -122,7 +122,7 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
 
     demo.heading("load_model('my_model.h5') and train 3 more epochs: it resumes where it stopped");
     let mut resumed = Model::load(&h5).map_err(report)?;
-    let iterations = resumed.optimizer.as_ref().map_or(0, |o| o.iterations);
+    let iterations = resumed.optimizer.as_ref().map_or(0, |o| o.scalars.iterations);
     println!(
         "loaded {} layers, optimizer at iteration {iterations}",
         resumed.layers.len()

@@ -7,7 +7,8 @@ use crate::history::History;
 use crate::model::{Compile, Model, TUTORIAL_SPEC};
 use crate::model_io::{FileKind, LoadWeights};
 use crate::plot::{write_history_png, ChartOptions};
-use microdense_core::{Loss, Sgd};
+use microdense_core::optimizer::AdamSettings;
+use microdense_core::{Algorithm, Clipping, Loss, Optimizer, Schedule};
 use std::path::{Path, PathBuf};
 
 /// Options of `microdense train`.
@@ -42,15 +43,51 @@ pub struct TrainArgs {
     /// Samples per gradient step (at most the training set's size, as Keras does).
     #[arg(long, default_value_t = 64, value_parser = super::parse::at_least_one)]
     batch_size: usize,
-    /// SGD learning rate.
-    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true, value_parser = super::parse::learning_rate)]
-    lr: f32,
-    /// SGD momentum, from 0 to 1.
+    /// The optimizer, as Keras names it: sgd, adam, adamw, nadam, rmsprop, adagrad.
+    #[arg(long, value_enum, default_value_t = OptimizerName::Sgd)]
+    optimizer: OptimizerName,
+    /// Learning rate (`learning_rate`; Keras's default: 0.01 for SGD, else 0.001).
+    #[arg(long, visible_alias = "learning-rate", allow_negative_numbers = true, value_parser = super::parse::learning_rate)]
+    lr: Option<f32>,
+    /// Momentum of SGD and RMSprop, from 0 to 1.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = super::parse::momentum)]
     momentum: f32,
-    /// Nesterov momentum.
+    /// Nesterov momentum (SGD).
     #[arg(long)]
     nesterov: bool,
+    /// Adam's, AdamW's and Nadam's first-moment decay.
+    #[arg(long, default_value_t = 0.9)]
+    beta_1: f32,
+    /// Adam's, AdamW's and Nadam's second-moment decay.
+    #[arg(long, default_value_t = 0.999)]
+    beta_2: f32,
+    /// Added to denominators (Adam, AdamW, Nadam, RMSprop, Adagrad).
+    #[arg(long, default_value_t = 1e-7)]
+    epsilon: f32,
+    /// AMSGrad (Adam, AdamW).
+    #[arg(long)]
+    amsgrad: bool,
+    /// RMSprop's squared-gradient decay.
+    #[arg(long, default_value_t = 0.9)]
+    rho: f32,
+    /// Centered RMSprop.
+    #[arg(long)]
+    centered: bool,
+    /// Adagrad's starting accumulator.
+    #[arg(long, default_value_t = 0.1)]
+    initial_accumulator_value: f32,
+    /// Decoupled weight decay (Keras's default: 0.004 for AdamW, else none).
+    #[arg(long)]
+    weight_decay: Option<f32>,
+    /// Clip each weight tensor's gradient to this L2 norm.
+    #[arg(long, conflicts_with_all = ["global_clipnorm", "clipvalue"])]
+    clipnorm: Option<f32>,
+    /// Clip all gradients together to this L2 norm.
+    #[arg(long, conflicts_with = "clipvalue")]
+    global_clipnorm: Option<f32>,
+    /// Clip each gradient value to [-v, v].
+    #[arg(long)]
+    clipvalue: Option<f32>,
     /// Loss: categorical_crossentropy, sparse_categorical_crossentropy,
     /// binary_crossentropy or mean_squared_error.
     #[arg(long, default_value = "categorical_crossentropy")]
@@ -92,7 +129,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                 );
                 return Err(format!(
                     "cannot resume {}: {why}; to train its weights anew, recompile with \
-                     `microdense train --arch {file} --weights {file}` and the optimizer flags",
+                     `microdense train --arch {file} --weights {file} --optimizer …`",
                     path.display(),
                     file = path.display(),
                 ));
@@ -115,14 +152,9 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                     .load_weights(weights, LoadWeights::default())
                     .map_err(|e| e.to_string())?;
             }
-            let sgd = Sgd {
-                learning_rate: args.lr,
-                momentum: args.momentum,
-                nesterov: args.nesterov,
-            };
             model.compile(Compile {
                 loss,
-                sgd,
+                optimizer: optimizer(&args)?,
                 metrics: vec!["accuracy".into()],
             });
             model
@@ -165,4 +197,71 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         println!("{}", serde_json::to_string(&history).map_err(|e| e.to_string())?);
     }
     Ok(())
+}
+
+/// The optimizers `--optimizer` names.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OptimizerName {
+    /// `keras.optimizers.SGD`.
+    Sgd,
+    /// `keras.optimizers.Adam`.
+    Adam,
+    /// `keras.optimizers.AdamW`.
+    Adamw,
+    /// `keras.optimizers.Nadam`.
+    Nadam,
+    /// `keras.optimizers.RMSprop`.
+    Rmsprop,
+    /// `keras.optimizers.Adagrad`.
+    Adagrad,
+}
+
+/// The optimizer the flags describe, checked as Keras checks it.
+fn optimizer(args: &TrainArgs) -> Result<Optimizer, String> {
+    let adam = AdamSettings {
+        beta_1: args.beta_1,
+        beta_2: args.beta_2,
+        epsilon: args.epsilon,
+        amsgrad: args.amsgrad,
+    };
+    let algorithm = match args.optimizer {
+        OptimizerName::Sgd => Algorithm::Sgd {
+            momentum: args.momentum,
+            nesterov: args.nesterov,
+        },
+        OptimizerName::Adam => Algorithm::Adam(adam),
+        OptimizerName::Adamw => Algorithm::AdamW(adam),
+        OptimizerName::Nadam => Algorithm::Nadam {
+            beta_1: args.beta_1,
+            beta_2: args.beta_2,
+            epsilon: args.epsilon,
+        },
+        OptimizerName::Rmsprop => Algorithm::RmsProp {
+            rho: args.rho,
+            momentum: args.momentum,
+            epsilon: args.epsilon,
+            centered: args.centered,
+        },
+        OptimizerName::Adagrad => Algorithm::Adagrad {
+            initial_accumulator_value: args.initial_accumulator_value,
+            epsilon: args.epsilon,
+        },
+    };
+    let mut optimizer = Optimizer::new(algorithm);
+    if let Some(lr) = args.lr {
+        optimizer.learning_rate = Schedule::Constant(lr);
+    }
+    if let Some(decay) = args.weight_decay {
+        optimizer.weight_decay = decay;
+    }
+    optimizer.clipping = match (args.clipnorm, args.global_clipnorm, args.clipvalue) {
+        (Some(v), _, _) => Clipping::Norm(v),
+        (_, Some(v), _) => Clipping::GlobalNorm(v),
+        (_, _, Some(v)) => Clipping::Value(v),
+        _ => Clipping::None,
+    };
+    optimizer
+        .check()
+        .map_err(|why| format!("--optimizer {:?}: {why}", args.optimizer))?;
+    Ok(optimizer)
 }

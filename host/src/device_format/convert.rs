@@ -3,7 +3,7 @@
 use super::AlignedBytes;
 use crate::model::{Compile, Model, ModelError, ModelKind, NamedLayer, OptimizerState};
 use microdense_core::format::{self, FormatError, ModelRef, Quantity, TrainingState};
-use microdense_core::Network;
+use microdense_core::{Network, Optimizer, OptimizerScalars};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +28,9 @@ pub enum DeviceFormatError {
     /// A training state was asked for, but the model was never compiled (it has no loss
     /// or optimizer to carry).
     NotCompiled,
+    /// A training state was asked for, but the device format's training record holds
+    /// plain SGD only (constant rate, no clipping or weight decay).
+    DeviceOptimizer(String),
     /// A file could not be read.
     Read {
         /// The file.
@@ -46,6 +49,11 @@ impl fmt::Display for DeviceFormatError {
                 f,
                 "the model is not compiled, so it has no loss or optimizer to carry as training state"
             ),
+            DeviceFormatError::DeviceOptimizer(what) => write!(
+                f,
+                "the device trains with plain SGD (constant learning rate, no clipping or weight decay), \
+                 the model is compiled with {what}: convert without training state, or recompile with SGD"
+            ),
             DeviceFormatError::Read { path, error } => {
                 write!(f, "cannot read {}: {error}", path.display())
             }
@@ -58,7 +66,7 @@ impl std::error::Error for DeviceFormatError {
         match self {
             DeviceFormatError::Format(e) => Some(e),
             DeviceFormatError::Model(e) => Some(e),
-            DeviceFormatError::NotCompiled => None,
+            DeviceFormatError::NotCompiled | DeviceFormatError::DeviceOptimizer(_) => None,
             DeviceFormatError::Read { error, .. } => Some(error),
         }
     }
@@ -129,12 +137,16 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
             .unwrap_or_else(|| trailing_trainable_dense(model));
         let frozen = network.param_offset(network.first_trainable_layer(k));
         let trainable = network.param_count() - frozen;
-        let state_len = compile.sgd.state_len(trainable);
+        let sgd = compile
+            .optimizer
+            .as_sgd()
+            .ok_or_else(|| DeviceFormatError::DeviceOptimizer(describe(&compile.optimizer)))?;
+        let state_len = sgd.state_len(trainable);
         momentum = match &model.optimizer {
-            Some(opt) if state_len > 0 && !opt.momentum.is_empty() => opt.momentum[frozen..].to_vec(),
+            Some(opt) if state_len > 0 && !opt.slots.is_empty() => opt.slots[frozen..].to_vec(),
             _ => vec![0.0; state_len],
         };
-        Some((compile, k))
+        Some((compile, sgd, k))
     } else {
         None
     };
@@ -142,10 +154,10 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
         network,
         input_shape: Some(&input_shape),
         weights: &model.params,
-        training: training.map(|(compile, k)| TrainingState {
-            sgd: compile.sgd,
+        training: training.map(|(compile, sgd, k)| TrainingState {
+            sgd,
             loss: compile.loss,
-            iterations: model.optimizer.as_ref().map_or(0, |o| o.iterations),
+            iterations: model.optimizer.as_ref().map_or(0, |o| o.scalars.iterations),
             trainable_layers: k,
             momentum: &momentum,
         }),
@@ -179,7 +191,7 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
     let (compile, optimizer) = match view.training() {
         Some(state) => {
             let frozen = state.trainer(network).frozen_param_count();
-            let momentum = if state.momentum.is_empty() {
+            let slots = if state.momentum.is_empty() {
                 Vec::new()
             } else {
                 let mut all = vec![0.0; frozen];
@@ -189,12 +201,15 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
             (
                 Some(Compile {
                     loss: state.loss,
-                    sgd: state.sgd,
+                    optimizer: Optimizer::from(state.sgd),
                     ..Compile::default()
                 }),
                 Some(OptimizerState {
-                    iterations: state.iterations,
-                    momentum,
+                    scalars: OptimizerScalars {
+                        iterations: state.iterations,
+                        ..OptimizerScalars::default()
+                    },
+                    slots,
                 }),
             )
         }
@@ -213,6 +228,16 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
     };
     model.validate()?;
     Ok(model)
+}
+
+/// An optimizer as a phrase for messages: `Adam`, `SGD with a ExponentialDecay schedule`.
+fn describe(optimizer: &Optimizer) -> String {
+    let class = optimizer.algorithm.keras_class();
+    match optimizer.learning_rate.keras_class() {
+        Some(schedule) => format!("{class} with a {schedule} schedule"),
+        None if optimizer.as_sgd().is_none() && class == "SGD" => "SGD with clipping or weight decay".into(),
+        None => class.to_string(),
+    }
 }
 
 /// Reads and decodes a `.mdl` file.
@@ -244,17 +269,20 @@ mod tests {
         let mut model = Model::from_spec(spec, 3).unwrap();
         model.compile = Some(Compile {
             loss: Loss::SparseCategoricalCrossentropy,
-            sgd: Sgd {
+            optimizer: Optimizer::from(Sgd {
                 learning_rate: 0.05,
                 momentum: 0.9,
                 nesterov: true,
-            },
+            }),
             ..Compile::default()
         });
         let n = model.params.len();
         model.optimizer = Some(OptimizerState {
-            iterations: 1234,
-            momentum: (0..n).map(|i| i as f32 * 1e-3).collect(),
+            scalars: OptimizerScalars {
+                iterations: 1234,
+                ..OptimizerScalars::default()
+            },
+            slots: (0..n).map(|i| i as f32 * 1e-3).collect(),
         });
         model
     }
@@ -291,20 +319,20 @@ mod tests {
         };
         let back = from_mdl(&to_mdl(&model, &options).unwrap()).unwrap();
         assert_eq!(
-            back.compile.as_ref().unwrap().sgd,
-            model.compile.as_ref().unwrap().sgd
+            back.compile.as_ref().unwrap().optimizer,
+            model.compile.as_ref().unwrap().optimizer
         );
         assert_eq!(
             back.compile.as_ref().unwrap().loss,
             Loss::SparseCategoricalCrossentropy
         );
         let opt = back.optimizer.clone().unwrap();
-        assert_eq!(opt.iterations, 1234);
+        assert_eq!(opt.scalars.iterations, 1234);
         // Dense 20 and Dense 10 are trainable: the last 1020 + 210 parameters.
         let frozen = 40_480 - 1_230;
-        let original = &model.optimizer.as_ref().unwrap().momentum;
-        assert!(opt.momentum[..frozen].iter().all(|&m| m == 0.0));
-        assert_eq!(opt.momentum[frozen..], original[frozen..]);
+        let original = &model.optimizer.as_ref().unwrap().slots;
+        assert!(opt.slots[..frozen].iter().all(|&m| m == 0.0));
+        assert_eq!(opt.slots[frozen..], original[frozen..]);
         let flags: Vec<bool> = back.layers.iter().map(|l| l.trainable).collect();
         assert_eq!(flags, [false, true, true, true, true, true]);
         // The flags give the default K when none is asked for.

@@ -10,10 +10,11 @@
 //! (learning rate and such) are skipped, and the remaining tensors are the momentum
 //! buffers in trainable-weight order.
 //!
-//! Written in tf_keras 2.21's layout, with a `training_config` both Kerases deserialize
-//! to our SGD (see [`training_config`](super::training_config)) and optimizer weights
-//! `[iteration:0, SGD/m/<layer>/<tensor>:0 ...]` (the buffers only with momentum): tf_keras
-//! restores all of it. Keras 3.15 loads the model and its compile settings and restores
+//! Written in tf_keras 2.21's layout, with a `training_config` (see
+//! [`optimizer_config`](super::optimizer_config)) and optimizer weights
+//! `[iteration:0, Adam/m/<layer>/<tensor>:0, Adam/v/... ...]` in tf_keras's order (see
+//! [`optimizer`](super::optimizer); SGD's buffers only with momentum): tf_keras restores
+//! all of it. Keras 3.15 loads the model and its compile settings and restores
 //! the iteration count, but (for its own `.h5` files too) builds the optimizer over no
 //! variables, so `fit` after loading an `.h5` with optimizer state fails there; Keras 3
 //! resumes training from `.keras` archives.
@@ -26,6 +27,7 @@ use super::{json, KerasError, BACKEND, TF_KERAS_VERSION};
 use crate::budget::ParamBudget;
 use crate::h5::{H5Attr, H5Dataset, H5Group};
 use crate::model::{Model, OptimizerState, Training};
+use microdense_core::{Algorithm, Optimizer, OptimizerScalars};
 
 /// The `model_config` attribute of a whole-model HDF5 tree, parsed.
 fn model_config(root: &H5Group, file: &str) -> Result<serde_json::Value, KerasError> {
@@ -69,7 +71,7 @@ fn read_training(model: &Model, root: &H5Group, file: &str) -> Result<Training, 
         return Ok(None);
     };
     let state = match root.group("optimizer_weights") {
-        Some(group) => Some(read_optimizer_weights(model, &compile.sgd, group, file)?),
+        Some(group) => Some(read_optimizer_weights(model, &compile.optimizer, group, file)?),
         None => None,
     };
     Ok(Some((compile, state)))
@@ -78,7 +80,7 @@ fn read_training(model: &Model, root: &H5Group, file: &str) -> Result<Training, 
 /// The optimizer state in an `optimizer_weights` group, by position.
 fn read_optimizer_weights(
     model: &Model,
-    sgd: &microdense_core::Sgd,
+    optimizer: &Optimizer,
     group: &H5Group,
     file: &str,
 ) -> Result<OptimizerState, KerasError> {
@@ -105,7 +107,12 @@ fn read_optimizer_weights(
         file: file.to_string(),
         what: "iteration count in optimizer_weights".into(),
     })?;
-    state_from_buffers(model, sgd, iterations, &saved, file)
+    // tf_keras does not save Nadam's product: it resumes from 1, and so do we.
+    let scalars = OptimizerScalars {
+        iterations,
+        ..OptimizerScalars::default()
+    };
+    state_from_buffers(model, optimizer, scalars, &saved, file)
 }
 
 /// `model` as a whole-model HDF5 tree in tf_keras 2.21's layout.
@@ -125,15 +132,18 @@ pub fn model_to_h5(model: &Model) -> Result<H5Group, KerasError> {
     }
     root.insert_group("model_weights", weights_group(model)?);
     if let Some(compile) = &model.compile {
-        let (iterations, saved) = buffers(model, &compile.sgd)?;
+        let optimizer = &compile.optimizer;
+        let (scalars, saved) = buffers(model, optimizer)?;
         let mut group = H5Group::new();
         let mut names = vec!["iteration:0".to_string()];
         group.insert_dataset(
             "iteration:0",
-            H5Dataset::scalar_i64(i64::try_from(iterations).unwrap_or(i64::MAX)),
+            H5Dataset::scalar_i64(i64::try_from(scalars.iterations).unwrap_or(i64::MAX)),
         );
+        let class = optimizer.algorithm.keras_class();
         for b in saved {
-            let name = format!("SGD/m/{}/{}:0", b.layer, b.tensor);
+            let slot = tf_keras_slot(&optimizer.algorithm, b.slot);
+            let name = format!("{class}/{slot}/{}/{}:0", b.layer, b.tensor);
             group.insert_dataset(&name, H5Dataset::f32(b.shape, b.values));
             names.push(name);
         }
@@ -141,4 +151,16 @@ pub fn model_to_h5(model: &Model) -> Result<H5Group, KerasError> {
         root.insert_group("optimizer_weights", group);
     }
     Ok(root)
+}
+
+/// tf_keras's name for a slot: `m`, `v` and `vhat` for Adam's, Nadam's and SGD's
+/// moments, Keras 3's name otherwise (`velocity`, `accumulator`, ...).
+fn tf_keras_slot(algorithm: &Algorithm, slot: &'static str) -> &'static str {
+    match (algorithm, slot) {
+        (Algorithm::RmsProp { .. }, _) => slot,
+        (_, "momentum") => "m",
+        (_, "velocity") => "v",
+        (_, "velocity_hat") => "vhat",
+        _ => slot,
+    }
 }

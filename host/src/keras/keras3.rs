@@ -7,8 +7,9 @@
 //! layers/dense/vars/1        float32 (50,)       bias
 //! layers/activation/vars/                        (no weights)
 //! optimizer/vars/0           int64 ()            iteration  (vars @name = 'sgd')
-//! optimizer/vars/1           float32 ()          learning rate
-//! optimizer/vars/2...        momentum buffers, one per trainable tensor (momentum only)
+//! optimizer/vars/1           float32 ()          learning rate (not with a schedule)
+//! optimizer/vars/2...        the optimizer's buffers in Keras's order (see `optimizer`),
+//!                            then Nadam's product (float32 scalar)
 //! vars/                                          (@name = model name)
 //! ```
 //!
@@ -21,12 +22,14 @@
 use super::config::{architecture_from_config, model_from_config, model_to_config, Style};
 use super::json::{self, Node};
 use super::optimizer::{buffers, iteration_count, state_from_buffers};
+use super::optimizer_config::keras3_name;
 use super::training_config::{compile_config, compile_from_config};
 use super::weights::{checked_tensor, count_value, weight_slots, LoadWeights, WeightsReport};
 use super::{KerasError, KERAS3_VERSION};
 use crate::budget::ParamBudget;
-use crate::h5::{self, H5Attr, H5Dataset, H5Group};
+use crate::h5::{self, H5Attr, H5Data, H5Dataset, H5Group};
 use crate::model::{Compile, LayerNamer, Model, ModelKind, OptimizerState};
+use microdense_core::{Algorithm, OptimizerScalars, Schedule};
 use std::io::{Cursor, Read, Write};
 
 /// Name of the weights file inside a `.keras` archive.
@@ -80,15 +83,22 @@ pub fn weights_h5(model: &Model) -> Result<H5Group, KerasError> {
         root.insert_group(&format!("layers/{key}/vars"), vars);
     }
     if let Some(compile) = &model.compile {
-        let (iterations, saved) = buffers(model, &compile.sgd)?;
-        let mut vars = named_group("sgd");
-        vars.insert_dataset(
-            "0",
-            H5Dataset::scalar_i64(i64::try_from(iterations).unwrap_or(i64::MAX)),
-        );
-        vars.insert_dataset("1", H5Dataset::scalar_f32(compile.sgd.learning_rate));
-        for (n, b) in saved.into_iter().enumerate() {
-            vars.insert_dataset(&(n + 2).to_string(), H5Dataset::f32(b.shape, b.values));
+        let optimizer = &compile.optimizer;
+        let (scalars, saved) = buffers(model, optimizer)?;
+        let mut vars = named_group(&keras3_name(optimizer.algorithm.keras_class()));
+        let mut values = vec![H5Dataset::scalar_i64(
+            i64::try_from(scalars.iterations).unwrap_or(i64::MAX),
+        )];
+        // A constant rate is a variable; a schedule is not.
+        if let Schedule::Constant(rate) = optimizer.learning_rate {
+            values.push(H5Dataset::scalar_f32(rate));
+        }
+        values.extend(saved.into_iter().map(|b| H5Dataset::f32(b.shape, b.values)));
+        if matches!(optimizer.algorithm, Algorithm::Nadam { .. }) {
+            values.push(H5Dataset::scalar_f32(scalars.u_product));
+        }
+        for (n, ds) in values.into_iter().enumerate() {
+            vars.insert_dataset(&n.to_string(), ds);
         }
         root.insert_group("optimizer/vars", vars);
     }
@@ -204,8 +214,25 @@ fn read_optimizer(
             file: file.to_string(),
             what: "iteration count in optimizer/vars/0".into(),
         })?;
-    let momentum = saved.get(2..).unwrap_or_default();
-    state_from_buffers(model, &compile.sgd, iterations, momentum, file).map(Some)
+    // Scalars before the buffers are the iteration count and the learning rate; one
+    // after them is Nadam's product.
+    let tensors: Vec<&H5Dataset> = saved.iter().copied().filter(|ds| !ds.shape.is_empty()).collect();
+    let first_tensor = saved
+        .iter()
+        .position(|ds| !ds.shape.is_empty())
+        .unwrap_or(saved.len());
+    let mut scalars = OptimizerScalars {
+        iterations,
+        ..OptimizerScalars::default()
+    };
+    if matches!(compile.optimizer.algorithm, Algorithm::Nadam { .. }) {
+        if let Some(ds) = saved[first_tensor..].iter().rev().find(|ds| ds.shape.is_empty()) {
+            if let H5Data::F32(v) = &*ds.load()? {
+                scalars.u_product = v.first().copied().unwrap_or(1.0);
+            }
+        }
+    }
+    state_from_buffers(model, &compile.optimizer, scalars, &tensors, file).map(Some)
 }
 
 /// The most bytes `config.json` of a `.keras` archive may hold (a thousand-layer

@@ -10,7 +10,8 @@
 //!   chains; Keras 2.0–2.2, tf_keras 2.x and Keras 3 styles);
 //! - [`layers`]: the configs of the layers beyond Dense, Activation, Dropout and Flatten,
 //!   and the nearest supported layer for the refused ones;
-//! - [`training_config`]: loss, SGD settings and metrics (`lr`/`learning_rate`, `acc`);
+//! - [`training_config`]: loss, optimizer and metrics (`lr`/`learning_rate`, `acc`);
+//! - [`optimizer_config`]: every Keras's optimizer configs and learning-rate schedules;
 //! - [`yaml`]: YAML ⇄ JSON values, readable by PyYAML, with parsing budgets;
 //! - [`weights`]: Keras 2's weight layout (`save_weights('w.h5')`, `model_weights/`);
 //! - [`h5_model`]: whole-model HDF5 files with optimizer state;
@@ -26,6 +27,7 @@ pub mod json;
 pub mod keras3;
 pub mod layers;
 mod optimizer;
+pub mod optimizer_config;
 pub mod training_config;
 pub mod weights;
 pub mod yaml;

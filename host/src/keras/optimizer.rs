@@ -1,23 +1,29 @@
-//! SGD state ⇄ the per-tensor buffers Keras saves: the iteration count, then one momentum
-//! buffer per trainable weight tensor (kernel, bias of each trainable Dense layer, gamma,
-//! beta, alpha of the normalisation and PReLU layers, in layer order) — and none when
-//! momentum is off.
+//! Optimizer state ⇄ the per-tensor buffers Keras saves, in Keras's order: the slots
+//! (momentum, velocity, ...) of every trainable weight tensor (kernel, bias of each
+//! trainable Dense layer, gamma, beta, alpha of the normalisation and PReLU layers, in
+//! layer order), grouped as Keras creates them — Adam's and Nadam's `m` and `v`
+//! alternate tensor by tensor, then Adam's `vhat`s; every other optimizer keeps one run
+//! of tensors per slot (RMSprop: all velocities, then all momentums, then all average
+//! gradients). tf_keras 2.21 and Keras 3.15 agree on this.
 
 use super::weights::{checked_tensor, weight_slots, WeightSlot};
 use super::KerasError;
 use crate::h5::{H5Data, H5Dataset};
 use crate::model::{Model, OptimizerState};
-use microdense_core::Sgd;
+use microdense_core::{Algorithm, Optimizer, OptimizerScalars};
 
-/// One momentum buffer to save: layer name, tensor name (`kernel`/`bias`), shape, values.
+/// One optimizer buffer to save: layer name, tensor name (`kernel`/`bias`), slot, shape,
+/// values.
 pub(crate) struct Buffer {
     /// The layer.
     pub layer: String,
     /// `kernel` or `bias`.
     pub tensor: &'static str,
+    /// The slot as Keras 3 names it (`momentum`, `velocity`, `velocity_hat`, ...).
+    pub slot: &'static str,
     /// The tensor's shape.
     pub shape: Vec<u64>,
-    /// The momentum values.
+    /// The values.
     pub values: Vec<f32>,
 }
 
@@ -30,34 +36,76 @@ fn trainable_slots(model: &Model, file: &str) -> Result<Vec<WeightSlot>, KerasEr
         .collect())
 }
 
-/// The iteration count and momentum buffers to save for `model` compiled with `sgd`
-/// (zeros when it has no state yet; no buffers when momentum is off).
-pub(crate) fn buffers(model: &Model, sgd: &Sgd) -> Result<(u64, Vec<Buffer>), KerasError> {
-    let state = model.optimizer.clone().unwrap_or_default();
-    if sgd.momentum == 0.0 {
-        return Ok((state.iterations, Vec::new()));
+/// The slot indices in the groups Keras creates them in (see the module docs).
+fn slot_groups(algorithm: &Algorithm) -> Vec<Vec<usize>> {
+    let slots = algorithm.slot_names().len();
+    match algorithm {
+        Algorithm::Adam(_) | Algorithm::AdamW(_) | Algorithm::Nadam { .. } => {
+            let mut groups = vec![vec![0, 1]];
+            if slots == 3 {
+                groups.push(vec![2]);
+            }
+            groups
+        }
+        _ => (0..slots).map(|s| vec![s]).collect(),
     }
+}
+
+/// Each saved buffer's (slot, layer, tensor name, shape, range in the parameters), in
+/// Keras's order.
+#[allow(clippy::type_complexity)]
+fn file_order(
+    model: &Model,
+    optimizer: &Optimizer,
+    file: &str,
+) -> Result<Vec<(usize, usize, &'static str, Vec<u64>, std::ops::Range<usize>)>, KerasError> {
+    let slots = trainable_slots(model, file)?;
     let mut out = Vec::new();
-    for slot in trainable_slots(model, "(model)")? {
-        let tensors = slot
-            .tensors()
-            .into_iter()
-            .zip(slot.ranges())
-            .take(slot.trainable_tensors());
-        for ((tensor, shape), range) in tensors {
-            let values = match state.momentum.get(range.clone()) {
-                Some(v) if state.momentum.len() == model.params.len() => v.to_vec(),
-                _ => vec![0.0; range.len()],
-            };
-            out.push(Buffer {
-                layer: model.layers[slot.index].name.clone(),
-                tensor,
-                shape,
-                values,
-            });
+    for group in slot_groups(&optimizer.algorithm) {
+        for slot in &slots {
+            let tensors = slot
+                .tensors()
+                .into_iter()
+                .zip(slot.ranges())
+                .take(slot.trainable_tensors());
+            for ((tensor, shape), range) in tensors {
+                for &s in &group {
+                    out.push((s, slot.index, tensor, shape.clone(), range.clone()));
+                }
+            }
         }
     }
-    Ok((state.iterations, out))
+    Ok(out)
+}
+
+/// The scalars and buffers to save for `model` compiled with `optimizer` (fresh state
+/// when it has none yet).
+pub(crate) fn buffers(
+    model: &Model,
+    optimizer: &Optimizer,
+) -> Result<(OptimizerScalars, Vec<Buffer>), KerasError> {
+    let state = model.optimizer.clone().unwrap_or_default();
+    let k = optimizer.slots();
+    let names = optimizer.algorithm.slot_names();
+    let fresh = state.slots.len() != optimizer.state_len(model.params.len());
+    let mut out = Vec::new();
+    for (s, layer, tensor, shape, range) in file_order(model, optimizer, "(model)")? {
+        let values = if fresh {
+            let mut v = vec![0.0; range.len()];
+            optimizer.init_state(&mut v);
+            v
+        } else {
+            range.map(|i| state.slots[i * k + s]).collect()
+        };
+        out.push(Buffer {
+            layer: model.layers[layer].name.clone(),
+            tensor,
+            slot: names[s],
+            shape,
+            values,
+        });
+    }
+    Ok((state.scalars, out))
 }
 
 /// The iteration count held by a scalar dataset (int64, or an integral float as some
@@ -80,47 +128,44 @@ pub(crate) fn iteration_count(ds: &H5Dataset) -> Result<Option<u64>, KerasError>
     })
 }
 
-/// The optimizer state of `model` (compiled with `sgd`) from `iterations` and the saved
-/// momentum buffers, in Keras's order. Buffers are ignored when momentum is off (tf_keras
-/// and Keras 2 save them anyway).
+/// The optimizer state of `model` (compiled with `optimizer`) from its `scalars` and the
+/// saved buffers, in Keras's order. Buffers saved for an SGD without momentum (tf_keras
+/// saves them) are ignored.
 pub(crate) fn state_from_buffers(
     model: &Model,
-    sgd: &Sgd,
-    iterations: u64,
+    optimizer: &Optimizer,
+    scalars: OptimizerScalars,
     saved: &[&H5Dataset],
     file: &str,
 ) -> Result<OptimizerState, KerasError> {
-    if sgd.momentum == 0.0 {
+    let order = file_order(model, optimizer, file)?;
+    let k = optimizer.slots();
+    if k == 0 {
         return Ok(OptimizerState {
-            iterations,
-            momentum: Vec::new(),
+            scalars,
+            slots: Vec::new(),
         });
     }
-    let slots = trainable_slots(model, file)?;
-    let wanted: usize = slots.iter().map(WeightSlot::trainable_tensors).sum();
-    if saved.len() != wanted {
+    if saved.len() != order.len() {
         return Err(KerasError::Weights {
             file: file.to_string(),
             message: format!(
-                "the optimizer state holds {} momentum buffers, the model has {wanted} trainable weight tensors",
-                saved.len()
+                "the optimizer state holds {} buffers, {} keeps {} ({} per trainable weight tensor)",
+                saved.len(),
+                optimizer.algorithm.keras_class(),
+                order.len(),
+                k
             ),
         });
     }
-    let mut momentum = vec![0.0; model.params.len()];
-    let mut saved = saved.iter();
-    for slot in &slots {
-        let layer = &model.layers[slot.index].name;
-        let tensors = slot
-            .tensors()
-            .into_iter()
-            .zip(slot.ranges())
-            .take(slot.trainable_tensors());
-        for ((tensor, shape), range) in tensors {
-            let Some(ds) = saved.next() else { break };
-            let what = format!("momentum of {tensor}");
-            momentum[range].copy_from_slice(&checked_tensor(ds, &shape, file, layer, &what)?);
+    let names = optimizer.algorithm.slot_names();
+    let mut slots = vec![0.0; optimizer.state_len(model.params.len())];
+    for ((s, layer, tensor, shape, range), ds) in order.into_iter().zip(saved) {
+        let what = format!("{} of {tensor}", names[s]);
+        let values = checked_tensor(ds, &shape, file, &model.layers[layer].name, &what)?;
+        for (i, v) in range.zip(values) {
+            slots[i * k + s] = v;
         }
     }
-    Ok(OptimizerState { iterations, momentum })
+    Ok(OptimizerState { scalars, slots })
 }

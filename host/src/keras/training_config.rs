@@ -2,22 +2,19 @@
 //! (optimizer under `optimizer_config`) and `compile_config` in `.keras` archives
 //! (optimizer under `optimizer`).
 //!
-//! Read: SGD from any Keras (`lr` or `learning_rate`, `Custom>SGD`, `decay` 0), losses by
+//! Read: the optimizer (see [`optimizer_config`](super::optimizer_config)), losses by
 //! name or as loss objects, metrics as names or metric objects (`acc` is kept as
-//! written). Other optimizers, learning-rate schedules, gradient clipping, weight decay
-//! and `from_logits` losses are refused, naming the setting.
+//! written). `from_logits` losses and label smoothing are refused, naming the setting.
 //!
-//! Written: a config both tf_keras 2.21 and Keras 3 deserialize to an SGD with our
-//! settings. The class is written `"SGD"` with only the arguments both accept; tf_keras
-//! then builds its legacy SGD, whose update rule is the same and whose saved state
-//! (`iteration`, one momentum buffer per trainable weight when momentum is on) is
-//! exactly what [`h5_model`](super::h5_model) writes.
+//! Written: configs tf_keras 2.21 (`.h5`) and Keras 3 (`.keras`) deserialize to our
+//! loss, optimizer and metrics.
 
 use super::json::Node;
+use super::optimizer_config::{optimizer_config, optimizer_from_config, Flavour};
 use super::KerasError;
 use crate::model::Compile;
-use microdense_core::{Loss, Sgd};
-use serde_json::{Map, Value};
+use microdense_core::Loss;
+use serde_json::Value;
 
 /// Reads a `training_config` or `compile_config` value. `Ok(None)` when it names no
 /// optimizer (Keras 3 then compiles with its default RMSprop, which microdense does not
@@ -36,7 +33,7 @@ pub fn compile_from_config(value: &Value, file: &str) -> Result<Option<Compile>,
         None | Some(Value::Null) => return Ok(None),
         Some(o) => o,
     };
-    let sgd = sgd_from_config(optimizer, file)?;
+    let optimizer = optimizer_from_config(optimizer, file)?;
     let loss = match map.get("loss") {
         None | Some(Value::Null) => return Err(config_err("names no loss".into())),
         Some(v) => loss_from_config(v, file)?,
@@ -45,7 +42,11 @@ pub fn compile_from_config(value: &Value, file: &str) -> Result<Option<Compile>,
     if let Some(m) = map.get("metrics") {
         metric_names(m, &mut metrics);
     }
-    Ok(Some(Compile { loss, sgd, metrics }))
+    Ok(Some(Compile {
+        loss,
+        optimizer,
+        metrics,
+    }))
 }
 
 /// An unsupported-setting error at `at`.
@@ -55,85 +56,6 @@ fn unsupported(file: &str, at: &str, what: String) -> KerasError {
         at: at.to_string(),
         what,
     }
-}
-
-/// The SGD settings of an optimizer config (`{"class_name": "SGD", "config": {...}}` or a
-/// bare name such as `"sgd"`).
-fn sgd_from_config(value: &Value, file: &str) -> Result<Sgd, KerasError> {
-    let at = "optimizer";
-    let empty = Map::new();
-    let (class, config) = match value {
-        Value::String(s) => (s.as_str(), &empty),
-        Value::Object(o) => (
-            o.get("class_name").and_then(Value::as_str).unwrap_or(""),
-            o.get("config").and_then(Value::as_object).unwrap_or(&empty),
-        ),
-        other => return Err(unsupported(file, at, format!("optimizer {other}"))),
-    };
-    let base = class.strip_prefix("Custom>").unwrap_or(class);
-    if !base.eq_ignore_ascii_case("sgd") {
-        return Err(unsupported(
-            file,
-            at,
-            format!("optimizer {class:?} (microdense trains with SGD)"),
-        ));
-    }
-    let number = |key: &str| -> Result<Option<f64>, KerasError> {
-        match config.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_f64()),
-            Some(Value::Object(o)) => {
-                let class = o.get("class_name").and_then(Value::as_str).unwrap_or("object");
-                Err(unsupported(
-                    file,
-                    at,
-                    format!("{key} given by {class:?} (a schedule)"),
-                ))
-            }
-            Some(v) => Err(unsupported(file, at, format!("{key} {v}"))),
-        }
-    };
-    let defaults = Sgd::default();
-    let learning_rate = match number("learning_rate")? {
-        Some(lr) => lr,
-        None => number("lr")?.unwrap_or(defaults.learning_rate as f64),
-    };
-    let momentum = number("momentum")?.unwrap_or(0.0);
-    for key in [
-        "decay",
-        "weight_decay",
-        "clipnorm",
-        "clipvalue",
-        "global_clipnorm",
-    ] {
-        if let Some(v) = number(key)? {
-            if v != 0.0 || key.starts_with("clip") || key == "global_clipnorm" {
-                return Err(unsupported(file, at, format!("{key} {v}")));
-            }
-        }
-    }
-    if config.get("use_ema").and_then(Value::as_bool) == Some(true) {
-        return Err(unsupported(file, at, "use_ema".into()));
-    }
-    if let Some(steps) = config.get("gradient_accumulation_steps").filter(|v| !v.is_null()) {
-        return Err(unsupported(
-            file,
-            at,
-            format!("gradient_accumulation_steps {steps}"),
-        ));
-    }
-    if !(learning_rate.is_finite() && learning_rate > 0.0 && (0.0..1.0).contains(&momentum)) {
-        return Err(KerasError::Config {
-            file: file.to_string(),
-            at: at.to_string(),
-            message: format!("invalid SGD settings: learning rate {learning_rate}, momentum {momentum}"),
-        });
-    }
-    Ok(Sgd {
-        learning_rate: learning_rate as f32,
-        momentum: momentum as f32,
-        nesterov: config.get("nesterov").and_then(Value::as_bool).unwrap_or(false),
-    })
 }
 
 /// A loss given by name or as a loss object.
@@ -185,16 +107,6 @@ fn metric_names(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// The optimizer's config: only the arguments both tf_keras and Keras 3 accept.
-fn sgd_config(sgd: &Sgd, name: &str) -> Node {
-    Node::map([
-        ("name", Node::str(name)),
-        ("learning_rate", Node::f32(sgd.learning_rate)),
-        ("momentum", Node::f32(sgd.momentum)),
-        ("nesterov", Node::Bool(sgd.nesterov)),
-    ])
-}
-
 /// The metrics as a list of names.
 fn metrics(compile: &Compile) -> Node {
     Node::List(compile.metrics.iter().map(Node::str).collect())
@@ -209,10 +121,7 @@ pub fn training_config(compile: &Compile) -> Node {
         ("loss_weights", Node::Null),
         (
             "optimizer_config",
-            Node::map([
-                ("class_name", Node::str("SGD")),
-                ("config", sgd_config(&compile.sgd, "SGD")),
-            ]),
+            optimizer_config(&compile.optimizer, Flavour::TfKeras),
         ),
     ])
 }
@@ -220,15 +129,7 @@ pub fn training_config(compile: &Compile) -> Node {
 /// The `compile_config` of a `.keras` archive's `config.json`.
 pub fn compile_config(compile: &Compile) -> Node {
     Node::map([
-        (
-            "optimizer",
-            Node::map([
-                ("module", Node::str("keras.optimizers")),
-                ("class_name", Node::str("SGD")),
-                ("config", sgd_config(&compile.sgd, "sgd")),
-                ("registered_name", Node::Null),
-            ]),
-        ),
+        ("optimizer", optimizer_config(&compile.optimizer, Flavour::Keras3)),
         ("loss", Node::str(compile.loss.keras_name())),
         ("loss_weights", Node::Null),
         ("metrics", metrics(compile)),
@@ -242,6 +143,7 @@ pub fn compile_config(compile: &Compile) -> Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use microdense_core::{Optimizer, Sgd};
 
     fn parse(text: &str) -> Result<Option<Compile>, KerasError> {
         compile_from_config(&serde_json::from_str(text).unwrap(), "t.h5")
@@ -254,7 +156,7 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert_eq!(c.sgd.learning_rate, 0.01);
+        assert_eq!(c.optimizer.as_sgd().unwrap().learning_rate, 0.01);
         assert_eq!(c.metrics, ["acc"]);
         assert_eq!(c.loss, Loss::CategoricalCrossentropy);
     }
@@ -268,12 +170,12 @@ mod tests {
         .unwrap();
         assert_eq!(c.metrics, ["accuracy"]);
         assert_eq!(
-            c.sgd,
-            Sgd {
+            c.optimizer,
+            Optimizer::from(Sgd {
                 learning_rate: 0.05,
                 momentum: 0.9,
                 nesterov: true
-            }
+            })
         );
         let again = compile_from_config(
             &serde_json::from_str(&training_config(&c).to_json()).unwrap(),
@@ -287,13 +189,10 @@ mod tests {
     }
 
     #[test]
-    fn refuses_other_optimizers_and_schedules() {
-        let adam = parse(r#"{"loss": "mse", "optimizer_config": {"class_name": "Adam", "config": {}}}"#);
-        assert!(adam.unwrap_err().to_string().contains("\"Adam\""));
-        let sched = parse(
-            r#"{"loss": "mse", "optimizer_config": {"class_name": "SGD", "config": {"learning_rate": {"class_name": "ExponentialDecay", "config": {}}}}}"#,
-        );
-        assert!(sched.unwrap_err().to_string().contains("ExponentialDecay"));
+    fn refuses_optimizers_it_cannot_train_with_and_reads_no_optimizer_as_uncompiled() {
+        let adadelta =
+            parse(r#"{"loss": "mse", "optimizer_config": {"class_name": "Adadelta", "config": {}}}"#);
+        assert!(adadelta.unwrap_err().to_string().contains("\"Adadelta\""));
         let decay = parse(
             r#"{"loss": "mse", "optimizer_config": {"class_name": "SGD", "config": {"lr": 0.1, "decay": 0.001}}}"#,
         );

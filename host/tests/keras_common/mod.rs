@@ -6,7 +6,7 @@ use microdense::dataset::{Dataset, Features};
 use microdense::fit::FitOptions;
 use microdense::mnist::Mnist;
 use microdense::model::{Compile, Model, ModelKind};
-use microdense_core::{Loss, Sgd};
+use microdense_core::{Loss, Optimizer, Sgd};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -102,11 +102,11 @@ pub fn mnist_train(n: usize) -> (Vec<f32>, Vec<u32>) {
 pub fn test_models() -> Vec<(&'static str, Model)> {
     let sgd = |learning_rate, momentum, nesterov| Compile {
         loss: Loss::CategoricalCrossentropy,
-        sgd: Sgd {
+        optimizer: Optimizer::from(Sgd {
             learning_rate,
             momentum,
             nesterov,
-        },
+        }),
         metrics: vec!["accuracy".into()],
     };
     let mut tutorial = Model::from_spec(microdense::model::TUTORIAL_SPEC, 11).unwrap();
@@ -197,21 +197,31 @@ pub fn assert_resumes(model: &Model, x: &[f32], labels: &[u32], what: &str) {
         .unwrap_or_else(|| panic!("{what}: no optimizer state"));
     let after = one_step(model, x, labels);
     assert_eq!(
-        after.optimizer.as_ref().unwrap().iterations,
-        state.iterations + 1,
+        after.optimizer.as_ref().unwrap().scalars.iterations,
+        state.scalars.iterations + 1,
         "{what}: the iteration count does not continue"
     );
-    let sgd = compile.sgd;
+    let Some(sgd) = compile.optimizer.as_sgd() else {
+        // Any other optimizer: its saved state must enter the step.
+        let mut fresh = model.clone();
+        fresh.optimizer.as_mut().unwrap().slots.clear();
+        assert_ne!(
+            one_step(&fresh, x, labels).params,
+            after.params,
+            "{what}: the saved optimizer state does not enter the step"
+        );
+        return;
+    };
     if sgd.momentum == 0.0 {
         assert!(
-            state.momentum.is_empty(),
+            state.slots.is_empty(),
             "{what}: momentum buffers without momentum"
         );
         return;
     }
-    assert_eq!(state.momentum.len(), model.params.len(), "{what}");
+    assert_eq!(state.slots.len(), model.params.len(), "{what}");
     let mut zeroed = model.clone();
-    zeroed.optimizer.as_mut().unwrap().momentum.fill(0.0);
+    zeroed.optimizer.as_mut().unwrap().slots.fill(0.0);
     let without = one_step(&zeroed, x, labels);
     let factor = if sgd.nesterov {
         sgd.momentum * sgd.momentum
@@ -220,7 +230,7 @@ pub fn assert_resumes(model: &Model, x: &[f32], labels: &[u32], what: &str) {
     };
     let mut biggest = 0.0f32;
     for i in 0..model.params.len() {
-        let expected = factor * state.momentum[i];
+        let expected = factor * state.slots[i];
         let got = after.params[i] - without.params[i];
         biggest = biggest.max(expected.abs());
         assert!(

@@ -174,7 +174,7 @@ pub fn assert_training_matches_host(device: &mut Device, model: &Model) {
     let mut trainable = model.params[frozen..].to_vec();
     let mut momentum = vec![0.0; sgd.state_len(trainable.len())];
     let mut state = SgdState {
-        iterations: model.optimizer.as_ref().unwrap().iterations,
+        iterations: model.optimizer.as_ref().unwrap().scalars.iterations,
         momentum: &mut momentum,
     };
     let mut grads = vec![0.0; trainable.len()];
@@ -240,10 +240,10 @@ pub fn assert_training_matches_host(device: &mut Device, model: &Model) {
         "the steps changed nothing"
     );
     let optimizer = pulled.optimizer.unwrap();
-    assert_eq!(optimizer.iterations, host_iterations);
-    assert_eq!(bits(&optimizer.momentum[frozen..]), bits(&momentum));
+    assert_eq!(optimizer.scalars.iterations, host_iterations);
+    assert_eq!(bits(&optimizer.slots[frozen..]), bits(&momentum));
     let compile = pulled.compile.unwrap();
-    assert_eq!(compile.sgd, sgd);
+    assert_eq!(compile.optimizer.as_sgd(), Some(sgd));
     assert!(!pulled.layers[0].trainable && pulled.layers[2].trainable);
 }
 
