@@ -83,7 +83,7 @@ pub fn mnist_train(n: usize) -> (Vec<f32>, Vec<u32>) {
     static MNIST: OnceLock<Mnist> = OnceLock::new();
     let mnist = MNIST.get_or_init(|| {
         Mnist::load_idx_dir(&microdense_tests::mnist_dir())
-            .expect("MNIST in MNIST_DIR (../shared/data/mnist)")
+            .expect("MNIST where microdense_tests::mnist_dir() looks (MNIST_DIR, data/mnist, the cache)")
     });
     let x = mnist.train.images[..n * 784]
         .iter()
