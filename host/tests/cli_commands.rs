@@ -3,28 +3,11 @@
 //! (non-zero exit, no panic) on bad input.
 
 use microdense::model::Model;
+mod cli_common;
+
+use cli_common::{microdense, ok};
 use microdense_tests::{mnist_dir, TempDir};
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn microdense(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_microdense"))
-        .args(args)
-        .current_dir(dir)
-        .env("MNIST_DIR", mnist_dir())
-        .output()
-        .expect("runs microdense")
-}
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use std::process::Output;
 
 fn fails_cleanly(out: &Output, expected: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);

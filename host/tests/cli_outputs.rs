@@ -3,30 +3,13 @@
 //! unless `--force`, long legal names work, and every output is checked before the work.
 
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
-use microdense_tests::{mnist_dir, TempDir};
+mod cli_common;
+
+use cli_common::{microdense, ok};
+use microdense_tests::TempDir;
 use std::fs;
 use std::os::unix::fs::{symlink, FileTypeExt, PermissionsExt};
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn microdense(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_microdense"))
-        .args(args)
-        .current_dir(dir)
-        .env("MNIST_DIR", mnist_dir())
-        .output()
-        .expect("runs microdense")
-}
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use std::process::Output;
 
 /// Asserts exit code 1, no panic, `expected` in stderr and no training started.
 fn fails_cleanly(out: &Output, expected: &str) {

@@ -4,28 +4,11 @@
 //! combinations that would be silently ignored.
 
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
-use microdense_tests::{mnist_dir, TempDir};
-use std::path::Path;
-use std::process::{Command, Output};
+mod cli_common;
 
-fn microdense(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_microdense"))
-        .args(args)
-        .current_dir(dir)
-        .env("MNIST_DIR", mnist_dir())
-        .output()
-        .expect("runs microdense")
-}
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use cli_common::{microdense, ok};
+use microdense_tests::TempDir;
+use std::process::Output;
 
 /// Asserts the exit `code` (1: refused by the command, 2: by the argument parser), no
 /// panic, `expected` in stderr, and no training or evaluation started.
