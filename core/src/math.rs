@@ -15,10 +15,6 @@ mod imp {
     pub fn tanh(x: f32) -> f32 {
         libm::tanhf(x)
     }
-    /// Square root.
-    pub fn sqrt(x: f32) -> f32 {
-        libm::sqrtf(x)
-    }
     /// Cosine.
     pub fn cos(x: f32) -> f32 {
         libm::cosf(x)
@@ -48,17 +44,20 @@ mod imp {
             (e - 1.0) / (e + 1.0)
         }
     }
-    /// Square root.
-    pub fn sqrt(x: f32) -> f32 {
-        x.sqrt()
-    }
     /// Cosine.
     pub fn cos(x: f32) -> f32 {
         x.cos()
     }
 }
 
-pub use imp::{cos, exp, ln, sqrt, tanh};
+pub use imp::{cos, exp, ln, tanh};
+
+/// Square root, always `libm`'s correctly rounded one (IEEE 754's basic operation, a single
+/// instruction on every FPU): the optimizers and normalisation layers divide by it and must
+/// match Keras to float rounding, which micromath's approximation does not.
+pub fn sqrt(x: f32) -> f32 {
+    libm::sqrtf(x)
+}
 
 /// `|x|`.
 pub fn abs(x: f32) -> f32 {
