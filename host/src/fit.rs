@@ -488,37 +488,48 @@ fn update(
                 .map(move |s| (t, s..(s + slice).min(r.end)))
         })
         .collect();
-    let squares: Vec<f64> = split_by(&mut first[0].grads, &jobs)
-        .into_par_iter()
-        .zip(&jobs)
-        .map(|(g, (_, range))| {
-            let _flush = FlushDenormals::new();
-            for chunk in rest.iter() {
-                for (g, o) in g.iter_mut().zip(&chunk.grads[range.clone()]) {
-                    *g += o;
-                }
+    // Chunk c's gradients added to the first chunk's, over one job's range.
+    let sum = |g: &mut [f32], range: &Range<usize>| {
+        for chunk in rest.iter() {
+            for (g, o) in g.iter_mut().zip(&chunk.grads[range.clone()]) {
+                *g += o;
             }
-            g.iter().map(|&x| f64::from(x) * f64::from(x)).sum()
-        })
-        .collect();
+        }
+    };
+    // Clipping by norm needs every tensor's sum before any update: a pass of its own.
+    let norms = optimizer.needs_norms();
     let mut per_tensor = vec![0.0f64; tensors.len()];
-    for ((t, _), sq) in jobs.iter().zip(&squares) {
-        per_tensor[*t] += sq;
+    if norms {
+        let squares: Vec<f64> = split_by(&mut first[0].grads, &jobs)
+            .into_par_iter()
+            .zip(&jobs)
+            .map(|(g, (_, range))| {
+                let _flush = FlushDenormals::new();
+                sum(g, range);
+                g.iter().map(|&x| f64::from(x) * f64::from(x)).sum()
+            })
+            .collect();
+        for ((t, _), sq) in jobs.iter().zip(&squares) {
+            per_tensor[*t] += sq;
+        }
     }
     let all: f64 = per_tensor.iter().sum();
     let step = optimizer.begin(&state.scalars);
     let k = optimizer.slots();
     let state_jobs: Vec<(usize, Range<usize>)> =
         jobs.iter().map(|(t, r)| (*t, r.start * k..r.end * k)).collect();
-    let grads = &first[0].grads;
     split_by(params, &jobs)
         .into_par_iter()
         .zip(split_by(&mut state.slots, &state_jobs))
+        .zip(split_by(&mut first[0].grads, &jobs))
         .zip(&jobs)
-        .try_for_each(|((p, s), (t, range))| {
+        .try_for_each(|(((p, s), g), (t, range))| {
             let _flush = FlushDenormals::new();
+            if !norms {
+                sum(g, range);
+            }
             let clip = optimizer.clip(per_tensor[*t] as f32, all as f32);
-            optimizer.update(&step, clip, p, &grads[range.clone()], s)
+            optimizer.update(&step, clip, p, g, s)
         })?;
     optimizer.end(&step, &mut state.scalars);
     Ok(())

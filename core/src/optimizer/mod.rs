@@ -400,73 +400,94 @@ impl Optimizer {
             }
         }
         let lr = step.learning_rate;
-        let decay = self.weight_decay;
-        let k = self.slots();
-        for (i, (w, &g)) in params.iter_mut().zip(grads).enumerate() {
-            let g = clip.apply(g);
-            if decay > 0.0 {
-                *w -= *w * decay * lr;
-            }
-            let s = &mut state[i * k..(i + 1) * k];
-            match self.algorithm {
-                Algorithm::Sgd { momentum, nesterov } => {
-                    if let [m] = s {
+        // The algorithm is matched once per call; each arm is its per-parameter formula,
+        // looped by `Each::run` over the parameters and their `K` state values.
+        let each = Each {
+            params,
+            grads,
+            state,
+            clip,
+            decay: self.weight_decay,
+            lr,
+        };
+        match self.algorithm {
+            Algorithm::Sgd { momentum, nesterov } => {
+                if momentum == 0.0 {
+                    each.run(|w, g, []| *w -= g * lr);
+                } else {
+                    each.run(|w, g, [m]| {
                         *m = -g * lr + *m * momentum;
                         *w += if nesterov { -g * lr + *m * momentum } else { *m };
-                    } else {
-                        *w -= g * lr;
-                    }
-                }
-                Algorithm::Adam(a) | Algorithm::AdamW(a) => {
-                    s[0] += (g - s[0]) * (1.0 - a.beta_1);
-                    s[1] += (g * g - s[1]) * (1.0 - a.beta_2);
-                    let v = if let [_, v, v_hat] = s {
-                        *v_hat = v_hat.max(*v);
-                        *v_hat
-                    } else {
-                        s[1]
-                    };
-                    *w -= s[0] * step.alpha / (math::sqrt(v) + a.epsilon);
-                }
-                Algorithm::Nadam {
-                    beta_1,
-                    beta_2,
-                    epsilon,
-                } => {
-                    s[0] += (g - s[0]) * (1.0 - beta_1);
-                    s[1] += (g * g - s[1]) * (1.0 - beta_2);
-                    let m_hat = step.u_next * s[0] / (1.0 - step.u_product_next)
-                        + (1.0 - step.u_t) * g / (1.0 - step.u_product);
-                    let v_hat = s[1] / step.beta_2_correction;
-                    *w -= m_hat * lr / (math::sqrt(v_hat) + epsilon);
-                }
-                Algorithm::RmsProp {
-                    rho,
-                    momentum,
-                    epsilon,
-                    centered,
-                } => {
-                    s[0] = rho * s[0] + (1.0 - rho) * (g * g);
-                    let denominator = if centered {
-                        let a = rho * s[k - 1] + (1.0 - rho) * g;
-                        s[k - 1] = a;
-                        s[0] - a * a + epsilon
-                    } else {
-                        s[0] + epsilon
-                    };
-                    let increment = lr * g / math::sqrt(denominator);
-                    if momentum > 0.0 {
-                        s[1] = momentum * s[1] + increment;
-                        *w -= s[1];
-                    } else {
-                        *w -= increment;
-                    }
-                }
-                Algorithm::Adagrad { epsilon, .. } => {
-                    s[0] += g * g;
-                    *w -= lr * g / math::sqrt(s[0] + epsilon);
+                    });
                 }
             }
+            Algorithm::Adam(a) | Algorithm::AdamW(a) => {
+                let moments = |g: f32, m: &mut f32, v: &mut f32| {
+                    *m += (g - *m) * (1.0 - a.beta_1);
+                    *v += (g * g - *v) * (1.0 - a.beta_2);
+                };
+                if a.amsgrad {
+                    each.run(|w, g, [m, v, v_hat]| {
+                        moments(g, m, v);
+                        *v_hat = v_hat.max(*v);
+                        *w -= *m * step.alpha / (math::sqrt(*v_hat) + a.epsilon);
+                    });
+                } else {
+                    each.run(|w, g, [m, v]| {
+                        moments(g, m, v);
+                        *w -= *m * step.alpha / (math::sqrt(*v) + a.epsilon);
+                    });
+                }
+            }
+            Algorithm::Nadam {
+                beta_1,
+                beta_2,
+                epsilon,
+            } => each.run(|w, g, [m, v]| {
+                *m += (g - *m) * (1.0 - beta_1);
+                *v += (g * g - *v) * (1.0 - beta_2);
+                let m_hat = step.u_next * *m / (1.0 - step.u_product_next)
+                    + (1.0 - step.u_t) * g / (1.0 - step.u_product);
+                let v_hat = *v / step.beta_2_correction;
+                *w -= m_hat * lr / (math::sqrt(v_hat) + epsilon);
+            }),
+            Algorithm::RmsProp {
+                rho,
+                momentum,
+                epsilon,
+                centered,
+            } => {
+                let velocity = |v: &mut f32, g: f32| *v = rho * *v + (1.0 - rho) * (g * g);
+                let centre = |a: &mut f32, g: f32| *a = rho * *a + (1.0 - rho) * g;
+                // `lr * g / sqrt(d)`, `d` the (centred) mean square plus epsilon.
+                let increment = |g: f32, d: f32| lr * g / math::sqrt(d);
+                match (momentum > 0.0, centered) {
+                    (false, false) => each.run(|w, g, [v]| {
+                        velocity(v, g);
+                        *w -= increment(g, *v + epsilon);
+                    }),
+                    (true, false) => each.run(|w, g, [v, m]| {
+                        velocity(v, g);
+                        *m = momentum * *m + increment(g, *v + epsilon);
+                        *w -= *m;
+                    }),
+                    (false, true) => each.run(|w, g, [v, a]| {
+                        velocity(v, g);
+                        centre(a, g);
+                        *w -= increment(g, *v - *a * *a + epsilon);
+                    }),
+                    (true, true) => each.run(|w, g, [v, m, a]| {
+                        velocity(v, g);
+                        centre(a, g);
+                        *m = momentum * *m + increment(g, *v - *a * *a + epsilon);
+                        *w -= *m;
+                    }),
+                }
+            }
+            Algorithm::Adagrad { epsilon, .. } => each.run(|w, g, [acc]| {
+                *acc += g * g;
+                *w -= lr * g / math::sqrt(*acc + epsilon);
+            }),
         }
         Ok(())
     }
@@ -511,6 +532,50 @@ impl Optimizer {
             Ok(())
         } else {
             Err("momentum, beta and rho must be in [0, 1), epsilon zero or positive")
+        }
+    }
+}
+
+/// One [`Optimizer::update`] call's slices and per-step constants.
+struct Each<'a> {
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    state: &'a mut [f32],
+    clip: GradientClip,
+    /// AdamW's decoupled weight decay (0: none).
+    decay: f32,
+    lr: f32,
+}
+
+impl Each<'_> {
+    /// Applies `formula(w, g, state)` to every parameter with its clipped gradient and its
+    /// `K` state values, after the weight decay `w -= w * decay * lr`. Without clipping
+    /// and decay the loop is the bare formula, which the compiler vectorises where it can.
+    #[inline(always)]
+    fn run<const K: usize>(self, formula: impl Fn(&mut f32, f32, &mut [f32; K])) {
+        let (clip, decay, lr) = (self.clip, self.decay, self.lr);
+        let full = |w: &mut f32, g: f32, s: &mut [f32; K]| {
+            if decay > 0.0 {
+                *w -= *w * decay * lr;
+            }
+            formula(w, clip.apply(g), s)
+        };
+        let bare = matches!(clip, GradientClip::None) && decay <= 0.0;
+        let values = self.params.iter_mut().zip(self.grads);
+        if K == 0 {
+            let mut none = [0.0; K];
+            if bare {
+                values.for_each(|(w, &g)| formula(w, g, &mut none));
+            } else {
+                values.for_each(|(w, &g)| full(w, g, &mut none));
+            }
+        } else {
+            let states = self.state.as_chunks_mut::<K>().0;
+            if bare {
+                values.zip(states).for_each(|((w, &g), s)| formula(w, g, s));
+            } else {
+                values.zip(states).for_each(|((w, &g), s)| full(w, g, s));
+            }
         }
     }
 }
