@@ -570,7 +570,11 @@ impl Each<'_> {
                 values.for_each(|(w, &g)| full(w, g, &mut none));
             }
         } else {
-            let states = self.state.as_chunks_mut::<K>().0;
+            // Every chunk has K values, so each conversion succeeds.
+            let states = self
+                .state
+                .chunks_exact_mut(K)
+                .filter_map(|s| <&mut [f32; K]>::try_from(s).ok());
             if bare {
                 values.zip(states).for_each(|((w, &g), s)| formula(w, g, s));
             } else {
