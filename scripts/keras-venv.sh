@@ -10,7 +10,16 @@
 # Idempotent: an existing venv whose imports work is reused untouched. Progress
 # and errors go to stderr; the exit status is non-zero if the venv cannot be
 # made to work.
+#
+#   scripts/keras-venv.sh --which-python   # only print the interpreter a new venv would use
 set -euo pipefail
+
+which_python=0
+case "${1:-}" in
+    --which-python) which_python=1 ;;
+    "") ;;
+    *) echo "usage: scripts/keras-venv.sh [--which-python]" >&2; exit 2 ;;
+esac
 
 cache="${MICRODENSE_CACHE:-$HOME/.cache/microdense}"
 venv="$cache/keras-venv"
@@ -35,7 +44,7 @@ assert keras.__version__.startswith("3."), keras.__version__
 PY
 }
 
-if [ -x "$py" ] && check; then
+if [ "$which_python" = 0 ] && [ -x "$py" ] && check; then
     echo "$py"
     exit 0
 fi
@@ -50,7 +59,11 @@ for candidate in python3.12 python3.11 python3.13 python3.10 python3; do
         break
     fi
 done
-[ -n "$base" ] || fail "no python3 found on PATH; install Python 3.10-3.12 with the venv module"
+[ -n "$base" ] || fail "no python3 on PATH runs and has the venv and ensurepip modules; install Python 3.10-3.12 with venv (Debian: python3-venv)"
+if [ "$which_python" = 1 ]; then
+    echo "$base"
+    exit 0
+fi
 
 mkdir -p "$cache" || fail "cannot create cache directory $cache"
 if [ ! -x "$py" ]; then
