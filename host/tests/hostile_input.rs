@@ -357,3 +357,81 @@ fn library_wording_is_said_in_the_users_terms() {
         "{stderr}"
     );
 }
+
+/// Runs `script` (Python, with h5py) on the tutorial model saved at `dir/name`, through
+/// the real-Keras venv. `None` when that venv is unavailable and not required.
+fn h5py_edit(dir: &Path, name: &str, script: &str) -> Option<()> {
+    let python = microdense_tests::keras_python()?;
+    tutorial_model(&dir.join(name));
+    let out = Command::new(python)
+        .args(["-c", script])
+        .arg(dir.join(name))
+        .output()
+        .expect("runs the venv's python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(())
+}
+
+/// h5py code that finds the first Dense kernel of the file `sys.argv[1]` as `kernel`
+/// (its path `path`), opened for writing as `f`.
+const FIND_KERNEL: &str = r#"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r+")
+found = []
+f.visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset) and name.split("/")[-1].startswith("kernel") else None)
+path = sorted(found)[0]
+kernel = f[path]
+"#;
+
+#[test]
+fn hdf5_datasets_the_model_does_not_use_are_never_read() {
+    let dir = TempDir::new("hostile-h5-unused");
+    // Three never-written chunked datasets of 2 GiB each beside the weights: the file
+    // stays small, reading any of them would exceed the address space.
+    let script = format!(
+        "{FIND_KERNEL}
+group = f[path].parent
+for i in range(3):
+    group.create_dataset(f'unused_{{i}}', shape=(32768, 16384), dtype='f4', chunks=(256, 256))
+f.close()"
+    );
+    let Some(()) = h5py_edit(dir.path(), "padded.h5", &script) else {
+        return;
+    };
+    assert!(std::fs::metadata(dir.join("padded.h5")).unwrap().len() < 1 << 20);
+    for args in [
+        &["summary", "padded.h5"][..],
+        &["convert", "padded.h5", "padded.mdl"],
+        &["evaluate", "padded.h5"],
+    ] {
+        let out = limited(args, dir.path());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn an_hdf5_kernel_of_the_wrong_shape_is_refused_before_it_is_read() {
+    let dir = TempDir::new("hostile-h5-kernel");
+    // The first kernel replaced by a never-written (32768, 16384) one: 2 GiB if read.
+    let script = format!(
+        "{FIND_KERNEL}
+del f[path]
+f.create_dataset(path, shape=(32768, 16384), dtype='f4', chunks=(256, 256))
+f.close()"
+    );
+    let Some(()) = h5py_edit(dir.path(), "forged.h5", &script) else {
+        return;
+    };
+    for args in [
+        &["convert", "forged.h5", "forged.mdl"][..],
+        &["evaluate", "forged.h5"],
+    ] {
+        let stderr = refused(&limited(args, dir.path()), "32768");
+        assert!(stderr.contains("784"), "{args:?}: {stderr}");
+        assert!(!dir.join("forged.mdl").exists());
+    }
+}
