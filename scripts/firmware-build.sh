@@ -41,22 +41,7 @@ done
 
 # Installs the Debian packages in "$@" that are missing, or explains and fails.
 ensure_packages() {
-    local missing=()
-    local pkg
-    for pkg in "$@"; do
-        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-            missing+=("$pkg")
-        fi
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-        echo "firmware-build: installing ${missing[*]}" >&2
-        apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-    else
-        echo "firmware-build: missing Debian packages: ${missing[*]} (install them: apt-get install ${missing[*]})" >&2
-        exit 1
-    fi
+    bash "$repo/scripts/ensure-packages.sh" "$@" || exit 1
 }
 
 have_rustup_target() {

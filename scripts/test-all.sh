@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of microdense: unit and integration tests of all crates (with libm and
-# with micromath), the no_std build of core for the Cortex-M4F, the real-Keras interop
-# suite and the QEMU firmware tests. Installs what it needs when it can (the Keras venv
-# through pip, Debian packages through apt when root) and says what it skipped when not.
+# with micromath, and core's on aarch64 under qemu-aarch64), the no_std build of core for
+# the Cortex-M4F, the real-Keras interop suite and the QEMU firmware tests. Installs what
+# it needs when it can (the Keras venv through pip, Debian packages through apt when root,
+# rustup targets) and says what it skipped when not.
 #
 #   scripts/test-all.sh            # everything
 #   MNIST_DIR=/path scripts/test-all.sh
@@ -93,6 +94,14 @@ cargo test --workspace || exit 1
 
 step "cargo test -p microdense-core --features micromath"
 cargo test -p microdense-core --features micromath || exit 1
+
+step "core on aarch64 under qemu-aarch64 (the portable kernel's NEON path): scripts/aarch64-test.sh"
+bash scripts/aarch64-test.sh
+case $? in
+    0) ;;
+    2) skipped+=("core's aarch64 tests (no rustup for the aarch64 standard library)") ;;
+    *) exit 1 ;;
+esac
 
 step "the Python package: scripts/test-python.sh (maturin wheel, installed into the Keras venv, pytest)"
 if [ -n "${MICRODENSE_REQUIRE_KERAS:-}" ]; then

@@ -3,7 +3,8 @@
 //!
 //! One file per instruction set, as candle's `cpu/`: [`portable`] is the kernel every
 //! target runs (bit-identical everywhere), [`arm`] its Cortex-M4F inner loop in assembly,
-//! [`x86`] its AVX2+FMA inner loop, the CPU detection and a vectorised `expf`.
+//! [`x86`] its AVX2+FMA inner loop, the CPU detection and a vectorised `expf`, [`neon`]
+//! its aarch64 inner loop.
 //!
 //! Dimension checking cannot be skipped: [`MatMul::matmul`] is provided, checks the
 //! operands and hands the kernel's [`MatMul::product`] a [`Product`], which only that
@@ -13,6 +14,8 @@
 mod arm;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod x86;

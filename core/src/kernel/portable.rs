@@ -6,7 +6,8 @@ use crate::math;
 /// The portable kernel: for each output, `acc = 0; for p in 0..k { acc = fma(a[i,p], b[p,j], acc) }`.
 ///
 /// Several outputs are computed at a time, their accumulators in registers (eight in an
-/// AVX register on x86-64, blocks of up to twelve on a Cortex-M4F, else eight, four, two);
+/// AVX register on x86-64, eight in two NEON registers on aarch64, blocks of up to twelve
+/// on a Cortex-M4F, else eight, four, two);
 /// the per-output order of operations never changes, so every target gets the same bits.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Portable;
@@ -32,6 +33,17 @@ impl MatMul for Portable {
                     // SAFETY: the CPU has AVX2 and FMA; the Product proves every (i, p) of
                     // `a` and (p, j..j+width) of `b` in bounds.
                     let acc = unsafe { super::x86::fma_block(&a, &b, a_row, j, k, width) };
+                    c_row[j..j + width].copy_from_slice(&acc[..width]);
+                    j += width;
+                }
+            }
+            #[cfg(target_arch = "aarch64")]
+            if b.col_stride == 1 {
+                while j < n {
+                    let width = (n - j).min(8);
+                    // SAFETY: the Product proves every (i, p) of `a` and (p, j..j+width) of
+                    // `b` in bounds.
+                    let acc = unsafe { super::neon::fma_block(&a, &b, a_row, j, k, width) };
                     c_row[j..j + width].copy_from_slice(&acc[..width]);
                     j += width;
                 }
