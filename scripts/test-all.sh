@@ -85,8 +85,9 @@ for features in "" "--features=micromath"; do
     esac
 done
 
-step "cargo fmt --check and cargo clippy --workspace --all-targets -- -D warnings"
+step "cargo fmt --check, no import circles (scripts/import-cycles.py), cargo clippy --workspace --all-targets -- -D warnings"
 cargo fmt --all -- --check || exit 1
+python3 scripts/import-cycles.py host/src core/src firmware/src python/src || exit 1
 cargo clippy --workspace --all-targets -- -D warnings || exit 1
 
 step "cargo test --workspace (libm)"

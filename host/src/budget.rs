@@ -8,8 +8,37 @@
 //! about what a desktop holds, and some 2 500 times the Keras tutorial's model. The CLI
 //! overrides it with `--max-params`.
 
-use crate::model::ModelError;
 use microdense_core::{Layer, Network};
+
+/// A model the budget, or the memory, cannot hold.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BudgetError {
+    /// The model has more parameters than the budget allows (`None`: too many to count).
+    #[error("{}, more than the budget of {max_params} (raise it with --max-params)", counted(*params))]
+    TooManyParams {
+        /// The parameter count, if it can be counted.
+        params: Option<usize>,
+        /// The budget.
+        max_params: usize,
+    },
+    /// The memory for the weights could not be had.
+    #[error("not enough memory for the model's {params} parameters")]
+    OutOfMemory {
+        /// The parameter count.
+        params: usize,
+    },
+    /// The layers do not form a network, so they cannot be counted.
+    #[error("invalid network: {0}")]
+    Network(#[from] microdense_core::Error),
+}
+
+/// "the model has N parameters", or that they are too many to count.
+fn counted(params: Option<usize>) -> String {
+    match params {
+        Some(n) => format!("the model has {n} parameters"),
+        None => "the model has too many parameters to count".into(),
+    }
+}
 
 /// The default budget: 100 million parameters (400 MB of float32 weights).
 pub const DEFAULT_MAX_PARAMS: usize = 100_000_000;
@@ -37,8 +66,8 @@ impl ParamBudget {
 
     /// The parameter count of `layers` on inputs of `input_shape`, checked against the
     /// budget without allocating any weight.
-    pub fn check(self, input_shape: &[usize], layers: &[Layer]) -> Result<usize, ModelError> {
-        let over = |params| ModelError::TooManyParams {
+    pub fn check(self, input_shape: &[usize], layers: &[Layer]) -> Result<usize, BudgetError> {
+        let over = |params| BudgetError::TooManyParams {
             params,
             max_params: self.max_params,
         };
@@ -62,10 +91,10 @@ impl ParamBudget {
 }
 
 /// Vec of `len` zeros, refusing (instead of aborting) when the memory is not there.
-pub fn try_zeros(len: usize) -> Result<Vec<f32>, ModelError> {
+pub fn try_zeros(len: usize) -> Result<Vec<f32>, BudgetError> {
     let mut v = Vec::new();
     v.try_reserve_exact(len)
-        .map_err(|_| ModelError::OutOfMemory { params: len })?;
+        .map_err(|_| BudgetError::OutOfMemory { params: len })?;
     v.resize(len, 0.0);
     Ok(v)
 }

@@ -5,7 +5,7 @@
 //! datasets, each in a `Vec` of `(name, item)`), and a tree is written back out
 //! in one go. Nothing else in the crate names the HDF5 library (`hdf5-pure`), so
 //! swapping it (the fallback is `hdf5-metno` over the system libhdf5) touches only
-//! `h5/read.rs` and `h5/write.rs`.
+//! `h5/read.rs`, `h5/data.rs` and `h5/write.rs`.
 //!
 //! The tree models exactly what Keras reads and writes: string attributes that
 //! remember how they are stored ([`StrType`]: variable-length or fixed-length,
@@ -32,12 +32,14 @@
 //! std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+mod data;
 mod error;
 mod read;
 mod tree;
 mod write;
 
+pub use data::{H5Data, Stored};
 pub use error::{H5Error, H5ErrorKind};
-pub use read::{open, open_bytes, read, read_bytes, Stored, MAX_READ_BYTES};
-pub use tree::{H5Attr, H5Data, H5Dataset, H5Group, StrType};
+pub use read::{open, open_bytes, read, read_bytes, MAX_READ_BYTES};
+pub use tree::{H5Attr, H5Dataset, H5Group, StrType};
 pub use write::{to_bytes, write};

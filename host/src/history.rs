@@ -2,11 +2,39 @@
 //! and what the charts draw:
 //! `{"epochs":[{"epoch":1,"loss":..,"accuracy":..,"seconds":..},..],"test":{..}}`.
 
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::plot::PlotError;
+/// A history that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The history file.
+        path: PathBuf,
+        /// Why reading failed.
+        #[source]
+        source: io::Error,
+    },
+    /// The text is not the JSON that `microdense train --json` prints.
+    #[error("{origin}: not a training history: {source}")]
+    Json {
+        /// Where the text came from (a path, or "input" for a string).
+        origin: String,
+        /// What the JSON parser found wrong.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The history has no epochs.
+    #[error("{origin}: not a training history: \"epochs\" is empty")]
+    NoEpochs {
+        /// Where the text came from.
+        origin: String,
+    },
+}
 
 /// Per-epoch metrics of one training run, plus the final test evaluation if any.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,15 +87,15 @@ fn nan_if_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Err
 impl History {
     /// Parses a history from JSON text. The text may be the JSON object alone or a
     /// whole captured stdout of `microdense train --json`, whose last JSON line is used.
-    pub fn from_json(text: &str) -> Result<History, PlotError> {
+    pub fn from_json(text: &str) -> Result<History, HistoryError> {
         Self::parse(text, "input")
     }
 
     /// Reads and parses a history file (see [`History::from_json`]).
-    pub fn read_json(path: &Path) -> Result<History, PlotError> {
-        let text = std::fs::read_to_string(path).map_err(|error| PlotError::Io {
+    pub fn read_json(path: &Path) -> Result<History, HistoryError> {
+        let text = std::fs::read_to_string(path).map_err(|source| HistoryError::Io {
             path: path.to_path_buf(),
-            error,
+            source,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
@@ -79,10 +107,10 @@ impl History {
             .any(|e| e.val_loss.is_some() || e.val_accuracy.is_some())
     }
 
-    fn parse(text: &str, source: &str) -> Result<History, PlotError> {
-        let error = |message: String| PlotError::History {
-            source: source.to_string(),
-            message,
+    fn parse(text: &str, origin: &str) -> Result<History, HistoryError> {
+        let error = |source: serde_json::Error| HistoryError::Json {
+            origin: origin.to_string(),
+            source,
         };
         let history: History = match serde_json::from_str(text) {
             Ok(history) => history,
@@ -93,13 +121,15 @@ impl History {
                     .map(str::trim)
                     .find(|line| line.starts_with('{'));
                 match last {
-                    Some(line) => serde_json::from_str(line).map_err(|e| error(e.to_string()))?,
-                    None => return Err(error(whole.to_string())),
+                    Some(line) => serde_json::from_str(line).map_err(error)?,
+                    None => return Err(error(whole)),
                 }
             }
         };
         if history.epochs.is_empty() {
-            return Err(error("\"epochs\" is empty".to_string()));
+            return Err(HistoryError::NoEpochs {
+                origin: origin.to_string(),
+            });
         }
         Ok(history)
     }

@@ -1,7 +1,7 @@
 //! The host's model: a validated stack of named layers with flat parameters in
 //! `microdense-core`'s layout, plus the compile settings and optimizer state Keras saves.
 
-use crate::budget::{try_zeros, ParamBudget};
+use crate::budget::{try_zeros, BudgetError, ParamBudget};
 use microdense_core::{Activation, Initializer, Layer, Loss, Network, Optimizer, OptimizerScalars, Rng, Sgd};
 use std::fmt;
 
@@ -126,18 +126,8 @@ pub enum ModelError {
     /// A layer name is empty or holds a `/` (Keras refuses both; HDF5 files cannot
     /// store them as group names).
     BadName(String),
-    /// The model has more parameters than the budget allows (`None`: too many to count).
-    TooManyParams {
-        /// The parameter count, if it can be counted.
-        params: Option<usize>,
-        /// The budget.
-        max_params: usize,
-    },
-    /// The memory for the weights could not be had.
-    OutOfMemory {
-        /// The parameter count.
-        params: usize,
-    },
+    /// The model exceeds the parameter budget or the memory.
+    Budget(BudgetError),
 }
 
 impl fmt::Display for ModelError {
@@ -155,24 +145,26 @@ impl fmt::Display for ModelError {
             ModelError::BadName(n) => {
                 write!(f, "layer name {n:?} is empty or holds a '/' (Keras refuses both)")
             }
-            ModelError::TooManyParams { params, max_params } => {
-                match params {
-                    Some(n) => write!(f, "the model has {n} parameters")?,
-                    None => write!(f, "the model has too many parameters to count")?,
-                }
-                write!(
-                    f,
-                    ", more than the budget of {max_params} (raise it with --max-params)"
-                )
-            }
-            ModelError::OutOfMemory { params } => {
-                write!(f, "not enough memory for the model's {params} parameters")
-            }
+            ModelError::Budget(e) => write!(f, "{e}"),
         }
     }
 }
 
-impl std::error::Error for ModelError {}
+impl std::error::Error for ModelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // Shown whole by Display: its causes are this error's.
+            ModelError::Budget(e) => std::error::Error::source(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<BudgetError> for ModelError {
+    fn from(e: BudgetError) -> Self {
+        ModelError::Budget(e)
+    }
+}
 
 impl From<microdense_core::Error> for ModelError {
     fn from(e: microdense_core::Error) -> Self {

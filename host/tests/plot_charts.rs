@@ -2,9 +2,8 @@
 
 use std::path::PathBuf;
 
-use microdense::plot::{
-    render_history_png, write_history_png, ChartOptions, ConfusionMatrix, History, PlotError,
-};
+use microdense::history::HistoryError;
+use microdense::plot::{render_history_png, write_history_png, ChartOptions, ConfusionMatrix, History};
 
 fn out_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plot_charts");
@@ -63,10 +62,15 @@ fn history_errors_name_the_problem() {
     let err = History::from_json(r#"{"epochs": [{"epoch": 1}]}"#).unwrap_err();
     assert!(err.to_string().contains("loss"), "{err}");
     let err = History::from_json("Epoch 1/3\nno json here").unwrap_err();
-    assert!(matches!(err, PlotError::History { .. }), "{err}");
+    assert!(matches!(err, HistoryError::Json { .. }), "{err}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the JSON error is kept as the source"
+    );
     let missing = out_dir().join("no-such-history.json");
     let err = History::read_json(&missing).unwrap_err();
     assert!(err.to_string().contains("no-such-history.json"), "{err}");
+    assert!(matches!(err, HistoryError::Io { .. }), "{err}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The in-memory HDF5 tree: groups, attributes and datasets, in insertion order.
 
+use super::data::H5Data;
 use super::error::H5Error;
-use super::read::Stored;
 use std::borrow::Cow;
 
 /// How a string attribute is stored: variable- or fixed-length, ASCII or UTF-8.
@@ -93,46 +93,6 @@ impl H5Attr {
             H5Attr::StrArray(_, t) => format!("{} string array", storage(t)),
             H5Attr::F64Array(_) => "float64 array".to_string(),
             H5Attr::Unsupported(d) => d.clone(),
-        }
-    }
-}
-
-/// The elements of a dataset, in row-major (C) order.
-#[derive(Clone, Debug, PartialEq)]
-pub enum H5Data {
-    /// 32-bit floats (every Keras weight).
-    F32(Vec<f32>),
-    /// 64-bit floats.
-    F64(Vec<f64>),
-    /// 64-bit signed integers (optimizer `iteration` counters).
-    I64(Vec<i64>),
-    /// Elements still in the file the tree was read from (see [`H5Dataset::load`]).
-    Stored(Stored),
-}
-
-impl H5Data {
-    /// The number of elements.
-    pub fn len(&self) -> usize {
-        match self {
-            H5Data::F32(v) => v.len(),
-            H5Data::F64(v) => v.len(),
-            H5Data::I64(v) => v.len(),
-            H5Data::Stored(s) => s.len(),
-        }
-    }
-
-    /// Whether there are no elements.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The element type's name as NumPy spells it (`float32`, `float64`, `int64`).
-    pub fn dtype_name(&self) -> &'static str {
-        match self {
-            H5Data::F32(_) => "float32",
-            H5Data::F64(_) => "float64",
-            H5Data::I64(_) => "int64",
-            H5Data::Stored(s) => s.dtype_name(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Writing an [`H5Group`] tree as a whole HDF5 file (through `hdf5-pure`).
 
+use super::data::H5Data;
 use super::error::{H5Error, H5ErrorKind};
-use super::tree::{H5Attr, H5Data, H5Dataset, H5Group, StrType};
+use super::tree::{H5Attr, H5Dataset, H5Group, StrType};
 use hdf5_pure::{AttrValue, DatasetBuilder, FileBuilder, GroupBuilder};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;

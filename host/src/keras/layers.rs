@@ -2,9 +2,9 @@
 //! read and written (tf_keras's and Keras 3's keys), and the nearest supported layer for
 //! the classes microdense refuses.
 
-use super::config::Style;
 use super::json::Node;
 use super::KerasError;
+use super::Style;
 use microdense_core::{Initializer, Layer};
 use serde_json::{Map, Value};
 

@@ -28,12 +28,14 @@ pub mod keras3;
 pub mod layers;
 mod optimizer;
 pub mod optimizer_config;
+mod style;
 pub mod training_config;
 pub mod weights;
 pub mod yaml;
 
 pub use error::KerasError;
 pub(crate) use file::read_file;
+pub use style::Style;
 
 /// The tf_keras version whose layout we write in `.h5` files and JSON (`keras_version`).
 pub const TF_KERAS_VERSION: &str = "2.21.0";

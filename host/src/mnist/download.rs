@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use ureq::Agent;
 
 use super::error::MnistError;
-use super::npz::NPZ_FILE;
+use super::NPZ_FILE;
 use crate::atomic::write_with;
 
 /// The folder Keras downloads `mnist.npz` from.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use super::source::NotFound;
+use super::{DIR_ENV, IDX_FILES, NPZ_FILE};
 
 /// What is wrong with one MNIST file (or one `.npy` entry of an `.npz` archive).
 #[derive(Debug)]
@@ -294,3 +294,82 @@ impl std::error::Error for MnistError {
         }
     }
 }
+
+/// Which place a data set was looked for (or found) at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The path given explicitly (`--data`).
+    Argument,
+    /// `$MNIST_DIR`.
+    EnvDir,
+    /// `data/mnist` in the working directory.
+    DefaultDir,
+    /// The download cache (`mnist.npz` there, downloaded now or earlier).
+    Cache,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Origin::Argument => "--data",
+            Origin::EnvDir => "$MNIST_DIR",
+            Origin::DefaultDir => "default directory",
+            Origin::Cache => "download cache",
+        })
+    }
+}
+
+/// One place looked at, and what was found there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// Which place.
+    pub origin: Origin,
+    /// Its path; `None` when it is not configured (variable unset, no home directory).
+    pub path: Option<PathBuf>,
+    /// Why it did not qualify.
+    pub finding: String,
+}
+
+/// Nothing was found: every place looked at, what a download attempt gave, and where to put
+/// the files. Its `Display` is the whole message for the user.
+#[derive(Debug)]
+pub struct NotFound {
+    /// The places looked at, in order.
+    pub places: Vec<Place>,
+    /// The failed download attempt, if one was made.
+    pub download: Option<Box<MnistError>>,
+    /// The directory the user should put the IDX files in.
+    pub dir_hint: PathBuf,
+    /// Where `mnist.npz` would be found (the download cache), if there is one.
+    pub cache_file: Option<PathBuf>,
+}
+
+impl fmt::Display for NotFound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "MNIST was not found. Looked at:")?;
+        for place in &self.places {
+            match &place.path {
+                Some(p) => writeln!(f, "  {}: {} ({})", place.origin, p.display(), place.finding)?,
+                None => writeln!(f, "  {}: {}", place.origin, place.finding)?,
+            }
+        }
+        if let Some(e) = &self.download {
+            writeln!(f, "Downloading failed: {e}")?;
+        }
+        let files = IDX_FILES.join(", ");
+        write!(
+            f,
+            "Put the four IDX files {files} (each may be gzipped, ending in .gz) in {}",
+            self.dir_hint.display()
+        )?;
+        if let Some(cache) = &self.cache_file {
+            write!(f, ", or Keras's {NPZ_FILE} at {}", cache.display())?;
+        }
+        write!(
+            f,
+            "; or point --data or ${DIR_ENV} at a directory holding them or at an .npz file."
+        )
+    }
+}
+
+impl std::error::Error for NotFound {}

@@ -9,17 +9,7 @@ use flate2::bufread::MultiGzDecoder;
 use super::error::{MnistError, Problem};
 use super::read::{read_header, read_payload, WrapIo};
 use super::{digit, Mnist, Split, COLS, ROWS};
-
-/// File name of the training images.
-pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
-/// File name of the training labels.
-pub const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
-/// File name of the test images.
-pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
-/// File name of the test labels.
-pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
-/// The four IDX file names, each of which may also be present gzipped with a `.gz` suffix.
-pub const IDX_FILES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+pub use super::{IDX_FILES, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 
 /// Magic number of an IDX file of unsigned bytes with three dimensions (images).
 const IMAGES_MAGIC: u32 = 0x0000_0803;

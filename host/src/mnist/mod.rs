@@ -21,10 +21,25 @@ mod source;
 use std::path::Path;
 
 pub use download::{Download, KERAS_BASE_URL, KERAS_SHA256, URL_ENV};
-pub use error::{MnistError, Problem};
-pub use npz::NPZ_FILE;
+pub use error::{MnistError, NotFound, Origin, Place, Problem};
 pub use read::MAX_ARRAY_BYTES;
-pub use source::{cache_file, DataSource, Lookup, NotFound, Origin, Place, CACHE_ENV, DEFAULT_DIR, DIR_ENV};
+pub use source::{cache_file, DataSource, Lookup, CACHE_ENV, DEFAULT_DIR};
+
+/// File name of the training images.
+pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+/// File name of the training labels.
+pub const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
+/// File name of the test images.
+pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
+/// File name of the test labels.
+pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
+/// The four IDX file names, each of which may also be present gzipped with a `.gz` suffix.
+pub const IDX_FILES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+
+/// The file name Keras gives the archive.
+pub const NPZ_FILE: &str = "mnist.npz";
+/// Environment variable naming a directory with the IDX files (or an `.npz` file).
+pub const DIR_ENV: &str = "MNIST_DIR";
 
 /// Rows of every MNIST image.
 pub const ROWS: usize = 28;

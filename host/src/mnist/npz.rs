@@ -15,9 +15,6 @@ use super::read::read_payload;
 use super::{digit, Mnist, Split, COLS, ROWS};
 use crate::atomic::write_with;
 
-/// The file name Keras gives the archive.
-pub const NPZ_FILE: &str = "mnist.npz";
-
 /// The archive's entries: (images, labels) for the training and the test split.
 const ENTRIES: [(&str, &str); 2] = [("x_train.npy", "y_train.npy"), ("x_test.npy", "y_test.npy")];
 

@@ -6,41 +6,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::download::Download;
-use super::error::MnistError;
-use super::idx::{self, IDX_FILES};
-use super::npz::NPZ_FILE;
-use super::Mnist;
+use super::error::{MnistError, NotFound, Origin, Place};
+use super::idx;
+use super::{Mnist, DIR_ENV, NPZ_FILE};
 
-/// Environment variable naming a directory with the IDX files (or an `.npz` file).
-pub const DIR_ENV: &str = "MNIST_DIR";
 /// Directory looked at last, relative to the working directory.
 pub const DEFAULT_DIR: &str = "data/mnist";
 /// Environment variable overriding the cache directory (default `~/.cache/microdense`).
 pub const CACHE_ENV: &str = "MICRODENSE_CACHE";
-
-/// Which place a data set was looked for (or found) at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// The path given explicitly (`--data`).
-    Argument,
-    /// `$MNIST_DIR`.
-    EnvDir,
-    /// `data/mnist` in the working directory.
-    DefaultDir,
-    /// The download cache (`mnist.npz` there, downloaded now or earlier).
-    Cache,
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Origin::Argument => "--data",
-            Origin::EnvDir => "$MNIST_DIR",
-            Origin::DefaultDir => "default directory",
-            Origin::Cache => "download cache",
-        })
-    }
-}
 
 /// Where the data set was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,61 +35,6 @@ impl fmt::Display for DataSource {
         write!(f, ")")
     }
 }
-
-/// One place looked at, and what was found there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
-    /// Which place.
-    pub origin: Origin,
-    /// Its path; `None` when it is not configured (variable unset, no home directory).
-    pub path: Option<PathBuf>,
-    /// Why it did not qualify.
-    pub finding: String,
-}
-
-/// Nothing was found: every place looked at, what a download attempt gave, and where to put
-/// the files. Its `Display` is the whole message for the user.
-#[derive(Debug)]
-pub struct NotFound {
-    /// The places looked at, in order.
-    pub places: Vec<Place>,
-    /// The failed download attempt, if one was made.
-    pub download: Option<Box<MnistError>>,
-    /// The directory the user should put the IDX files in.
-    pub dir_hint: PathBuf,
-    /// Where `mnist.npz` would be found (the download cache), if there is one.
-    pub cache_file: Option<PathBuf>,
-}
-
-impl fmt::Display for NotFound {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "MNIST was not found. Looked at:")?;
-        for place in &self.places {
-            match &place.path {
-                Some(p) => writeln!(f, "  {}: {} ({})", place.origin, p.display(), place.finding)?,
-                None => writeln!(f, "  {}: {}", place.origin, place.finding)?,
-            }
-        }
-        if let Some(e) = &self.download {
-            writeln!(f, "Downloading failed: {e}")?;
-        }
-        let files = IDX_FILES.join(", ");
-        write!(
-            f,
-            "Put the four IDX files {files} (each may be gzipped, ending in .gz) in {}",
-            self.dir_hint.display()
-        )?;
-        if let Some(cache) = &self.cache_file {
-            write!(f, ", or Keras's {NPZ_FILE} at {}", cache.display())?;
-        }
-        write!(
-            f,
-            "; or point --data or ${DIR_ENV} at a directory holding them or at an .npz file."
-        )
-    }
-}
-
-impl std::error::Error for NotFound {}
 
 /// `${MICRODENSE_CACHE:-~/.cache/microdense}/datasets/mnist.npz`, like Keras's
 /// `~/.keras/datasets/mnist.npz`; `None` when neither the variable nor a home directory is set.

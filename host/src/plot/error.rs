@@ -22,13 +22,6 @@ pub enum PlotError {
     Draw(String),
     /// Encoding the PNG failed.
     Encode(String),
-    /// A history file is not the JSON that `microdense train --json` prints.
-    History {
-        /// Where the history came from (a path, or "input" for a string).
-        source: String,
-        /// What is wrong with it.
-        message: String,
-    },
     /// Reading or writing a file failed.
     Io {
         /// The file being read or written.
@@ -50,9 +43,6 @@ impl fmt::Display for PlotError {
             ),
             PlotError::Draw(message) => write!(f, "drawing failed: {message}"),
             PlotError::Encode(message) => write!(f, "PNG encoding failed: {message}"),
-            PlotError::History { source, message } => {
-                write!(f, "{source}: not a training history: {message}")
-            }
             PlotError::Io { path, error } => write!(f, "{}: {error}", path.display()),
         }
     }

@@ -2,7 +2,7 @@
 //! (1/72 inch) and the measures follow Graphviz's rendering of Keras's HTML-table
 //! labels: 16 pt headers, 14 pt cells, 10 pt cell padding, 2 pt cell spacing.
 
-use super::diagram::{DiagramLayer, DiagramOptions, RankDir};
+use super::diagram_input::{DiagramLayer, DiagramOptions, RankDir};
 use super::font::Fonts;
 use super::PlotError;
 

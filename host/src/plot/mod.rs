@@ -6,6 +6,7 @@
 mod chart;
 mod confusion;
 mod diagram;
+mod diagram_input;
 mod error;
 mod font;
 mod layout;
@@ -17,9 +18,8 @@ mod svg;
 pub use crate::history::{EpochRecord, Evaluation, History};
 pub use chart::{render_history_png, write_history_png, ChartOptions};
 pub use confusion::{ClassMetrics, ConfusionMatrix};
-pub use diagram::{
-    render_diagram, write_diagram, DiagramFormat, DiagramLayer, DiagramOptions, RankDir, DEFAULT_DPI, MAX_DPI,
-};
+pub use diagram::{render_diagram, write_diagram, DiagramFormat};
+pub use diagram_input::{DiagramLayer, DiagramOptions, RankDir, DEFAULT_DPI, MAX_DPI};
 pub use error::PlotError;
 pub use model::model_layers;
 

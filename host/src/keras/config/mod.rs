@@ -15,5 +15,6 @@
 mod read;
 mod write;
 
+pub use super::Style;
 pub use read::{architecture_from_config, model_from_config};
-pub use write::{model_to_config, Style};
+pub use write::model_to_config;

@@ -78,7 +78,7 @@ pub fn architecture_from_config(
     };
     budget
         .check(&model.input_shape, &model.core_layers())
-        .map_err(model_err)?;
+        .map_err(|e| model_err(e.into()))?;
     model.validate_names().map_err(model_err)?;
     Ok(model)
 }
