@@ -167,3 +167,16 @@ pub fn run() -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks of every subcommand and argument (conflicting
+    /// names, defaults a value parser refuses, ...), which otherwise only fail when run.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
