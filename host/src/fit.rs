@@ -153,6 +153,10 @@ impl From<microdense_core::Error> for FitError {
 /// thread, fixed so that results do not depend on the number of threads.
 pub const CHUNK: usize = 32;
 
+/// Parameters per slice of the gradient sum and optimizer step (whole cache lines; a
+/// fixed size, so clipping norms are summed in the same groups with any number of threads).
+const UPDATE_SLICE: usize = 4096;
+
 /// The machine's available parallelism (1 when unknown).
 pub fn available_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -473,12 +477,9 @@ fn update(
 ) -> Result<(), FitError> {
     use rayon::prelude::*;
     let (first, rest) = chunks.split_at_mut(1);
-    // Slices of whole cache lines, a few per thread, none crossing a tensor's end.
-    let slice = params
-        .len()
-        .div_ceil(4 * rayon::current_num_threads())
-        .next_multiple_of(16)
-        .max(16);
+    // Slices of UPDATE_SLICE values, none crossing a tensor's end: the same slices whatever
+    // the number of threads, so the norms' partial sums group the same way too.
+    let slice = UPDATE_SLICE;
     let jobs: Vec<(usize, Range<usize>)> = tensors
         .iter()
         .enumerate()

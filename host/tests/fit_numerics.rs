@@ -5,6 +5,8 @@ use microdense::dataset::{Dataset, Features};
 use microdense::fit::FitOptions;
 use microdense::mnist::Mnist;
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense_core::optimizer::AdamSettings;
+use microdense_core::{Algorithm, Clipping, Optimizer, Schedule};
 use microdense_tests::mnist_dir;
 
 #[test]
@@ -22,9 +24,19 @@ fn one_two_and_three_threads_give_the_same_weights_bit_for_bit() {
         &labels,
     )
     .unwrap();
-    let run = |threads| {
+    // Plain SGD, and Adam with global-norm clipping (whose norm sums all gradients).
+    let adam = Compile {
+        optimizer: Optimizer {
+            algorithm: Algorithm::Adam(AdamSettings::default()),
+            learning_rate: Schedule::Constant(0.001),
+            weight_decay: 0.0,
+            clipping: Clipping::GlobalNorm(0.5),
+        },
+        ..Compile::default()
+    };
+    let run = |threads, compile: &Compile| {
         let mut model = Model::from_spec(TUTORIAL_SPEC, 7).unwrap();
-        model.compile(Compile::default());
+        model.compile(compile.clone());
         // Batches of 100: four chunks each, the last of four samples, and a last batch
         // of its own size; 3000 samples are 30 batches.
         let options = FitOptions {
@@ -39,12 +51,15 @@ fn one_two_and_three_threads_give_the_same_weights_bit_for_bit() {
         let bits: Vec<u32> = model.params.iter().map(|w| w.to_bits()).collect();
         (losses, bits)
     };
-    let one = run(1);
-    for threads in [2, 3] {
-        let other = run(threads);
-        assert_eq!(one.0, other.0, "losses with 1 and {threads} threads differ");
-        let first = one.1.iter().zip(&other.1).position(|(a, b)| a != b);
-        assert_eq!(first, None, "weights with 1 and {threads} threads differ");
+    for compile in [Compile::default(), adam] {
+        let one = run(1, &compile);
+        for threads in [2, 3] {
+            let other = run(threads, &compile);
+            let with = format!("with 1 and {threads} threads ({:?})", compile.optimizer);
+            assert_eq!(one.0, other.0, "losses {with} differ");
+            let first = one.1.iter().zip(&other.1).position(|(a, b)| a != b);
+            assert_eq!(first, None, "weights {with} differ");
+        }
     }
 }
 
