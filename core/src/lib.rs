@@ -43,7 +43,7 @@ pub use loss::{argmax, Loss, Targets, EPSILON};
 pub use network::Network;
 pub use optimizer::{Algorithm, Clipping, Optimizer, OptimizerScalars, Schedule};
 pub use rng::Rng;
-pub use sgd::{Sgd, SgdState};
+pub use sgd::Sgd;
 pub use train::{BatchStats, Trainer};
 
 /// Most layers a network may have (a bound for fixed-size containers on devices).

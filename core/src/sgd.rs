@@ -1,7 +1,5 @@
 //! Stochastic gradient descent with Keras's update rule.
 
-use crate::optimizer::{GradientClip, Optimizer, OptimizerScalars};
-use crate::Error;
 use serde::{Deserialize, Serialize};
 
 /// SGD hyperparameters (`keras.optimizers.SGD`).
@@ -34,17 +32,6 @@ impl Default for Sgd {
     }
 }
 
-/// The optimizer state Keras saves: the step count and one momentum value per weight.
-///
-/// The momentum buffer lives in caller memory; its length is [`Sgd::state_len`].
-#[derive(Debug, PartialEq)]
-pub struct SgdState<'a> {
-    /// Number of updates applied so far (Keras's `iterations`).
-    pub iterations: u64,
-    /// Momentum buffer, one value per trainable parameter (empty when momentum is 0).
-    pub momentum: &'a mut [f32],
-}
-
 impl Sgd {
     /// Number of f32 of optimizer state for `params` trainable parameters:
     /// `params` with momentum, 0 without.
@@ -54,21 +41,5 @@ impl Sgd {
         } else {
             0
         }
-    }
-
-    /// Applies one update to `params` from `grads`, advancing `state`: the SGD step of
-    /// [`Optimizer`].
-    ///
-    /// Errors with [`Error::BufferSize`] when the slices' lengths disagree.
-    pub fn step(&self, params: &mut [f32], grads: &[f32], state: &mut SgdState) -> Result<(), Error> {
-        let optimizer = Optimizer::from(*self);
-        let scalars = OptimizerScalars {
-            iterations: state.iterations,
-            ..OptimizerScalars::default()
-        };
-        let step = optimizer.begin(&scalars);
-        optimizer.update(&step, GradientClip::None, params, grads, state.momentum)?;
-        state.iterations += 1;
-        Ok(())
     }
 }

@@ -2,7 +2,10 @@
 
 use crate::layer::{Backward, Flow, Io, Training};
 use crate::network::check_len;
-use crate::{BatchDefect, Buffer, Error, Loss, MatMul, Network, Rng, Sgd, SgdState, Targets};
+use crate::{
+    BatchDefect, Buffer, Error, Layer, Loss, MatMul, Network, Optimizer, OptimizerScalars, Rng, Targets,
+};
+use core::ops::Range;
 
 /// Loss and accuracy of a batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -41,7 +44,8 @@ impl BatchStats {
 ///
 /// - trainable parameters and gradients: [`trainable_param_count`](Self::trainable_param_count)
 ///   `= param_count − param_offset(f)` each;
-/// - optimizer state: [`Sgd::state_len`] of that (equal to it with momentum, else 0);
+/// - optimizer state: [`Optimizer::state_len`] of that (slots per parameter: 0 for
+///   plain SGD, 1 with momentum, 2 for Adam, ...);
 /// - scratch: [`scratch_len`](Self::scratch_len)`(N) = N·(s + 2·W) + c` where
 ///   `s = [f > 0]·in_f + Σ_{i ≥ f} (w_i + e_i)`, `in_f` the input width of layer `f`,
 ///   `e_i` = `w_i` for a Dense layer with a non-linear fused activation (its
@@ -463,15 +467,16 @@ impl<'a> Trainer<'a> {
         Ok(())
     }
 
-    /// One SGD step on a batch: [`gradients`](Self::gradients) with `scale = 1 / N`,
-    /// [`Sgd::step`] on the trainable parameters, then
+    /// One optimizer step on a batch: [`gradients`](Self::gradients) with `scale = 1 / N`,
+    /// [`apply`](Self::apply) on the trainable parameters, then
     /// [`commit_statistics`](Self::commit_statistics).
     #[allow(clippy::too_many_arguments)]
     pub fn step<K: MatMul>(
         &self,
         kernel: &K,
-        sgd: &Sgd,
-        state: &mut SgdState,
+        optimizer: &Optimizer,
+        scalars: &mut OptimizerScalars,
+        state: &mut [f32],
         frozen: &[f32],
         trainable: &mut [f32],
         inputs: &[f32],
@@ -494,9 +499,73 @@ impl<'a> Trainer<'a> {
             grads,
             scratch,
         )?;
-        sgd.step(trainable, grads, state)?;
+        self.apply(optimizer, scalars, trainable, grads, state)?;
         self.commit_statistics(trainable, scratch, batch)?;
         Ok(stats)
+    }
+
+    /// Applies one step of `optimizer` to the trainable parameters from their gradients,
+    /// tensor by tensor as Keras's optimizers see them (each Dense layer's kernel, then its
+    /// bias; each per-feature weight of the other layers, such as gamma, beta, alpha):
+    /// clipping by norm uses each tensor's sum of squared gradients (and their total),
+    /// accumulated in f64. Non-trainable weights (moving statistics) are left alone.
+    /// `state` holds [`Optimizer::state_len`] of the trainable parameter count.
+    pub fn apply(
+        &self,
+        optimizer: &Optimizer,
+        scalars: &mut OptimizerScalars,
+        trainable: &mut [f32],
+        grads: &[f32],
+        state: &mut [f32],
+    ) -> Result<(), Error> {
+        let n = self.trainable_param_count();
+        check_len(Buffer::TrainableParameters, n, trainable.len())?;
+        check_len(Buffer::Gradients, n, grads.len())?;
+        check_len(Buffer::OptimizerState, optimizer.state_len(n), state.len())?;
+        let squares = |g: &[f32]| g.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>();
+        let all = if optimizer.needs_norms() {
+            self.tensors().map(|r| squares(&grads[r])).sum()
+        } else {
+            0.0
+        };
+        let step = optimizer.begin(scalars);
+        let k = optimizer.slots();
+        for r in self.tensors() {
+            let tensor = if optimizer.needs_norms() {
+                squares(&grads[r.clone()])
+            } else {
+                0.0
+            };
+            let clip = optimizer.clip(tensor as f32, all as f32);
+            optimizer.update(
+                &step,
+                clip,
+                &mut trainable[r.clone()],
+                &grads[r.clone()],
+                &mut state[r.start * k..r.end * k],
+            )?;
+        }
+        optimizer.end(&step, scalars);
+        Ok(())
+    }
+
+    /// The trainable weight tensors of the suffix, as ranges of the trainable parameters.
+    fn tensors(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        let offset = self.frozen_param_count();
+        (self.first..self.net.layers().len()).flat_map(move |i| {
+            let layer = self.net.layers()[i];
+            let start = self.net.param_range(i).start - offset;
+            let width = self.net.layer_input_width(i);
+            let end = start + layer.trainable_param_count(width);
+            // A Dense layer: kernel `width × units`, then the bias; else per-feature tensors.
+            let split = match layer {
+                Layer::Dense { units, .. } => width * units as usize,
+                _ => width.max(1),
+            };
+            (start..end)
+                .step_by(split.max(1))
+                .map(move |s| s..(s + split).min(end))
+        })
     }
 }
 

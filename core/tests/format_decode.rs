@@ -70,17 +70,14 @@ fn round_trip_preserves_every_bit() {
     ];
     model.weights[..specials.len()].copy_from_slice(&specials);
     let training = model.training.as_mut().unwrap();
-    training.momentum[0] = f32::from_bits(0xFFFF_FFFF);
+    training.state[0] = f32::from_bits(0xFFFF_FFFF);
     let bytes = model.encode();
     with_view(&bytes, |view| {
         let view = view.unwrap();
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(view.weights()), bits(&model.weights));
         let state = view.training().unwrap();
-        assert_eq!(
-            bits(state.momentum),
-            bits(&model.training.as_ref().unwrap().momentum)
-        );
+        assert_eq!(bits(state.state), bits(&model.training.as_ref().unwrap().state));
         assert_eq!(state.trainer(view.network().unwrap()).trainable_param_count(), 8);
         // Re-encoding the view gives the same file.
         let again = view.model().unwrap();
@@ -131,8 +128,8 @@ fn every_layer_kind_round_trips() {
         assert_eq!(view.input_width(), 6);
         assert_eq!(view.layers(), &model.layers[..]);
         let state = view.training().unwrap();
-        assert_eq!(state.momentum.len(), params);
-        assert!(state.sgd.nesterov);
+        assert_eq!(state.state.len(), params);
+        assert!(state.optimizer.as_sgd().unwrap().nesterov);
     });
 }
 
@@ -148,7 +145,7 @@ fn encoder_rejects_bad_models_and_small_buffers() {
             available: len - 1
         })
     );
-    model.training.as_mut().unwrap().momentum.pop();
+    model.training.as_mut().unwrap().state.pop();
     assert!(matches!(
         model.as_ref().encode(&mut buf),
         Err(FormatError::InconsistentShapes(Inconsistency::Count {
@@ -314,39 +311,39 @@ fn assemble(version: u16, min_reader: u16, meta: &[u8], data: &[u8]) -> Vec<u8> 
 fn newer_versions_are_refused_only_when_they_say_so() {
     let (_, meta, data) = split(&golden_trainable_model().encode());
     assert_eq!(
-        decode_err(&assemble(4, 3, &meta, &data)),
+        decode_err(&assemble(5, 4, &meta, &data)),
         FormatError::NewerVersion {
-            version: 4,
-            min_reader: 3,
-            supported: 2
+            version: 5,
+            min_reader: 4,
+            supported: 3
         }
     );
-    // A version-3 file that only appended fields: read, with the extras skipped.
+    // A version-4 file that only appended fields: read, with the extras skipped.
     let mut meta2 = meta.clone();
     meta2.extend_from_slice(&[7, 1, 2]);
     let mut data2 = data.clone();
     data2.extend_from_slice(&[0xAB; 8]);
-    let file = assemble(3, 1, &meta2, &data2);
+    let file = assemble(4, 1, &meta2, &data2);
     with_view(&file, |view| {
         let view = view.unwrap();
-        assert_eq!(view.header().version, 3);
+        assert_eq!(view.header().version, 4);
         assert_eq!(view.ignored_bytes(), 3 + 8);
         assert_eq!(view.weights(), &golden_model().weights[..]);
-        assert_eq!(view.training().unwrap().momentum.len(), 8);
+        assert_eq!(view.training().unwrap().state.len(), 8);
     });
     // The same additions in a file of the reader's own version are errors.
     assert!(matches!(
-        decode_err(&assemble(2, 1, &meta2, &data)),
+        decode_err(&assemble(3, 1, &meta2, &data)),
         FormatError::Malformed { offset: 43, .. }
     ));
     assert!(matches!(
-        decode_err(&assemble(2, 1, &meta, &data2)),
+        decode_err(&assemble(3, 1, &meta, &data2)),
         FormatError::InconsistentShapes(Inconsistency::Count {
             what: StoredCount::FileLength,
             ..
         })
     ));
-    for (version, min_reader) in [(1, 0), (1, 2), (0, 0), (2, 3)] {
+    for (version, min_reader) in [(1, 0), (1, 2), (0, 0), (2, 3), (3, 4)] {
         let err = decode_err(&assemble(version, min_reader, &meta, &data));
         assert!(
             matches!(

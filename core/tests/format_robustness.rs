@@ -6,7 +6,10 @@ mod format_support;
 
 use format_support::{reseal, tutorial_model, AlignedBytes, OwnedModel, OwnedTraining};
 use microdense_core::format::{decode, decode_prefix, FormatError, ModelView};
-use microdense_core::{Activation, Layer, Loss, Network, Portable, Sgd};
+use microdense_core::optimizer::AdamSettings;
+use microdense_core::{
+    Activation, Algorithm, Layer, Loss, Network, Optimizer, OptimizerScalars, Portable, Sgd,
+};
 use proptest::prelude::*;
 
 /// Checks everything a decoded view promises: a valid network, weights and momentum of
@@ -75,12 +78,20 @@ fn model() -> impl Strategy<Value = OwnedModel> {
                 0..=weighted,
                 prop_oneof![Just(0.0f32), 0.1f32..0.99],
                 any::<bool>(),
+                any::<bool>(),
             )
-                .prop_map(move |(weights, k, momentum, nesterov)| {
-                    let sgd = Sgd {
-                        learning_rate: 0.05,
-                        momentum,
-                        nesterov,
+                .prop_map(move |(weights, k, momentum, nesterov, adam)| {
+                    let optimizer = if adam {
+                        Optimizer::new(Algorithm::Adam(AdamSettings {
+                            amsgrad: nesterov,
+                            ..AdamSettings::default()
+                        }))
+                    } else {
+                        Optimizer::from(Sgd {
+                            learning_rate: 0.05,
+                            momentum,
+                            nesterov,
+                        })
                     };
                     let net = Network::new(input, &layers).unwrap();
                     let first = net.first_trainable_layer(k);
@@ -90,16 +101,20 @@ fn model() -> impl Strategy<Value = OwnedModel> {
                         input_shape: (input == 4).then(|| vec![2, 2]),
                         layers: layers.clone(),
                         training: with_training.then(|| OwnedTraining {
-                            sgd,
-                            loss: Loss::ALL[(iterations % 4) as usize],
-                            iterations,
-                            trainable_layers: k,
-                            momentum: weights
+                            state: weights
                                 .iter()
                                 .rev()
-                                .take(sgd.state_len(trainable))
+                                .cycle()
+                                .take(optimizer.state_len(trainable))
                                 .copied()
                                 .collect(),
+                            optimizer,
+                            loss: Loss::ALL[(iterations % 4) as usize],
+                            scalars: OptimizerScalars {
+                                iterations,
+                                u_product: 1.0,
+                            },
+                            trainable_layers: k,
                         }),
                         weights,
                     }

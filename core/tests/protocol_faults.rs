@@ -246,7 +246,13 @@ fn fault_tags_are_pinned() {
             },
             &[13, 2, 3],
         ),
-        (Fault::TunedMomentum { momentum: true }, &[14, 1]),
+        (
+            Fault::TunedOptimizer {
+                slots: 2,
+                requested: 1,
+            },
+            &[14, 2, 1],
+        ),
         (
             Fault::TrainLayers {
                 requested: 4,
@@ -417,8 +423,8 @@ fn the_host_words_faults_as_sentences() {
                 reserved: 8192,
             },
             ErrorCode::TooLarge,
-            "training the last 3 layers needs 80960 f32 for weights, momentum and gradients; \
-             the firmware reserves 8192",
+            "training the last 3 layers needs 80960 f32 for weights, optimizer state and \
+             gradients; the firmware reserves 8192",
         ),
         (
             Fault::Engine(Error::Batch {

@@ -1,5 +1,6 @@
 //! `microdense device` against the emulated Cortex-M4F: info, and evaluate with `--json`
-//! and `--confusion`; a QEMU kept with `--keep` and served again over `--port SOCKET`; and a
+//! and `--confusion`; a Keras model compiled with Adam fine-tuned on the device and
+//! resumed in Keras; a QEMU kept with `--keep` and served again over `--port SOCKET`; and a
 //! real serial port (a pseudo-terminal QEMU's UART is attached to). Skipped with a reason
 //! when QEMU or the firmware is missing, unless `MICRODENSE_REQUIRE_QEMU` is set.
 
@@ -27,8 +28,12 @@ fn model_file(dir: &TempDir) -> String {
 
 /// Runs `microdense device ARGS` in `dir`; panics with its output unless it succeeds.
 fn device(dir: &TempDir, args: &[&str]) -> Output {
+    microdense(dir, &[&["device"], args].concat())
+}
+
+/// Runs `microdense ARGS` in `dir`; panics with its output unless it succeeds.
+fn microdense(dir: &TempDir, args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_microdense"))
-        .arg("device")
         .args(args)
         .current_dir(dir.path())
         .env("MNIST_DIR", mnist_dir())
@@ -36,7 +41,7 @@ fn device(dir: &TempDir, args: &[&str]) -> Output {
         .unwrap();
     assert!(
         out.status.success(),
-        "microdense device failed: {}{}",
+        "microdense {args:?} failed: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
@@ -60,6 +65,78 @@ fn device_evaluate_prints_json_and_draws_the_confusion_matrix() {
     let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(json["samples"], 200);
     assert!(out.contains("precision") && dir.join("c.png").exists(), "{out}");
+}
+
+/// The tutorial model trained by tf_keras with Adam goes to the device with its optimizer
+/// state (`convert --trainable-layers 2`), which fine-tunes its last 2 Dense layers with
+/// Adam (`device finetune` without --lr); the pulled model, back in `.h5`, loads in
+/// tf_keras with Adam, the device's iteration count and the device's moments bit for bit,
+/// and Keras resumes training it.
+#[test]
+fn keras_adam_model_fine_tunes_on_the_device_and_resumes_in_keras() {
+    let Some(firmware) = firmware() else { return };
+    let Some(python) = microdense_tests::keras_python() else {
+        return;
+    };
+    let dir = TempDir::new("cli-device-adam");
+    let made = dir.join("adam.h5");
+    microdense_tests::run_keras_script(&python, "device_adam.py", &[Path::new("make"), &made]);
+    microdense(
+        &dir,
+        &["convert", "adam.h5", "adam.mdl", "--trainable-layers", "2"],
+    );
+    let inspected = stdout(&microdense(&dir, &["inspect", "adam.mdl"]));
+    assert!(
+        inspected.contains("readable by version 3")
+            && inspected.contains("training state: Adam(learning_rate=0.001")
+            && inspected.contains("16 iterations"),
+        "{inspected}"
+    );
+    let qemu = ["--qemu", "--model", "adam.mdl", "--firmware", &firmware];
+    let finetune = [
+        "finetune",
+        "--layers",
+        "2",
+        "--limit",
+        "64",
+        "--batch-size",
+        "16",
+        "-o",
+        "tuned.mdl",
+    ];
+    device(&dir, &[&qemu[..], &finetune[..]].concat());
+    microdense(&dir, &["convert", "tuned.mdl", "tuned.h5"]);
+
+    let tuned = microdense::device_format::read_mdl(&dir.join("tuned.mdl")).unwrap();
+    let state = tuned.optimizer.as_ref().unwrap();
+    assert_eq!(state.scalars.iterations, 16 + 4);
+    let out = microdense_tests::run_keras_script(
+        &python,
+        "device_adam.py",
+        &[Path::new("resume"), &dir.join("tuned.h5")],
+    );
+    let keras: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(keras["class"], "Adam");
+    assert_eq!(keras["iterations"], 20);
+    assert_eq!(keras["resumed_iterations"], 22);
+    assert!(keras["resumed_loss"].as_f64().unwrap().is_finite(), "{keras}");
+    // The last Dense kernel (20 × 10) ends 10 biases before the end; 2 slots per parameter.
+    let n = tuned.params.len();
+    let kernel = n - 210..n - 10;
+    for (slot, name) in [(0, "m"), (1, "v")] {
+        let ours: Vec<u32> = kernel
+            .clone()
+            .map(|p| state.slots[2 * p + slot].to_bits())
+            .collect();
+        let theirs: Vec<u32> = keras[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v.as_f64().unwrap() as f32).to_bits())
+            .collect();
+        assert_eq!(ours, theirs, "Keras's {name} of the last kernel");
+        assert!(ours.iter().any(|&b| b != 0), "{name} is all zeros");
+    }
 }
 
 /// Kills the kept QEMU and removes its socket's directory when the test ends.

@@ -10,7 +10,7 @@ use microdense::device::{qemu, Device, Qemu, QemuBoard, QemuConfig, SampleSet, S
 use microdense::fit::Progress;
 use microdense::history::{EpochRecord, Evaluation};
 use microdense_core::protocol::Tally;
-use microdense_core::{Rng, Sgd};
+use microdense_core::Rng;
 use numpy::PyArrayMethods;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -250,15 +250,10 @@ impl PyDevice {
         let set = data.set(scale)?;
         let device = self.device()?;
         let info = py.detach(|| device.info()).map_err(device_error)?;
-        let base = match &info.model {
-            microdense::device::ModelState::Ok(m) => m.training.map(|t| t.sgd).unwrap_or_default(),
-            _ => Sgd::default(),
-        };
-        let sgd = Sgd {
-            learning_rate: learning_rate.unwrap_or(base.learning_rate),
-            momentum: momentum.unwrap_or(base.momentum),
-            nesterov: base.nesterov,
-        };
+        let sgd = info
+            .model
+            .sgd_override(learning_rate, momentum)
+            .map_err(pyo3::exceptions::PyValueError::new_err)?;
         let printer: Py<PyAny> = py
             .import("microdense._progress")?
             .call_method1("FitProgress", (verbose,))?
@@ -283,7 +278,7 @@ impl PyDevice {
                         if job.stopped() {
                             return Ok(records);
                         }
-                        seen.merge(device.train_step(layers, Some(sgd), None, &set, batch)?.batch);
+                        seen.merge(device.train_step(layers, sgd, None, &set, batch)?.batch);
                         job.report(Progress::Batch {
                             step: step + 1,
                             steps,

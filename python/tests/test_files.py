@@ -60,7 +60,7 @@ def test_inspect_is_the_cli_report_as_a_dict(model, tmp_path, cli):
     assert [layer["trainable"] for layer in m["layers"]] == [False, False, True, False, True, False]
     assert m["training"]["trainable_layers"] == 2
     assert [row["params"] for row in m["fine_tune"]] == [210, 1230, 40480]
-    assert all(row["total_n"] == row["weights"] + row["grads"] + row["momentum"] + row["scratch_n"]
+    assert all(row["total_n"] == row["weights"] + row["grads"] + row["optimizer_state"] + row["scratch_n"]
                for row in m["fine_tune"])
 
 

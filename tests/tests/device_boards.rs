@@ -2,7 +2,7 @@
 //! the firmware boots and validates the model, Info names the board and its memory, Infer
 //! gives the host's outputs bit for bit, Evaluate gives the host's classes on all 10,000 test
 //! images (the first [`SOFT_FLOAT_IMAGES`] on a core without FPU), and training steps give the host's weights bit for bit (device_common's
-//! `assert_training_matches_host`); and while it waits for the host, QEMU stays (nearly)
+//! `assert_training_matches_host`), with SGD and with the file's Adam state; and while it waits for the host, QEMU stays (nearly)
 //! idle: the firmware sleeps. All this on the FPU cores (core's assembly kernel) and the
 //! soft-float ones (the portable kernel) alike.
 //!
@@ -12,10 +12,11 @@
 mod device_common;
 
 use device_common::{
-    assert_training_matches_host, boot_board, classes, cpu_share, host_test, labels_u32, mdl, mnist,
-    test_samples, tutorial_model,
+    adam_tutorial_model, assert_training_matches_host, boot_board, classes, cpu_share, host_test, labels_u32,
+    mdl, mnist, test_samples, tutorial_model,
 };
 use microdense::device::{ModelState, QemuBoard};
+use microdense_core::Sgd;
 use std::time::Duration;
 
 /// Test images Infer is compared on, bit for bit.
@@ -107,7 +108,19 @@ fn conforms(name: &str) {
     );
 
     device.reset().unwrap();
-    assert_training_matches_host(device, &model);
+    let sgd = Sgd {
+        learning_rate: 0.05,
+        momentum: 0.9,
+        nesterov: true,
+    };
+    assert_training_matches_host(device, &model, Some(sgd));
+
+    // The file's own optimizer: Adam, its moments and iterations read from the .mdl.
+    let adam = adam_tutorial_model();
+    let Some(mut booted) = boot_board(board, Some(&mdl(&adam))) else {
+        return;
+    };
+    assert_training_matches_host(&mut booted.device, &adam, None);
 }
 
 #[test]

@@ -159,7 +159,8 @@ fn damaged_frames_and_bad_requests_get_errors_and_the_firmware_keeps_serving() {
     assert_eq!(code, ErrorCode::TooLarge, "{message}");
     assert!(
         message.starts_with("training the last 3 layers needs ")
-            && message.ends_with("f32 for weights, momentum and gradients; the firmware reserves 8192"),
+            && message
+                .ends_with("f32 for weights, optimizer state and gradients; the firmware reserves 8192"),
         "{message}"
     );
     let mut labels = train.labels.to_vec();

@@ -98,7 +98,7 @@ fn finetuning_on_the_device_raises_accuracy_and_the_pulled_model_reproduces_it()
     let training = view.training().unwrap();
     assert_eq!(training.trainable_layers, 2);
     assert_eq!(
-        training.iterations,
+        training.scalars.iterations,
         938 * 3 + 2 * (TRAIN_IMAGES as u64).div_ceil(16)
     );
     let tuned = from_mdl(&file).unwrap();

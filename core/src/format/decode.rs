@@ -8,7 +8,7 @@ use super::wire::{
 use super::{
     FormatError, Inconsistency, Malformation, ModelRef, Quantity, StoredCount, TrainingState, VERSION,
 };
-use crate::{Layer, Network, MAX_LAYERS};
+use crate::{Layer, Network, OptimizerScalars, MAX_LAYERS};
 
 /// The fixed header of a file, read without checking the CRC (for tools that report on
 /// damaged files; [`decode`] checks everything).
@@ -24,7 +24,7 @@ pub struct FileHeader {
     pub meta_len: usize,
 }
 
-/// A decoded, validated model whose weights (and momentum) are borrowed from the file.
+/// A decoded, validated model whose weights (and optimizer state) are borrowed from the file.
 #[derive(Clone, Debug)]
 pub struct ModelView<'a> {
     header: FileHeader,
@@ -69,9 +69,10 @@ impl<'a> ModelView<'a> {
         self.weights
     }
 
-    /// The training state, if the file carries one (its momentum borrowed from the file).
-    pub fn training(&self) -> Option<TrainingState<'a>> {
-        self.training
+    /// The training state, if the file carries one (its optimizer state borrowed from
+    /// the file).
+    pub fn training(&self) -> Option<&TrainingState<'a>> {
+        self.training.as_ref()
     }
 
     /// Bytes written by a newer format version that this reader skipped (0 for files of
@@ -92,7 +93,7 @@ impl<'a> ModelView<'a> {
             network: self.network()?,
             input_shape: Some(&self.input_shape),
             weights: self.weights,
-            training: self.training,
+            training: self.training.clone(),
         })
     }
 }
@@ -135,7 +136,7 @@ pub fn decode(bytes: &[u8]) -> Result<ModelView<'_>, FormatError> {
     if cfg!(target_endian = "big") {
         return Err(FormatError::BigEndianTarget);
     }
-    let header = verify(bytes)?;
+    let header = verify(bytes, VERSION)?;
     parse(bytes, header)
 }
 
@@ -171,8 +172,9 @@ fn crc_of(parts: &[&[u8]]) -> u32 {
     crc.finish()
 }
 
-/// Checks magic, length, CRC and version, and returns the header.
-fn verify(bytes: &[u8]) -> Result<FileHeader, FormatError> {
+/// Checks magic, length, CRC and version (as a reader of version `supported`: these
+/// checks are the same in every version), and returns the header.
+fn verify(bytes: &[u8], supported: u16) -> Result<FileHeader, FormatError> {
     let n = bytes.len();
     let magic_len = n.min(MAGIC.len());
     if bytes[..magic_len] != MAGIC[..magic_len] {
@@ -218,11 +220,11 @@ fn verify(bytes: &[u8]) -> Result<FileHeader, FormatError> {
     if stored != computed {
         return Err(FormatError::Corrupted { stored, computed });
     }
-    if header.min_reader > VERSION {
+    if header.min_reader > supported {
         return Err(FormatError::NewerVersion {
             version: header.version,
             min_reader: header.min_reader,
-            supported: VERSION,
+            supported,
         });
     }
     if header.min_reader == 0 || header.min_reader > header.version {
@@ -280,8 +282,8 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
         }
         .into());
     }
-    let momentum_len = meta.training.map_or(0, |t| t.momentum_len as usize);
-    let layout = Layout::new(header.meta_len, params, momentum_len).ok_or(FormatError::TooLarge {
+    let state_len = meta.training.as_ref().map_or(0, |t| t.state_len as usize);
+    let layout = Layout::new(header.meta_len, params, state_len).ok_or(FormatError::TooLarge {
         what: Quantity::ModelFile,
     })?;
     if layout.crc > data_end || (same_version && layout.crc < data_end) {
@@ -303,12 +305,16 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
     let weights = f32s(bytes, layout.weights, params)?;
     let training = match meta.training {
         Some(record) => {
+            let (optimizer, u_product) = record.optimizer.optimizer();
             let state = TrainingState {
-                sgd: record.optimizer.into(),
+                optimizer,
                 loss: record.loss.into(),
-                iterations: record.iterations,
+                scalars: OptimizerScalars {
+                    iterations: record.iterations,
+                    u_product,
+                },
                 trainable_layers: record.trainable_layers as usize,
-                momentum: f32s(bytes, layout.momentum, momentum_len)?,
+                state: f32s(bytes, layout.state, state_len)?,
             };
             state.check(&net)?;
             Some(state)
@@ -363,5 +369,32 @@ fn describe(e: &postcard::Error) -> Malformation {
         postcard::Error::DeserializeBadOption => Malformation::MetadataOption,
         postcard::Error::DeserializeBadEnum | postcard::Error::SerdeDeCustom => Malformation::MetadataTag,
         _ => Malformation::Metadata,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Aligned;
+
+    static ADAM: Aligned<[u8; 224]> = Aligned(*include_bytes!("../../../tests/golden/small-adam.mdl"));
+    static SGD: Aligned<[u8; 172]> = Aligned(*include_bytes!("../../../tests/golden/small-trainable.mdl"));
+
+    /// Readers of versions 1 and 2 ran this same version check with their own number: they
+    /// refuse a file with Adam by name and go on reading plain SGD files.
+    #[test]
+    fn older_readers_refuse_adam_files_by_version_and_read_sgd_ones() {
+        for old in [1, 2] {
+            assert_eq!(
+                verify(&ADAM.0, old),
+                Err(FormatError::NewerVersion {
+                    version: 3,
+                    min_reader: 3,
+                    supported: old
+                })
+            );
+            assert!(verify(&SGD.0, old).is_ok());
+        }
+        assert!(decode(&ADAM.0).is_ok());
     }
 }

@@ -2,7 +2,8 @@
 
 use super::crc32::crc32;
 use super::wire::{
-    shape_width, Header, InputShape, LayerRecord, LayerSeq, Layout, Meta, TrainingRecord, HEADER_LEN, MAGIC,
+    shape_width, Header, InputShape, LayerRecord, LayerSeq, Layout, Meta, OptimizerRecord, TrainingRecord,
+    HEADER_LEN, MAGIC,
 };
 use super::{
     FormatError, Inconsistency, Malformation, Quantity, StoredCount, TrainingState, MIN_READER_VERSION,
@@ -13,7 +14,7 @@ use postcard::ser_flavors::Size;
 
 /// A model to encode: a validated network, its flat parameters (the [`Network`] layout)
 /// and, optionally, its training state.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ModelRef<'a> {
     /// The architecture.
     pub network: Network<'a>,
@@ -49,11 +50,11 @@ impl<'a> ModelRef<'a> {
             Some(state) => {
                 state.check(&net)?;
                 Some(TrainingRecord {
-                    optimizer: state.sgd.into(),
+                    optimizer: OptimizerRecord::new(&state.optimizer, state.scalars.u_product),
                     loss: state.loss.into(),
-                    iterations: state.iterations,
+                    iterations: state.scalars.iterations,
                     trainable_layers: to_u32(state.trainable_layers, Quantity::TrainableLayers)?,
-                    momentum_len: to_u32(state.momentum.len(), Quantity::MomentumLength)?,
+                    state_len: to_u32(state.state.len(), Quantity::StateLength)?,
                 })
             }
             None => None,
@@ -68,8 +69,8 @@ impl<'a> ModelRef<'a> {
             postcard::serialize_with_flavor(&meta, Size::default()).map_err(|_| FormatError::TooLarge {
                 what: Quantity::Metadata,
             })?;
-        let momentum = self.training.map_or(0, |t| t.momentum.len());
-        let layout = Layout::new(meta_len, params, momentum)
+        let state = self.training.as_ref().map_or(0, |t| t.state.len());
+        let layout = Layout::new(meta_len, params, state)
             .filter(|l| l.file_len() <= u32::MAX as usize)
             .ok_or(FormatError::TooLarge {
                 what: Quantity::ModelFile,
@@ -121,27 +122,31 @@ impl<'a> ModelRef<'a> {
         }
         let out = &mut out[..len];
         let layout = self.encode_head(out)?;
-        write_f32s(&mut out[layout.weights..layout.momentum], self.weights);
-        let momentum = self.training.map_or(&[][..], |t| t.momentum);
-        write_f32s(&mut out[layout.momentum..layout.crc], momentum);
+        write_f32s(&mut out[layout.weights..layout.state], self.weights);
+        let state = self.training.as_ref().map_or(&[][..], |t| t.state);
+        write_f32s(&mut out[layout.state..layout.crc], state);
         let crc = crc32(&out[..layout.crc]);
         out[layout.crc..].copy_from_slice(&crc.to_le_bytes());
         Ok(len)
     }
 
     /// The oldest reader version that can use the file: [`MIN_READER_VERSION`], raised
-    /// to 2 when a layer needs a format-2 record.
+    /// to 2 when a layer needs a format-2 record and to 3 when the training state's
+    /// optimizer is more than plain SGD (a format-3 optimizer record).
     pub fn min_reader(&self) -> u16 {
+        let optimizer = self.training.as_ref().map_or(MIN_READER_VERSION, |t| {
+            OptimizerRecord::new(&t.optimizer, t.scalars.u_product).min_reader()
+        });
         self.network
             .layers()
             .iter()
             .map(|l| LayerRecord::from(l).min_reader())
-            .fold(MIN_READER_VERSION, u16::max)
+            .fold(optimizer, u16::max)
     }
 
     /// Writes the file's head — header, metadata and the zero padding before the weights —
     /// to the start of `out` and returns where every part of the file lies, for writers
-    /// that produce the weights, momentum and CRC themselves (a device streaming its model
+    /// that produce the weights, optimizer state and CRC themselves (a device streaming its model
     /// in chunks). `out` needs [`FileLayout::weights`] bytes.
     pub fn encode_head(&self, out: &mut [u8]) -> Result<FileLayout, FormatError> {
         let Plan { meta, layout } = self.plan()?;
@@ -170,7 +175,7 @@ impl<'a> ModelRef<'a> {
         out[layout.meta_end..].fill(0);
         Ok(FileLayout {
             weights: layout.weights,
-            momentum: layout.momentum,
+            state: layout.state,
             crc: layout.crc,
             len,
         })
@@ -182,8 +187,8 @@ impl<'a> ModelRef<'a> {
 pub struct FileLayout {
     /// The weights (after the head; a multiple of 4).
     pub weights: usize,
-    /// The momentum values (the end of the weights).
-    pub momentum: usize,
+    /// The optimizer state values (the end of the weights).
+    pub state: usize,
     /// The CRC-32 (the end of the data it covers).
     pub crc: usize,
     /// The whole file's length.

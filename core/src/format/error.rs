@@ -154,8 +154,8 @@ names! {
         InputDimension = 4 => "input dimension",
         /// The number of trained layers.
         TrainableLayers = 5 => "trainable layer count",
-        /// The number of momentum values.
-        MomentumLength = 6 => "momentum length",
+        /// The number of optimizer state values.
+        StateLength = 6 => "optimizer state length",
         /// The number of parameters.
         Parameters = 7 => "parameter count",
     }
@@ -172,8 +172,8 @@ names! {
         InputWidth = 2 => "input width (product of the input shape)",
         /// The trained layers.
         TrainableLayers = 3 => "trainable layers (at most the weighted layers)",
-        /// The momentum values.
-        MomentumValues = 4 => "momentum values",
+        /// The optimizer state values (momentum, moments, accumulators).
+        StateValues = 4 => "optimizer state values",
     }
 }
 
@@ -194,6 +194,10 @@ names! {
         LearningRate = 0 => "learning rate is not finite",
         /// The momentum is outside `[0, 1]`.
         Momentum = 1 => "momentum outside [0, 1]",
+        /// The optimizer's settings are outside Keras's ranges (a non-positive learning
+        /// rate, a decay outside `[0, 1)`, a negative epsilon or clipping limit, a
+        /// piecewise schedule without one value more than boundaries).
+        Optimizer = 2 => "optimizer settings outside Keras's ranges",
     }
 }
 

@@ -1,26 +1,28 @@
 //! The training state a file may carry for fine-tuning on the device.
 
 use super::{FormatError, Inconsistency, StoredCount, TrainingDefect};
-use crate::{Loss, Network, Sgd, Trainer};
+use crate::optimizer::Schedule;
+use crate::{Loss, Network, Optimizer, OptimizerScalars, Trainer};
 
 /// What a device needs to go on training a model: the optimizer and its state, the loss,
 /// and which layers are trainable (the last `trainable_layers` weighted layers).
 ///
-/// The momentum buffer covers exactly the trainable parameters (the last
-/// [`Trainer::trainable_param_count`] values of the flat parameters), and is empty when
-/// the optimizer has no momentum ([`Sgd::state_len`]).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The state covers exactly the trainable parameters (the last
+/// [`Trainer::trainable_param_count`] values of the flat parameters):
+/// [`Optimizer::state_len`] of them, interleaved per parameter as the optimizer keeps them
+/// (empty for SGD without momentum).
+#[derive(Clone, Debug, PartialEq)]
 pub struct TrainingState<'a> {
-    /// Optimizer hyperparameters.
-    pub sgd: Sgd,
+    /// The optimizer and its hyperparameters.
+    pub optimizer: Optimizer,
     /// The loss the model was compiled with.
     pub loss: Loss,
-    /// Updates applied so far (Keras's `iterations`).
-    pub iterations: u64,
+    /// Updates applied so far (Keras's `iterations`) and Nadam's running product.
+    pub scalars: OptimizerScalars,
     /// How many of the last weighted (Dense) layers are trainable.
     pub trainable_layers: usize,
-    /// Momentum values of the trainable parameters.
-    pub momentum: &'a [f32],
+    /// The optimizer's per-parameter state of the trainable parameters.
+    pub state: &'a [f32],
 }
 
 impl TrainingState<'_> {
@@ -30,8 +32,10 @@ impl TrainingState<'_> {
     }
 
     /// Checks the state against the network it belongs to: at most as many trainable
-    /// layers as weighted layers, finite hyperparameters with momentum in `[0, 1]`, and a
-    /// momentum buffer of [`Sgd::state_len`] of the trainable parameter count.
+    /// layers as weighted layers, usable settings (for plain SGD a finite learning rate
+    /// and momentum in `[0, 1]`, as format 1 allowed; for the others Keras's own checks,
+    /// [`Optimizer::check`]), and a state of [`Optimizer::state_len`] of the trainable
+    /// parameter count.
     pub fn check(&self, net: &Network) -> Result<(), FormatError> {
         if self.trainable_layers > net.weighted_layer_count() {
             return Err(Inconsistency::Count {
@@ -41,25 +45,30 @@ impl TrainingState<'_> {
             }
             .into());
         }
-        if !self.sgd.learning_rate.is_finite() {
-            return Err(Inconsistency::Training {
-                what: TrainingDefect::LearningRate,
+        let defect = |what| Err(Inconsistency::Training { what }.into());
+        match self.optimizer.as_sgd() {
+            Some(sgd) if !sgd.learning_rate.is_finite() => return defect(TrainingDefect::LearningRate),
+            Some(sgd) if !(0.0..=1.0).contains(&sgd.momentum) => return defect(TrainingDefect::Momentum),
+            Some(_) => {}
+            None => {
+                let piecewise_ok = match &self.optimizer.learning_rate {
+                    Schedule::PiecewiseConstantDecay { boundaries, values } => {
+                        values.len() == boundaries.len() + 1
+                    }
+                    _ => true,
+                };
+                if !piecewise_ok || self.optimizer.check().is_err() {
+                    return defect(TrainingDefect::Optimizer);
+                }
             }
-            .into());
-        }
-        if !(0.0..=1.0).contains(&self.sgd.momentum) {
-            return Err(Inconsistency::Training {
-                what: TrainingDefect::Momentum,
-            }
-            .into());
         }
         let trainable = self.trainer(*net).trainable_param_count();
-        let expected = self.sgd.state_len(trainable);
-        if self.momentum.len() != expected {
+        let expected = self.optimizer.state_len(trainable);
+        if self.state.len() != expected {
             return Err(Inconsistency::Count {
-                what: StoredCount::MomentumValues,
+                what: StoredCount::StateValues,
                 expected,
-                found: self.momentum.len(),
+                found: self.state.len(),
             }
             .into());
         }

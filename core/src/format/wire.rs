@@ -5,9 +5,14 @@
 //! format. postcard writes an enum's tag as the varint of the variant's position in the
 //! declaration: the explicit discriminants below document those positions, and a test
 //! checks they agree. New variants go at the end, with the next tag.
+//!
+//! The optimizer record of format 3 stores core's [`Algorithm`], [`Schedule`] and
+//! [`Clipping`] as they are declared (their serde form): a test pins every variant's
+//! bytes, so reordering them is caught.
 
 use super::{FormatError, Inconsistency, Quantity, ShapeDefect};
-use crate::{Activation, Layer, Loss, Sgd};
+use crate::optimizer::{Algorithm, Clipping, Schedule};
+use crate::{Activation, Layer, Loss, Optimizer, Sgd};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The first four bytes of every file: `0x89 'M' 'D' 'L'` (the high byte, as in PNG,
@@ -223,7 +228,7 @@ pub(super) enum LossTag {
 }
 
 /// The optimizer and its hyperparameters.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[repr(u8)]
 pub(super) enum OptimizerRecord {
     /// SGD: learning rate and momentum as little-endian f32, nesterov as a byte.
@@ -235,10 +240,87 @@ pub(super) enum OptimizerRecord {
         /// Nesterov momentum.
         nesterov: bool,
     } = 0,
+    /// Any of core's optimizers (format 3): the update rule, the learning rate or its
+    /// schedule, weight decay, clipping, and Nadam's running product (a state scalar,
+    /// 1 for the others).
+    Optimizer {
+        /// The update rule and its hyperparameters.
+        algorithm: Algorithm,
+        /// The learning rate or its schedule.
+        learning_rate: Schedule,
+        /// Decoupled weight decay.
+        weight_decay: f32,
+        /// Gradient clipping.
+        clipping: Clipping,
+        /// Nadam's running product of its momentum schedule.
+        u_product: f32,
+    } = 1,
 }
 
-/// The training state's scalars; its momentum values follow the weights.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+impl OptimizerRecord {
+    /// The record of `optimizer` with Nadam's product `u_product`: the version-1 SGD
+    /// record when plain SGD says it all.
+    pub(super) fn new(optimizer: &Optimizer, u_product: f32) -> Self {
+        match optimizer.as_sgd() {
+            Some(sgd) => OptimizerRecord::Sgd {
+                learning_rate: sgd.learning_rate,
+                momentum: sgd.momentum,
+                nesterov: sgd.nesterov,
+            },
+            None => OptimizerRecord::Optimizer {
+                algorithm: optimizer.algorithm,
+                learning_rate: optimizer.learning_rate.clone(),
+                weight_decay: optimizer.weight_decay,
+                clipping: optimizer.clipping,
+                u_product,
+            },
+        }
+    }
+
+    /// The oldest format version that knows this record: 1 for SGD, 3 for the rest.
+    pub(super) fn min_reader(&self) -> u16 {
+        match self {
+            OptimizerRecord::Sgd { .. } => 1,
+            OptimizerRecord::Optimizer { .. } => 3,
+        }
+    }
+
+    /// The optimizer and Nadam's product.
+    pub(super) fn optimizer(self) -> (Optimizer, f32) {
+        match self {
+            OptimizerRecord::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+            } => (
+                Optimizer::from(Sgd {
+                    learning_rate,
+                    momentum,
+                    nesterov,
+                }),
+                1.0,
+            ),
+            OptimizerRecord::Optimizer {
+                algorithm,
+                learning_rate,
+                weight_decay,
+                clipping,
+                u_product,
+            } => (
+                Optimizer {
+                    algorithm,
+                    learning_rate,
+                    weight_decay,
+                    clipping,
+                },
+                u_product,
+            ),
+        }
+    }
+}
+
+/// The training state's scalars; its optimizer state values follow the weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct TrainingRecord {
     /// The optimizer.
     pub optimizer: OptimizerRecord,
@@ -248,8 +330,8 @@ pub(super) struct TrainingRecord {
     pub iterations: u64,
     /// How many of the last weighted layers are trainable.
     pub trainable_layers: u32,
-    /// Number of momentum values stored after the weights.
-    pub momentum_len: u32,
+    /// Number of optimizer state values stored after the weights.
+    pub state_len: u32,
 }
 
 /// Where each part of a file lies, from the metadata length and the counts.
@@ -259,25 +341,25 @@ pub(super) struct Layout {
     pub meta_end: usize,
     /// Offset of the weights (a multiple of 4).
     pub weights: usize,
-    /// Offset of the momentum values.
-    pub momentum: usize,
+    /// Offset of the optimizer state values.
+    pub state: usize,
     /// Offset of the CRC (the end of the known data).
     pub crc: usize,
 }
 
 impl Layout {
-    /// The layout for `meta_len` bytes of metadata, `params` weights and `momentum`
-    /// momentum values; `None` when an offset overflows.
-    pub fn new(meta_len: usize, params: usize, momentum: usize) -> Option<Layout> {
+    /// The layout for `meta_len` bytes of metadata, `params` weights and `state`
+    /// optimizer state values; `None` when an offset overflows.
+    pub fn new(meta_len: usize, params: usize, state: usize) -> Option<Layout> {
         let meta_end = HEADER_LEN.checked_add(meta_len)?;
         let weights = meta_end.checked_add(3)? & !3;
-        let momentum_at = weights.checked_add(params.checked_mul(4)?)?;
-        let crc = momentum_at.checked_add(momentum.checked_mul(4)?)?;
+        let state_at = weights.checked_add(params.checked_mul(4)?)?;
+        let crc = state_at.checked_add(state.checked_mul(4)?)?;
         crc.checked_add(CRC_LEN)?;
         Some(Layout {
             meta_end,
             weights,
-            momentum: momentum_at,
+            state: state_at,
             crc,
         })
     }
@@ -492,32 +574,6 @@ impl From<LayerRecord> for Layer {
     }
 }
 
-impl From<Sgd> for OptimizerRecord {
-    fn from(sgd: Sgd) -> Self {
-        OptimizerRecord::Sgd {
-            learning_rate: sgd.learning_rate,
-            momentum: sgd.momentum,
-            nesterov: sgd.nesterov,
-        }
-    }
-}
-
-impl From<OptimizerRecord> for Sgd {
-    fn from(record: OptimizerRecord) -> Self {
-        match record {
-            OptimizerRecord::Sgd {
-                learning_rate,
-                momentum,
-                nesterov,
-            } => Sgd {
-                learning_rate,
-                momentum,
-                nesterov,
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,11 +677,15 @@ mod tests {
     #[test]
     fn optimizer_and_header_encode_as_documented() {
         let mut buf = [0u8; 16];
-        let sgd = OptimizerRecord::from(Sgd {
-            learning_rate: 1.0,
-            momentum: 0.5,
-            nesterov: true,
-        });
+        let sgd = OptimizerRecord::new(
+            &Optimizer::from(Sgd {
+                learning_rate: 1.0,
+                momentum: 0.5,
+                nesterov: true,
+            }),
+            1.0,
+        );
+        assert_eq!(sgd.min_reader(), 1);
         let n = encode(&sgd, &mut buf);
         assert_eq!(&buf[..n], &[0, 0, 0, 0x80, 0x3F, 0, 0, 0, 0x3F, 1]);
         let header = Header {
@@ -644,12 +704,118 @@ mod tests {
     }
 
     #[test]
+    fn optimizer_records_encode_as_documented() {
+        use crate::optimizer::AdamSettings;
+        let mut buf = [0u8; 64];
+        let adam = OptimizerRecord::new(&Optimizer::new(Algorithm::Adam(AdamSettings::default())), 1.0);
+        assert_eq!(adam.min_reader(), 3);
+        let n = postcard::to_slice(&adam, &mut buf).unwrap().len();
+        // Optimizer (1), Adam (1), betas and epsilon, amsgrad false, Constant (0) rate,
+        // weight decay 0, no clipping (0), u_product 1.
+        let mut want = heapless::Vec::<u8, 64>::new();
+        want.extend_from_slice(&[1, 1]).unwrap();
+        for x in [0.9f32, 0.999, 1e-7] {
+            want.extend_from_slice(&x.to_le_bytes()).unwrap();
+        }
+        want.extend_from_slice(&[0, 0]).unwrap();
+        want.extend_from_slice(&0.001f32.to_le_bytes()).unwrap();
+        want.extend_from_slice(&[0, 0, 0, 0, 0]).unwrap();
+        want.extend_from_slice(&1.0f32.to_le_bytes()).unwrap();
+        assert_eq!(&buf[..n], &want[..]);
+        let (back, u_product) = postcard::from_bytes::<OptimizerRecord>(&want)
+            .unwrap()
+            .optimizer();
+        assert_eq!(
+            (back, u_product),
+            (Optimizer::new(Algorithm::Adam(AdamSettings::default())), 1.0)
+        );
+
+        // The tags of core's enums, as the format stores them: in declaration order.
+        fn tag<T: Serialize>(value: &T, buf: &mut [u8; 64]) -> u8 {
+            postcard::to_slice(value, buf).unwrap()[0]
+        }
+        let algorithms = [
+            Algorithm::Sgd {
+                momentum: 0.5,
+                nesterov: false,
+            },
+            Algorithm::Adam(AdamSettings::default()),
+            Algorithm::AdamW(AdamSettings::default()),
+            Algorithm::Nadam {
+                beta_1: 0.9,
+                beta_2: 0.999,
+                epsilon: 1e-7,
+            },
+            Algorithm::RmsProp {
+                rho: 0.9,
+                momentum: 0.0,
+                epsilon: 1e-7,
+                centered: true,
+            },
+            Algorithm::Adagrad {
+                initial_accumulator_value: 0.1,
+                epsilon: 1e-7,
+            },
+        ];
+        for (i, a) in algorithms.iter().enumerate() {
+            assert_eq!(tag(a, &mut buf), i as u8, "{a:?}");
+        }
+        let schedules = [
+            Schedule::Constant(0.1),
+            Schedule::ExponentialDecay {
+                initial_learning_rate: 0.1,
+                decay_steps: 10.0,
+                decay_rate: 0.5,
+                staircase: false,
+            },
+            Schedule::piecewise_constant(&[1.0], &[0.1, 0.01]).unwrap(),
+            Schedule::InverseTimeDecay {
+                initial_learning_rate: 0.1,
+                decay_steps: 10.0,
+                decay_rate: 0.5,
+                staircase: true,
+            },
+            Schedule::CosineDecay {
+                initial_learning_rate: 0.1,
+                decay_steps: 10.0,
+                alpha: 0.0,
+                warmup_target: None,
+                warmup_steps: 0.0,
+            },
+            Schedule::PolynomialDecay {
+                initial_learning_rate: 0.1,
+                decay_steps: 10.0,
+                end_learning_rate: 0.0,
+                power: 1.0,
+                cycle: false,
+            },
+        ];
+        for (i, s) in schedules.iter().enumerate() {
+            assert_eq!(tag(s, &mut buf), i as u8, "{s:?}");
+        }
+        let clippings = [
+            Clipping::None,
+            Clipping::Norm(1.0),
+            Clipping::GlobalNorm(1.0),
+            Clipping::Value(1.0),
+        ];
+        for (i, c) in clippings.iter().enumerate() {
+            assert_eq!(tag(c, &mut buf), i as u8, "{c:?}");
+        }
+        let n = postcard::to_slice(&schedules[2], &mut buf).unwrap().len();
+        assert_eq!(
+            &buf[..n],
+            &[2, 1, 0, 0, 0x80, 0x3F, 2, 0xCD, 0xCC, 0xCC, 0x3D, 0x0A, 0xD7, 0x23, 0x3C]
+        );
+    }
+
+    #[test]
     fn layout_pads_weights_to_four_bytes() {
         for meta_len in 0..8 {
             let l = Layout::new(meta_len, 3, 2).unwrap();
             assert_eq!(l.weights % 4, 0);
             assert!(l.weights >= HEADER_LEN + meta_len && l.weights < HEADER_LEN + meta_len + 4);
-            assert_eq!(l.momentum, l.weights + 12);
+            assert_eq!(l.state, l.weights + 12);
             assert_eq!(l.file_len(), l.weights + 20 + CRC_LEN);
         }
         assert_eq!(Layout::new(usize::MAX - 10, 0, 0), None);

@@ -34,6 +34,7 @@ mod schedule;
 pub use schedule::{Schedule, MAX_BOUNDARIES};
 
 use crate::{math, Buffer, Error};
+use core::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Adam's and AdamW's hyperparameters.
@@ -581,5 +582,57 @@ impl Each<'_> {
                 values.zip(states).for_each(|((w, &g), s)| full(w, g, s));
             }
         }
+    }
+}
+
+/// Keras's constructor call: `Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+/// epsilon=1e-7, amsgrad=false)`, a schedule by its class name, weight decay and clipping
+/// when set.
+impl fmt::Display for Optimizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}(learning_rate=", self.algorithm.keras_class())?;
+        match (&self.learning_rate, self.learning_rate.keras_class()) {
+            (Schedule::Constant(rate), _) => write!(f, "{rate}")?,
+            (_, class) => write!(f, "{}", class.unwrap_or("schedule"))?,
+        }
+        match self.algorithm {
+            Algorithm::Sgd { momentum, nesterov } => write!(f, ", momentum={momentum}, nesterov={nesterov}")?,
+            Algorithm::Adam(a) | Algorithm::AdamW(a) => write!(
+                f,
+                ", beta_1={}, beta_2={}, epsilon={:e}, amsgrad={}",
+                a.beta_1, a.beta_2, a.epsilon, a.amsgrad
+            )?,
+            Algorithm::Nadam {
+                beta_1,
+                beta_2,
+                epsilon,
+            } => write!(f, ", beta_1={beta_1}, beta_2={beta_2}, epsilon={epsilon:e}")?,
+            Algorithm::RmsProp {
+                rho,
+                momentum,
+                epsilon,
+                centered,
+            } => write!(
+                f,
+                ", rho={rho}, momentum={momentum}, epsilon={epsilon:e}, centered={centered}"
+            )?,
+            Algorithm::Adagrad {
+                initial_accumulator_value,
+                epsilon,
+            } => write!(
+                f,
+                ", initial_accumulator_value={initial_accumulator_value}, epsilon={epsilon:e}"
+            )?,
+        }
+        if self.weight_decay > 0.0 {
+            write!(f, ", weight_decay={}", self.weight_decay)?;
+        }
+        match self.clipping {
+            Clipping::None => {}
+            Clipping::Norm(c) => write!(f, ", clipnorm={c}")?,
+            Clipping::GlobalNorm(c) => write!(f, ", global_clipnorm={c}")?,
+            Clipping::Value(c) => write!(f, ", clipvalue={c}")?,
+        }
+        write!(f, ")")
     }
 }

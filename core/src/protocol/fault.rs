@@ -84,10 +84,13 @@ pub enum Fault {
         /// The last layers the request asks to train.
         requested: u32,
     },
-    /// The request would switch momentum on or off in the middle of fine-tuning.
-    TunedMomentum {
-        /// Whether fine-tuning started with momentum.
-        momentum: bool,
+    /// The request's optimizer keeps a different number of state values per parameter
+    /// than the one fine-tuning started with (momentum on or off, SGD and Adam, ...).
+    TunedOptimizer {
+        /// State values per parameter of the fine-tuning under way.
+        slots: u8,
+        /// State values per parameter of the request's optimizer.
+        requested: u8,
     },
     /// The request asks to train no layers or more weighted layers than the model has.
     TrainLayers {
@@ -100,7 +103,7 @@ pub enum Fault {
     TrainMemory {
         /// The last layers to train.
         layers: u32,
-        /// f32 for their weights, momentum and gradients.
+        /// f32 for their weights, optimizer state and gradients.
         needed: u32,
         /// f32 the firmware reserves.
         reserved: u32,
@@ -145,7 +148,7 @@ impl Fault {
             | Fault::Label { .. }
             | Fault::NoHyperparameters
             | Fault::TunedLayers { .. }
-            | Fault::TunedMomentum { .. }
+            | Fault::TunedOptimizer { .. }
             | Fault::TrainLayers { .. }
             | Fault::PullOffset { .. } => ErrorCode::BadRequest,
         }
@@ -192,10 +195,10 @@ impl fmt::Display for Fault {
                 f,
                 "the last {tuned} layers are being fine-tuned; Reset before training {requested}"
             ),
-            Fault::TunedMomentum { momentum } => write!(
+            Fault::TunedOptimizer { slots, requested } => write!(
                 f,
-                "fine-tuning started {} momentum; Reset before changing it",
-                if *momentum { "with" } else { "without" }
+                "fine-tuning keeps {slots} optimizer state value(s) per parameter, the request's \
+                 optimizer {requested}; Reset before changing it"
             ),
             Fault::TrainLayers { requested, weighted } => write!(
                 f,
@@ -207,8 +210,8 @@ impl fmt::Display for Fault {
                 reserved,
             } => write!(
                 f,
-                "training the last {layers} layers needs {needed} f32 for weights, momentum and \
-                 gradients; the firmware reserves {reserved}"
+                "training the last {layers} layers needs {needed} f32 for weights, optimizer state \
+                 and gradients; the firmware reserves {reserved}"
             ),
             Fault::BatchMemory {
                 batch,

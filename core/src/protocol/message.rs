@@ -1,7 +1,7 @@
 //! The requests a host sends and the responses a device gives.
 
 use super::{Fault, FrameError, ModelFault, PixelEncoding, SampleError, MAX_BATCH, MAX_OUTPUTS};
-use crate::{BatchStats, Loss, Sgd};
+use crate::{BatchStats, Loss, Optimizer, Sgd};
 use serde::{Deserialize, Serialize};
 
 /// Samples packed into a request: `count` records back to back in `data`, each a label
@@ -39,13 +39,14 @@ pub enum Request<'a> {
         #[serde(borrow)]
         samples: Samples<'a>,
     },
-    /// One SGD step on the last `layers` weighted layers over the labelled samples (one
-    /// batch): [`Response::Trained`].
+    /// One optimizer step on the last `layers` weighted layers over the labelled samples
+    /// (one batch): [`Response::Trained`].
     Train {
         /// How many of the last weighted layers to train (fixed until a Reset once
         /// training started).
         layers: u8,
-        /// Hyperparameters; `None`: the model's training state's.
+        /// Plain SGD with these hyperparameters; `None`: the model's training state's
+        /// optimizer (any of core's).
         sgd: Option<Sgd>,
         /// The loss; `None`: the model's training loss, else categorical cross-entropy.
         loss: Option<Loss>,
@@ -226,7 +227,7 @@ pub enum ModelStatus {
 }
 
 /// A valid model.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelSummary {
     /// File length in bytes.
     pub file_len: u32,
@@ -251,10 +252,10 @@ pub struct ModelSummary {
 }
 
 /// A model file's training state.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainingSummary {
     /// Optimizer.
-    pub sgd: Sgd,
+    pub optimizer: Optimizer,
     /// Loss.
     pub loss: Loss,
     /// Steps so far.

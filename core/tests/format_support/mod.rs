@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use microdense_core::format::{crc32, ModelRef, TrainingState, CRC_LEN};
-use microdense_core::{Activation, Layer, Loss, Network, Rng, Sgd};
+use microdense_core::optimizer::AdamSettings;
+use microdense_core::{Activation, Algorithm, Layer, Loss, Network, Optimizer, OptimizerScalars, Rng, Sgd};
 
 /// Bytes in 4-byte-aligned storage (a `Vec<u32>` underneath), as a device's flash is.
 pub struct AlignedBytes {
@@ -53,11 +54,11 @@ pub struct OwnedModel {
 /// An owned training state.
 #[derive(Clone, Debug)]
 pub struct OwnedTraining {
-    pub sgd: Sgd,
+    pub optimizer: Optimizer,
     pub loss: Loss,
-    pub iterations: u64,
+    pub scalars: OptimizerScalars,
     pub trainable_layers: usize,
-    pub momentum: Vec<f32>,
+    pub state: Vec<f32>,
 }
 
 impl OwnedModel {
@@ -68,11 +69,11 @@ impl OwnedModel {
             input_shape: self.input_shape.as_deref(),
             weights: &self.weights,
             training: self.training.as_ref().map(|t| TrainingState {
-                sgd: t.sgd,
+                optimizer: t.optimizer.clone(),
                 loss: t.loss,
-                iterations: t.iterations,
+                scalars: t.scalars,
                 trainable_layers: t.trainable_layers,
-                momentum: &t.momentum,
+                state: &t.state,
             }),
         }
     }
@@ -86,17 +87,27 @@ impl OwnedModel {
         out
     }
 
-    /// Adds a training state for the last `k` weighted layers, momentum values from `f`.
-    pub fn with_training(mut self, sgd: Sgd, k: usize, f: impl Fn(usize) -> f32) -> Self {
+    /// Adds a training state for the last `k` weighted layers after 5 iterations,
+    /// optimizer state values from `f`.
+    pub fn with_training(
+        mut self,
+        optimizer: impl Into<Optimizer>,
+        k: usize,
+        f: impl Fn(usize) -> f32,
+    ) -> Self {
+        let optimizer = optimizer.into();
         let net = Network::new(self.input, &self.layers).unwrap();
         let first = net.first_trainable_layer(k);
         let trainable = net.param_count() - net.param_offset(first);
         self.training = Some(OwnedTraining {
-            sgd,
+            state: (0..optimizer.state_len(trainable)).map(f).collect(),
+            optimizer,
             loss: Loss::CategoricalCrossentropy,
-            iterations: 5,
+            scalars: OptimizerScalars {
+                iterations: 5,
+                ..OptimizerScalars::default()
+            },
             trainable_layers: k,
-            momentum: (0..sgd.state_len(trainable)).map(f).collect(),
         });
         self
     }
@@ -135,6 +146,17 @@ pub fn golden_trainable_model() -> OwnedModel {
         nesterov: false,
     };
     golden_model().with_training(sgd, 1, |i| -((i + 1) as f32) / 64.0)
+}
+
+/// The golden model with Adam(learning_rate 0.01) state for its last Dense layer
+/// (`K = 1`, 8 parameters, 16 state values: momentum and velocity interleaved), after 5
+/// iterations, state values `(i + 1) / 64`.
+pub fn golden_adam_model() -> OwnedModel {
+    let adam = Optimizer {
+        learning_rate: microdense_core::Schedule::Constant(0.01),
+        ..Optimizer::new(Algorithm::Adam(AdamSettings::default()))
+    };
+    golden_model().with_training(adam, 1, |i| (i + 1) as f32 / 64.0)
 }
 
 /// The tutorial's model (784 → Dense 50 → sigmoid → Dense 20 → sigmoid → Dense 10 →

@@ -18,7 +18,7 @@ use microdense_core::protocol::{
     decode_values, open_frame, ClockUnit, DeviceInfo, Fault, Limits, Measured, MemoryUse, ModelStatus,
     Request, Response, Samples, Tally, MAX_BATCH, MAX_CHUNK, PROTOCOL_VERSION, UNKNOWN_ID,
 };
-use microdense_core::{argmax, Loss, Rng, Targets};
+use microdense_core::{argmax, Loss, Optimizer, Rng, Targets};
 
 use crate::clock::{Clock, TickUnit};
 use crate::idle::WaitForInput;
@@ -340,7 +340,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             _ => None,
         };
         requested
-            .or(self.tuned.map(|t| t.loss))
+            .or(self.tuned.as_ref().map(|t| t.loss))
             .or(trained)
             .unwrap_or(Loss::CategoricalCrossentropy)
     }
@@ -433,25 +433,30 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         };
         let net = view.network()?;
         let count = Self::check_count(samples, 1, MAX_BATCH as u16)?;
-        let sgd = match (sgd, view.training()) {
-            (Some(sgd), _) => sgd,
-            (None, Some(t)) => t.sgd,
+        let optimizer = match (sgd, view.training()) {
+            (Some(sgd), _) => Optimizer::from(sgd),
+            (None, Some(t)) => t.optimizer.clone(),
             (None, None) => return Err(Fault::NoHyperparameters),
         };
-        let mut tuned = match self.tuned {
+        let mut tuned = match &self.tuned {
             Some(t) if t.layers != layers => {
                 return Err(Fault::TunedLayers {
                     tuned: small(t.layers),
                     requested: small(layers),
                 })
             }
-            Some(t) if t.momentum != sgd.state_len(t.params) => {
-                return Err(Fault::TunedMomentum {
-                    momentum: t.momentum != 0,
+            Some(t) if t.optimizer.slots() != optimizer.slots() => {
+                return Err(Fault::TunedOptimizer {
+                    slots: t.optimizer.slots() as u8,
+                    requested: optimizer.slots() as u8,
                 })
             }
-            Some(t) => Tuned { sgd, loss, ..t },
-            None => model::start_tuning(view, layers, sgd, loss, work.arena)?,
+            Some(t) => Tuned {
+                optimizer,
+                loss,
+                ..t.clone()
+            },
+            None => model::start_tuning(view, layers, optimizer, loss, work.arena)?,
         };
         // Every record is checked before the step, so a bad one changes nothing.
         let outputs = net.output_width();
@@ -489,7 +494,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         self.measured.train_ticks_per_sample = watch.total / count as u64;
         self.measured.train_batch = count as u32;
         self.measured.train_ram = model::train_len(&net, &tuned, count).map_or(0, |n| 4 * n as u32);
-        let iterations = tuned.iterations;
+        let iterations = tuned.scalars.iterations;
         self.tuned = Some(tuned);
         Ok(Sent::Simple(Response::Trained {
             batch: stats.into(),

@@ -6,7 +6,7 @@ use microdense_core::format::{decode_prefix, Crc32, FileLayout, ModelRef, ModelV
 use microdense_core::protocol::{
     Capacity, Fault, ModelFault, ModelSummary, TrainingSummary, TunedSummary, MAX_OUTPUTS,
 };
-use microdense_core::{Error, Loss, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
+use microdense_core::{Error, Loss, Network, Optimizer, OptimizerScalars, Portable, Rng, Targets, Trainer};
 
 use super::buffers::{MAX_INPUT, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
 
@@ -58,8 +58,9 @@ pub fn load(region: &'static [u8], blank: bool) -> Loaded {
     Loaded::Ready(view)
 }
 
-/// The fine-tuned suffix living in the training arena: `[weights n | momentum m | work]`.
-#[derive(Clone, Copy, Debug)]
+/// The fine-tuned suffix living in the training arena: `[weights n | optimizer state m |
+/// work]`, `m = slots · n` ([`Optimizer::state_len`]).
+#[derive(Clone, Debug)]
 pub struct Tuned {
     /// Trained weighted layers.
     pub layers: usize,
@@ -67,14 +68,14 @@ pub struct Tuned {
     pub first: usize,
     /// Trainable parameters (`n`).
     pub params: usize,
-    /// Momentum values (`m`).
-    pub momentum: usize,
+    /// Optimizer state values (`m`).
+    pub state: usize,
     /// The optimizer.
-    pub sgd: Sgd,
+    pub optimizer: Optimizer,
     /// The loss.
     pub loss: Loss,
-    /// Steps so far.
-    pub iterations: u64,
+    /// Steps so far and Nadam's product.
+    pub scalars: OptimizerScalars,
 }
 
 /// The network split at `first`: the frozen prefix (none when `first` is 0) and the suffix.
@@ -131,12 +132,13 @@ pub fn forward<'s>(
 }
 
 /// Sets up fine-tuning of the last `layers` weighted layers in `arena`: copies their
-/// weights from flash and the momentum from the file's training state (when it trains the
-/// same layers), else zeros.
+/// weights from flash and the optimizer state from the file's training state (when it
+/// trains the same layers with an optimizer of the same state layout), else a fresh state
+/// ([`Optimizer::init_state`]: zeros, Adagrad's initial accumulator).
 pub fn start_tuning(
     view: &ModelView<'static>,
     layers: usize,
-    sgd: Sgd,
+    optimizer: Optimizer,
     loss: Loss,
     arena: &mut [f32],
 ) -> Result<Tuned, Fault> {
@@ -150,40 +152,40 @@ pub fn start_tuning(
     }
     let trainer = Trainer::last_weighted(net, layers);
     let params = trainer.trainable_param_count();
-    let momentum = sgd.state_len(params);
-    if 2 * params + momentum > TRAIN_ARENA {
+    let state = optimizer.state_len(params);
+    if 2 * params + state > TRAIN_ARENA {
         return Err(Fault::TrainMemory {
             layers: small(layers),
-            needed: small(2 * params + momentum),
+            needed: small(2 * params + state),
             reserved: small(TRAIN_ARENA),
         });
     }
     let (weights, rest) = arena.split_at_mut(params);
     weights.copy_from_slice(&view.weights()[trainer.frozen_param_count()..]);
-    let saved = view
-        .training()
-        .filter(|t| t.trainable_layers == layers && t.momentum.len() == momentum);
+    let saved = view.training().filter(|t| {
+        t.trainable_layers == layers && t.optimizer.slots() == optimizer.slots() && t.state.len() == state
+    });
     match saved {
-        Some(t) => rest[..momentum].copy_from_slice(t.momentum),
-        None => rest[..momentum].fill(0.0),
+        Some(t) => rest[..state].copy_from_slice(t.state),
+        None => optimizer.init_state(&mut rest[..state]),
     }
     Ok(Tuned {
         layers,
         first: trainer.first_trainable(),
         params,
-        momentum,
-        sgd,
+        state,
+        scalars: view.training().map_or(OptimizerScalars::default(), |t| t.scalars),
+        optimizer,
         loss,
-        iterations: view.training().map_or(0, |t| t.iterations),
     })
 }
 
-/// RAM in f32 one training step over `batch` samples takes (weights, momentum, gradients,
-/// the batch's suffix inputs and the trainer's scratch).
+/// RAM in f32 one training step over `batch` samples takes (weights, optimizer state,
+/// gradients, the batch's suffix inputs and the trainer's scratch).
 pub fn train_len(net: &Network<'_>, tuned: &Tuned, batch: usize) -> Result<usize, Error> {
     let parts = split(net, tuned.first)?;
     let trainer = Trainer::new(parts.suffix, 0)?;
-    Ok(2 * tuned.params + tuned.momentum + batch * parts.suffix.input_width() + trainer.scratch_len(batch))
+    Ok(2 * tuned.params + tuned.state + batch * parts.suffix.input_width() + trainer.scratch_len(batch))
 }
 
 /// Where a training step's samples come from: fills `input` with sample `s` and returns its
@@ -201,7 +203,7 @@ pub trait Stopwatch {
     fn pause(&mut self);
 }
 
-/// One SGD step on `batch` samples: each runs through the frozen prefix (weights in
+/// One optimizer step on `batch` samples: each runs through the frozen prefix (weights in
 /// flash) into the arena, then core's [`Trainer`] steps the suffix (weights in RAM).
 #[allow(clippy::too_many_arguments)]
 pub fn train_step(
@@ -228,7 +230,7 @@ pub fn train_step(
     let parts = split(net, tuned.first)?;
     let in_f = parts.suffix.input_width();
     let (trainable, rest) = arena.split_at_mut(tuned.params);
-    let (momentum, rest) = rest.split_at_mut(tuned.momentum);
+    let (state, rest) = rest.split_at_mut(tuned.state);
     let (grads, rest) = rest.split_at_mut(tuned.params);
     let (inputs, rest) = rest.split_at_mut(batch * in_f);
     let trainer = Trainer::new(parts.suffix, 0)?;
@@ -249,14 +251,12 @@ pub fn train_step(
             None => row.copy_from_slice(input),
         }
     }
-    let mut state = SgdState {
-        iterations: tuned.iterations,
-        momentum,
-    };
+    let mut scalars = tuned.scalars;
     let stats = trainer.step(
         &Portable,
-        &tuned.sgd,
-        &mut state,
+        &tuned.optimizer,
+        &mut scalars,
+        state,
         &[],
         trainable,
         inputs,
@@ -266,7 +266,7 @@ pub fn train_step(
         grads,
         train_scratch,
     )?;
-    tuned.iterations = state.iterations;
+    tuned.scalars = scalars;
     Ok(stats)
 }
 
@@ -281,8 +281,8 @@ pub struct FileImage<'a> {
 }
 
 impl<'a> FileImage<'a> {
-    /// The file of `view` (whose bytes start `flash`), with `tuned` weights and momentum
-    /// from `arena` when tuned.
+    /// The file of `view` (whose bytes start `flash`), with `tuned` weights and optimizer
+    /// state from `arena` when tuned.
     pub fn new(
         flash: &'static [u8],
         view: &'a ModelView<'static>,
@@ -292,7 +292,7 @@ impl<'a> FileImage<'a> {
         let file_len = view.header().len;
         let flash_file = FileLayout {
             weights: file_len,
-            momentum: file_len,
+            state: file_len,
             crc: file_len,
             len: file_len,
         };
@@ -306,18 +306,18 @@ impl<'a> FileImage<'a> {
             });
         };
         let net = view.network()?;
-        let momentum = &arena[tuned.params..tuned.params + tuned.momentum];
+        let state = &arena[tuned.params..tuned.params + tuned.state];
         let model = ModelRef {
             network: net,
             input_shape: Some(view.input_shape()),
             // The head depends only on the weights' count, which the flash copy has.
             weights: view.weights(),
             training: Some(TrainingState {
-                sgd: tuned.sgd,
+                optimizer: tuned.optimizer.clone(),
                 loss: tuned.loss,
-                iterations: tuned.iterations,
+                scalars: tuned.scalars,
                 trainable_layers: tuned.layers,
-                momentum,
+                state,
             }),
         };
         let mut head = [0u8; 512];
@@ -328,7 +328,7 @@ impl<'a> FileImage<'a> {
         Ok(FileImage {
             flash,
             view,
-            tuned: Some((tuned, &arena[..tuned.params + tuned.momentum])),
+            tuned: Some((tuned, &arena[..tuned.params + tuned.state])),
             head: kept,
             layout,
         })
@@ -347,7 +347,7 @@ impl<'a> FileImage<'a> {
         let l = &self.layout;
         let value = if offset < l.weights {
             return self.head[offset];
-        } else if offset < l.momentum {
+        } else if offset < l.state {
             let p = (offset - l.weights) / 4;
             let frozen = self.view.weights().len() - tuned.params;
             if p < frozen {
@@ -356,7 +356,7 @@ impl<'a> FileImage<'a> {
                 arena[p - frozen]
             }
         } else {
-            arena[tuned.params + (offset - l.momentum) / 4]
+            arena[tuned.params + (offset - l.state) / 4]
         };
         value.to_le_bytes()[offset % 4]
     }
@@ -400,15 +400,15 @@ pub fn summary(view: &ModelView<'static>, tuned: Option<&Tuned>) -> Result<Model
         weighted_layers: net.weighted_layer_count() as u16,
         params: small(net.param_count()),
         training: view.training().map(|t| TrainingSummary {
-            sgd: t.sgd,
+            optimizer: t.optimizer.clone(),
             loss: t.loss,
-            iterations: t.iterations,
+            iterations: t.scalars.iterations,
             trainable_layers: t.trainable_layers as u16,
         }),
         tuned: tuned.map(|t| TunedSummary {
             layers: t.layers as u16,
             params: small(t.params),
-            iterations: t.iterations,
+            iterations: t.scalars.iterations,
         }),
     })
 }

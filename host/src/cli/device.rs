@@ -93,7 +93,8 @@ enum DeviceCommand {
         /// SGD learning rate (default: the model's training state, else 0.01).
         #[arg(long, allow_negative_numbers = true, value_parser = super::parse::learning_rate)]
         lr: Option<f32>,
-        /// SGD momentum, from 0 to 1 (default: the model's training state, else 0).
+        /// SGD momentum, from 0 to 1 (default: the model's training state, else 0). With
+        /// neither this nor --lr the device trains with the model's own optimizer (Adam, ...).
         #[arg(long, allow_negative_numbers = true, value_parser = super::parse::momentum)]
         momentum: Option<f32>,
         /// Samples per SGD step (one frame each; the device's RAM bounds it).
@@ -335,15 +336,10 @@ fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
             let set = sample_set(&loaded.mnist.train, &data)?;
             let n = limit.unwrap_or(set.len()).min(set.len());
             let info = device.info().map_err(err)?;
-            let ModelState::Ok(model) = &info.model else {
+            if !matches!(info.model, ModelState::Ok(_)) {
                 return Err(format!("the device has no usable model: {:?}", info.model));
-            };
-            let base = model.training.map(|t| t.sgd).unwrap_or_default();
-            let sgd = Sgd {
-                learning_rate: lr.unwrap_or(base.learning_rate),
-                momentum: momentum.unwrap_or(base.momentum),
-                nesterov: base.nesterov,
-            };
+            }
+            let sgd = info.model.sgd_override(lr, momentum)?;
             let mut order: Vec<usize> = (0..n).collect();
             let mut rng = Rng::new(seed);
             for epoch in 1..=epochs {
@@ -353,22 +349,14 @@ fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
                 println!("Epoch {epoch}/{epochs}");
                 let progress = bar(n, "fine-tune");
                 let seen = device
-                    .train_epoch(
-                        layers,
-                        Some(sgd),
-                        None,
-                        &set,
-                        &order,
-                        batch_size,
-                        &mut |done, seen| {
-                            progress.set_position(done as u64);
-                            progress.set_message(format!(
-                                "loss {:.4} - accuracy {:.4}",
-                                seen.loss(),
-                                seen.accuracy()
-                            ));
-                        },
-                    )
+                    .train_epoch(layers, sgd, None, &set, &order, batch_size, &mut |done, seen| {
+                        progress.set_position(done as u64);
+                        progress.set_message(format!(
+                            "loss {:.4} - accuracy {:.4}",
+                            seen.loss(),
+                            seen.accuracy()
+                        ));
+                    })
                     .map_err(err)?;
                 progress.finish_and_clear();
                 println!(

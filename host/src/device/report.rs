@@ -3,6 +3,7 @@
 use microdense_core::protocol::{
     ClockUnit, DeviceInfo, Limits, Measured, MemoryUse, ModelStatus, ModelSummary,
 };
+use microdense_core::Sgd;
 use std::fmt;
 
 /// The model region's state.
@@ -14,6 +15,40 @@ pub enum ModelState {
     Corrupted(String),
     /// A valid model.
     Ok(ModelSummary),
+}
+
+impl ModelState {
+    /// The optimizer a fine-tuning request asks for: `None` (the model's own training
+    /// state, whatever its optimizer) when neither `learning_rate` nor `momentum` is
+    /// given and the model has one; else plain SGD with these values over the model's
+    /// SGD settings (Keras's defaults without a training state). Errors when the values
+    /// would override an optimizer other than plain SGD.
+    pub fn sgd_override(
+        &self,
+        learning_rate: Option<f32>,
+        momentum: Option<f32>,
+    ) -> Result<Option<Sgd>, String> {
+        let training = match self {
+            ModelState::Ok(m) => m.training.as_ref(),
+            _ => None,
+        };
+        let base = match training {
+            Some(_) if learning_rate.is_none() && momentum.is_none() => return Ok(None),
+            Some(t) => t.optimizer.as_sgd().ok_or_else(|| {
+                format!(
+                    "the model fine-tunes with {}: a learning rate or momentum overrides plain SGD \
+                     only; leave them out to train with the model's optimizer",
+                    t.optimizer
+                )
+            })?,
+            None => Sgd::default(),
+        };
+        Ok(Some(Sgd {
+            learning_rate: learning_rate.unwrap_or(base.learning_rate),
+            momentum: momentum.unwrap_or(base.momentum),
+            nesterov: base.nesterov,
+        }))
+    }
 }
 
 /// A device's Info reply.
@@ -54,7 +89,7 @@ impl From<&DeviceInfo<'_>> for InfoReport {
             model: match &info.model {
                 ModelStatus::None => ModelState::None,
                 ModelStatus::Corrupted(why) => ModelState::Corrupted(why.to_string()),
-                ModelStatus::Ok(summary) => ModelState::Ok(*summary),
+                ModelStatus::Ok(summary) => ModelState::Ok(summary.clone()),
             },
             memory: info.memory,
             clock: info.clock,
@@ -110,10 +145,8 @@ impl fmt::Display for InfoReport {
                 match &s.training {
                     Some(t) => writeln!(
                         f,
-                        "training state: SGD(lr={}, momentum={}, nesterov={}), {}, {} iterations, last {} Dense layer(s)",
-                        t.sgd.learning_rate,
-                        t.sgd.momentum,
-                        t.sgd.nesterov,
+                        "training state: {}, {}, {} iterations, last {} Dense layer(s)",
+                        t.optimizer,
                         t.loss.keras_name(),
                         t.iterations,
                         t.trainable_layers

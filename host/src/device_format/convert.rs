@@ -3,15 +3,16 @@
 use super::AlignedBytes;
 use crate::model::{Compile, Model, ModelError, ModelKind, NamedLayer, OptimizerState};
 use microdense_core::format::{self, FormatError, ModelRef, Quantity, TrainingState};
-use microdense_core::{Network, Optimizer, OptimizerScalars};
+use microdense_core::{Network, OptimizerScalars};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// What goes into a `.mdl` besides the architecture and the weights.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExportOptions {
-    /// Carry the optimizer state (SGD hyperparameters, loss, iterations, momentum of the
-    /// trainable parameters) for fine-tuning on the device. Needs a compiled model.
+    /// Carry the training state (the optimizer and its hyperparameters, the loss, the
+    /// iterations, the optimizer state of the trainable parameters) for fine-tuning on the
+    /// device. Needs a compiled model.
     pub with_training_state: bool,
     /// Make the last `K` Dense layers trainable (implies `with_training_state`). `None`
     /// takes the trailing Dense layers whose Keras `trainable` flag is set.
@@ -28,9 +29,6 @@ pub enum DeviceFormatError {
     /// A training state was asked for, but the model was never compiled (it has no loss
     /// or optimizer to carry).
     NotCompiled,
-    /// A training state was asked for, but the device format's training record holds
-    /// plain SGD only (constant rate, no clipping or weight decay).
-    DeviceOptimizer(String),
     /// A file could not be read.
     Read {
         /// The file.
@@ -49,11 +47,6 @@ impl fmt::Display for DeviceFormatError {
                 f,
                 "the model is not compiled, so it has no loss or optimizer to carry as training state"
             ),
-            DeviceFormatError::DeviceOptimizer(what) => write!(
-                f,
-                "the device trains with plain SGD (constant learning rate, no clipping or weight decay), \
-                 the model is compiled with {what}: convert without training state, or recompile with SGD"
-            ),
             DeviceFormatError::Read { path, error } => {
                 write!(f, "cannot read {}: {error}", path.display())
             }
@@ -66,7 +59,7 @@ impl std::error::Error for DeviceFormatError {
         match self {
             DeviceFormatError::Format(e) => Some(e),
             DeviceFormatError::Model(e) => Some(e),
-            DeviceFormatError::NotCompiled | DeviceFormatError::DeviceOptimizer(_) => None,
+            DeviceFormatError::NotCompiled => None,
             DeviceFormatError::Read { error, .. } => Some(error),
         }
     }
@@ -104,8 +97,8 @@ fn trailing_trainable_dense(model: &Model) -> usize {
 /// Encodes `model` as a `.mdl` file, frozen BatchNormalization layers folded into the
 /// Dense layer before them ([`crate::fold`]).
 ///
-/// With a training state, the momentum stored is the model's for the trainable
-/// parameters (zeros when the model has none yet and the optimizer uses momentum).
+/// With a training state, the optimizer state stored is the model's for the trainable
+/// parameters (a fresh one, [`microdense_core::Optimizer::init_state`], when the model has none yet).
 pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceFormatError> {
     model.validate()?;
     let first = match options.trainable_layers {
@@ -129,24 +122,28 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
             })
         })
         .collect::<Result<Vec<u32>, _>>()?;
-    let mut momentum = Vec::new();
+    let mut state = Vec::new();
     let training = if options.with_training_state || options.trainable_layers.is_some() {
         let compile = model.compile.as_ref().ok_or(DeviceFormatError::NotCompiled)?;
         let k = options
             .trainable_layers
             .unwrap_or_else(|| trailing_trainable_dense(model));
+        let optimizer = &compile.optimizer;
+        let slots = optimizer.slots();
         let frozen = network.param_offset(network.first_trainable_layer(k));
-        let trainable = network.param_count() - frozen;
-        let sgd = compile
+        let saved = model
             .optimizer
-            .as_sgd()
-            .ok_or_else(|| DeviceFormatError::DeviceOptimizer(describe(&compile.optimizer)))?;
-        let state_len = sgd.state_len(trainable);
-        momentum = match &model.optimizer {
-            Some(opt) if state_len > 0 && !opt.slots.is_empty() => opt.slots[frozen..].to_vec(),
-            _ => vec![0.0; state_len],
+            .as_ref()
+            .filter(|o| o.slots.len() == optimizer.state_len(network.param_count()));
+        state = match saved {
+            Some(o) => o.slots[frozen * slots..].to_vec(),
+            None => {
+                let mut fresh = vec![0.0; optimizer.state_len(network.param_count() - frozen)];
+                optimizer.init_state(&mut fresh);
+                fresh
+            }
         };
-        Some((compile, sgd, k))
+        Some((compile, k))
     } else {
         None
     };
@@ -154,12 +151,15 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
         network,
         input_shape: Some(&input_shape),
         weights: &model.params,
-        training: training.map(|(compile, sgd, k)| TrainingState {
-            sgd,
+        training: training.map(|(compile, k)| TrainingState {
+            optimizer: compile.optimizer.clone(),
             loss: compile.loss,
-            iterations: model.optimizer.as_ref().map_or(0, |o| o.scalars.iterations),
+            scalars: model
+                .optimizer
+                .as_ref()
+                .map_or_else(OptimizerScalars::default, |o| o.scalars),
             trainable_layers: k,
-            momentum: &momentum,
+            state: &state,
         }),
     };
     let mut out = vec![0u8; file.encoded_len()?];
@@ -170,7 +170,8 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
 
 /// Decodes a `.mdl` file into a [`Model`]: layers named as Keras names them, Dense layers
 /// before the trainable ones marked non-trainable, and, with a training state, the
-/// compile settings and the optimizer state (momentum of frozen parameters set to 0).
+/// compile settings and the optimizer state (a fresh state, [`microdense_core::Optimizer::init_state`], for
+/// the frozen parameters, which Keras does not step).
 pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
     let aligned = AlignedBytes::new(bytes);
     let view = format::decode(aligned.bytes())?;
@@ -190,25 +191,19 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
         .collect();
     let (compile, optimizer) = match view.training() {
         Some(state) => {
+            let optimizer = &state.optimizer;
             let frozen = state.trainer(network).frozen_param_count();
-            let slots = if state.momentum.is_empty() {
-                Vec::new()
-            } else {
-                let mut all = vec![0.0; frozen];
-                all.extend_from_slice(state.momentum);
-                all
-            };
+            let mut slots = vec![0.0; optimizer.state_len(frozen)];
+            optimizer.init_state(&mut slots);
+            slots.extend_from_slice(state.state);
             (
                 Some(Compile {
                     loss: state.loss,
-                    optimizer: Optimizer::from(state.sgd),
+                    optimizer: optimizer.clone(),
                     ..Compile::default()
                 }),
                 Some(OptimizerState {
-                    scalars: OptimizerScalars {
-                        iterations: state.iterations,
-                        ..OptimizerScalars::default()
-                    },
+                    scalars: state.scalars,
                     slots,
                 }),
             )
@@ -230,16 +225,6 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
     Ok(model)
 }
 
-/// An optimizer as a phrase for messages: `Adam`, `SGD with a ExponentialDecay schedule`.
-fn describe(optimizer: &Optimizer) -> String {
-    let class = optimizer.algorithm.keras_class();
-    match optimizer.learning_rate.keras_class() {
-        Some(schedule) => format!("{class} with a {schedule} schedule"),
-        None if optimizer.as_sgd().is_none() && class == "SGD" => "SGD with clipping or weight decay".into(),
-        None => class.to_string(),
-    }
-}
-
 /// Reads and decodes a `.mdl` file.
 pub fn read_mdl(path: &Path) -> Result<Model, DeviceFormatError> {
     let bytes = std::fs::read(path).map_err(|error| DeviceFormatError::Read {
@@ -253,7 +238,8 @@ pub fn read_mdl(path: &Path) -> Result<Model, DeviceFormatError> {
 mod tests {
     use super::*;
     use crate::model::TUTORIAL_SPEC;
-    use microdense_core::{Loss, Portable, Sgd};
+    use microdense_core::optimizer::AdamSettings;
+    use microdense_core::{Algorithm, Loss, Optimizer, Portable, Sgd};
 
     fn predict(model: &Model, inputs: &[f32], batch: usize) -> Vec<u32> {
         let layers = model.core_layers();
@@ -342,6 +328,35 @@ mod tests {
         };
         let again = from_mdl(&to_mdl(&back, &default).unwrap()).unwrap();
         assert_eq!(again.layers, back.layers);
+    }
+
+    #[test]
+    fn adam_state_of_the_trainable_suffix_round_trips() {
+        let mut model = compiled(TUTORIAL_SPEC);
+        let adam = Optimizer::new(Algorithm::Adam(AdamSettings {
+            amsgrad: true,
+            ..AdamSettings::default()
+        }));
+        model.compile.as_mut().unwrap().optimizer = adam.clone();
+        let n = model.params.len();
+        let original: Vec<f32> = (0..3 * n).map(|i| i as f32 * 1e-3).collect();
+        model.optimizer.as_mut().unwrap().slots = original.clone();
+        let options = ExportOptions {
+            with_training_state: true,
+            trainable_layers: Some(2),
+        };
+        let bytes = to_mdl(&model, &options).unwrap();
+        let header = format::read_header(&bytes).unwrap();
+        assert_eq!((header.version, header.min_reader), (3, 3));
+        let back = from_mdl(&bytes).unwrap();
+        assert_eq!(back.compile.as_ref().unwrap().optimizer, adam);
+        let state = back.optimizer.unwrap();
+        assert_eq!(state.scalars, model.optimizer.as_ref().unwrap().scalars);
+        // 3 slots (momentum, velocity, velocity_hat) for each of the last 1,230 parameters.
+        let frozen = 3 * (40_480 - 1_230);
+        assert_eq!(state.slots.len(), 3 * n);
+        assert!(state.slots[..frozen].iter().all(|&m| m == 0.0));
+        assert_eq!(state.slots[frozen..], original[frozen..]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::AlignedBytes;
 use microdense_core::format::{self, FormatError};
-use microdense_core::{Layer, Sgd, Trainer};
+use microdense_core::{Layer, Loss, Optimizer, Sgd, Trainer};
 use std::fmt;
 
 /// One row of the layer table.
@@ -33,8 +33,8 @@ pub struct FineTuneMemory {
     pub weights: usize,
     /// Gradients (`4 · params`).
     pub grads: usize,
-    /// Momentum (`4 · Sgd::state_len(params)`).
-    pub momentum: usize,
+    /// Optimizer state (`4 · Optimizer::state_len(params)`: momentum, moments, ...).
+    pub state: usize,
     /// Training scratch for a batch of 1 (`4 · Trainer::scratch_len(1)`).
     pub scratch_1: usize,
     /// Training scratch for a batch of N (`4 · Trainer::scratch_len(N)`).
@@ -44,12 +44,12 @@ pub struct FineTuneMemory {
 impl FineTuneMemory {
     /// Total RAM for a batch of 1.
     pub fn total_1(&self) -> usize {
-        self.weights + self.grads + self.momentum + self.scratch_1
+        self.weights + self.grads + self.state + self.scratch_1
     }
 
     /// Total RAM for a batch of N.
     pub fn total_n(&self) -> usize {
-        self.weights + self.grads + self.momentum + self.scratch_n
+        self.weights + self.grads + self.state + self.scratch_n
     }
 }
 
@@ -63,11 +63,11 @@ pub struct ModelReport {
     /// Total parameters.
     pub params: usize,
     /// The training state's optimizer, loss, iterations and trainable layer count.
-    pub training: Option<(Sgd, microdense_core::Loss, u64, usize)>,
+    pub training: Option<(Optimizer, Loss, u64, usize)>,
     /// RAM for inference scratch with a batch of 1 (`4 · inference_scratch_len(1)`).
     pub inference_ram: usize,
     /// The optimizer the fine-tuning figures assume: the file's, or SGD with momentum.
-    pub fine_tune_sgd: Sgd,
+    pub fine_tune_optimizer: Optimizer,
     /// RAM for fine-tuning the last `k` Dense layers, for `k = 1 ..= Dense layers`.
     pub fine_tune: Vec<FineTuneMemory>,
     /// Bytes of a newer format version this reader skipped.
@@ -120,12 +120,14 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
             trainable: layer.has_weights() && i >= first_trainable,
         })
         .collect();
-    let fine_tune_sgd = training.map_or(
-        Sgd {
-            momentum: 0.9,
-            ..Sgd::default()
+    let fine_tune_optimizer = training.map_or_else(
+        || {
+            Optimizer::from(Sgd {
+                momentum: 0.9,
+                ..Sgd::default()
+            })
         },
-        |t| t.sgd,
+        |t| t.optimizer.clone(),
     );
     let fine_tune = (1..=net.weighted_layer_count())
         .map(|k| {
@@ -136,7 +138,7 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
                 params,
                 weights: 4 * params,
                 grads: 4 * params,
-                momentum: 4 * fine_tune_sgd.state_len(params),
+                state: 4 * fine_tune_optimizer.state_len(params),
                 scratch_1: 4 * trainer.scratch_len(1),
                 scratch_n: 4 * trainer.scratch_len(batch),
             }
@@ -146,9 +148,16 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
         input_shape: view.input_shape().iter().map(|&d| d as usize).collect(),
         layers,
         params: net.param_count(),
-        training: training.map(|t| (t.sgd, t.loss, t.iterations, t.trainable_layers)),
+        training: training.map(|t| {
+            (
+                t.optimizer.clone(),
+                t.loss,
+                t.scalars.iterations,
+                t.trainable_layers,
+            )
+        }),
         inference_ram: 4 * net.inference_scratch_len(1),
-        fine_tune_sgd,
+        fine_tune_optimizer,
         fine_tune,
         ignored_bytes: view.ignored_bytes(),
     })
@@ -202,13 +211,10 @@ impl fmt::Display for Inspection {
             )?;
         }
         writeln!(f, "parameters:     {} ({} bytes)", m.params, 4 * m.params)?;
-        match m.training {
-            Some((sgd, loss, iterations, k)) => writeln!(
+        match &m.training {
+            Some((optimizer, loss, iterations, k)) => writeln!(
                 f,
-                "training state: SGD(learning_rate={}, momentum={}, nesterov={}), loss {}, {} iterations, last {} Dense layer(s) trainable",
-                sgd.learning_rate,
-                sgd.momentum,
-                sgd.nesterov,
+                "training state: {optimizer}, loss {}, {} iterations, last {} Dense layer(s) trainable",
                 loss.keras_name(),
                 iterations,
                 k
@@ -220,9 +226,9 @@ impl fmt::Display for Inspection {
         writeln!(f, "  flash (the file):          {}", self.file_len)?;
         writeln!(f, "  RAM, inference (batch 1):  {}", m.inference_ram)?;
         let assumed = if m.training.is_some() {
-            "the file's SGD"
+            format!("the file's {}", m.fine_tune_optimizer.algorithm.keras_class())
         } else {
-            "SGD with momentum"
+            "SGD with momentum".into()
         };
         writeln!(
             f,
@@ -232,7 +238,7 @@ impl fmt::Display for Inspection {
         writeln!(
             f,
             "  {:>3} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
-            "K", "params", "weights", "grads", "momentum", "scratch 1", "scratch N", "total 1", "total N"
+            "K", "params", "weights", "grads", "opt state", "scratch 1", "scratch N", "total 1", "total N"
         )?;
         for r in &m.fine_tune {
             writeln!(
@@ -242,7 +248,7 @@ impl fmt::Display for Inspection {
                 r.params,
                 r.weights,
                 r.grads,
-                r.momentum,
+                r.state,
                 r.scratch_1,
                 r.scratch_n,
                 r.total_1(),

@@ -9,8 +9,9 @@ use microdense::device_format::{to_mdl, ExportOptions};
 use microdense::fit::FitOptions;
 use microdense::mnist::{Lookup, Mnist};
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense_core::optimizer::AdamSettings;
 use microdense_core::protocol::Tally;
-use microdense_core::{Loss, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer};
+use microdense_core::{Algorithm, Loss, Network, Optimizer, Portable, Rng, Sgd, Targets, Trainer};
 use microdense_tests::qemu::{board_firmware, test_firmware};
 use microdense_tests::{mnist_dir, TempDir};
 use std::path::PathBuf;
@@ -60,6 +61,26 @@ pub fn tutorial_model() -> Model {
 /// The tutorial's model trained on the host for `epochs` epochs (seed 1), compiled with
 /// the tutorial's loss and SGD.
 pub fn trained_tutorial_model(epochs: usize) -> Model {
+    tutorial_model_trained_with(Compile::default(), epochs)
+}
+
+/// The tutorial's model trained on the host for one epoch (seed 1) with Adam (Keras's
+/// defaults): it carries Adam's moments and iteration count.
+pub fn adam_tutorial_model() -> Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let compile = Compile {
+                optimizer: Optimizer::new(Algorithm::Adam(AdamSettings::default())),
+                ..Compile::default()
+            };
+            tutorial_model_trained_with(compile, 1)
+        })
+        .clone()
+}
+
+/// The tutorial's model trained on the host for `epochs` epochs (seed 1) with `compile`.
+pub fn tutorial_model_trained_with(compile: Compile, epochs: usize) -> Model {
     let train = &mnist().train;
     let labels = labels_u32(&train.labels);
     let data = Dataset::new(
@@ -72,7 +93,7 @@ pub fn trained_tutorial_model(epochs: usize) -> Model {
     )
     .unwrap();
     let mut model = Model::from_spec(TUTORIAL_SPEC, 1).unwrap();
-    model.compile(Compile::default());
+    model.compile(compile);
     let options = FitOptions {
         epochs,
         ..FitOptions::default()
@@ -152,31 +173,39 @@ pub fn classes(outputs: &[f32]) -> Vec<u8> {
         .collect()
 }
 
-/// Runs the same 3 training steps (batches of 1, 8 and 16 images; the last 2 Dense layers,
-/// SGD with Nesterov momentum) on the host (core's Trainer with the Portable kernel) and on
-/// `device`, which holds `model` fresh, then pulls the device's model: asserts bit-identical
-/// batch losses, trained weights and momentum, and an unchanged frozen layer.
-pub fn assert_training_matches_host(device: &mut Device, model: &Model) {
-    let sgd = Sgd {
-        learning_rate: 0.05,
-        momentum: 0.9,
-        nesterov: true,
+/// Runs the same 3 training steps (batches of 1, 8 and 16 images; the last 2 Dense layers)
+/// on the host (core's Trainer with the Portable kernel) and on `device`, which holds
+/// `model` fresh, then pulls the device's model: asserts bit-identical batch losses,
+/// trained weights, optimizer state and iterations, and an unchanged frozen layer. `sgd`
+/// overrides the model's optimizer on both sides (`None`: the model's own, which the
+/// device reads from its `.mdl`).
+pub fn assert_training_matches_host(device: &mut Device, model: &Model, sgd: Option<Sgd>) {
+    let optimizer = match sgd {
+        Some(sgd) => Optimizer::from(sgd),
+        None => model.compile.as_ref().unwrap().optimizer.clone(),
     };
     let loss = Loss::CategoricalCrossentropy;
     let set = train_samples();
     let batches: [Vec<usize>; 3] = [(0..1).collect(), (1..9).collect(), (100..116).collect()];
 
-    // Host: core's Trainer over the whole network, the last 2 Dense layers trainable.
+    // Host: core's Trainer over the whole network, the last 2 Dense layers trainable,
+    // starting as the device does: from the file's optimizer state when it has this
+    // optimizer's layout, else from a fresh one.
     let layers = model.core_layers();
     let net = Network::new(784, &layers).unwrap();
     let trainer = Trainer::last_weighted(net, 2);
     let frozen = trainer.frozen_param_count();
+    let slots = optimizer.slots();
     let mut trainable = model.params[frozen..].to_vec();
-    let mut momentum = vec![0.0; sgd.state_len(trainable.len())];
-    let mut state = SgdState {
-        iterations: model.optimizer.as_ref().unwrap().scalars.iterations,
-        momentum: &mut momentum,
+    let saved = model.optimizer.as_ref().unwrap();
+    let mut state = if saved.slots.len() == optimizer.state_len(model.params.len()) {
+        saved.slots[frozen * slots..].to_vec()
+    } else {
+        let mut fresh = vec![0.0; optimizer.state_len(trainable.len())];
+        optimizer.init_state(&mut fresh);
+        fresh
     };
+    let mut scalars = saved.scalars;
     let mut grads = vec![0.0; trainable.len()];
     let mut host_stats = Vec::new();
     for batch in &batches {
@@ -189,7 +218,8 @@ pub fn assert_training_matches_host(device: &mut Device, model: &Model) {
         let stats = trainer
             .step(
                 &Portable,
-                &sgd,
+                &optimizer,
+                &mut scalars,
                 &mut state,
                 &model.params[..frozen],
                 &mut trainable,
@@ -203,14 +233,13 @@ pub fn assert_training_matches_host(device: &mut Device, model: &Model) {
             .unwrap();
         host_stats.push(Tally::from(stats));
     }
-    let host_iterations = state.iterations;
 
     // Device: the same steps, then the model pulled back.
     let mut device_stats = Vec::new();
     for batch in &batches {
-        let step = device.train_step(2, Some(sgd), Some(loss), &set, batch).unwrap();
+        let step = device.train_step(2, sgd, Some(loss), &set, batch).unwrap();
         device_stats.push(step.batch);
-        assert!(step.iterations <= host_iterations);
+        assert!(step.iterations <= scalars.iterations);
     }
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
     for (h, d) in host_stats.iter().zip(&device_stats) {
@@ -239,11 +268,14 @@ pub fn assert_training_matches_host(device: &mut Device, model: &Model) {
         bits(&model.params[frozen..]),
         "the steps changed nothing"
     );
-    let optimizer = pulled.optimizer.unwrap();
-    assert_eq!(optimizer.scalars.iterations, host_iterations);
-    assert_eq!(bits(&optimizer.slots[frozen..]), bits(&momentum));
-    let compile = pulled.compile.unwrap();
-    assert_eq!(compile.optimizer.as_sgd(), Some(sgd));
+    let pulled_state = pulled.optimizer.unwrap();
+    assert_eq!(pulled_state.scalars.iterations, scalars.iterations);
+    assert_eq!(
+        pulled_state.scalars.u_product.to_bits(),
+        scalars.u_product.to_bits()
+    );
+    assert_eq!(bits(&pulled_state.slots[frozen * slots..]), bits(&state));
+    assert_eq!(pulled.compile.unwrap().optimizer, optimizer);
     assert!(!pulled.layers[0].trainable && pulled.layers[2].trainable);
 }
 
