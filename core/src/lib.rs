@@ -39,7 +39,7 @@ pub use error::{BatchDefect, Buffer, Error, LayerDefect};
 pub use init::Initializer;
 pub use kernel::{Mat, MatMul, Portable, Product};
 pub use layer::Layer;
-pub use loss::{argmax, Loss, Targets, EPSILON};
+pub use loss::{argmax, Loss, LossFunction, LossKind, Targets, EPSILON};
 pub use network::Network;
 pub use optimizer::{Algorithm, Clipping, Optimizer, OptimizerScalars, Schedule};
 pub use rng::Rng;

@@ -2,7 +2,9 @@
 //! `microdense-core`'s layout, plus the compile settings and optimizer state Keras saves.
 
 use crate::budget::{try_zeros, BudgetError, ParamBudget};
-use microdense_core::{Activation, Initializer, Layer, Loss, Network, Optimizer, OptimizerScalars, Rng, Sgd};
+use microdense_core::{
+    Activation, Initializer, Layer, Loss, LossFunction, Network, Optimizer, OptimizerScalars, Rng, Sgd,
+};
 use std::fmt;
 
 /// A layer with the identity Keras gives it.
@@ -49,8 +51,8 @@ pub enum ModelKind {
 /// What `model.compile(...)` set.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Compile {
-    /// The loss.
-    pub loss: Loss,
+    /// The loss and its settings.
+    pub loss: LossFunction,
     /// The optimizer, its learning rate or schedule, clipping and weight decay.
     pub optimizer: Optimizer,
     /// Metric names as given (`"accuracy"`; Keras 2.0's `"acc"` is kept as written).
@@ -60,7 +62,7 @@ pub struct Compile {
 impl Default for Compile {
     fn default() -> Self {
         Compile {
-            loss: Loss::CategoricalCrossentropy,
+            loss: Loss::CategoricalCrossentropy.into(),
             optimizer: Optimizer::from(Sgd::default()),
             metrics: vec!["accuracy".into()],
         }

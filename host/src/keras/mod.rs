@@ -11,6 +11,7 @@
 //! - [`layers`]: the configs of the layers beyond Dense, Activation, Dropout and Flatten,
 //!   and the nearest supported layer for the refused ones;
 //! - [`training_config`]: loss, optimizer and metrics (`lr`/`learning_rate`, `acc`);
+//! - [`loss_config`]: every Keras's loss configs (names, aliases, loss objects);
 //! - [`optimizer_config`]: every Keras's optimizer configs and learning-rate schedules;
 //! - [`yaml`]: YAML ⇄ JSON values, readable by PyYAML, with parsing budgets;
 //! - [`weights`]: Keras 2's weight layout (`save_weights('w.h5')`, `model_weights/`);
@@ -26,6 +27,7 @@ pub mod h5_model;
 pub mod json;
 pub mod keras3;
 pub mod layers;
+pub mod loss_config;
 mod optimizer;
 pub mod optimizer_config;
 mod style;
