@@ -40,6 +40,8 @@ fn read_settings(loss: &mut LossFunction, config: &Map<String, Value>) -> Result
     for (key, value) in config {
         match (key.as_str(), value) {
             ("name" | "dtype", _) | (_, Value::Null) => {}
+            // tf_keras names the loss's function too.
+            ("fn", Value::String(f)) if LossKind::from_keras_name(f) == Some(kind) => {}
             ("reduction", Value::String(r)) if matches!(r.as_str(), "auto" | "sum_over_batch_size") => {}
             ("axis", Value::Number(a)) if a.as_i64() == Some(-1) => {}
             ("from_logits", Value::Bool(b)) if kind.has_from_logits() || !b => loss.from_logits = *b,
@@ -121,7 +123,7 @@ mod tests {
             LossKind::KlDivergence.into()
         );
         let quickstart = read(
-            r#"{"class_name": "SparseCategoricalCrossentropy", "config": {"reduction": "auto", "name": "sparse_categorical_crossentropy", "from_logits": true, "ignore_class": null}}"#,
+            r#"{"class_name": "SparseCategoricalCrossentropy", "config": {"reduction": "auto", "name": "sparse_categorical_crossentropy", "from_logits": true, "ignore_class": null, "fn": "sparse_categorical_crossentropy"}}"#,
         )
         .unwrap();
         assert!(quickstart.from_logits);
