@@ -3,7 +3,8 @@
 
 use crate::budget::{try_zeros, BudgetError, ParamBudget};
 use microdense_core::{
-    Activation, Initializer, Layer, Loss, LossFunction, Network, Optimizer, OptimizerScalars, Rng, Sgd,
+    Activation, Constraint, Initializer, Layer, Loss, LossFunction, Network, Optimizer, OptimizerScalars,
+    Regularizer, Rng, Sgd,
 };
 use std::fmt;
 
@@ -20,6 +21,8 @@ pub struct NamedLayer {
     pub kernel_initializer: Initializer,
     /// Bias initializer (Dense only; Keras's default `zeros`).
     pub bias_initializer: Initializer,
+    /// Regularizers and constraints of the kernel and bias (Dense only).
+    pub regularization: DenseRegularization,
     /// Normalization's `count` weight (how many samples `adapt` saw): not needed to
     /// compute anything, kept to write it back.
     pub count: i64,
@@ -34,9 +37,24 @@ impl NamedLayer {
             trainable: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
+            regularization: DenseRegularization::default(),
             count: 0,
         }
     }
+}
+
+/// A Dense layer's `kernel_regularizer`, `bias_regularizer`, `kernel_constraint` and
+/// `bias_constraint` (see [`crate::regularization`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DenseRegularization {
+    /// Penalty on the kernel, added to the loss.
+    pub kernel_regularizer: Option<Regularizer>,
+    /// Penalty on the bias, added to the loss.
+    pub bias_regularizer: Option<Regularizer>,
+    /// Projection of the kernel after each step.
+    pub kernel_constraint: Option<Constraint>,
+    /// Projection of the bias after each step.
+    pub bias_constraint: Option<Constraint>,
 }
 
 /// Whether the model was built as `keras.Sequential` or as a Functional chain.
