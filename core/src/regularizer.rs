@@ -30,14 +30,7 @@ impl Regularizer {
     /// TensorFlow's gradient of `abs`).
     pub fn add_gradient(&self, w: &[f32], grad: &mut [f32]) {
         for (g, &x) in grad.iter_mut().zip(w) {
-            let sign = if x > 0.0 {
-                1.0
-            } else if x < 0.0 {
-                -1.0
-            } else {
-                0.0
-            };
-            *g += self.l1 * sign + 2.0 * self.l2 * x;
+            *g += self.l1 * math::sign(x) + 2.0 * self.l2 * x;
         }
     }
 }

@@ -140,7 +140,7 @@ impl LossFunction {
             }
             LossKind::MeanAbsoluteError => {
                 let e = p - t;
-                (math::abs(e), sign(e))
+                (math::abs(e), math::sign(e))
             }
             LossKind::MeanSquaredLogarithmicError => {
                 let first = math::ln(p.max(EPSILON) + 1.0);
@@ -155,7 +155,7 @@ impl LossFunction {
                 } else {
                     (
                         self.delta * math::abs(e) - 0.5 * self.delta * self.delta,
-                        self.delta * sign(e),
+                        self.delta * math::sign(e),
                     )
                 }
             }
@@ -264,17 +264,6 @@ fn sigmoid(x: f32) -> f32 {
         1.0 / (1.0 + e)
     } else {
         e / (1.0 + e)
-    }
-}
-
-/// The sign of `x`, 0 at 0 (TensorFlow's gradient of `abs`).
-fn sign(x: f32) -> f32 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
-    } else {
-        0.0
     }
 }
 

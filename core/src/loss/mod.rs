@@ -41,6 +41,16 @@ impl Loss {
         LossFunction::from(self).kind.keras_name()
     }
 
+    /// Loss of one sample (see [`LossFunction::value`]).
+    pub fn value(self, pred: &[f32], targets: &Targets, sample: usize) -> f32 {
+        LossFunction::from(self).value(pred, targets, sample)
+    }
+
+    /// Whether the sample counts as correct (see [`LossFunction::is_correct`]).
+    pub fn is_correct(self, pred: &[f32], targets: &Targets, sample: usize) -> bool {
+        LossFunction::from(self).is_correct(pred, targets, sample)
+    }
+
     /// The kind of loss.
     fn kind(self) -> LossKind {
         match self {
