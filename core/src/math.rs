@@ -64,6 +64,17 @@ pub fn abs(x: f32) -> f32 {
     f32::from_bits(x.to_bits() & 0x7fff_ffff)
 }
 
+/// The sign of `x`: 1, -1, or 0 at ±0 (TensorFlow's gradient of `abs`).
+pub fn sign(x: f32) -> f32 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
 /// `ln(1 + x)`, accurate for small `x`.
 pub fn ln_1p(x: f32) -> f32 {
     #[cfg(not(feature = "micromath"))]

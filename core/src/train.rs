@@ -3,7 +3,8 @@
 use crate::layer::{Backward, Flow, Io, Training};
 use crate::network::check_len;
 use crate::{
-    BatchDefect, Buffer, Error, Layer, Loss, MatMul, Network, Optimizer, OptimizerScalars, Rng, Targets,
+    BatchDefect, Buffer, Error, Layer, LossFunction, MatMul, Network, Optimizer, OptimizerScalars, Rng,
+    Targets,
 };
 use core::ops::Range;
 
@@ -211,7 +212,7 @@ impl<'a> Trainer<'a> {
         trainable: &[f32],
         inputs: &[f32],
         targets: &Targets,
-        loss: Loss,
+        loss: impl Into<LossFunction>,
         scale: f32,
         rng: &mut Rng,
         grads: &mut [f32],
@@ -236,7 +237,7 @@ impl<'a> Trainer<'a> {
             self.forward_frozen(kernel, &params, inputs, batch, rng, stored, work_a, work_b)?;
         added_loss += self.forward_trainable(kernel, &params, inputs, batch, rng, stored, stats)?;
         let stored: &[f32] = stored;
-        let mut stats_out = self.loss_gradient(stored, targets, loss, scale, batch, work_a);
+        let mut stats_out = self.loss_gradient(stored, targets, loss.into(), scale, batch, work_a);
         stats_out.loss_sum += added_loss;
         self.backward(
             kernel, &params, inputs, batch, scale, stored, stats, grads, work_a, work_b,
@@ -368,7 +369,7 @@ impl<'a> Trainer<'a> {
         &self,
         stored: &[f32],
         targets: &Targets,
-        loss: Loss,
+        loss: LossFunction,
         scale: f32,
         batch: usize,
         grad: &mut [f32],
@@ -481,7 +482,7 @@ impl<'a> Trainer<'a> {
         trainable: &mut [f32],
         inputs: &[f32],
         targets: &Targets,
-        loss: Loss,
+        loss: impl Into<LossFunction>,
         rng: &mut Rng,
         grads: &mut [f32],
         scratch: &mut [f32],
@@ -602,9 +603,10 @@ impl Network<'_> {
         params: &[f32],
         inputs: &[f32],
         targets: &Targets,
-        loss: Loss,
+        loss: impl Into<LossFunction>,
         scratch: &mut [f32],
     ) -> Result<BatchStats, Error> {
+        let loss = loss.into();
         let outputs = self.output_width();
         let batch = targets.samples(outputs);
         let (pred, added_loss) = self.infer(kernel, params, inputs, batch, scratch)?;

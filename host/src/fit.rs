@@ -259,6 +259,7 @@ impl Model {
             optimizer.init_state(&mut state.slots);
         }
         let tensors = weight_tensors(&net);
+        let regularized = self.is_regularized();
 
         // BatchNormalization normalises with the whole batch's moments: such a model's
         // batch is one chunk.
@@ -303,7 +304,12 @@ impl Model {
                     }
                     let scale = 1.0 / batch.len() as f32;
                     let used = &mut chunks[..batch.len().div_ceil(chunk)];
-                    let stats = self.batch_gradients(&trainer, &compile, data, batch, chunk, scale, used)?;
+                    let mut stats =
+                        self.batch_gradients(&trainer, &compile, data, batch, chunk, scale, used)?;
+                    if regularized {
+                        stats.loss_sum += self.regularization_loss(&net) * batch.len() as f32;
+                        self.add_regularization_gradients(&net, &mut used[0].grads);
+                    }
                     if !stats.loss_sum.is_finite() {
                         return Err(FitError::Diverged {
                             epoch,
@@ -311,6 +317,9 @@ impl Model {
                         });
                     }
                     update(optimizer, &tensors, &mut self.params, &mut state, used)?;
+                    if regularized {
+                        self.apply_constraints(&net);
+                    }
                     let first = batch.len().min(chunk);
                     let scratch = &used[0].scratch[..trainer.scratch_len(first)];
                     trainer.commit_statistics(&mut self.params, scratch, first)?;
@@ -396,6 +405,11 @@ impl Model {
         })?
         .into_iter()
         .for_each(|s| total.merge(s));
+        if self.is_regularized() {
+            let layers = self.core_layers();
+            let net = Network::new(self.input_width(), &layers).map_err(ModelError::from)?;
+            total.loss_sum += self.regularization_loss(&net) * total.samples as f32;
+        }
         Ok(total.into())
     }
 

@@ -19,4 +19,5 @@ pub mod mnist;
 pub mod model;
 pub mod model_io;
 pub mod plot;
+pub mod regularization;
 pub mod summary;

@@ -2,7 +2,10 @@
 //! `microdense-core`'s layout, plus the compile settings and optimizer state Keras saves.
 
 use crate::budget::{try_zeros, BudgetError, ParamBudget};
-use microdense_core::{Activation, Initializer, Layer, Loss, Network, Optimizer, OptimizerScalars, Rng, Sgd};
+use microdense_core::{
+    Activation, Constraint, Initializer, Layer, Loss, LossFunction, Network, Optimizer, OptimizerScalars,
+    Regularizer, Rng, Sgd,
+};
 use std::fmt;
 
 /// A layer with the identity Keras gives it.
@@ -18,6 +21,8 @@ pub struct NamedLayer {
     pub kernel_initializer: Initializer,
     /// Bias initializer (Dense only; Keras's default `zeros`).
     pub bias_initializer: Initializer,
+    /// Regularizers and constraints of the kernel and bias (Dense only).
+    pub regularization: DenseRegularization,
     /// Normalization's `count` weight (how many samples `adapt` saw): not needed to
     /// compute anything, kept to write it back.
     pub count: i64,
@@ -32,9 +37,24 @@ impl NamedLayer {
             trainable: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
+            regularization: DenseRegularization::default(),
             count: 0,
         }
     }
+}
+
+/// A Dense layer's `kernel_regularizer`, `bias_regularizer`, `kernel_constraint` and
+/// `bias_constraint` (see [`crate::regularization`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DenseRegularization {
+    /// Penalty on the kernel, added to the loss.
+    pub kernel_regularizer: Option<Regularizer>,
+    /// Penalty on the bias, added to the loss.
+    pub bias_regularizer: Option<Regularizer>,
+    /// Projection of the kernel after each step.
+    pub kernel_constraint: Option<Constraint>,
+    /// Projection of the bias after each step.
+    pub bias_constraint: Option<Constraint>,
 }
 
 /// Whether the model was built as `keras.Sequential` or as a Functional chain.
@@ -49,8 +69,8 @@ pub enum ModelKind {
 /// What `model.compile(...)` set.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Compile {
-    /// The loss.
-    pub loss: Loss,
+    /// The loss and its settings.
+    pub loss: LossFunction,
     /// The optimizer, its learning rate or schedule, clipping and weight decay.
     pub optimizer: Optimizer,
     /// Metric names as given (`"accuracy"`; Keras 2.0's `"acc"` is kept as written).
@@ -60,7 +80,7 @@ pub struct Compile {
 impl Default for Compile {
     fn default() -> Self {
         Compile {
-            loss: Loss::CategoricalCrossentropy,
+            loss: Loss::CategoricalCrossentropy.into(),
             optimizer: Optimizer::from(Sgd::default()),
             metrics: vec!["accuracy".into()],
         }

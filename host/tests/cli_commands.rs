@@ -144,10 +144,6 @@ fn bad_input_gives_a_clear_error_and_exit_code_1() {
         "unknown activation \"bogus\"",
     );
     fails_cleanly(
-        &microdense(&["train", "--loss", "hinge"], dir.path()),
-        "unknown loss \"hinge\"",
-    );
-    fails_cleanly(
         &microdense(&["train", "--data", "nowhere"], dir.path()),
         "MNIST was not found",
     );

@@ -61,6 +61,40 @@ fn rates_are_checked_when_the_arguments_are_parsed() {
 }
 
 #[test]
+fn loss_options_are_checked_before_any_work() {
+    let dir = TempDir::new("valid-loss");
+    for (args, code, expected) in [
+        (&["--loss", "focal"][..], 2, "unknown loss; Keras's names:"),
+        (&["--loss", "huber", "--huber-delta", "0"], 2, "must be above 0"),
+        (&["--label-smoothing", "1.5"], 2, "must be from 0 to 1"),
+        (
+            &["--loss", "mae", "--from-logits"],
+            1,
+            "--from-logits does not apply to the loss mean_absolute_error",
+        ),
+        (
+            &[
+                "--loss",
+                "sparse_categorical_crossentropy",
+                "--label-smoothing",
+                "0.1",
+            ],
+            1,
+            "--label-smoothing does not apply",
+        ),
+        (
+            &["--loss", "mse", "--huber-delta", "2"],
+            1,
+            "--huber-delta does not apply",
+        ),
+    ] {
+        let mut all = vec!["train"];
+        all.extend_from_slice(args);
+        refused(&microdense(&all, dir.path()), code, expected);
+    }
+}
+
+#[test]
 fn device_finetune_refuses_bad_values_before_touching_its_output() {
     let dir = TempDir::new("valid-finetune");
     std::fs::write(dir.join("tuned.mdl"), b"previous").unwrap();

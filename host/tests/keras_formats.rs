@@ -339,12 +339,18 @@ fn bad_configs_are_named() {
             .replace("\"softmax\"", "\"mish\""),
     );
     assert!(act.unwrap_err().to_string().contains("\"mish\""));
-    let reg = Model::from_json(&Model::from_spec("784,10", 1).unwrap().to_json().replacen(
-        r#""kernel_regularizer": null"#,
-        r#""kernel_regularizer": {"class_name": "L2"}"#,
-        1,
-    ));
-    assert!(reg.unwrap_err().to_string().contains("kernel_regularizer"));
+    for (key, value) in [
+        ("kernel_regularizer", r#"{"class_name": "OrthogonalRegularizer"}"#),
+        ("activity_regularizer", r#"{"class_name": "L2"}"#),
+    ] {
+        let reg = Model::from_json(&Model::from_spec("784,10", 1).unwrap().to_json().replacen(
+            &format!(r#""{key}": null"#),
+            &format!(r#""{key}": {value}"#),
+            1,
+        ));
+        let message = reg.unwrap_err().to_string();
+        assert!(message.contains(key), "{message}");
+    }
     assert!(matches!(
         Model::from_json("[1, 2]").unwrap_err(),
         KerasError::Config { .. }

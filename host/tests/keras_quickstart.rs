@@ -2,10 +2,17 @@
 //! with Adadelta, as real Keras saves them (tests/keras/make_quickstart.py): they load
 //! for inference whatever their training setup, like `load_model(compile=False)`, with
 //! one warning line naming what was dropped; only `train --resume` needs the optimizer.
+//!
+//! And the quickstart end to end (tests/keras/make_quickstart_runs.py): Keras 3 trains it
+//! 5 epochs from a file saved before fitting, for 5 seeds; we train the same 5 epochs
+//! from the same files; the mean test accuracies agree within 0.005.
 
 mod keras_common;
 
 use keras_common::{max_diff, predict, read_npy};
+use microdense::dataset::{Dataset, Features};
+use microdense::fit::FitOptions;
+use microdense::mnist::Mnist;
 use microdense::model::Model;
 use microdense_tests::{keras_made, mnist_dir, TempDir};
 use serde_json::Value;
@@ -156,4 +163,60 @@ fn the_model_commands_warn_once_and_only_resume_needs_the_optimizer() {
             assert!(stderr.contains(needed), "{what}: {needed:?} in: {stderr}");
         }
     }
+}
+
+/// MNIST's images / 255 (as the quickstart scales them) and labels.
+fn normalised(split: &microdense::mnist::Split) -> (Vec<f32>, Vec<u32>) {
+    let x = split.images.iter().map(|&p| p as f32 / 255.0).collect();
+    (x, split.labels.iter().map(|&l| l as u32).collect())
+}
+
+#[test]
+fn quickstart_trained_from_keras_initial_weights_matches_keras_accuracy_over_5_seeds() {
+    let Some(dir) = keras_made("make_quickstart_runs.py") else {
+        return;
+    };
+    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let epochs = manifest["epochs"].as_u64().unwrap() as usize;
+    let runs = manifest["runs"].as_array().unwrap();
+    assert_eq!((epochs, runs.len()), (5, 5), "the quickstart's 5 epochs, 5 seeds");
+    let mnist = Mnist::load_idx_dir(&mnist_dir()).unwrap();
+    let (x_train, y_train) = normalised(&mnist.train);
+    let (x_test, y_test) = normalised(&mnist.test);
+    let train = Dataset::new(Features::F32(&x_train), 784, &y_train).unwrap();
+    let test = Dataset::new(Features::F32(&x_test), 784, &y_test).unwrap();
+    let (mut ours, mut keras) = (0.0, 0.0);
+    for run in runs {
+        let file = dir.join(run["file"].as_str().unwrap());
+        let mut model = Model::load(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let compile = model.compile.clone().expect("the quickstart loads compiled");
+        assert_eq!(compile.optimizer.algorithm.keras_class(), "Adam");
+        assert!(compile.loss.from_logits, "{}", compile.loss);
+        let options = FitOptions {
+            epochs,
+            batch_size: 32,
+            seed: run["seed"].as_u64().unwrap(),
+            ..FitOptions::default()
+        };
+        let history = model.fit(&train, None, &options, &mut |_| {}).unwrap();
+        let score = model.evaluate(&test).unwrap();
+        let theirs = run["test_accuracy"].as_f64().unwrap();
+        println!(
+            "seed {}: test accuracy microdense {:.4}, Keras {theirs:.4}; last epoch's loss {:.4} / {:.4}",
+            run["seed"],
+            score.accuracy,
+            history.last().unwrap().loss,
+            run["loss"][epochs - 1].as_f64().unwrap()
+        );
+        ours += score.accuracy / runs.len() as f64;
+        keras += theirs / runs.len() as f64;
+    }
+    println!(
+        "mean test accuracy over {} seeds: microdense {ours:.4}, Keras {keras:.4}",
+        runs.len()
+    );
+    assert!(
+        (ours - keras).abs() <= 0.005,
+        "microdense {ours:.4} vs Keras {keras:.4}"
+    );
 }

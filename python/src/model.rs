@@ -154,7 +154,7 @@ impl PyModel {
             return Ok(None);
         };
         let d = PyDict::new(py);
-        d.set_item("loss", compile.loss.keras_name())?;
+        d.set_item("loss", compile.loss.kind.keras_name())?;
         d.set_item("optimizer", compile.optimizer.algorithm.keras_class())?;
         d.set_item("learning_rate", compile.optimizer.learning_rate.at(0))?;
         if let Some(sgd) = compile.optimizer.as_sgd() {

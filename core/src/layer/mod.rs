@@ -401,14 +401,7 @@ impl Layer {
             }
             Layer::ActivityRegularization { l1, l2 } => {
                 for (g, &x) in grad.iter_mut().zip(b.input) {
-                    let sign = if x > 0.0 {
-                        1.0
-                    } else if x < 0.0 {
-                        -1.0
-                    } else {
-                        0.0
-                    };
-                    *g += b.scale * (l1 * sign + 2.0 * l2 * x);
+                    *g += b.scale * (l1 * crate::math::sign(x) + 2.0 * l2 * x);
                 }
             }
             Layer::Flatten | Layer::Identity | Layer::Reshape | Layer::GaussianNoise { .. } => {}

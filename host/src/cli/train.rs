@@ -8,7 +8,7 @@ use crate::model::{Compile, Model, TUTORIAL_SPEC};
 use crate::model_io::{FileKind, LoadWeights};
 use crate::plot::{write_history_png, ChartOptions};
 use microdense_core::optimizer::AdamSettings;
-use microdense_core::{Algorithm, Clipping, Loss, Optimizer, Schedule};
+use microdense_core::{Algorithm, Clipping, LossFunction, LossKind, Optimizer, Schedule};
 use std::path::{Path, PathBuf};
 
 /// Options of `microdense train`.
@@ -88,10 +88,21 @@ pub struct TrainArgs {
     /// Clip each gradient value to [-v, v].
     #[arg(long)]
     clipvalue: Option<f32>,
-    /// Loss: categorical_crossentropy, sparse_categorical_crossentropy,
-    /// binary_crossentropy or mean_squared_error.
-    #[arg(long, default_value = "categorical_crossentropy")]
-    loss: String,
+    /// The loss, as Keras names it: categorical_crossentropy,
+    /// sparse_categorical_crossentropy, binary_crossentropy, mean_squared_error (mse),
+    /// mean_absolute_error (mae), mean_squared_logarithmic_error (msle), huber, log_cosh,
+    /// kl_divergence (kld), poisson, hinge, squared_hinge, categorical_hinge.
+    #[arg(long, default_value = "categorical_crossentropy", value_parser = super::parse::loss)]
+    loss: LossKind,
+    /// The model outputs logits, not probabilities (the cross-entropies' `from_logits`).
+    #[arg(long)]
+    from_logits: bool,
+    /// Label smoothing, from 0 to 1 (categorical and binary cross-entropy).
+    #[arg(long, value_parser = super::parse::fraction)]
+    label_smoothing: Option<f32>,
+    /// Huber's `delta`, above 0 (default 1).
+    #[arg(long, value_parser = super::parse::positive)]
+    huber_delta: Option<f32>,
     /// Seed for initial weights, shuffling and dropout.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -110,6 +121,28 @@ pub struct TrainArgs {
     plot: Option<PathBuf>,
 }
 
+/// The loss the flags ask for; a setting the loss does not take is an error naming both.
+fn loss(args: &TrainArgs) -> Result<LossFunction, String> {
+    let kind = args.loss;
+    let refuse = |flag: &str| Err(format!("{flag} does not apply to the loss {}", kind.keras_name()));
+    if args.from_logits && !kind.has_from_logits() {
+        return refuse("--from-logits");
+    }
+    if args.label_smoothing.is_some() && !kind.has_label_smoothing() {
+        return refuse("--label-smoothing");
+    }
+    if args.huber_delta.is_some() && kind != LossKind::Huber {
+        return refuse("--huber-delta");
+    }
+    let defaults = LossFunction::new(kind);
+    Ok(LossFunction {
+        from_logits: args.from_logits,
+        label_smoothing: args.label_smoothing.unwrap_or(defaults.label_smoothing),
+        delta: args.huber_delta.unwrap_or(defaults.delta),
+        ..defaults
+    })
+}
+
 /// Runs `microdense train`.
 pub fn run(args: TrainArgs) -> Result<(), String> {
     if let Some(path) = &args.out {
@@ -118,7 +151,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     if let Some(path) = &args.plot {
         super::check_output(path)?;
     }
-    let loss = Loss::from_keras_name(&args.loss).ok_or_else(|| format!("unknown loss {:?}", args.loss))?;
+    let loss = loss(&args)?;
     let mut model = match &args.resume {
         Some(path) => {
             let model = args.budget.load(path)?;

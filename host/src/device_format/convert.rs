@@ -29,6 +29,9 @@ pub enum DeviceFormatError {
     /// A training state was asked for, but the model was never compiled (it has no loss
     /// or optimizer to carry).
     NotCompiled,
+    /// A training state was asked for, but the device format names only four losses
+    /// with Keras's default settings (the loss the model is compiled with, as Keras writes it).
+    DeviceLoss(String),
     /// A file could not be read.
     Read {
         /// The file.
@@ -47,6 +50,12 @@ impl fmt::Display for DeviceFormatError {
                 f,
                 "the model is not compiled, so it has no loss or optimizer to carry as training state"
             ),
+            DeviceFormatError::DeviceLoss(what) => write!(
+                f,
+                "the device format carries categorical_crossentropy, sparse_categorical_crossentropy, \
+                 binary_crossentropy or mean_squared_error of probabilities; the model is compiled with \
+                 {what}: convert without training state, or recompile with one of those"
+            ),
             DeviceFormatError::Read { path, error } => {
                 write!(f, "cannot read {}: {error}", path.display())
             }
@@ -59,7 +68,7 @@ impl std::error::Error for DeviceFormatError {
         match self {
             DeviceFormatError::Format(e) => Some(e),
             DeviceFormatError::Model(e) => Some(e),
-            DeviceFormatError::NotCompiled => None,
+            DeviceFormatError::NotCompiled | DeviceFormatError::DeviceLoss(_) => None,
             DeviceFormatError::Read { error, .. } => Some(error),
         }
     }
@@ -143,7 +152,11 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
                 fresh
             }
         };
-        Some((compile, k))
+        let loss = compile
+            .loss
+            .device_loss()
+            .ok_or_else(|| DeviceFormatError::DeviceLoss(compile.loss.to_string()))?;
+        Some((compile, loss, k))
     } else {
         None
     };
@@ -151,9 +164,9 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
         network,
         input_shape: Some(&input_shape),
         weights: &model.params,
-        training: training.map(|(compile, k)| TrainingState {
+        training: training.map(|(compile, loss, k)| TrainingState {
             optimizer: compile.optimizer.clone(),
-            loss: compile.loss,
+            loss,
             scalars: model
                 .optimizer
                 .as_ref()
@@ -198,7 +211,7 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
             slots.extend_from_slice(state.state);
             (
                 Some(Compile {
-                    loss: state.loss,
+                    loss: state.loss.into(),
                     optimizer: optimizer.clone(),
                     ..Compile::default()
                 }),
@@ -254,7 +267,7 @@ mod tests {
     fn compiled(spec: &str) -> Model {
         let mut model = Model::from_spec(spec, 3).unwrap();
         model.compile = Some(Compile {
-            loss: Loss::SparseCategoricalCrossentropy,
+            loss: Loss::SparseCategoricalCrossentropy.into(),
             optimizer: Optimizer::from(Sgd {
                 learning_rate: 0.05,
                 momentum: 0.9,
@@ -310,7 +323,7 @@ mod tests {
         );
         assert_eq!(
             back.compile.as_ref().unwrap().loss,
-            Loss::SparseCategoricalCrossentropy
+            Loss::SparseCategoricalCrossentropy.into()
         );
         let opt = back.optimizer.clone().unwrap();
         assert_eq!(opt.scalars.iterations, 1234);
@@ -378,6 +391,31 @@ mod tests {
         };
         let err = to_mdl(&too_many, &options).unwrap_err();
         assert!(err.to_string().contains("trainable layers"), "{err}");
+    }
+
+    #[test]
+    fn losses_the_device_format_cannot_carry_are_refused_by_name() {
+        let mut model = compiled(TUTORIAL_SPEC);
+        let options = ExportOptions {
+            with_training_state: true,
+            trainable_layers: Some(2),
+        };
+        for (loss, named) in [
+            (
+                microdense_core::LossFunction {
+                    from_logits: true,
+                    ..Loss::SparseCategoricalCrossentropy.into()
+                },
+                "SparseCategoricalCrossentropy(from_logits=True)",
+            ),
+            (microdense_core::LossKind::Huber.into(), "Huber()"),
+        ] {
+            model.compile.as_mut().unwrap().loss = loss;
+            let err = to_mdl(&model, &options).unwrap_err().to_string();
+            assert!(err.contains(named), "{err}");
+        }
+        // Without training state the model converts.
+        assert!(to_mdl(&model, &ExportOptions::default()).is_ok());
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! - [`layers`]: the configs of the layers beyond Dense, Activation, Dropout and Flatten,
 //!   and the nearest supported layer for the refused ones;
 //! - [`training_config`]: loss, optimizer and metrics (`lr`/`learning_rate`, `acc`);
+//! - [`loss_config`]: every Keras's loss configs (names, aliases, loss objects);
 //! - [`optimizer_config`]: every Keras's optimizer configs and learning-rate schedules;
+//! - [`regularizer_config`]: Dense's regularizers and constraints;
 //! - [`yaml`]: YAML ⇄ JSON values, readable by PyYAML, with parsing budgets;
 //! - [`weights`]: Keras 2's weight layout (`save_weights('w.h5')`, `model_weights/`);
 //! - [`h5_model`]: whole-model HDF5 files with optimizer state;
@@ -26,8 +28,10 @@ pub mod h5_model;
 pub mod json;
 pub mod keras3;
 pub mod layers;
+pub mod loss_config;
 mod optimizer;
 pub mod optimizer_config;
+pub mod regularizer_config;
 mod style;
 pub mod training_config;
 pub mod weights;

@@ -130,7 +130,9 @@ pub(crate) fn iteration_count(ds: &H5Dataset) -> Result<Option<u64>, KerasError>
 
 /// The optimizer state of `model` (compiled with `optimizer`) from its `scalars` and the
 /// saved buffers, in Keras's order. Buffers saved for an SGD without momentum (tf_keras
-/// saves them) are ignored.
+/// saves them) are ignored. An optimizer that never stepped has none (Keras creates them
+/// at the first step, so a model saved before fitting holds only the iteration count):
+/// its state is the fresh one.
 pub(crate) fn state_from_buffers(
     model: &Model,
     optimizer: &Optimizer,
@@ -144,6 +146,12 @@ pub(crate) fn state_from_buffers(
         return Ok(OptimizerState {
             scalars,
             slots: Vec::new(),
+        });
+    }
+    if saved.is_empty() && scalars.iterations == 0 {
+        return Ok(OptimizerState {
+            scalars,
+            slots: vec![0.0; optimizer.state_len(model.params.len())],
         });
     }
     if saved.len() != order.len() {

@@ -2,18 +2,18 @@
 //! (optimizer under `optimizer_config`) and `compile_config` in `.keras` archives
 //! (optimizer under `optimizer`).
 //!
-//! Read: the optimizer (see [`optimizer_config`](super::optimizer_config)), losses by
-//! name or as loss objects, metrics as names or metric objects (`acc` is kept as
-//! written). `from_logits` losses and label smoothing are refused, naming the setting.
+//! Read: the optimizer (see [`optimizer_config`](super::optimizer_config)), the loss
+//! (see [`loss_config`](super::loss_config)), metrics as names or metric objects (`acc`
+//! is kept as written).
 //!
 //! Written: configs tf_keras 2.21 (`.h5`) and Keras 3 (`.keras`) deserialize to our
 //! loss, optimizer and metrics.
 
 use super::json::Node;
+use super::loss_config::{loss_config, loss_from_config};
 use super::optimizer_config::{optimizer_config, optimizer_from_config, Flavour};
 use super::KerasError;
 use crate::model::Compile;
-use microdense_core::Loss;
 use serde_json::Value;
 
 /// Reads a `training_config` or `compile_config` value. `Ok(None)` when it names no
@@ -49,45 +49,6 @@ pub fn compile_from_config(value: &Value, file: &str) -> Result<Option<Compile>,
     }))
 }
 
-/// An unsupported-setting error at `at`.
-fn unsupported(file: &str, at: &str, what: String) -> KerasError {
-    KerasError::Unsupported {
-        file: file.to_string(),
-        at: at.to_string(),
-        what,
-    }
-}
-
-/// A loss given by name or as a loss object.
-fn loss_from_config(value: &Value, file: &str) -> Result<Loss, KerasError> {
-    let at = "loss";
-    let name = match value {
-        Value::String(s) => s.as_str(),
-        Value::Object(o) => {
-            let config = o.get("config").and_then(Value::as_object);
-            let setting = |k: &str| config.and_then(|c| c.get(k));
-            if setting("from_logits").and_then(Value::as_bool) == Some(true) {
-                return Err(unsupported(file, at, "from_logits=True".into()));
-            }
-            if let Some(s) = setting("label_smoothing")
-                .and_then(Value::as_f64)
-                .filter(|s| *s != 0.0)
-            {
-                return Err(unsupported(file, at, format!("label_smoothing {s}")));
-            }
-            o.get("class_name").and_then(Value::as_str).unwrap_or("")
-        }
-        other => {
-            return Err(unsupported(
-                file,
-                at,
-                format!("loss {other} (one loss for one output)"),
-            ))
-        }
-    };
-    Loss::from_keras_name(name).ok_or_else(|| unsupported(file, at, format!("loss {name:?}")))
-}
-
 /// Metric names from Keras's nested lists of names or metric objects.
 fn metric_names(value: &Value, out: &mut Vec<String>) {
     match value {
@@ -115,7 +76,7 @@ fn metrics(compile: &Compile) -> Node {
 /// The `training_config` root attribute of a whole-model `.h5` file.
 pub fn training_config(compile: &Compile) -> Node {
     Node::map([
-        ("loss", Node::str(compile.loss.keras_name())),
+        ("loss", loss_config(&compile.loss, Flavour::TfKeras)),
         ("metrics", metrics(compile)),
         ("weighted_metrics", Node::Null),
         ("loss_weights", Node::Null),
@@ -130,7 +91,7 @@ pub fn training_config(compile: &Compile) -> Node {
 pub fn compile_config(compile: &Compile) -> Node {
     Node::map([
         ("optimizer", optimizer_config(&compile.optimizer, Flavour::Keras3)),
-        ("loss", Node::str(compile.loss.keras_name())),
+        ("loss", loss_config(&compile.loss, Flavour::Keras3)),
         ("loss_weights", Node::Null),
         ("metrics", metrics(compile)),
         ("weighted_metrics", Node::Null),
@@ -143,7 +104,7 @@ pub fn compile_config(compile: &Compile) -> Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use microdense_core::{Optimizer, Sgd};
+    use microdense_core::{Loss, Optimizer, Sgd};
 
     fn parse(text: &str) -> Result<Option<Compile>, KerasError> {
         compile_from_config(&serde_json::from_str(text).unwrap(), "t.h5")
@@ -158,7 +119,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.optimizer.as_sgd().unwrap().learning_rate, 0.01);
         assert_eq!(c.metrics, ["acc"]);
-        assert_eq!(c.loss, Loss::CategoricalCrossentropy);
+        assert_eq!(c.loss, Loss::CategoricalCrossentropy.into());
     }
 
     #[test]

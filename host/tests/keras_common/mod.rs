@@ -101,7 +101,7 @@ pub fn mnist_train(n: usize) -> (Vec<f32>, Vec<u32>) {
 /// ReLU, ELU, Identity, Reshape, ActivityRegularization).
 pub fn test_models() -> Vec<(&'static str, Model)> {
     let sgd = |learning_rate, momentum, nesterov| Compile {
-        loss: Loss::CategoricalCrossentropy,
+        loss: Loss::CategoricalCrossentropy.into(),
         optimizer: Optimizer::from(Sgd {
             learning_rate,
             momentum,

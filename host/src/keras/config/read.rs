@@ -2,8 +2,8 @@
 //! the styles of Keras 2.0–2.2, tf_keras 2.x and Keras 3.
 
 use crate::budget::ParamBudget;
-use crate::keras::{layers, KerasError};
-use crate::model::{Model, ModelKind, NamedLayer};
+use crate::keras::{layers, regularizer_config, KerasError};
+use crate::model::{DenseRegularization, Model, ModelKind, NamedLayer};
 use microdense_core::{Activation, Initializer, Layer};
 use serde_json::{Map, Value};
 
@@ -102,15 +102,7 @@ struct Entry<'a> {
 
 /// Settings that change what a Dense layer computes or how it trains; any non-null
 /// value is refused.
-const DENSE_UNSUPPORTED: [&str; 7] = [
-    "kernel_regularizer",
-    "bias_regularizer",
-    "activity_regularizer",
-    "kernel_constraint",
-    "bias_constraint",
-    "quantization_config",
-    "lora_rank",
-];
+const DENSE_UNSUPPORTED: [&str; 3] = ["activity_regularizer", "quantization_config", "lora_rank"];
 
 /// Parses one file's `model_config`; the file is named in its errors.
 struct ConfigParser<'a> {
@@ -535,8 +527,27 @@ impl<'a> ConfigParser<'a> {
             named.kernel_initializer =
                 self.initializer(e, "kernel_initializer", Initializer::GlorotUniform)?;
             named.bias_initializer = self.initializer(e, "bias_initializer", Initializer::Zeros)?;
+            named.regularization = self.regularization(e)?;
         }
         Ok(named)
+    }
+
+    /// A Dense layer's regularizers and constraints.
+    fn regularization(&self, e: &Entry) -> Result<DenseRegularization, KerasError> {
+        let get = |key: &str| e.config.get(key).unwrap_or(&Value::Null);
+        let refuse = |key: &str, what: String| self.unsupported(&e.name, format!("{key} {what}"));
+        let regularizer = |key: &str| {
+            regularizer_config::regularizer_from_config(get(key)).map_err(|what| refuse(key, what))
+        };
+        let constraint = |key: &str, bias| {
+            regularizer_config::constraint_from_config(get(key), bias).map_err(|what| refuse(key, what))
+        };
+        Ok(DenseRegularization {
+            kernel_regularizer: regularizer("kernel_regularizer")?,
+            bias_regularizer: regularizer("bias_regularizer")?,
+            kernel_constraint: constraint("kernel_constraint", false)?,
+            bias_constraint: constraint("bias_constraint", true)?,
+        })
     }
 
     /// Only float32 layers: `"float32"`, a `DTypePolicy`/`Policy` named float32, or none.

@@ -2,6 +2,7 @@
 //! Keras 3's style.
 
 use crate::keras::json::Node;
+use crate::keras::regularizer_config::{constraint_config, regularizer_config};
 use crate::keras::{layers, Style};
 use crate::model::{Model, ModelKind};
 use microdense_core::{Initializer, Layer};
@@ -148,13 +149,23 @@ fn layer_entry(model: &Model, i: usize, style: Style) -> Node {
             config.set("use_bias", Node::Bool(use_bias));
             config.set("kernel_initializer", initializer(named.kernel_initializer));
             config.set("bias_initializer", initializer(named.bias_initializer));
-            config.set("kernel_regularizer", Node::Null);
-            config.set("bias_regularizer", Node::Null);
+            let r = &named.regularization;
+            config.set(
+                "kernel_regularizer",
+                regularizer_config(r.kernel_regularizer.as_ref()),
+            );
+            config.set(
+                "bias_regularizer",
+                regularizer_config(r.bias_regularizer.as_ref()),
+            );
             if style != Style::Keras3 {
                 config.set("activity_regularizer", Node::Null);
             }
-            config.set("kernel_constraint", Node::Null);
-            config.set("bias_constraint", Node::Null);
+            config.set(
+                "kernel_constraint",
+                constraint_config(r.kernel_constraint.as_ref()),
+            );
+            config.set("bias_constraint", constraint_config(r.bias_constraint.as_ref()));
         }
         Layer::Activation(activation) => config.set("activation", Node::str(activation.keras_name())),
         Layer::Dropout { rate } => {
