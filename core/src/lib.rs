@@ -11,7 +11,8 @@
 //! - [`Loss`]es with Keras's clipping and reduction, and the accuracy metric;
 //! - [`Optimizer`]s as Keras has them (SGD, Adam, AdamW, Nadam, RMSprop, Adagrad) with
 //!   clipping, weight decay and learning-rate [`Schedule`]s, their state in caller memory;
-//! - [`Sgd`], the SGD settings the device format carries;
+//! - [`Sgd`], plain SGD's settings (the device format's version-1 optimizer record, a
+//!   device request's override);
 //! - [`Initializer`]s with a seeded [`Rng`];
 //! - a [`MatMul`] kernel trait whose default is the portable [`Portable`] kernel.
 #![no_std]

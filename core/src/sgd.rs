@@ -31,15 +31,3 @@ impl Default for Sgd {
         }
     }
 }
-
-impl Sgd {
-    /// Number of f32 of optimizer state for `params` trainable parameters:
-    /// `params` with momentum, 0 without.
-    pub fn state_len(&self, params: usize) -> usize {
-        if self.momentum != 0.0 {
-            params
-        } else {
-            0
-        }
-    }
-}

@@ -171,6 +171,22 @@ impl<'a> Trainer<'a> {
             .saturating_add(self.stats_at(self.net.layers().len()))
     }
 
+    /// f32 a device needs to fine-tune the suffix over `batch` samples with `optimizer`,
+    /// running the frozen prefix separately (its weights stay in flash and each sample's
+    /// prefix output goes straight into the suffix's inputs): the trainable weights, their
+    /// optimizer state ([`Optimizer::state_len`]) and gradients, the batch's inputs of the
+    /// first trainable layer, and the scratch of a trainer of the suffix alone
+    /// (`n·(2 + slots) + N·in_f + scratch_len_suffix(N)`).
+    pub fn fine_tune_len(&self, optimizer: &Optimizer, batch: usize) -> Result<usize, Error> {
+        let layers = self.net.layers();
+        let in_f = self.net.layer_input_width(self.first);
+        let suffix = Network::new(in_f, &layers[self.first..])?;
+        let n = self.trainable_param_count();
+        Ok((2 * n + optimizer.state_len(n))
+            .saturating_add(batch.saturating_mul(in_f))
+            .saturating_add(Trainer::new(suffix, 0)?.scratch_len(batch)))
+    }
+
     /// Offsets, within the stored region, of layer `i`'s kept values and of its output:
     /// each trainable layer stores `[kept | output]`, after the input of layer `f`.
     fn slots(&self, i: usize, batch: usize) -> (usize, usize) {

@@ -40,8 +40,10 @@ pub use message::{
 };
 pub use pixels::{decode_values, encode_values, max_encoded_len, PixelEncoding, SampleError};
 
-/// The protocol version both sides must speak (reported in [`DeviceInfo`]).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// The protocol version both sides must speak (reported in [`DeviceInfo`]). Version 4:
+/// a model's [`TrainingSummary`] names its optimizer (any of core's), Train steps it, and
+/// [`Fault::TunedOptimizer`] replaced the momentum switch fault.
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Most bytes of a frame's postcard body plus its 4-byte CRC.
 pub const MAX_PAYLOAD: usize = 4096;

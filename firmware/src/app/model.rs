@@ -180,12 +180,11 @@ pub fn start_tuning(
     })
 }
 
-/// RAM in f32 one training step over `batch` samples takes (weights, optimizer state,
-/// gradients, the batch's suffix inputs and the trainer's scratch).
+/// RAM in f32 one training step over `batch` samples takes
+/// ([`Trainer::fine_tune_len`]: weights, optimizer state, gradients, the batch's suffix
+/// inputs and the suffix trainer's scratch).
 pub fn train_len(net: &Network<'_>, tuned: &Tuned, batch: usize) -> Result<usize, Error> {
-    let parts = split(net, tuned.first)?;
-    let trainer = Trainer::new(parts.suffix, 0)?;
-    Ok(2 * tuned.params + tuned.state + batch * parts.suffix.input_width() + trainer.scratch_len(batch))
+    Trainer::new(*net, tuned.first)?.fine_tune_len(&tuned.optimizer, batch)
 }
 
 /// Where a training step's samples come from: fills `input` with sample `s` and returns its

@@ -3,13 +3,14 @@
 
 use super::data::DataArgs;
 use crate::device::{
-    Device, ModelState, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport, SocketTransport, Transport,
+    Device, InfoReport, ModelState, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport, SocketTransport,
+    Transport,
 };
 use crate::mnist::Split;
 use crate::model_io::FileKind;
 use crate::plot::ConfusionMatrix;
 use indicatif::{ProgressBar, ProgressStyle};
-use microdense_core::{Rng, Sgd};
+use microdense_core::Rng;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -399,6 +400,17 @@ fn macs(file: &[u8]) -> Option<u64> {
     )
 }
 
+/// The Keras class of the optimizer a model's training state names (`SGD` without one).
+fn optimizer_name(info: &InfoReport) -> &'static str {
+    match &info.model {
+        ModelState::Ok(m) => m
+            .training
+            .as_ref()
+            .map_or("SGD", |t| t.optimizer.algorithm.keras_class()),
+        _ => "SGD",
+    }
+}
+
 fn bench(device: &mut Device, data: &DataArgs) -> Result<(), String> {
     let err = |e: crate::device::DeviceError| e.to_string();
     let loaded = data.load()?;
@@ -407,7 +419,8 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<(), String> {
     device.reset().map_err(err)?;
     let (_, _, infer_ticks) = device.infer(&test, 0).map_err(err)?;
     let file = device.pull(&mut |_, _| {}).map_err(err)?;
-    let sgd = Some(Sgd::default());
+    // The model's own optimizer (Adam, ...), else plain SGD.
+    let sgd = device.info().map_err(err)?.model.sgd_override(None, None)?;
     device.train_step(2, sgd, None, &train, &[0]).map_err(err)?;
     let one = device.info().map_err(err)?;
     let batch: Vec<usize> = (0..8).collect();
@@ -430,11 +443,13 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<(), String> {
     );
     println!("| RAM: inference buffers | {} bytes |", eight.measured.infer_ram);
     println!(
-        "| RAM: fine-tune last 2 layers, batch 1 | {} bytes |",
+        "| RAM: fine-tune last 2 layers ({}), batch 1 | {} bytes |",
+        optimizer_name(&one),
         one.measured.train_ram
     );
     println!(
-        "| RAM: fine-tune last 2 layers, batch 8 | {} bytes |",
+        "| RAM: fine-tune last 2 layers ({}), batch 8 | {} bytes |",
+        optimizer_name(&eight),
         eight.measured.train_ram
     );
     match macs(&file) {

@@ -35,9 +35,10 @@ pub struct FineTuneMemory {
     pub grads: usize,
     /// Optimizer state (`4 · Optimizer::state_len(params)`: momentum, moments, ...).
     pub state: usize,
-    /// Training scratch for a batch of 1 (`4 · Trainer::scratch_len(1)`).
+    /// Activations for a batch of 1: the first trainable layer's input and the suffix
+    /// trainer's scratch (the rest of `4 · Trainer::fine_tune_len(optimizer, 1)`).
     pub scratch_1: usize,
-    /// Training scratch for a batch of N (`4 · Trainer::scratch_len(N)`).
+    /// Activations for a batch of N (the rest of `4 · Trainer::fine_tune_len(optimizer, N)`).
     pub scratch_n: usize,
 }
 
@@ -133,17 +134,22 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
         .map(|k| {
             let trainer = Trainer::last_weighted(net, k);
             let params = trainer.trainable_param_count();
-            FineTuneMemory {
+            let state = fine_tune_optimizer.state_len(params);
+            let activations = |n| {
+                let total = trainer.fine_tune_len(&fine_tune_optimizer, n).ok()?;
+                Some(4 * (total - 2 * params - state))
+            };
+            Some(FineTuneMemory {
                 k,
                 params,
                 weights: 4 * params,
                 grads: 4 * params,
-                state: 4 * fine_tune_optimizer.state_len(params),
-                scratch_1: 4 * trainer.scratch_len(1),
-                scratch_n: 4 * trainer.scratch_len(batch),
-            }
+                state: 4 * state,
+                scratch_1: activations(1)?,
+                scratch_n: activations(batch)?,
+            })
         })
-        .collect();
+        .collect::<Option<Vec<_>>>()?;
     Some(ModelReport {
         input_shape: view.input_shape().iter().map(|&d| d as usize).collect(),
         layers,
@@ -277,8 +283,8 @@ mod tests {
         assert_eq!(m.params, 40_480);
         // 2 · batch · W with W = 50.
         assert_eq!(m.inference_ram, 4 * 2 * 50);
-        // Trainer scratch per sample: stored values of the trainable suffix (its input and
-        // each layer's output) plus 2 · W.
+        // Activations per sample: the first trainable layer's input `in_f`, each suffix
+        // layer's output, and 2 · W of the suffix (as the firmware's arena holds them).
         let rows: Vec<(usize, usize, usize, usize)> = m
             .fine_tune
             .iter()
@@ -287,17 +293,49 @@ mod tests {
         assert_eq!(
             rows,
             [
-                (1, 210, 4 * (20 + 10 + 10 + 100), 4 * 32 * 140),
-                (2, 1_230, 4 * (50 + 20 + 20 + 20 + 100), 4 * 32 * 210),
-                (3, 40_480, 4 * (50 + 50 + 20 + 20 + 20 + 100), 4 * 32 * 260),
+                (1, 210, 4 * (20 + 10 + 10 + 20), 4 * 32 * 60),
+                (2, 1_230, 4 * (50 + 20 + 20 + 10 + 10 + 40), 4 * 32 * 150),
+                (
+                    3,
+                    40_480,
+                    4 * (784 + 50 + 50 + 20 + 20 + 10 + 10 + 100),
+                    4 * 32 * 1044
+                ),
             ]
         );
+        // SGD with momentum: weights, gradients and momentum.
         let k1 = m.fine_tune[0];
-        assert_eq!(k1.total_1(), 3 * 4 * 210 + 560);
+        assert_eq!(k1.total_1(), 3 * 4 * 210 + 240);
         let shown = report.to_string();
         assert!(shown.contains("CRC-32:") && shown.contains("ok"), "{shown}");
         assert!(shown.contains("flash (the file):          161968"), "{shown}");
         assert!(shown.contains("dense_2"), "{shown}");
+    }
+
+    #[test]
+    fn inspect_counts_the_files_adam_state_per_k() {
+        let mut model = Model::from_spec(TUTORIAL_SPEC, 2).unwrap();
+        model.compile(crate::model::Compile {
+            optimizer: Optimizer::new(microdense_core::Algorithm::Adam(Default::default())),
+            ..Default::default()
+        });
+        let options = ExportOptions {
+            with_training_state: true,
+            trainable_layers: Some(2),
+        };
+        let report = inspect(&to_mdl(&model, &options).unwrap(), 8);
+        let m = report.model.as_ref().unwrap();
+        let k2 = m.fine_tune[1];
+        // The goal: Adam on the last 2 layers at batch 1 in at most 24 KiB.
+        assert_eq!((k2.state, k2.total_1()), (2 * 4 * 1_230, 4 * (4 * 1_230 + 150)));
+        assert!(k2.total_1() <= 24 * 1024);
+        let shown = report.to_string();
+        assert!(
+            shown.contains("training state: Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=false)")
+                && shown.contains("the file's Adam")
+                && shown.contains("readable by version 3"),
+            "{shown}"
+        );
     }
 
     #[test]
