@@ -3,7 +3,7 @@
 #![cfg(feature = "micromath")]
 
 use microdense_core::{
-    math, Activation, Layer, Loss, Network, Portable, Rng, Sgd, SgdState, Targets, Trainer,
+    math, Activation, Layer, Loss, Network, Optimizer, OptimizerScalars, Portable, Rng, Sgd, Targets, Trainer,
 };
 
 #[test]
@@ -69,11 +69,9 @@ fn a_network_still_learns() {
         momentum: 0.9,
         nesterov: false,
     };
-    let mut momentum = vec![0.0; params.len()];
-    let mut state = SgdState {
-        iterations: 0,
-        momentum: &mut momentum,
-    };
+    let optimizer = Optimizer::from(sgd);
+    let mut scalars = OptimizerScalars::default();
+    let mut state = vec![0.0; optimizer.state_len(params.len())];
     let mut grads = vec![0.0; params.len()];
     let mut scratch = vec![0.0; trainer.scratch_len(20)];
     for _ in 0..20 {
@@ -83,7 +81,8 @@ fn a_network_still_learns() {
             trainer
                 .step(
                     &Portable,
-                    &sgd,
+                    &optimizer,
+                    &mut scalars,
                     &mut state,
                     &[],
                     &mut params,
