@@ -23,14 +23,15 @@ mod imp {
 
 #[cfg(feature = "micromath")]
 mod imp {
+    // Called as trait functions: with std linked (unit tests) `x.exp()` would be std's.
     use micromath::F32Ext;
     /// `e^x`.
     pub fn exp(x: f32) -> f32 {
-        x.exp()
+        F32Ext::exp(x)
     }
     /// Natural logarithm.
     pub fn ln(x: f32) -> f32 {
-        x.ln()
+        F32Ext::ln(x)
     }
     /// Hyperbolic tangent.
     pub fn tanh(x: f32) -> f32 {
@@ -40,13 +41,13 @@ mod imp {
         } else if x < -9.0 {
             -1.0
         } else {
-            let e = (2.0 * x).exp();
+            let e = F32Ext::exp(2.0 * x);
             (e - 1.0) / (e + 1.0)
         }
     }
     /// Cosine.
     pub fn cos(x: f32) -> f32 {
-        x.cos()
+        F32Ext::cos(x)
     }
 }
 
