@@ -26,8 +26,13 @@ def test_file_errors_carry_the_cli_message(tmp_path, cli):
 
 def test_unsupported_compile_settings_are_format_errors():
     m = md.Model.from_spec("4,2:softmax")
+    # from_logits is computed for the cross-entropies; a loss without it refuses it.
+    m.compile(loss={"class_name": "CategoricalCrossentropy", "config": {"from_logits": True}})
+    assert m.compiled
     with pytest.raises(md.FormatError, match="from_logits"):
-        m.compile(loss={"class_name": "CategoricalCrossentropy", "config": {"from_logits": True}})
+        m.compile(loss={"class_name": "MeanSquaredError", "config": {"from_logits": True}})
+    with pytest.raises(md.FormatError, match="reduction"):
+        m.compile(loss={"class_name": "CategoricalCrossentropy", "config": {"reduction": "sum"}})
     with pytest.raises(md.FormatError, match="loss"):
         m.compile(loss="no_such_loss")
 
