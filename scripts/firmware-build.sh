@@ -14,9 +14,10 @@
 # (rustc-web, cargo-web), its library source (rust-web-src) and lld, building `core` from source
 # with -Zbuild-std=core and -Cpanic=immediate-abort. Missing Debian packages (and the QEMU that runs the firmware)
 # are installed when running as root with apt; otherwise the script says what is missing.
-# The target directory is firmware/target (firmware/target/board-<name> for a board other than
-# the default mps2-an386, and features-<list> beneath that for extra --features, so images
-# never overwrite each other), or $FIRMWARE_TARGET_DIR.
+# Every board builds in one target directory, firmware/target (or $FIRMWARE_TARGET_DIR), so
+# boards of one instruction set share their compiled `core` and dependencies; each image is then
+# copied to firmware/target/boards/<board>[/features-<list>]/<profile>/, the path printed, so
+# images never overwrite each other.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,19 +61,22 @@ case "$board" in
 esac
 qemu_package=qemu-system-arm
 qemu_program=qemu-system-arm
-if [ "$board" = mps2-an386 ]; then
-    default_dir="$repo/firmware/target"
-else
-    default_dir="$repo/firmware/target/board-$board"
+image_dir="boards/$board"
+if [ "$board" != mps2-an386 ]; then
     cargo_args+=(--no-default-features --features "$board")
 fi
 if [ -n "$model" ]; then
     export MICRODENSE_MODEL="$model"
 fi
 if [ -n "$features" ]; then
-    default_dir="$default_dir/features-${features//[^a-z0-9_-]/-}"
+    image_dir="$image_dir/features-${features//[^a-z0-9_-]/-}"
 fi
-export CARGO_TARGET_DIR="${FIRMWARE_TARGET_DIR:-$default_dir}"
+export CARGO_TARGET_DIR="${FIRMWARE_TARGET_DIR:-$repo/firmware/target}"
+mkdir -p "$CARGO_TARGET_DIR"
+# Building and copying the image out is one step: another board's build in the same directory
+# would overwrite cargo's copy of it.
+exec 9>"$CARGO_TARGET_DIR/.firmware-build.lock"
+flock 9
 if have_rustup_target; then
     command -v "$qemu_program" >/dev/null || ensure_packages "$qemu_package"
     echo "firmware-build: rustup toolchain with $TARGET" >&2
@@ -90,10 +94,16 @@ else
         /usr/bin/cargo build -Zbuild-std=core --target "$TARGET" "${cargo_args[@]}" >&2
 fi
 
+
+
 if [ -n "$example" ]; then
-    elf="$CARGO_TARGET_DIR/$TARGET/$profile/examples/$example"
+    built="$CARGO_TARGET_DIR/$TARGET/$profile/examples/$example"
 else
-    elf="$CARGO_TARGET_DIR/$TARGET/$profile/microdense-firmware"
+    built="$CARGO_TARGET_DIR/$TARGET/$profile/microdense-firmware"
 fi
-[ -f "$elf" ] || { echo "firmware-build: cargo succeeded but $elf is missing" >&2; exit 1; }
+[ -f "$built" ] || { echo "firmware-build: cargo succeeded but $built is missing" >&2; exit 1; }
+elf="$CARGO_TARGET_DIR/$image_dir/$profile/$(basename "$built")"
+mkdir -p "$(dirname "$elf")"
+cp "$built" "$elf.tmp"
+mv "$elf.tmp" "$elf"
 echo "$elf"

@@ -91,7 +91,20 @@ python3 scripts/import-cycles.py host/src core/src firmware/src python/src || ex
 cargo clippy --workspace --all-targets -- -D warnings || exit 1
 
 step "cargo test --workspace (libm)"
-cargo test --workspace || exit 1
+# The QEMU and end-to-end tests (package microdense-tests) mostly wait on one emulator or one
+# CLI process at a time, so they run beside the other crates' tests: one build, two runs.
+cargo test --workspace --no-run || exit 1
+e2e_log="$(mktemp)"
+trap 'rm -f "$e2e_log"' EXIT
+cargo test -p microdense-tests >"$e2e_log" 2>&1 &
+e2e=$!
+cargo test --workspace --exclude microdense-tests
+others=$?
+wait $e2e
+e2e_status=$?
+echo "--- cargo test -p microdense-tests (ran alongside)"
+cat "$e2e_log"
+[ $others -eq 0 ] && [ $e2e_status -eq 0 ] || exit 1
 
 step "cargo test -p microdense-core --features micromath"
 cargo test -p microdense-core --features micromath || exit 1

@@ -21,10 +21,12 @@ venv_bin="$(dirname "$python")"
 
 "$python" -m pip install --quiet "maturin>=1.9,<2" pytest || exit 1
 
-echo "=== building the microdense wheel (maturin build --release)"
+# The dev profile (opt-level 2) reuses what `cargo test --workspace` compiled; `pip install .`
+# builds the release profile.
+echo "=== building the microdense wheel (maturin build --profile dev)"
 started=$(date +%s)
 rm -rf target/wheels/microdense-*.whl
-"$venv_bin/maturin" build --release -m python/Cargo.toml -o target/wheels --interpreter "$python" || exit 1
+"$venv_bin/maturin" build --profile dev -m python/Cargo.toml -o target/wheels --interpreter "$python" || exit 1
 echo "wheel built in $(( $(date +%s) - started )) s"
 "$python" -m pip install --quiet --force-reinstall --no-deps target/wheels/microdense-*.whl || exit 1
 

@@ -101,14 +101,9 @@ impl QemuBoard {
     /// The firmware image `scripts/firmware-build.sh --release --board NAME` produces, in
     /// this source tree.
     pub fn default_firmware(&self) -> PathBuf {
-        let target_dir = match self.name {
-            "mps2-an386" => "firmware/target".to_string(),
-            other => format!("firmware/target/board-{other}"),
-        };
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(target_dir)
-            .join(self.target)
+            .join("../firmware/target/boards")
+            .join(self.name)
             .join("release/microdense-firmware")
     }
 }
