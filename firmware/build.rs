@@ -1,5 +1,5 @@
 //! Picks the board: exactly one board feature must be on. Puts its memory layout
-//! (`memory/<board>.x`) where cortex-m-rt's `link.x` finds it (`memory.x` in OUT_DIR) next to
+//! (`memory/<board>.x`) where the runtime's `link.x` (cortex-m-rt's, riscv-rt's) finds it (`memory.x` in OUT_DIR) next to
 //! the others (a layout may INCLUDE another, and all INCLUDE `memory/model-region.x`), sets `cfg(family = …)` for the
 //! board's family module, and passes the size of the model to check against the model region
 //! (`MICRODENSE_MODEL`, optional: the linker then fails, naming the sizes, if it does not
@@ -19,6 +19,7 @@ const BOARDS: &[(&str, &str)] = &[
     ("mps2-an505", "mps2"),
     ("nrf52840-dk", "nrf52"),
     ("stm32f411", "stm32f4"),
+    ("riscv32-virt", "riscv_virt"),
 ];
 
 fn fail(message: String) -> ! {

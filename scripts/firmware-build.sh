@@ -3,9 +3,9 @@
 #
 #   scripts/firmware-build.sh [--release] [--board BOARD] [--model FILE.mdl] [cargo build options...]
 #
-# Boards (QEMU runs the first four): mps2-an386 (Cortex-M4F, the default), mps2-an385
-# (Cortex-M3), mps2-an500 (Cortex-M7), mps2-an505 (Cortex-M33); built only: stm32f411,
-# nrf52840-dk.
+# Boards (QEMU runs the first five): mps2-an386 (Cortex-M4F, the default), mps2-an385
+# (Cortex-M3), mps2-an500 (Cortex-M7), mps2-an505 (Cortex-M33), riscv32-virt (QEMU's RISC-V
+# `virt`, rv32imac); built only: stm32f411, nrf52840-dk.
 # e.g. `scripts/firmware-build.sh --release`, `scripts/firmware-build.sh --release --example panic_probe`,
 #      `scripts/firmware-build.sh --release --board mps2-an385`, `... --features micromath`.
 # --model FILE checks at link time that FILE fits the board's model region.
@@ -57,10 +57,13 @@ case "$board" in
     mps2-an386|mps2-an500|stm32f411|nrf52840-dk) TARGET=thumbv7em-none-eabihf ;;
     mps2-an385) TARGET=thumbv7m-none-eabi ;;
     mps2-an505) TARGET=thumbv8m.main-none-eabihf ;;
-    *) echo "firmware-build: unknown board '$board' (mps2-an385, mps2-an386, mps2-an500, mps2-an505, stm32f411, nrf52840-dk)" >&2; exit 2 ;;
+    riscv32-virt) TARGET=riscv32imac-unknown-none-elf ;;
+    *) echo "firmware-build: unknown board '$board' (mps2-an385, mps2-an386, mps2-an500, mps2-an505, riscv32-virt, stm32f411, nrf52840-dk)" >&2; exit 2 ;;
 esac
-qemu_package=qemu-system-arm
-qemu_program=qemu-system-arm
+case "$TARGET" in
+    riscv32*) qemu_package=qemu-system-misc; qemu_program=qemu-system-riscv32 ;;
+    *) qemu_package=qemu-system-arm; qemu_program=qemu-system-arm ;;
+esac
 image_dir="boards/$board"
 if [ "$board" != mps2-an386 ]; then
     cargo_args+=(--no-default-features --features "$board")

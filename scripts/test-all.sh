@@ -32,11 +32,11 @@ else
     skipped+=("real-Keras interop tests (the venv could not be made; see above)")
 fi
 
-step "firmware for every QEMU board (Cortex-M3, M4F, M7, M33) and QEMU"
+step "firmware for every QEMU board (Cortex-M3, M4F, M7, M33, RISC-V rv32imac) and QEMU"
 # Each board's ELF goes to the tests as MICRODENSE_FIRMWARE_<BOARD> (MICRODENSE_FIRMWARE: the
 # default board, mps2-an386); tests/tests/device_boards.rs runs one conformance suite on each.
 firmware_ok=1
-for board in mps2-an386 mps2-an385 mps2-an500 mps2-an505; do
+for board in mps2-an386 mps2-an385 mps2-an500 mps2-an505 riscv32-virt; do
     if elf=$(bash scripts/firmware-build.sh --release --board "$board" | tail -n 1) && [ -f "$elf" ]; then
         echo "firmware for $board: $elf"
         var="MICRODENSE_FIRMWARE_$(echo "$board" | tr 'a-z-' 'A-Z_')"
@@ -48,10 +48,10 @@ for board in mps2-an386 mps2-an385 mps2-an500 mps2-an505; do
     fi
 done
 if [ "$firmware_ok" = 1 ]; then
-    if command -v qemu-system-arm >/dev/null; then
+    if command -v qemu-system-arm >/dev/null && command -v qemu-system-riscv32 >/dev/null; then
         export MICRODENSE_REQUIRE_QEMU=1
     else
-        skipped+=("QEMU firmware tests (qemu-system-arm is not installed)")
+        skipped+=("QEMU firmware tests (qemu-system-arm or qemu-system-riscv32 is not installed)")
     fi
 fi
 

@@ -4,12 +4,15 @@
 #![no_std]
 #![no_main]
 
+#[cfg(target_arch = "arm")]
 use cortex_m_rt::entry;
 use microdense_firmware::app::{self, Buffers, Identity};
 use microdense_firmware::board::{self, ExitStatus};
 use microdense_firmware::clock::Clock;
 use microdense_firmware::memory::LinkedMemory;
 use microdense_firmware::model_region;
+#[cfg(target_arch = "riscv32")]
+use riscv_rt::entry;
 
 /// Iterations of the two-instruction busy loop the clock is checked against at boot.
 const CLOCK_CHECK_ITERATIONS: u32 = 500_000;
@@ -17,15 +20,25 @@ const CLOCK_CHECK_ITERATIONS: u32 = 500_000;
 /// The server's buffers: static, so the linker proves they fit the RAM.
 static mut BUFFERS: Buffers = Buffers::new();
 
-/// Runs `iterations` times a loop of exactly two instructions (`subs`, `bne`).
+/// Runs `iterations` times a loop of exactly two instructions (`subs`, `bne` on Arm; `addi`,
+/// `bnez` on RISC-V).
 #[inline(always)]
 fn busy_loop(iterations: u32) {
     // SAFETY: only decrements a scratch register; touches no memory and no stack.
     unsafe {
+        #[cfg(target_arch = "arm")]
         core::arch::asm!(
             "2:",
             "subs {0}, #1",
             "bne 2b",
+            inout(reg) iterations.max(1) => _,
+            options(nomem, nostack),
+        );
+        #[cfg(target_arch = "riscv32")]
+        core::arch::asm!(
+            "2:",
+            "addi {0}, {0}, -1",
+            "bnez {0}, 2b",
             inout(reg) iterations.max(1) => _,
             options(nomem, nostack),
         );

@@ -1,5 +1,12 @@
 //! Where the firmware's memory goes: flash and static RAM from the linker's symbols, the stack's
-//! high-water mark from the paint cortex-m-rt lays over the stack at reset (`paint-stack`).
+//! high-water mark from the paint laid over the unused stack at reset (cortex-m-rt's
+//! `paint-stack`; the RISC-V board paints it itself).
+
+/// The word the unused stack is painted with.
+pub const STACK_PAINT: u32 = 0xCCCC_CCCC;
+
+#[cfg(target_arch = "arm")]
+const _: () = assert!(STACK_PAINT == cortex_m_rt::STACK_PAINT_VALUE);
 
 /// Flash and RAM use of the running firmware, in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,10 +36,7 @@ pub struct LinkedMemory;
 
 #[cfg(target_os = "none")]
 mod linked {
-    use super::{LinkedMemory, MemoryProbe, MemoryReport};
-
-    /// cortex-m-rt's stack paint (`paint-stack` feature).
-    const STACK_PAINT: u32 = cortex_m_rt::STACK_PAINT_VALUE;
+    use super::{LinkedMemory, MemoryProbe, MemoryReport, STACK_PAINT};
 
     extern "C" {
         static _flash_start: u8;

@@ -17,34 +17,78 @@
 
 use core::panic::PanicInfo;
 
-use cortex_m_rt::{exception, ExceptionFrame};
-
 use crate::board::{self, ExitStatus};
 
-/// Thumb's `udf #imm8` (permanently undefined): `0xdeXX`, what a panic compiles to under
-/// `panic=immediate-abort`.
-const UDF_MASK: u16 = 0xff00;
-const UDF: u16 = 0xde00;
+#[cfg(target_arch = "arm")]
+mod fault {
+    use cortex_m_rt::{exception, ExceptionFrame};
 
-#[exception]
-unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    let pc = frame.pc();
-    // SAFETY: the stacked pc is the address of the faulting instruction, in flash.
-    let instruction = unsafe { core::ptr::read_volatile((pc & !1) as *const u16) };
+    use super::fault_report;
+    use crate::board::{self, ExitStatus};
+
+    /// Thumb's `udf #imm8` (permanently undefined): `0xdeXX`, what a panic compiles to under
+    /// `panic=immediate-abort`.
+    const UDF_MASK: u16 = 0xff00;
+    const UDF: u16 = 0xde00;
+
+    #[exception]
+    unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+        let pc = frame.pc();
+        // SAFETY: the stacked pc is the address of the faulting instruction, in flash.
+        let instruction = unsafe { core::ptr::read_volatile((pc & !1) as *const u16) };
+        let report = fault_report(instruction & UDF_MASK == UDF, pc);
+        board::report_panic(report.bytes());
+        board::exit(ExitStatus::Failure)
+    }
+}
+
+#[cfg(target_arch = "riscv32")]
+mod fault {
+    use super::fault_report;
+    use crate::board::{self, ExitStatus};
+
+    /// `unimp` (`csrrw x0, cycle, x0`) and its compressed form (all zeros): what a panic
+    /// compiles to under `panic=immediate-abort`.
+    const UNIMP: u32 = 0xc000_1073;
+    const C_UNIMP: u16 = 0x0000;
+
+    /// Every exception lands here (riscv-rt's `ExceptionHandler`); interrupts never trap.
+    #[export_name = "ExceptionHandler"]
+    fn exception_handler(_frame: &riscv_rt::TrapFrame) -> ! {
+        let pc: usize;
+        // SAFETY: reads the trap's program counter; touches no memory.
+        unsafe { core::arch::asm!("csrr {}, mepc", out(reg) pc, options(nomem, nostack)) };
+        // SAFETY: mepc is the address of the trapping instruction, in flash; 16-bit reads
+        // stay inside it whether it is compressed or not.
+        let (low, high) = unsafe {
+            (
+                core::ptr::read_volatile(pc as *const u16),
+                core::ptr::read_volatile((pc + 2) as *const u16),
+            )
+        };
+        let trapped = low == C_UNIMP || (u32::from(high) << 16 | u32::from(low)) == UNIMP;
+        let report = fault_report(trapped, pc as u32);
+        board::report_panic(report.bytes());
+        board::exit(ExitStatus::Failure)
+    }
+}
+
+/// The report of a fault at `pc`: a panic's trap instruction, or any other fault.
+fn fault_report(panic_trap: bool, pc: u32) -> Report {
     let mut report = Report::new();
-    if instruction & UDF_MASK == UDF {
+    if panic_trap {
         report.push(b"firmware panicked (trap at pc ");
     } else {
         report.push(b"firmware hard fault (at pc ");
     }
     report.push_hex(pc);
     report.push(b")");
-    board::report_panic(report.bytes());
-    board::exit(ExitStatus::Failure)
+    report
 }
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
+    #[cfg(target_arch = "arm")]
     cortex_m::interrupt::disable();
     let mut report = Report::new();
     report.push(b"firmware panicked");

@@ -4,7 +4,7 @@
 //! images (the first [`SOFT_FLOAT_IMAGES`] on a core without FPU), and training steps give the host's weights bit for bit (device_common's
 //! `assert_training_matches_host`), with SGD and with the file's Adam state; and while it waits for the host, QEMU stays (nearly)
 //! idle: the firmware sleeps. All this on the FPU cores (core's assembly kernel) and the
-//! soft-float ones (the portable kernel) alike.
+//! soft-float ones (the portable kernel: the Cortex-M3 and the rv32imac RISC-V hart) alike.
 //!
 //! The boards run in parallel (one test each): QEMU's UART moves about 16 KB/s, so each
 //! board's 10,000 images take about 2 minutes, mostly waiting.
@@ -141,6 +141,11 @@ fn mps2_an500_cortex_m7_conforms() {
 #[test]
 fn mps2_an505_cortex_m33_conforms() {
     conforms("mps2-an505");
+}
+
+#[test]
+fn riscv32_virt_rv32imac_conforms() {
+    conforms("riscv32-virt");
 }
 
 #[test]

@@ -3,14 +3,20 @@
 //! Exactly one board is compiled in, chosen by a cargo feature (build.rs checks there is one
 //! and links its `memory/<board>.x`). Each provides [`init`] returning a [`Board`] (a serial
 //! port implementing `embedded-io` and [`WaitForInput`](crate::idle::WaitForInput), and a
-//! [`SysTickClock`]), [`exit`], [`NAME`] and the panic report. What a family of boards shares
+//! [`BoardClock`]), [`exit`], [`NAME`] and the panic report. What a family of boards shares
 //! lives in its own module (build.rs sets `cfg(family = …)`): `cmsdk_uart` and `mps2` for QEMU's MPS2 boards, `cortex_m` and
-//! `systick` for every Cortex-M core.
+//! `systick` for every Cortex-M core, `ns16550_uart` and `riscv_virt` for QEMU's RISC-V `virt`.
 
+#[cfg(target_arch = "arm")]
 mod cortex_m;
+#[cfg(target_arch = "arm")]
 mod systick;
 
-pub use systick::SysTickClock;
+#[cfg(family = "riscv_virt")]
+pub use riscv_virt::MtimeClock as BoardClock;
+/// The clock the board measures with: SysTick on Cortex-M, `minstret` on RISC-V.
+#[cfg(target_arch = "arm")]
+pub use systick::SysTickClock as BoardClock;
 
 #[cfg(family = "mps2")]
 mod cmsdk_uart;
@@ -31,6 +37,13 @@ mod stm32f411;
 #[cfg(family = "stm32f4")]
 use stm32f411 as active;
 
+#[cfg(family = "riscv_virt")]
+mod ns16550_uart;
+#[cfg(family = "riscv_virt")]
+mod riscv_virt;
+#[cfg(family = "riscv_virt")]
+use riscv_virt as active;
+
 pub(crate) use active::report_panic;
 pub use active::{exit, init, Serial, NAME};
 
@@ -48,5 +61,5 @@ pub struct Board {
     /// The serial port to the host.
     pub serial: Serial,
     /// The clock measurements are taken with.
-    pub clock: SysTickClock,
+    pub clock: BoardClock,
 }

@@ -6,7 +6,8 @@
 use cortex_m_semihosting::{debug, hio};
 
 use super::cmsdk_uart::CmsdkUart;
-use super::{Board, ExitStatus, SysTickClock};
+use super::systick::SysTickClock;
+use super::{Board, ExitStatus};
 use crate::clock::TickUnit;
 
 /// What tells one MPS2 board from another.

@@ -6,7 +6,8 @@
 use core::ptr::{read_volatile, write_volatile};
 
 use super::nrf_uart::{write_for_panic, NrfUart};
-use super::{Board, SysTickClock};
+use super::systick::SysTickClock;
+use super::Board;
 use crate::clock::TickUnit;
 
 pub use super::cortex_m::reset_or_park as exit;

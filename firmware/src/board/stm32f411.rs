@@ -11,7 +11,8 @@ use stm32f4xx_hal::rcc::Config as RccConfig;
 use stm32f4xx_hal::serial::config::Config as SerialConfig;
 
 use super::cortex_m::{sleep_until, Irq};
-use super::{Board, SysTickClock};
+use super::systick::SysTickClock;
+use super::Board;
 use crate::clock::TickUnit;
 use crate::idle::WaitForInput;
 

@@ -52,6 +52,8 @@ pub struct QemuBoard {
     pub cpu: &'static str,
     /// The firmware's Rust target.
     pub target: &'static str,
+    /// What else the machine needs on QEMU's command line.
+    pub options: &'static [&'static str],
 }
 
 /// Every board the firmware runs on under QEMU.
@@ -62,6 +64,7 @@ pub const BOARDS: &[QemuBoard] = &[
         machine: "mps2-an385",
         cpu: "cortex-m3",
         target: "thumbv7m-none-eabi",
+        options: &[],
     },
     QemuBoard {
         name: "mps2-an386",
@@ -69,6 +72,7 @@ pub const BOARDS: &[QemuBoard] = &[
         machine: "mps2-an386",
         cpu: "cortex-m4",
         target: "thumbv7em-none-eabihf",
+        options: &[],
     },
     QemuBoard {
         name: "mps2-an500",
@@ -76,6 +80,7 @@ pub const BOARDS: &[QemuBoard] = &[
         machine: "mps2-an500",
         cpu: "cortex-m7",
         target: "thumbv7em-none-eabihf",
+        options: &[],
     },
     QemuBoard {
         name: "mps2-an505",
@@ -83,6 +88,16 @@ pub const BOARDS: &[QemuBoard] = &[
         machine: "mps2-an505",
         cpu: "cortex-m33",
         target: "thumbv8m.main-none-eabihf",
+        options: &[],
+    },
+    QemuBoard {
+        name: "riscv32-virt",
+        emulator: "qemu-system-riscv32",
+        machine: "virt",
+        cpu: "rv32",
+        target: "riscv32imac-unknown-none-elf",
+        // No firmware of QEMU's own: the reset vector jumps straight to ours at 0x8000_0000.
+        options: &["-bios", "none"],
     },
 ];
 
@@ -222,6 +237,7 @@ pub fn command(config: &QemuConfig) -> Result<Command, DeviceError> {
     let mut command = Command::new(board.emulator);
     command
         .args(["-machine", board.machine, "-cpu", board.cpu])
+        .args(board.options)
         .args(["-nographic", "-monitor", "none"])
         .args([
             "-semihosting-config",
