@@ -35,8 +35,8 @@ struct Connection {
     /// Boot the firmware under QEMU for this command instead.
     #[arg(long, global = true)]
     qemu: bool,
-    /// With --qemu: the board QEMU emulates (mps2-an385, mps2-an386, mps2-an500, mps2-an505;
-    /// default mps2-an386).
+    /// With --qemu: the board QEMU emulates (mps2-an385, mps2-an386, mps2-an500, mps2-an505,
+    /// riscv32-virt; default mps2-an386).
     #[arg(long, global = true)]
     board: Option<String>,
     /// With --qemu: the .mdl file written into the firmware's model region (convert other
