@@ -38,7 +38,7 @@ mod train;
 
 pub use activation::Activation;
 pub use error::{BatchDefect, Buffer, Error, LayerDefect};
-pub use init::Initializer;
+pub use init::{FanMode, Initializer, VarianceDistribution};
 pub use kernel::{Mat, MatMul, Portable, Product};
 pub use layer::Layer;
 pub use loss::{argmax, Loss, LossFunction, LossKind, Targets, EPSILON};

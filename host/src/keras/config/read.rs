@@ -4,7 +4,7 @@
 use crate::budget::ParamBudget;
 use crate::keras::{layers, regularizer_config, KerasError};
 use crate::model::{DenseRegularization, Model, ModelKind, NamedLayer};
-use microdense_core::{Activation, Initializer, Layer};
+use microdense_core::{Activation, FanMode, Initializer, Layer, VarianceDistribution};
 use serde_json::{Map, Value};
 
 /// Builds a model from a Keras `model_config` value, its weights drawn from the layers'
@@ -603,32 +603,65 @@ impl<'a> ConfigParser<'a> {
             ),
             Some(v) => return Err(unknown(v.to_string())),
         };
-        if class == "VarianceScaling" {
-            let cfg = config.and_then(Value::as_object);
-            let get = |k: &str| cfg.and_then(|c| c.get(k));
-            let scale = get("scale").and_then(Value::as_f64).unwrap_or(1.0);
-            let mode = get("mode").and_then(Value::as_str).unwrap_or("fan_in");
-            let distribution = get("distribution")
-                .and_then(Value::as_str)
-                .unwrap_or("truncated_normal");
-            let normal = matches!(distribution, "normal" | "truncated_normal");
-            let uniform = distribution == "uniform";
-            let (one, two) = (scale == 1.0, scale == 2.0);
-            let known = match mode {
-                "fan_avg" if one && uniform => Some(Initializer::GlorotUniform),
-                "fan_avg" if one && normal => Some(Initializer::GlorotNormal),
-                "fan_in" if two && uniform => Some(Initializer::HeUniform),
-                "fan_in" if two && normal => Some(Initializer::HeNormal),
-                "fan_in" if one && uniform => Some(Initializer::LecunUniform),
-                _ => None,
-            };
-            return known.ok_or_else(|| {
-                unknown(format!(
-                    "VarianceScaling(scale={scale}, mode={mode:?}, distribution={distribution:?})"
-                ))
-            });
-        }
-        Initializer::from_keras_name(class).ok_or_else(|| unknown(format!("{class:?}")))
+        let at_defaults = Initializer::from_keras_name(class).ok_or_else(|| unknown(format!("{class:?}")))?;
+        let cfg = config.and_then(Value::as_object);
+        // A setting, or the default's when the config leaves it out.
+        let number = |key: &str, default: f32| -> Result<f32, KerasError> {
+            match cfg.and_then(|c| c.get(key)) {
+                None | Some(Value::Null) => Ok(default),
+                Some(v) => v
+                    .as_f64()
+                    .map(|x| x as f32)
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| unknown(format!("{class} with {key} {v}"))),
+            }
+        };
+        let name = |key: &str| cfg.and_then(|c| c.get(key)).and_then(Value::as_str);
+        Ok(match at_defaults {
+            Initializer::Constant { value } => Initializer::Constant {
+                value: number("value", value)?,
+            },
+            Initializer::RandomUniform { minval, maxval } => Initializer::RandomUniform {
+                minval: number("minval", minval)?,
+                maxval: number("maxval", maxval)?,
+            },
+            Initializer::RandomNormal { mean, stddev } => Initializer::RandomNormal {
+                mean: number("mean", mean)?,
+                stddev: number("stddev", stddev)?,
+            },
+            Initializer::TruncatedNormal { mean, stddev } => Initializer::TruncatedNormal {
+                mean: number("mean", mean)?,
+                stddev: number("stddev", stddev)?,
+            },
+            Initializer::Orthogonal { gain } => Initializer::Orthogonal {
+                gain: number("gain", gain)?,
+            },
+            Initializer::Identity { gain } => Initializer::Identity {
+                gain: number("gain", gain)?,
+            },
+            Initializer::VarianceScaling { .. } => {
+                let scale = number("scale", 1.0)?;
+                let mode = name("mode").unwrap_or("fan_in");
+                let distribution = name("distribution").unwrap_or("truncated_normal");
+                // Keras 3's custom fan axes (null: the usual fans of a Dense kernel).
+                let axes = ["input_axes", "output_axes"]
+                    .iter()
+                    .any(|k| cfg.and_then(|c| c.get(*k)).is_some_and(|v| !v.is_null()));
+                match (FanMode::from_keras_name(mode), VarianceDistribution::from_keras_name(distribution)) {
+                    (Some(mode), Some(distribution)) if scale > 0.0 && !axes => Initializer::VarianceScaling {
+                        scale,
+                        mode,
+                        distribution,
+                    },
+                    _ => {
+                        return Err(unknown(format!(
+                            "VarianceScaling(scale={scale}, mode={mode:?}, distribution={distribution:?}) with its settings"
+                        )))
+                    }
+                }
+            }
+            named => named,
+        })
     }
 }
 

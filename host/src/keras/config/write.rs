@@ -235,14 +235,38 @@ fn layer_entry(model: &Model, i: usize, style: Style) -> Node {
 
 /// An initializer as Keras serializes it.
 fn initializer(init: Initializer) -> Node {
-    let config = match init {
-        Initializer::Zeros | Initializer::Ones => Node::map::<&str>([]),
-        _ => Node::map([("seed", Node::Null)]),
+    let num = Node::f32;
+    let mut config = match init {
+        Initializer::Constant { value } => vec![("value", num(value))],
+        Initializer::RandomUniform { minval, maxval } => {
+            vec![("minval", num(minval)), ("maxval", num(maxval))]
+        }
+        Initializer::RandomNormal { mean, stddev } | Initializer::TruncatedNormal { mean, stddev } => {
+            vec![("mean", num(mean)), ("stddev", num(stddev))]
+        }
+        Initializer::VarianceScaling {
+            scale,
+            mode,
+            distribution,
+        } => vec![
+            ("scale", num(scale)),
+            ("mode", Node::str(mode.keras_name())),
+            ("distribution", Node::str(distribution.keras_name())),
+        ],
+        Initializer::Orthogonal { gain } | Initializer::Identity { gain } => vec![("gain", num(gain))],
+        _ => Vec::new(),
     };
+    // Keras's random initializers carry a seed (none: a fresh one each time).
+    if !matches!(
+        init,
+        Initializer::Zeros | Initializer::Ones | Initializer::Constant { .. } | Initializer::Identity { .. }
+    ) {
+        config.push(("seed", Node::Null));
+    }
     Node::map([
         ("module", Node::str("keras.initializers")),
         ("class_name", Node::str(init.keras_class())),
-        ("config", config),
+        ("config", Node::map(config)),
         ("registered_name", Node::Null),
     ])
 }
