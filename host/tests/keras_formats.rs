@@ -325,11 +325,20 @@ fn bad_configs_are_named() {
         &Model::from_spec("784,10,softmax", 1)
             .unwrap()
             .to_json()
-            .replace("GlorotUniform", "RandomNormal"),
+            .replace("GlorotUniform", "STFTInitializer"),
     );
     let msg = init.unwrap_err().to_string();
     assert!(
-        msg.contains("RandomNormal") && msg.contains("\"dense\"") && msg.contains("kernel_initializer"),
+        msg.contains("STFTInitializer") && msg.contains("\"dense\"") && msg.contains("kernel_initializer"),
+        "{msg}"
+    );
+    let setting = Model::from_json(&Model::from_spec("784,10,softmax", 1).unwrap().to_json().replace(
+        r#""GlorotUniform", "config": {"seed": null}"#,
+        r#""RandomNormal", "config": {"stddev": "wide"}"#,
+    ));
+    let msg = setting.unwrap_err().to_string();
+    assert!(
+        msg.contains("RandomNormal") && msg.contains("stddev") && msg.contains("\"dense\""),
         "{msg}"
     );
     let act = Model::from_json(
