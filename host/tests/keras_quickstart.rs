@@ -5,7 +5,9 @@
 //!
 //! And the quickstart end to end (tests/keras/make_quickstart_runs.py): Keras 3 trains it
 //! 5 epochs from a file saved before fitting, for 5 seeds; we train the same 5 epochs
-//! from the same files; the mean test accuracies agree within 0.005.
+//! from the same files; the mean test accuracies agree within 0.005. The same for the
+//! tutorial's model compiled with Adam (tests/keras/make_tutorial_adam_runs.py: tf_keras,
+//! 3 epochs, batch 64).
 
 mod keras_common;
 
@@ -173,13 +175,28 @@ fn normalised(split: &microdense::mnist::Split) -> (Vec<f32>, Vec<u32>) {
 
 #[test]
 fn quickstart_trained_from_keras_initial_weights_matches_keras_accuracy_over_5_seeds() {
-    let Some(dir) = keras_made("make_quickstart_runs.py") else {
+    matches_keras_over_seeds("make_quickstart_runs.py", 5, 32);
+}
+
+#[test]
+fn tutorial_compiled_with_adam_matches_keras_accuracy_over_5_seeds() {
+    matches_keras_over_seeds("make_tutorial_adam_runs.py", 3, 64);
+}
+
+/// The runs `script` made (Keras trained each seed's file, saved before fitting, for
+/// `epochs` epochs at `batch_size`, on the pixels / 255, with Adam): we train the same
+/// epochs from the same files, and the mean test accuracies agree within 0.005.
+fn matches_keras_over_seeds(script: &'static str, epochs: usize, batch_size: usize) {
+    let Some(dir) = keras_made(script) else {
         return;
     };
     let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    let epochs = manifest["epochs"].as_u64().unwrap() as usize;
     let runs = manifest["runs"].as_array().unwrap();
-    assert_eq!((epochs, runs.len()), (5, 5), "the quickstart's 5 epochs, 5 seeds");
+    assert_eq!(
+        (manifest["epochs"].as_u64().unwrap() as usize, runs.len()),
+        (epochs, 5),
+        "{script}: {epochs} epochs, 5 seeds"
+    );
     let mnist = Mnist::load_idx_dir(&mnist_dir()).unwrap();
     let (x_train, y_train) = normalised(&mnist.train);
     let (x_test, y_test) = normalised(&mnist.test);
@@ -189,12 +206,11 @@ fn quickstart_trained_from_keras_initial_weights_matches_keras_accuracy_over_5_s
     for run in runs {
         let file = dir.join(run["file"].as_str().unwrap());
         let mut model = Model::load(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let compile = model.compile.clone().expect("the quickstart loads compiled");
-        assert_eq!(compile.optimizer.algorithm.keras_class(), "Adam");
-        assert!(compile.loss.from_logits, "{}", compile.loss);
+        let compile = model.compile.clone().expect("the runs load compiled");
+        assert_eq!(compile.optimizer.algorithm.keras_class(), "Adam", "{script}");
         let options = FitOptions {
             epochs,
-            batch_size: 32,
+            batch_size,
             seed: run["seed"].as_u64().unwrap(),
             ..FitOptions::default()
         };
@@ -202,7 +218,7 @@ fn quickstart_trained_from_keras_initial_weights_matches_keras_accuracy_over_5_s
         let score = model.evaluate(&test).unwrap();
         let theirs = run["test_accuracy"].as_f64().unwrap();
         println!(
-            "seed {}: test accuracy microdense {:.4}, Keras {theirs:.4}; last epoch's loss {:.4} / {:.4}",
+            "{script} seed {}: test accuracy microdense {:.4}, Keras {theirs:.4}; last epoch's loss {:.4} / {:.4}",
             run["seed"],
             score.accuracy,
             history.last().unwrap().loss,
@@ -212,11 +228,11 @@ fn quickstart_trained_from_keras_initial_weights_matches_keras_accuracy_over_5_s
         keras += theirs / runs.len() as f64;
     }
     println!(
-        "mean test accuracy over {} seeds: microdense {ours:.4}, Keras {keras:.4}",
+        "{script}: mean test accuracy over {} seeds: microdense {ours:.4}, Keras {keras:.4}",
         runs.len()
     );
     assert!(
         (ours - keras).abs() <= 0.005,
-        "microdense {ours:.4} vs Keras {keras:.4}"
+        "{script}: microdense {ours:.4} vs Keras {keras:.4}"
     );
 }
