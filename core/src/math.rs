@@ -1,6 +1,10 @@
 //! The scalar math the engine uses: `libm` by default, `micromath`'s fast
 //! approximations with the `micromath` feature.
 
+mod soft_fma;
+
+pub use soft_fma::soft_fma;
+
 #[cfg(not(feature = "micromath"))]
 mod imp {
     /// `e^x`.
@@ -101,8 +105,10 @@ pub fn erf(x: f32) -> f32 {
 
 /// `a * b + c` with a single rounding (fused multiply-add), identical on every target:
 /// the FPU's `vfma.f32` on ARM when built with `-C target-feature=+vfp2` (which the
-/// firmware's build sets: rustc does not yet imply it from the Cortex-M4F's FPv4), and
-/// `libm::fmaf` (correctly rounded, so the same bits, only slower) everywhere else.
+/// firmware's build sets: rustc does not yet imply it from the Cortex-M4F's FPv4),
+/// [`soft_fma`]'s integer arithmetic on other bare-metal cores (no FPU: Cortex-M3,
+/// RISC-V rv32imac), and `libm::fmaf` on the host. All three are correctly rounded, so
+/// they give the same bits.
 #[inline(always)]
 pub fn mul_add(a: f32, b: f32, c: f32) -> f32 {
     #[cfg(all(target_arch = "arm", target_feature = "vfp2"))]
@@ -120,7 +126,11 @@ pub fn mul_add(a: f32, b: f32, c: f32) -> f32 {
         }
         acc
     }
-    #[cfg(not(all(target_arch = "arm", target_feature = "vfp2")))]
+    #[cfg(all(target_os = "none", not(all(target_arch = "arm", target_feature = "vfp2"))))]
+    {
+        soft_fma(a, b, c)
+    }
+    #[cfg(not(target_os = "none"))]
     {
         libm::fmaf(a, b, c)
     }
