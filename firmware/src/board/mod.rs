@@ -5,7 +5,7 @@
 //! port implementing `embedded-io` and [`WaitForInput`](crate::idle::WaitForInput), and a
 //! [`BoardClock`]), [`exit`], [`NAME`] and the panic report. What a family of boards shares
 //! lives in its own module (build.rs sets `cfg(family = …)`): `cmsdk_uart` and `mps2` for QEMU's MPS2 boards, `cortex_m` and
-//! `systick` for every Cortex-M core, `ns16550_uart` and `riscv_virt` for QEMU's RISC-V `virt`.
+//! `systick` for every Cortex-M core, `ns16550_uart`, `riscv_wake` and `riscv_virt` for QEMU's RISC-V `virt`.
 
 #[cfg(target_arch = "arm")]
 mod cortex_m;
@@ -41,6 +41,8 @@ use stm32f411 as active;
 mod ns16550_uart;
 #[cfg(family = "riscv_virt")]
 mod riscv_virt;
+#[cfg(family = "riscv_virt")]
+mod riscv_wake;
 #[cfg(family = "riscv_virt")]
 use riscv_virt as active;
 

@@ -7,7 +7,7 @@
 use core::hint::spin_loop;
 use core::ptr::{read_volatile, write_volatile};
 
-use super::riscv_virt::sleep_until;
+use super::riscv_wake::sleep_until;
 use crate::idle::WaitForInput;
 
 /// Receive buffer (read) / transmit holding register (write).
