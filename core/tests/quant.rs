@@ -5,6 +5,7 @@ use microdense_core::quant::{
     Int8Activation, Int8Body, Int8Dense, Int8Layer, Int8LayerData, Int8LayerLayout, QuantDefect, QuantError,
     QuantParams, Requantizer,
 };
+use microdense_core::Activation;
 use proptest::prelude::*;
 
 /// One layer's arrays, owned.
@@ -90,7 +91,10 @@ fn layer(inputs: usize) -> impl Strategy<Value = (Int8Layer, Arrays)> {
             let activation = match act {
                 0 => Int8Activation::Linear,
                 1 => Int8Activation::Relu,
-                _ => Int8Activation::Table(table_out),
+                _ => Int8Activation::Table {
+                    function: Activation::Sigmoid,
+                    output: table_out,
+                },
             };
             let l = Int8Layer {
                 units: units as u32,
@@ -114,7 +118,7 @@ fn layer(inputs: usize) -> impl Strategy<Value = (Int8Layer, Arrays)> {
                             .map(|&s| Requantizer::from_scale(s).unwrap())
                             .collect(),
                         scales: wscales,
-                        table: matches!(activation, Int8Activation::Table(_)).then_some(table),
+                        table: matches!(activation, Int8Activation::Table { .. }).then_some(table),
                     };
                     (l, arrays)
                 })

@@ -5,7 +5,7 @@ use super::dense::Int8Dense;
 use super::error::{QuantDefect, QuantError};
 use super::multiplier::Requantizer;
 use super::params::QuantParams;
-use crate::MAX_LAYERS;
+use crate::{Activation, MAX_LAYERS};
 use serde::{Deserialize, Serialize};
 
 /// Entries of an activation lookup table: one per int8 input.
@@ -19,10 +19,14 @@ pub enum Int8Activation {
     /// ReLU, by clamping at the output's zero point (TFLite's fused ReLU).
     Relu,
     /// Any element-wise activation (sigmoid, tanh, ...) by a 256-entry table computed
-    /// at conversion, `table[q + 128] = quantize_out(f(dequantize(q)))`; the field is the
-    /// table's output quantisation. Its error is at most half an output step plus
-    /// `max |f'| ·` half an input step.
-    Table(QuantParams),
+    /// at conversion, `table[q + 128] = quantize_out(f(dequantize_in(q)))`. Its error is
+    /// at most half an output step plus `max |f'| ·` half an input step.
+    Table {
+        /// `f` (the table is what runs; this names it for tools and Keras).
+        function: Activation,
+        /// The table's output quantisation.
+        output: QuantParams,
+    },
 }
 
 /// One int8 Dense layer's shapes and activation quantisation (its arrays are in the
@@ -43,7 +47,7 @@ impl Int8Layer {
     /// The quantisation of what the layer hands on (after its activation).
     pub fn activated(&self) -> QuantParams {
         match self.activation {
-            Int8Activation::Table(out) => out,
+            Int8Activation::Table { output, .. } => output,
             _ => self.output,
         }
     }
@@ -74,7 +78,7 @@ impl Int8LayerLayout {
             weights,
             bias: if layer.use_bias { per_unit } else { 0 },
             per_unit,
-            table: if matches!(layer.activation, Int8Activation::Table(_)) {
+            table: if matches!(layer.activation, Int8Activation::Table { .. }) {
                 TABLE_LEN
             } else {
                 0

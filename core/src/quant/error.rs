@@ -39,6 +39,8 @@ impl fmt::Display for QuantError {
     }
 }
 
+impl core::error::Error for QuantError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
