@@ -212,6 +212,11 @@ impl<'a> Int8Body<'a> {
         Some(total)
     }
 
+    /// The data region.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
     /// The layers.
     pub fn layers(&self) -> &'a [Int8Layer] {
         self.layers

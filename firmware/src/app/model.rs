@@ -2,7 +2,9 @@
 //! its last weighted layers (frozen prefix read from flash, trained suffix in RAM), and
 //! written back out as a `.mdl` file byte range by byte range.
 
-use microdense_core::format::{decode_prefix, Crc32, FileLayout, ModelRef, ModelView, TrainingState};
+use microdense_core::format::{
+    decode_prefix, Crc32, FileLayout, FormatError, ModelRef, ModelView, TrainingState,
+};
 use microdense_core::protocol::{
     Capacity, Fault, ModelFault, ModelSummary, TrainingSummary, TunedSummary, MAX_OUTPUTS,
 };
@@ -32,6 +34,16 @@ pub fn load(region: &'static [u8], blank: bool) -> Loaded {
         Ok((view, _)) => view,
         Err(e) => return Loaded::Corrupted(ModelFault::File(e)),
     };
+    if view.int8_body().is_some() {
+        // This firmware runs float32 models only: it refuses an int8 body as a reader of
+        // version 3 does, by version.
+        let header = view.header();
+        return Loaded::Corrupted(ModelFault::File(FormatError::NewerVersion {
+            version: header.version,
+            min_reader: header.min_reader,
+            supported: 3,
+        }));
+    }
     let net = match view.network() {
         Ok(net) => net,
         Err(e) => return Loaded::Corrupted(ModelFault::Network(e)),
@@ -292,6 +304,7 @@ impl<'a> FileImage<'a> {
         let flash_file = FileLayout {
             weights: file_len,
             state: file_len,
+            int8: file_len,
             crc: file_len,
             len: file_len,
         };
@@ -307,6 +320,7 @@ impl<'a> FileImage<'a> {
         let net = view.network()?;
         let state = &arena[tuned.params..tuned.params + tuned.state];
         let model = ModelRef {
+            int8: None,
             network: net,
             input_shape: Some(view.input_shape()),
             // The head depends only on the weights' count, which the flash copy has.

@@ -7,9 +7,11 @@
 
 mod build;
 mod calibrate;
+mod dequantize;
 mod error;
 mod plan;
 
+pub use dequantize::dequantize;
 pub use error::QuantizeError;
 
 use crate::dataset::{Dataset, Features};
@@ -104,6 +106,11 @@ impl Int8Model {
         int8.body()?;
         int8.head.validate()?;
         Ok(int8)
+    }
+
+    /// The float model Keras can load ([`dequantize`]).
+    pub fn dequantized(&self) -> Result<Model, QuantizeError> {
+        Ok(dequantize(&self.body()?, &self.input_shape, &self.head)?)
     }
 
     /// The body, validated.
