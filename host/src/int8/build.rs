@@ -35,16 +35,6 @@ pub(super) fn quantize_dense(
     input: QuantParams,
     output: QuantParams,
 ) -> Result<Quantized, QuantizeError> {
-    let non_finite = |what| QuantizeError::NonFinite {
-        name: name.into(),
-        what,
-    };
-    if kernel.iter().any(|v| !v.is_finite()) {
-        return Err(non_finite("kernel"));
-    }
-    if bias.is_some_and(|b| b.iter().any(|v| !v.is_finite())) {
-        return Err(non_finite("bias"));
-    }
     let inputs = kernel.len() / units;
     let column = |j: usize| (0..inputs).map(move |i| kernel[i * units + j]);
     let scales: Vec<f32> = (0..units)

@@ -15,7 +15,14 @@ pub(super) struct Range {
 }
 
 impl Range {
+    /// The range of `values`; NaN bounds when one of them is NaN or infinite.
     fn of(values: &[f32]) -> Range {
+        if values.iter().any(|v| !v.is_finite()) {
+            return Range {
+                min: f32::NAN,
+                max: f32::NAN,
+            };
+        }
         values.iter().fold(
             Range {
                 min: f32::INFINITY,

@@ -25,7 +25,7 @@ pub enum QuantizeError {
         dense: usize,
     },
     /// A weight, bias or calibrated activation that is NaN or infinite.
-    #[error("layer {name:?}: its {what} holds NaN or infinity")]
+    #[error("layer {name:?}: NaN or infinity in its {what}")]
     NonFinite {
         /// Keras layer name (or "input").
         name: String,

@@ -42,6 +42,12 @@ impl Int8Model {
     /// body, calibrated on `calibration`; the rest stays float.
     pub fn quantize(model: &Model, calibration: &Dataset<'_>, k: usize) -> Result<Int8Model, QuantizeError> {
         model.validate()?;
+        if let Some((name, _)) = model.nonfinite_weights() {
+            return Err(QuantizeError::NonFinite {
+                name,
+                what: "weights",
+            });
+        }
         let plan = plan::plan(model, k)?;
         let ranges = calibrate::calibrate(model, calibration, plan.head_start)?;
         let params = |name: &str, r: Range| {
@@ -182,5 +188,80 @@ fn head_model(model: &Model, layers: Vec<NamedLayer>, start: usize, width: usize
         compile: model.compile.clone(),
         optimizer,
         dropped_training: model.dropped_training.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device_format::{int8_from_mdl, int8_to_mdl, ExportOptions};
+    use microdense_core::Rng;
+
+    fn quantize(
+        spec: &str,
+        k: usize,
+        edit: impl FnOnce(&mut Model, &mut Vec<f32>),
+    ) -> Result<Int8Model, QuantizeError> {
+        let mut model = Model::from_spec(spec, 1).unwrap();
+        let mut rng = Rng::new(2);
+        let mut x: Vec<f32> = (0..64 * 8).map(|_| rng.next_f32()).collect();
+        edit(&mut model, &mut x);
+        let labels = vec![0u32; 64];
+        let data = Dataset::new(Features::F32(&x), 8, &labels).unwrap();
+        Int8Model::quantize(&model, &data, k)
+    }
+
+    fn refusal(spec: &str, k: usize, edit: impl FnOnce(&mut Model, &mut Vec<f32>)) -> String {
+        quantize(spec, k, edit).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn what_the_body_cannot_compute_is_refused_by_layer_name() {
+        let said = refusal("8,4:relu,bn,3:softmax", 0, |_, _| {});
+        assert!(
+            said.contains("\"batch_normalization\" (BatchNormalization)"),
+            "{said}"
+        );
+        let said = refusal("8,rescale:0.5,4,3:softmax", 0, |_, _| {});
+        assert!(said.contains("\"rescaling\" (Rescaling)"), "{said}");
+        let said = refusal("8,4:softmax,3:softmax", 0, |_, _| {});
+        assert!(
+            said.contains("\"dense_1\"") && said.contains("follows a softmax"),
+            "{said}"
+        );
+        let said = refusal("8,4,3:softmax", 2, |_, _| {});
+        assert!(said.contains("leaves no Dense layer"), "{said}");
+    }
+
+    #[test]
+    fn non_finite_weights_and_inputs_are_refused_by_name() {
+        let said = refusal("8,4,3:softmax", 0, |m, _| m.params[5] = f32::NAN);
+        assert!(
+            said.contains("\"dense\": NaN or infinity in its weights"),
+            "{said}"
+        );
+        let said = refusal("8,4,3:softmax", 0, |_, x| x[7] = f32::INFINITY);
+        assert!(
+            said.contains("\"input\"") && said.contains("calibrated activations"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn an_int8_model_round_trips_through_a_file_bit_for_bit() {
+        for (spec, k) in [
+            ("8,4:relu,dropout:0.5,5,tanh,3:softmax", 0),
+            ("8,4:relu,5:sigmoid,3:softmax", 1),
+        ] {
+            let int8 = quantize(spec, k, |_, _| {}).unwrap();
+            let bytes = int8_to_mdl(&int8, &ExportOptions::default()).unwrap();
+            let back = int8_from_mdl(&bytes).unwrap().unwrap();
+            assert_eq!(
+                (&back.input, &back.layers, &back.data),
+                (&int8.input, &int8.layers, &int8.data)
+            );
+            assert_eq!(back.head.params, int8.head.params);
+            assert_eq!(back.head.core_layers(), int8.head.core_layers());
+        }
     }
 }
