@@ -4,7 +4,7 @@
 mod cli_common;
 
 use cli_common::{microdense, ok};
-use microdense_tests::TempDir;
+use microdense_tests::{keras_python, run_keras_script, TempDir};
 
 /// The accuracy `evaluate` prints.
 fn accuracy(stdout: &str) -> f64 {
@@ -64,6 +64,21 @@ fn quantize_evaluate_inspect_and_convert_back() {
     assert!(warning.contains("dequantised to float32"), "{warning}");
     let dequantised = accuracy(&ok(&microdense(&["evaluate", "back.h5"], d)));
     assert!((dequantised - int8).abs() <= 0.01, "{dequantised} vs {int8}");
+    // Real Keras loads the dequantised file and predicts what microdense predicts from it.
+    if let Some(python) = keras_python() {
+        ok(&microdense(&["predict", "back.h5", "--out", "back.npy"], d));
+        let report = run_keras_script(
+            &python,
+            "predict_mnist.py",
+            &[&dir.join("back.h5"), &dir.join("back.npy")],
+        );
+        println!("{report}");
+        assert_eq!(
+            report.lines().filter(|l| l.starts_with("ok ")).count(),
+            2,
+            "{report}"
+        );
+    }
 
     for (args, says) in [
         (

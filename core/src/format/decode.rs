@@ -9,7 +9,7 @@ use super::wire::{
 use super::{
     FormatError, Inconsistency, Malformation, ModelRef, Quantity, StoredCount, TrainingState, VERSION,
 };
-use crate::quant::{Int8Body, Int8Layer, QuantParams};
+use crate::quant::{Int8Body, Int8Layer, QuantParams, MAX_INT8_LAYERS};
 use crate::{Layer, Network, OptimizerScalars, MAX_LAYERS};
 
 /// The fixed header of a file, read without checking the CRC (for tools that report on
@@ -44,7 +44,7 @@ pub struct ModelView<'a> {
 #[derive(Clone, Debug)]
 struct Int8Part<'a> {
     input: QuantParams,
-    layers: heapless::Vec<Int8Layer, MAX_LAYERS>,
+    layers: heapless::Vec<Int8Layer, MAX_INT8_LAYERS>,
     data: &'a [u8],
 }
 
@@ -281,7 +281,7 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
             what: describe(&e),
         })?;
     let (int8, rest) = if header.version >= INT8_MIN_READER && !rest.is_empty() {
-        type Record = Option<Int8Record<heapless::Vec<Int8Layer, MAX_LAYERS>>>;
+        type Record = Option<Int8Record<heapless::Vec<Int8Layer, MAX_INT8_LAYERS>>>;
         postcard::take_from_bytes::<Record>(rest).map_err(|e| FormatError::Malformed {
             offset: meta_end - rest.len(),
             what: describe(&e),

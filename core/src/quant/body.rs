@@ -5,8 +5,12 @@ use super::dense::Int8Dense;
 use super::error::{QuantDefect, QuantError};
 use super::multiplier::Requantizer;
 use super::params::QuantParams;
-use crate::{Activation, MAX_LAYERS};
+use crate::Activation;
 use serde::{Deserialize, Serialize};
+
+/// Most int8 layers a body may have (a bound for the decoder's fixed-size list, which a
+/// device keeps on its stack: 8 layers are 224 bytes).
+pub const MAX_INT8_LAYERS: usize = 8;
 
 /// Entries of an activation lookup table: one per int8 input.
 pub const TABLE_LEN: usize = 256;
@@ -163,7 +167,7 @@ impl<'a> Int8Body<'a> {
         data: &'a [u8],
     ) -> Result<Int8Body<'a>, QuantError> {
         let fail = |layer, defect| QuantError { layer, defect };
-        if input_width == 0 || layers.is_empty() || layers.len() > MAX_LAYERS {
+        if input_width == 0 || layers.is_empty() || layers.len() > MAX_INT8_LAYERS {
             return Err(fail(0, QuantDefect::Shape));
         }
         input.check().map_err(|d| fail(0, d))?;

@@ -20,7 +20,7 @@ names! {
         /// A caller's input, output or scratch buffer has the wrong length.
         BufferLength = 5 => "a buffer of the wrong length",
         /// No layers, too many, or a layer with zero units.
-        Shape = 6 => "no layers, more than 64, or zero units",
+        Shape = 6 => "no layers, more than 8, or zero units",
     }
 }
 

@@ -17,7 +17,9 @@ pub mod fixed_point;
 mod multiplier;
 mod params;
 
-pub use body::{Int8Activation, Int8Body, Int8Layer, Int8LayerData, Int8LayerLayout, TABLE_LEN};
+pub use body::{
+    Int8Activation, Int8Body, Int8Layer, Int8LayerData, Int8LayerLayout, MAX_INT8_LAYERS, TABLE_LEN,
+};
 pub use dense::Int8Dense;
 pub use error::{QuantDefect, QuantError};
 pub use multiplier::{Requantizer, MAX_SHIFT, MIN_SHIFT};

@@ -10,7 +10,7 @@ mod buffers;
 mod link;
 mod model;
 
-pub use buffers::{Buffers, MAX_INPUT, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
+pub use buffers::{Buffers, MAX_INPUT, MAX_INT8_SCRATCH, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
 pub use link::{SendError, FRAME_TIMEOUT_TICKS};
 
 use embedded_io::{Read, ReadReady, Write};
@@ -79,7 +79,7 @@ where
         measured: Measured {
             clock_check_instructions: identity.check_instructions,
             clock_check_ticks: identity.check_ticks,
-            infer_ram: (4 * (MAX_INPUT + MAX_SCRATCH + MAX_WIDTH)) as u32,
+            infer_ram: (4 * (MAX_INPUT + MAX_SCRATCH + MAX_WIDTH) + MAX_INT8_SCRATCH) as u32,
             ..Measured::default()
         },
         rng: Rng::new(DROPOUT_SEED),
