@@ -11,6 +11,8 @@
 //! An [`Int8Body`] chains such layers over one borrowed data region (a file's, in flash).
 
 mod body;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod dense;
 mod error;
 pub mod fixed_point;
