@@ -31,6 +31,7 @@ pub mod math;
 mod network;
 pub mod optimizer;
 pub mod protocol;
+pub mod quant;
 mod regularizer;
 mod rng;
 mod sgd;

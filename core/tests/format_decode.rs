@@ -311,39 +311,40 @@ fn assemble(version: u16, min_reader: u16, meta: &[u8], data: &[u8]) -> Vec<u8> 
 fn newer_versions_are_refused_only_when_they_say_so() {
     let (_, meta, data) = split(&golden_trainable_model().encode());
     assert_eq!(
-        decode_err(&assemble(5, 4, &meta, &data)),
+        decode_err(&assemble(6, 5, &meta, &data)),
         FormatError::NewerVersion {
-            version: 5,
-            min_reader: 4,
-            supported: 3
+            version: 6,
+            min_reader: 5,
+            supported: 4
         }
     );
-    // A version-4 file that only appended fields: read, with the extras skipped.
+    // A version-5 file that only appended fields (after version 4's int8 field, absent
+    // here: 0): read, with the extras skipped.
     let mut meta2 = meta.clone();
-    meta2.extend_from_slice(&[7, 1, 2]);
+    meta2.extend_from_slice(&[0, 7, 1, 2]);
     let mut data2 = data.clone();
     data2.extend_from_slice(&[0xAB; 8]);
-    let file = assemble(4, 1, &meta2, &data2);
+    let file = assemble(5, 1, &meta2, &data2);
     with_view(&file, |view| {
         let view = view.unwrap();
-        assert_eq!(view.header().version, 4);
+        assert_eq!(view.header().version, 5);
         assert_eq!(view.ignored_bytes(), 3 + 8);
         assert_eq!(view.weights(), &golden_model().weights[..]);
         assert_eq!(view.training().unwrap().state.len(), 8);
     });
     // The same additions in a file of the reader's own version are errors.
     assert!(matches!(
-        decode_err(&assemble(3, 1, &meta2, &data)),
-        FormatError::Malformed { offset: 43, .. }
+        decode_err(&assemble(4, 1, &meta2, &data)),
+        FormatError::Malformed { offset: 44, .. }
     ));
     assert!(matches!(
-        decode_err(&assemble(3, 1, &meta, &data2)),
+        decode_err(&assemble(4, 1, &meta, &data2)),
         FormatError::InconsistentShapes(Inconsistency::Count {
             what: StoredCount::FileLength,
             ..
         })
     ));
-    for (version, min_reader) in [(1, 0), (1, 2), (0, 0), (2, 3), (3, 4)] {
+    for (version, min_reader) in [(1, 0), (1, 2), (0, 0), (2, 3), (3, 4), (4, 5)] {
         let err = decode_err(&assemble(version, min_reader, &meta, &data));
         assert!(
             matches!(

@@ -7,8 +7,13 @@
 
 mod format_support;
 
-use format_support::{golden_adam_model, golden_model, golden_trainable_model, AlignedBytes, OwnedModel};
+use format_support::{
+    golden_adam_model, golden_int8_model, golden_model, golden_trainable_model, reseal, AlignedBytes,
+    OwnedModel,
+};
 use microdense_core::format::{decode, VERSION};
+use microdense_core::format::{FormatError, Inconsistency};
+use microdense_core::quant::{QuantDefect, QuantError};
 use std::path::PathBuf;
 
 fn repo_path(rel: &str) -> PathBuf {
@@ -77,6 +82,48 @@ fn small_model_with_adam_state_encoding_is_stable() {
     // A format-3 optimizer record: older readers must refuse the file by version.
     let bytes = model.encode();
     assert_eq!((bytes[4], bytes[6]), (VERSION as u8, 3));
+}
+
+/// An int8 body (format 4): `min_reader` 4, the body's record and data read back as
+/// written, and the float head on the body's output.
+#[test]
+fn small_int8_model_encoding_is_stable() {
+    let model = golden_int8_model();
+    let bytes = model.encode();
+    check_golden("small-int8.mdl", &bytes);
+    assert_eq!((bytes[4], bytes[6]), (VERSION as u8, 4));
+    let aligned = AlignedBytes::new(&bytes);
+    let view = decode(aligned.bytes()).unwrap();
+    assert_eq!(view.input_shape(), &[4]);
+    assert_eq!(view.network().unwrap().input_width(), 3);
+    assert_eq!(view.weights(), &model.head.weights[..]);
+    let body = view.int8_body().unwrap();
+    assert_eq!(body.layers(), &model.layers[..]);
+    assert_eq!(body.data(), model.body().data());
+    assert_eq!(body.input_params(), model.input);
+    let mut scratch = vec![0i8; body.scratch_len()];
+    let mut out = [0.0f32; 3];
+    let q = body
+        .predict(&[0.0, 1.0, 2.0, 3.0], &mut scratch, &mut out)
+        .unwrap()
+        .to_vec();
+    // Inputs 0..3 at scale 1, zero point −128: q − zp = 0..3. Unit 0: Σ i·(i − 6) = −22,
+    // /16 = −1.4 → −1, −129 clamped at the ReLU's −128; unit 1: 10 + Σ i·(i − 2) = 12,
+    // /16 = 0.75 → 1, −127; unit 2: 20 + Σ i·(i + 2) = 46, /16 = 2.9 → 3, −125.
+    assert_eq!(q, [-128, -127, -125]);
+    assert_eq!(out, [0.0, 0.25, 0.75]);
+    // A forged zero weight scale in the data region is refused, naming the layer.
+    let mut forged = bytes.clone();
+    let scale_at = forged.len() - 4 - 12;
+    forged[scale_at..scale_at + 4].copy_from_slice(&0f32.to_le_bytes());
+    reseal(&mut forged);
+    assert_eq!(
+        decode(AlignedBytes::new(&forged).bytes()).map(|_| ()),
+        Err(FormatError::InconsistentShapes(Inconsistency::Int8(QuantError {
+            layer: 0,
+            defect: QuantDefect::Scale
+        })))
+    );
 }
 
 /// Plain SGD stays readable by every reader: the SGD file keeps `min_reader = 1`, and

@@ -2,6 +2,7 @@
 //! form, their tags are pinned here (a changed tag breaks every deployed device), each fault
 //! survives a frame, and the host words it as before.
 
+use microdense_core::quant::{QuantDefect, QuantError};
 use std::fmt::Debug;
 
 use microdense_core::format::{
@@ -190,7 +191,15 @@ fn format_error_tags_are_pinned() {
             },
             &[3, 1],
         ),
+        (
+            Inconsistency::Int8(QuantError {
+                layer: 2,
+                defect: QuantDefect::Requantizer,
+            }),
+            &[4, 2, 2],
+        ),
     ]);
+    assert_name_tags(QuantDefect::ALL, |v| v as u8);
 }
 
 #[test]

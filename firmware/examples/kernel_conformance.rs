@@ -1,6 +1,7 @@
 //! Runs core's kernel conformance suite against the portable kernel as the Cortex-M4F runs
-//! it (its `vfma.f32` assembly blocks) and exits with success, or with failure on the first
-//! case it gets wrong. Run by `tests/tests/device_kernel.rs` under QEMU.
+//! it (its `vfma.f32` assembly blocks), and the int8 kernel's (`quant::conformance`, the
+//! same 2,000 cases as the host's), and exits with success, or with failure on the first
+//! case either gets wrong. Run by `tests/tests/device_kernel.rs` under QEMU.
 #![no_std]
 #![no_main]
 
@@ -11,8 +12,9 @@ use microdense_firmware::board::{self, ExitStatus};
 
 #[entry]
 fn main() -> ! {
-    match conformance(&Portable) {
-        Ok(()) => board::exit(ExitStatus::Success),
-        Err(_) => board::exit(ExitStatus::Failure),
+    let int8 = microdense_core::quant::conformance::conformance(1, 2000);
+    match (conformance(&Portable), int8) {
+        (Ok(()), Ok(())) => board::exit(ExitStatus::Success),
+        _ => board::exit(ExitStatus::Failure),
     }
 }

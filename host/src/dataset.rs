@@ -131,6 +131,23 @@ impl<'a> Dataset<'a> {
         let _ = i;
     }
 
+    /// The first `n` samples (all of them when there are fewer).
+    pub fn first(&self, n: usize) -> Dataset<'a> {
+        let n = n.min(self.len());
+        let features = match self.features {
+            Features::U8 { data, scale } => Features::U8 {
+                data: &data[..n * self.width],
+                scale,
+            },
+            Features::F32(data) => Features::F32(&data[..n * self.width]),
+        };
+        Dataset {
+            features,
+            width: self.width,
+            labels: &self.labels[..n],
+        }
+    }
+
     /// The samples `range` as a contiguous feature buffer and their labels.
     pub fn slice(&self, start: usize, end: usize) -> (Vec<f32>, Vec<u32>) {
         let indices: Vec<usize> = (start..end.min(self.len())).collect();

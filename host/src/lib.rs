@@ -14,6 +14,7 @@ pub mod fold;
 pub mod gemm;
 pub mod h5;
 pub mod history;
+pub mod int8;
 pub mod keras;
 pub mod mnist;
 pub mod model;

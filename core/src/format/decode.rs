@@ -3,11 +3,13 @@
 
 use super::crc32::{crc32, Crc32};
 use super::wire::{
-    shape_width, Header, InputShape, LayerRecord, Layout, Meta, CRC_LEN, HEADER_LEN, MAGIC, MIN_FILE_LEN,
+    shape_width, Header, InputShape, Int8Record, LayerRecord, Layout, Meta, CRC_LEN, HEADER_LEN,
+    INT8_MIN_READER, MAGIC, MIN_FILE_LEN,
 };
 use super::{
     FormatError, Inconsistency, Malformation, ModelRef, Quantity, StoredCount, TrainingState, VERSION,
 };
+use crate::quant::{Int8Body, Int8Layer, QuantParams, MAX_INT8_LAYERS};
 use crate::{Layer, Network, OptimizerScalars, MAX_LAYERS};
 
 /// The fixed header of a file, read without checking the CRC (for tools that report on
@@ -34,7 +36,16 @@ pub struct ModelView<'a> {
     layers: heapless::Vec<Layer, MAX_LAYERS>,
     weights: &'a [f32],
     training: Option<TrainingState<'a>>,
+    int8: Option<Int8Part<'a>>,
     ignored: usize,
+}
+
+/// A decoded int8 body's parts (validated by [`Int8Body::new`]).
+#[derive(Clone, Debug)]
+struct Int8Part<'a> {
+    input: QuantParams,
+    layers: heapless::Vec<Int8Layer, MAX_INT8_LAYERS>,
+    data: &'a [u8],
 }
 
 impl<'a> ModelView<'a> {
@@ -75,16 +86,31 @@ impl<'a> ModelView<'a> {
         self.training.as_ref()
     }
 
+    /// The int8 body that runs before [`network`](Self::network) (format 4), if any: the
+    /// input shape is its input, the network takes its dequantised output.
+    pub fn int8_body(&self) -> Option<Int8Body<'_>> {
+        let part = self.int8.as_ref()?;
+        Int8Body::new(self.input, part.input, &part.layers, part.data).ok()
+    }
+
     /// Bytes written by a newer format version that this reader skipped (0 for files of
     /// this reader's version).
     pub fn ignored_bytes(&self) -> usize {
         self.ignored
     }
 
-    /// The network. Decoding validated it; this re-runs [`Network::new`]'s cheap checks,
-    /// which therefore succeed.
+    /// The network (the float head of an int8 model). Decoding validated it; this re-runs
+    /// [`Network::new`]'s cheap checks, which therefore succeed.
     pub fn network(&self) -> Result<Network<'_>, crate::Error> {
-        Network::new(self.input, &self.layers)
+        Network::new(self.head_input(), &self.layers)
+    }
+
+    /// The network's input width: the int8 body's output width, or the input's.
+    fn head_input(&self) -> usize {
+        self.int8
+            .as_ref()
+            .and_then(|p| p.layers.last())
+            .map_or(self.input, |l| l.units as usize)
     }
 
     /// The model as [`ModelRef`], e.g. to encode it again.
@@ -94,6 +120,7 @@ impl<'a> ModelView<'a> {
             input_shape: Some(&self.input_shape),
             weights: self.weights,
             training: self.training.clone(),
+            int8: self.int8_body(),
         })
     }
 }
@@ -253,6 +280,21 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
             offset: HEADER_LEN,
             what: describe(&e),
         })?;
+    let (int8, rest) = if header.version >= INT8_MIN_READER && !rest.is_empty() {
+        type Record = Option<Int8Record<heapless::Vec<Int8Layer, MAX_INT8_LAYERS>>>;
+        postcard::take_from_bytes::<Record>(rest).map_err(|e| FormatError::Malformed {
+            offset: meta_end - rest.len(),
+            what: describe(&e),
+        })?
+    } else {
+        (None, rest)
+    };
+    if int8.is_some() && header.min_reader < INT8_MIN_READER {
+        return Err(FormatError::Malformed {
+            offset: 6,
+            what: Malformation::VersionFields,
+        });
+    }
     let same_version = header.version == VERSION;
     if same_version && !rest.is_empty() {
         return Err(FormatError::Malformed {
@@ -272,7 +314,19 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
         })?;
     }
     let input = shape_width(&meta.input_shape)?;
-    let net = Network::new(input, &layers).map_err(Inconsistency::Layers)?;
+    let int8_data_len = match &int8 {
+        Some(record) => Some(
+            Int8Body::data_len(input, &record.layers).ok_or(FormatError::TooLarge {
+                what: Quantity::ModelFile,
+            })?,
+        ),
+        None => None,
+    };
+    let head_input = int8
+        .as_ref()
+        .and_then(|r| r.layers.last())
+        .map_or(input, |l| l.units as usize);
+    let net = Network::new(head_input, &layers).map_err(Inconsistency::Layers)?;
     let params = net.param_count();
     if meta.params as usize != params {
         return Err(Inconsistency::Count {
@@ -283,9 +337,11 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
         .into());
     }
     let state_len = meta.training.as_ref().map_or(0, |t| t.state_len as usize);
-    let layout = Layout::new(header.meta_len, params, state_len).ok_or(FormatError::TooLarge {
-        what: Quantity::ModelFile,
-    })?;
+    let layout = Layout::new(header.meta_len, params, state_len)
+        .and_then(|l| l.with_int8(int8_data_len.unwrap_or(0)))
+        .ok_or(FormatError::TooLarge {
+            what: Quantity::ModelFile,
+        })?;
     if layout.crc > data_end || (same_version && layout.crc < data_end) {
         return Err(Inconsistency::Count {
             what: StoredCount::FileLength,
@@ -321,6 +377,18 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
         }
         None => None,
     };
+    let int8 = match int8 {
+        Some(record) => {
+            let data = &bytes[layout.int8..layout.crc];
+            Int8Body::new(input, record.input, &record.layers, data).map_err(Inconsistency::Int8)?;
+            Some(Int8Part {
+                input: record.input,
+                layers: record.layers,
+                data,
+            })
+        }
+        None => None,
+    };
     Ok(ModelView {
         header,
         crc: stored_crc(bytes),
@@ -329,6 +397,7 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
         layers,
         weights,
         training,
+        int8,
         ignored,
     })
 }
@@ -377,8 +446,9 @@ mod tests {
     use super::*;
     use crate::format::Aligned;
 
-    static ADAM: Aligned<[u8; 224]> = Aligned(*include_bytes!("../../../tests/golden/small-adam.mdl"));
-    static SGD: Aligned<[u8; 172]> = Aligned(*include_bytes!("../../../tests/golden/small-trainable.mdl"));
+    static ADAM: Aligned<[u8; 224]> = Aligned(*include_bytes!("../../../tests/golden/v3/small-adam.mdl"));
+    static INT8: Aligned<[u8; 140]> = Aligned(*include_bytes!("../../../tests/golden/small-int8.mdl"));
+    static SGD: Aligned<[u8; 172]> = Aligned(*include_bytes!("../../../tests/golden/v3/small-trainable.mdl"));
 
     /// Readers of versions 1 and 2 ran this same version check with their own number: they
     /// refuse a file with Adam by name and go on reading plain SGD files.
@@ -396,5 +466,21 @@ mod tests {
             assert!(verify(&SGD.0, old).is_ok());
         }
         assert!(decode(&ADAM.0).is_ok());
+    }
+
+    /// Readers of versions 1 to 3 refuse a file with an int8 body by version, naming both.
+    #[test]
+    fn older_readers_refuse_int8_files_by_version() {
+        for old in [1, 2, 3] {
+            assert_eq!(
+                verify(&INT8.0, old),
+                Err(FormatError::NewerVersion {
+                    version: 4,
+                    min_reader: 4,
+                    supported: old
+                })
+            );
+        }
+        assert!(decode(&INT8.0).unwrap().int8_body().is_some());
     }
 }

@@ -2,13 +2,14 @@
 
 use super::crc32::crc32;
 use super::wire::{
-    shape_width, Header, InputShape, LayerRecord, LayerSeq, Layout, Meta, OptimizerRecord, TrainingRecord,
-    HEADER_LEN, MAGIC,
+    shape_width, Header, InputShape, Int8Record, LayerRecord, LayerSeq, Layout, Meta, OptimizerRecord,
+    TrainingRecord, HEADER_LEN, INT8_MIN_READER, MAGIC,
 };
 use super::{
     FormatError, Inconsistency, Malformation, Quantity, StoredCount, TrainingState, MIN_READER_VERSION,
     VERSION,
 };
+use crate::quant::{Int8Body, Int8Layer};
 use crate::Network;
 use postcard::ser_flavors::Size;
 
@@ -25,11 +26,15 @@ pub struct ModelRef<'a> {
     pub weights: &'a [f32],
     /// The state for fine-tuning, if the file should carry it.
     pub training: Option<TrainingState<'a>>,
+    /// An int8 body before the network (format 4): the input shape is the body's input,
+    /// the network (the float head) takes the body's dequantised output.
+    pub int8: Option<Int8Body<'a>>,
 }
 
 /// The metadata and layout of a model about to be written.
 struct Plan<'a> {
     meta: Meta<LayerSeq<'a>>,
+    int8: Option<Int8Record<&'a [Int8Layer]>>,
     layout: Layout,
 }
 
@@ -65,22 +70,41 @@ impl<'a> ModelRef<'a> {
             params: to_u32(params, Quantity::Parameters)?,
             training,
         };
-        let meta_len =
-            postcard::serialize_with_flavor(&meta, Size::default()).map_err(|_| FormatError::TooLarge {
-                what: Quantity::Metadata,
-            })?;
+        if let Some(body) = &self.int8 {
+            if body.output_width() != net.input_width() {
+                return Err(Inconsistency::Count {
+                    what: StoredCount::InputWidth,
+                    expected: net.input_width(),
+                    found: body.output_width(),
+                }
+                .into());
+            }
+        }
+        let int8 = self.int8.map(|body| Int8Record {
+            input: body.input_params(),
+            layers: body.layers(),
+        });
+        let too_large = |_| FormatError::TooLarge {
+            what: Quantity::Metadata,
+        };
+        let mut meta_len = postcard::serialize_with_flavor(&meta, Size::default()).map_err(too_large)?;
+        if int8.is_some() {
+            meta_len += postcard::serialize_with_flavor(&int8, Size::default()).map_err(too_large)?;
+        }
         let state = self.training.as_ref().map_or(0, |t| t.state.len());
+        let data = self.int8.map_or(0, |body| body.data().len());
         let layout = Layout::new(meta_len, params, state)
+            .and_then(|l| l.with_int8(data))
             .filter(|l| l.file_len() <= u32::MAX as usize)
             .ok_or(FormatError::TooLarge {
                 what: Quantity::ModelFile,
             })?;
-        Ok(Plan { meta, layout })
+        Ok(Plan { meta, int8, layout })
     }
 
     /// The input shape as stored, checked against the network's input width.
     fn stored_input_shape(&self) -> Result<InputShape, FormatError> {
-        let width = self.network.input_width();
+        let width = self.int8.map_or(self.network.input_width(), |b| b.input_width());
         let flat = [to_u32(width, Quantity::InputWidth)?];
         let mut shape = InputShape::new();
         for &d in self.input_shape.unwrap_or(&flat) {
@@ -124,19 +148,28 @@ impl<'a> ModelRef<'a> {
         let layout = self.encode_head(out)?;
         write_f32s(&mut out[layout.weights..layout.state], self.weights);
         let state = self.training.as_ref().map_or(&[][..], |t| t.state);
-        write_f32s(&mut out[layout.state..layout.crc], state);
+        write_f32s(&mut out[layout.state..layout.int8], state);
+        if let Some(body) = &self.int8 {
+            out[layout.int8..layout.crc].copy_from_slice(body.data());
+        }
         let crc = crc32(&out[..layout.crc]);
         out[layout.crc..].copy_from_slice(&crc.to_le_bytes());
         Ok(len)
     }
 
     /// The oldest reader version that can use the file: [`MIN_READER_VERSION`], raised
-    /// to 2 when a layer needs a format-2 record and to 3 when the training state's
-    /// optimizer is more than plain SGD (a format-3 optimizer record).
+    /// to 2 when a layer needs a format-2 record, to 3 when the training state's
+    /// optimizer is more than plain SGD (a format-3 optimizer record) and to 4 with an
+    /// int8 body.
     pub fn min_reader(&self) -> u16 {
         let optimizer = self.training.as_ref().map_or(MIN_READER_VERSION, |t| {
             OptimizerRecord::new(&t.optimizer, t.scalars.u_product).min_reader()
         });
+        let optimizer = if self.int8.is_some() {
+            optimizer.max(INT8_MIN_READER)
+        } else {
+            optimizer
+        };
         self.network
             .layers()
             .iter()
@@ -149,7 +182,7 @@ impl<'a> ModelRef<'a> {
     /// that produce the weights, optimizer state and CRC themselves (a device streaming its model
     /// in chunks). `out` needs [`FileLayout::weights`] bytes.
     pub fn encode_head(&self, out: &mut [u8]) -> Result<FileLayout, FormatError> {
-        let Plan { meta, layout } = self.plan()?;
+        let Plan { meta, int8, layout } = self.plan()?;
         let len = layout.file_len();
         let Some(out) = out.get_mut(..layout.weights) else {
             return Err(FormatError::BufferTooSmall {
@@ -171,11 +204,17 @@ impl<'a> ModelRef<'a> {
             what: Malformation::PlannedSize,
         };
         postcard::to_slice(&header, &mut out[..HEADER_LEN]).map_err(unplanned)?;
-        postcard::to_slice(&meta, &mut out[HEADER_LEN..layout.meta_end]).map_err(unplanned)?;
+        let used = postcard::to_slice(&meta, &mut out[HEADER_LEN..layout.meta_end])
+            .map_err(unplanned)?
+            .len();
+        if int8.is_some() {
+            postcard::to_slice(&int8, &mut out[HEADER_LEN + used..layout.meta_end]).map_err(unplanned)?;
+        }
         out[layout.meta_end..].fill(0);
         Ok(FileLayout {
             weights: layout.weights,
             state: layout.state,
+            int8: layout.int8,
             crc: layout.crc,
             len,
         })
@@ -189,6 +228,8 @@ pub struct FileLayout {
     pub weights: usize,
     /// The optimizer state values (the end of the weights).
     pub state: usize,
+    /// The int8 body's data region (the end of the optimizer state; format 4).
+    pub int8: usize,
     /// The CRC-32 (the end of the data it covers).
     pub crc: usize,
     /// The whole file's length.

@@ -107,6 +107,8 @@ pub enum Inconsistency {
         /// What is wrong.
         what: TrainingDefect,
     },
+    /// The int8 body's parameters are invalid (format 4), naming its layer.
+    Int8(crate::quant::QuantError),
 }
 
 names! {
@@ -216,6 +218,7 @@ impl fmt::Display for Inconsistency {
             ),
             Inconsistency::InputShape { what } => write!(f, "invalid input shape: {what}"),
             Inconsistency::Training { what } => write!(f, "invalid training state: {what}"),
+            Inconsistency::Int8(e) => write!(f, "invalid int8 body: {e}"),
         }
     }
 }

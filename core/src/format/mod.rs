@@ -5,7 +5,7 @@
 //! ```text
 //! offset        size        field
 //! 0             4           magic 89 4D 44 4C ("\x89MDL")
-//! 4             2           version      u16 LE  (writer's format version, 3)
+//! 4             2           version      u16 LE  (writer's format version, 4)
 //! 6             2           min_reader   u16 LE  (oldest reader version that can use the file)
 //! 8             4           len          u32 LE  (whole file, CRC included)
 //! 12            4           meta_len     u32 LE
@@ -14,6 +14,7 @@
 //! W (4-aligned) 4·params    weights      f32 LE, the Network's flat layout
 //! ...           4·state     optimizer    f32 LE, the trainable parameters' optimizer state
 //!                                        (training state only)
+//! ...           int8 data   int8 body    format 4: the int8 layers' arrays (int8 files only)
 //! len − 4       4           CRC-32 (IEEE, as zlib) of bytes [0, len − 4), u32 LE
 //! ```
 //!
@@ -29,7 +30,7 @@
 //! let layers = [Layer::Dense { units: 2, activation: Activation::Softmax, use_bias: true }];
 //! let network = Network::new(3, &layers).unwrap();
 //! let weights = [0.5f32; 8];
-//! let model = ModelRef { network, input_shape: None, weights: &weights, training: None };
+//! let model = ModelRef { network, input_shape: None, weights: &weights, training: None, int8: None };
 //! let mut buf = Aligned([0u8; 128]);
 //! let len = model.encode(&mut buf.0).unwrap();
 //! let view = decode(&buf.0[..len]).unwrap();
@@ -56,8 +57,9 @@ pub use wire::{CRC_LEN, HEADER_LEN, MAGIC, MAX_INPUT_DIMS, MIN_FILE_LEN};
 /// The format version this code writes and the newest it reads. Version 2 added the
 /// layer records after `Flatten` (BatchNormalization, ..., ActivityRegularization);
 /// version 3 the optimizer record that holds any of core's optimizers (Adam, ...,
-/// schedules, clipping, weight decay), whose state follows the weights.
-pub const VERSION: u16 = 3;
+/// schedules, clipping, weight decay), whose state follows the weights; version 4 the
+/// int8 body (its record after the metadata, its data after the optimizer state).
+pub const VERSION: u16 = 4;
 
 /// The `min_reader` this code writes for files that only use version-1 records (files
 /// with a version-2 layer record get 2, with a version-3 optimizer record 3, see

@@ -12,6 +12,7 @@
 
 use super::{FormatError, Inconsistency, Quantity, ShapeDefect};
 use crate::optimizer::{Algorithm, Clipping, Schedule};
+use crate::quant::QuantParams;
 use crate::{Activation, Layer, Loss, Optimizer, Sgd};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -334,6 +335,21 @@ pub(super) struct TrainingRecord {
     pub state_len: u32,
 }
 
+/// The int8 body (format 4), written after [`Meta`] inside the metadata block as
+/// `Option<Int8Record>`: absent in float files (which stay readable by older readers),
+/// `Some` in int8 files (`min_reader` 4). `L` is the layer list, as in [`Meta`]. The
+/// body's data region follows the optimizer state.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Int8Record<L> {
+    /// The input's quantisation.
+    pub input: QuantParams,
+    /// The int8 Dense layers, in order.
+    pub layers: L,
+}
+
+/// The oldest format version that reads an int8 body.
+pub(super) const INT8_MIN_READER: u16 = 4;
+
 /// Where each part of a file lies, from the metadata length and the counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Layout {
@@ -343,6 +359,8 @@ pub(super) struct Layout {
     pub weights: usize,
     /// Offset of the optimizer state values.
     pub state: usize,
+    /// Offset of the int8 body's data region (format 4; the CRC's without one).
+    pub int8: usize,
     /// Offset of the CRC (the end of the known data).
     pub crc: usize,
 }
@@ -360,8 +378,16 @@ impl Layout {
             meta_end,
             weights,
             state: state_at,
+            int8: crc,
             crc,
         })
+    }
+
+    /// This layout with an int8 data region of `len` bytes before the CRC.
+    pub fn with_int8(self, len: usize) -> Option<Layout> {
+        let crc = self.int8.checked_add(len)?;
+        crc.checked_add(CRC_LEN)?;
+        Some(Layout { crc, ..self })
     }
 
     /// Length of the whole file.

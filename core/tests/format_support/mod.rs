@@ -3,6 +3,9 @@
 
 use microdense_core::format::{crc32, ModelRef, TrainingState, CRC_LEN};
 use microdense_core::optimizer::AdamSettings;
+use microdense_core::quant::{
+    Int8Activation, Int8Body, Int8Dense, Int8Layer, Int8LayerData, Int8LayerLayout, QuantParams, Requantizer,
+};
 use microdense_core::{Activation, Algorithm, Layer, Loss, Network, Optimizer, OptimizerScalars, Rng, Sgd};
 
 /// Bytes in 4-byte-aligned storage (a `Vec<u32>` underneath), as a device's flash is.
@@ -65,6 +68,7 @@ impl OwnedModel {
     /// The borrowed form the encoder takes.
     pub fn as_ref(&self) -> ModelRef<'_> {
         ModelRef {
+            int8: None,
             network: Network::new(self.input, &self.layers).unwrap(),
             input_shape: self.input_shape.as_deref(),
             weights: &self.weights,
@@ -204,4 +208,92 @@ pub fn reseal(bytes: &mut [u8]) {
     let at = bytes.len() - CRC_LEN;
     let crc = crc32(&bytes[..at]);
     bytes[at..].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// An int8 model: a body of one int8 Dense layer (4 → 3, ReLU) and the float head
+/// Dense 3 → 2 softmax.
+pub struct OwnedInt8 {
+    /// The float head.
+    pub head: OwnedModel,
+    /// The input's quantisation.
+    pub input: QuantParams,
+    /// The body's layers.
+    pub layers: Vec<Int8Layer>,
+    /// The body's data region.
+    pub data: Vec<u32>,
+}
+
+impl OwnedInt8 {
+    /// The body.
+    pub fn body(&self) -> Int8Body<'_> {
+        Int8Body::new(4, self.input, &self.layers, bytemuck::cast_slice(&self.data)).unwrap()
+    }
+
+    /// The encoded file.
+    pub fn encode(&self) -> Vec<u8> {
+        let model = ModelRef {
+            int8: Some(self.body()),
+            input_shape: Some(&[4]),
+            ..self.head.as_ref()
+        };
+        let mut out = vec![0u8; model.encoded_len().unwrap()];
+        assert_eq!(model.encode(&mut out).unwrap(), out.len());
+        out
+    }
+}
+
+/// The golden int8 model: weights `(i − 6)`, biases `10·j`, requantisation by 1/16.
+pub fn golden_int8_model() -> OwnedInt8 {
+    let layer = Int8Layer {
+        units: 3,
+        use_bias: true,
+        output: QuantParams {
+            scale: 0.25,
+            zero_point: -128,
+        },
+        activation: Int8Activation::Relu,
+    };
+    let weights: Vec<i8> = (0..12).map(|i| i - 6).collect();
+    let r = Requantizer::from_scale(1.0 / 16.0).unwrap();
+    let data = Int8LayerData {
+        dense: Int8Dense {
+            inputs: 4,
+            units: 3,
+            weights: &weights,
+            bias: &[0, 10, 20],
+            multipliers: &[r.multiplier; 3],
+            shifts: &[r.shift; 3],
+            input_offset: 0,
+            output_zero_point: 0,
+            min: -128,
+            max: 127,
+        },
+        weight_scales: &[0.5, 0.25, 0.125],
+        table: None,
+    };
+    let mut bytes = vec![0u8; Int8LayerLayout::new(4, &layer).unwrap().len()];
+    assert!(data.write(&mut bytes));
+    let head_layers = vec![Layer::Dense {
+        units: 2,
+        activation: Activation::Softmax,
+        use_bias: true,
+    }];
+    OwnedInt8 {
+        head: OwnedModel {
+            input: 3,
+            input_shape: None,
+            layers: head_layers,
+            weights: (0..8).map(|i| (i as f32 - 4.0) / 8.0).collect(),
+            training: None,
+        },
+        input: QuantParams {
+            scale: 1.0,
+            zero_point: -128,
+        },
+        layers: vec![layer],
+        data: bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect(),
+    }
 }

@@ -10,7 +10,7 @@ mod buffers;
 mod link;
 mod model;
 
-pub use buffers::{Buffers, MAX_INPUT, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
+pub use buffers::{Buffers, MAX_INPUT, MAX_INT8_SCRATCH, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
 pub use link::{SendError, FRAME_TIMEOUT_TICKS};
 
 use embedded_io::{Read, ReadReady, Write};
@@ -79,7 +79,7 @@ where
         measured: Measured {
             clock_check_instructions: identity.check_instructions,
             clock_check_ticks: identity.check_ticks,
-            infer_ram: (4 * (MAX_INPUT + MAX_SCRATCH + MAX_WIDTH)) as u32,
+            infer_ram: (4 * (MAX_INPUT + MAX_SCRATCH + MAX_WIDTH) + MAX_INT8_SCRATCH) as u32,
             ..Measured::default()
         },
         rng: Rng::new(DROPOUT_SEED),
@@ -91,6 +91,7 @@ where
         input,
         scratch,
         mid,
+        int8,
         arena,
         labels,
     } = buffers;
@@ -107,6 +108,7 @@ where
                                 input,
                                 scratch,
                                 mid,
+                                int8,
                                 arena,
                                 labels,
                             };
@@ -133,6 +135,7 @@ struct Work<'b> {
     input: &'b mut [f32],
     scratch: &'b mut [f32],
     mid: &'b mut [f32],
+    int8: &'b mut [i8],
     arena: &'b mut [f32],
     labels: &'b mut [u32],
 }
@@ -226,16 +229,17 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             return;
         };
         let Ok(net) = view.network() else { return };
-        let input = &mut buffers.input[..net.input_width()];
+        let input = &mut buffers.input[..view.input_width()];
         input.fill(0.0);
         let start = self.clock.now();
-        let ok = model::forward(
+        let ok = model::infer(
+            view,
             &net,
-            view.weights(),
             None,
             input,
             &mut buffers.scratch,
             &mut buffers.mid,
+            &mut buffers.int8,
         )
         .is_ok();
         if ok {
@@ -356,13 +360,13 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let view = self.model()?;
         let net = view.network()?;
         Self::check_count(samples, 1, 1)?;
-        let input = &mut work.input[..net.input_width()];
+        let input = &mut work.input[..view.input_width()];
         let mut records = Records::new(samples);
         records.next(false, input)?;
         records.finish()?;
         let tuned = self.tuned.as_ref().map(|t| (t, &work.arena[..t.params]));
         let start = self.clock.now();
-        let out = model::forward(&net, view.weights(), tuned, input, work.scratch, work.mid)?;
+        let out = model::infer(view, &net, tuned, input, work.scratch, work.mid, work.int8)?;
         let ticks = self.clock.now().saturating_sub(start);
         let mut scores = heapless::Vec::new();
         // `load` checked the outputs fit MAX_OUTPUTS.
@@ -383,7 +387,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let view = self.model()?;
         let net = view.network()?;
         let count = Self::check_count(samples, 0, MAX_BATCH as u16)?;
-        let input = &mut work.input[..net.input_width()];
+        let input = &mut work.input[..view.input_width()];
         let tuned = self.tuned.as_ref().map(|t| (t, &work.arena[..t.params]));
         let mut records = Records::new(samples);
         let mut batch = Tally::default();
@@ -393,7 +397,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             let label = records.next(true, input)?.unwrap_or_default();
             check_label(batch.samples as usize, label, net.output_width())?;
             let start = self.clock.now();
-            let out = model::forward(&net, view.weights(), tuned, input, work.scratch, work.mid)?;
+            let out = model::infer(view, &net, tuned, input, work.scratch, work.mid, work.int8)?;
             ticks = self.clock.now().saturating_sub(start);
             let targets = Targets::Classes(core::slice::from_ref(&label));
             batch.samples += 1;

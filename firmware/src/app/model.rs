@@ -2,13 +2,15 @@
 //! its last weighted layers (frozen prefix read from flash, trained suffix in RAM), and
 //! written back out as a `.mdl` file byte range by byte range.
 
-use microdense_core::format::{decode_prefix, Crc32, FileLayout, ModelRef, ModelView, TrainingState};
+use microdense_core::format::{
+    decode_prefix, Crc32, FileLayout, FormatError, Inconsistency, ModelRef, ModelView, TrainingState,
+};
 use microdense_core::protocol::{
     Capacity, Fault, ModelFault, ModelSummary, TrainingSummary, TunedSummary, MAX_OUTPUTS,
 };
 use microdense_core::{Error, Loss, Network, Optimizer, OptimizerScalars, Portable, Rng, Targets, Trainer};
 
-use super::buffers::{MAX_INPUT, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
+use super::buffers::{MAX_INPUT, MAX_INT8_SCRATCH, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
 
 /// What the model region holds.
 // One value for the program's life, in static memory: there is no heap to box the view in.
@@ -36,8 +38,19 @@ pub fn load(region: &'static [u8], blank: bool) -> Loaded {
         Ok(net) => net,
         Err(e) => return Loaded::Corrupted(ModelFault::Network(e)),
     };
+    let body = view.int8_body();
     let checks = [
-        (Capacity::InputValues, net.input_width(), MAX_INPUT),
+        (Capacity::InputValues, view.input_width(), MAX_INPUT),
+        (
+            Capacity::InferenceScratch,
+            body.map_or(0, |b| b.scratch_len()),
+            MAX_INT8_SCRATCH,
+        ),
+        (
+            Capacity::LayerWidth,
+            body.map_or(0, |_| net.input_width()),
+            MAX_WIDTH,
+        ),
         (Capacity::Outputs, net.output_width(), MAX_OUTPUTS),
         (Capacity::LayerWidth, net.max_output_width(), MAX_WIDTH),
         (
@@ -131,6 +144,30 @@ pub fn forward<'s>(
         .predict(&Portable, trainable, suffix_input, 1, &mut scratch[..len])
 }
 
+/// Runs one sample through the model: its int8 body (if any, into `mid`, scratch in
+/// `int8`), then [`forward`] on the float network. The result lives in `scratch`.
+pub fn infer<'s>(
+    view: &ModelView<'_>,
+    net: &Network<'_>,
+    tuned: Option<(&Tuned, &[f32])>,
+    input: &[f32],
+    scratch: &'s mut [f32],
+    mid: &mut [f32],
+    int8: &mut [i8],
+) -> Result<&'s [f32], Fault> {
+    let Some(body) = view.int8_body() else {
+        return Ok(forward(net, view.weights(), tuned, input, scratch, mid)?);
+    };
+    let head_input = &mut mid[..body.output_width()];
+    body.predict(input, &mut int8[..body.scratch_len()], head_input)
+        .map_err(|e| {
+            Fault::BadModel(ModelFault::File(FormatError::InconsistentShapes(
+                Inconsistency::Int8(e),
+            )))
+        })?;
+    Ok(forward(net, view.weights(), None, head_input, scratch, &mut [])?)
+}
+
 /// Sets up fine-tuning of the last `layers` weighted layers in `arena`: copies their
 /// weights from flash and the optimizer state from the file's training state (when it
 /// trains the same layers with an optimizer of the same state layout), else a fresh state
@@ -143,7 +180,11 @@ pub fn start_tuning(
     arena: &mut [f32],
 ) -> Result<Tuned, Fault> {
     let net = view.network()?;
-    let weighted = net.weighted_layer_count();
+    // This firmware does not fine-tune on top of an int8 body yet: it has no trainable layers.
+    let weighted = match view.int8_body() {
+        Some(_) => 0,
+        None => net.weighted_layer_count(),
+    };
     if layers == 0 || layers > weighted {
         return Err(Fault::TrainLayers {
             requested: small(layers),
@@ -292,6 +333,7 @@ impl<'a> FileImage<'a> {
         let flash_file = FileLayout {
             weights: file_len,
             state: file_len,
+            int8: file_len,
             crc: file_len,
             len: file_len,
         };
@@ -307,6 +349,7 @@ impl<'a> FileImage<'a> {
         let net = view.network()?;
         let state = &arena[tuned.params..tuned.params + tuned.state];
         let model = ModelRef {
+            int8: None,
             network: net,
             input_shape: Some(view.input_shape()),
             // The head depends only on the weights' count, which the flash copy has.
@@ -393,7 +436,7 @@ pub fn summary(view: &ModelView<'static>, tuned: Option<&Tuned>) -> Result<Model
         file_len: small(view.header().len),
         crc: view.crc(),
         version: view.header().version,
-        input_width: small(net.input_width()),
+        input_width: small(view.input_width()),
         output_width: small(net.output_width()),
         layers: net.layers().len() as u16,
         weighted_layers: net.weighted_layer_count() as u16,

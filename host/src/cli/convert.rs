@@ -1,5 +1,6 @@
 //! `microdense convert IN OUT`: between Keras's formats and the device format.
 
+use super::data::DataArgs;
 use crate::device_format::{to_mdl, ExportOptions};
 use crate::model::Model;
 use crate::model_io::{FileKind, LoadWeights};
@@ -33,6 +34,16 @@ pub struct ConvertArgs {
     /// `.mdl`: mark the last K weighted layers trainable (implies `--with-training-state`).
     #[arg(long, value_name = "K")]
     trainable_layers: Option<usize>,
+    /// `.mdl`: quantise to int8 (as `microdense quantize`, with `--calibrate N`); the last
+    /// `--trainable-layers K` Dense layers (default 0) stay float32.
+    #[arg(long, requires = "calibrate")]
+    int8: bool,
+    /// With `--int8`: calibrate the activations' ranges (per tensor, min/max) on the first
+    /// N MNIST training images.
+    #[arg(long, value_name = "N", requires = "int8")]
+    calibrate: Option<usize>,
+    #[command(flatten)]
+    data: DataArgs,
     /// `.mdl`: write weights that are NaN or infinite instead of refusing them.
     #[arg(long)]
     allow_nonfinite: bool,
@@ -44,6 +55,9 @@ pub struct ConvertArgs {
 pub fn run(args: ConvertArgs) -> Result<(), String> {
     let out = &args.output;
     let to_mdl_file = FileKind::of(out) == Some(FileKind::DeviceFormat);
+    if args.int8 && (!to_mdl_file || args.weights_only) {
+        return Err(format!("--int8 is for a .mdl output, not {}", out.display()));
+    }
     if (args.with_training_state || args.trainable_layers.is_some()) && (!to_mdl_file || args.weights_only) {
         return Err(format!(
             "--with-training-state and --trainable-layers are for a .mdl output, not {}",
@@ -87,6 +101,10 @@ pub fn run(args: ConvertArgs) -> Result<(), String> {
                  a device cannot run them (--allow-nonfinite writes them anyway)",
                 args.input.display()
             ));
+        }
+        if let Some(n) = args.calibrate {
+            let k = args.trainable_layers.unwrap_or(0);
+            return super::quantize::write_int8(&model, out, n, &args.data, k);
         }
         let bytes = to_mdl(&model, &options).map_err(|e| e.to_string())?;
         crate::atomic::write(out, &bytes).map_err(super::cannot_write(out))?;

@@ -419,13 +419,19 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<(), String> {
     device.reset().map_err(err)?;
     let (_, _, infer_ticks) = device.infer(&test, 0).map_err(err)?;
     let file = device.pull(&mut |_, _| {}).map_err(err)?;
-    // The model's own optimizer (Adam, ...), else plain SGD.
-    let sgd = device.info().map_err(err)?.model.sgd_override(None, None)?;
-    device.train_step(2, sgd, None, &train, &[0]).map_err(err)?;
-    let one = device.info().map_err(err)?;
-    let batch: Vec<usize> = (0..8).collect();
-    device.train_step(2, sgd, None, &train, &batch).map_err(err)?;
-    let eight = device.info().map_err(err)?;
+    // The firmware does not fine-tune models with an int8 body yet: inference figures only.
+    let trainable = matches!(crate::device_format::int8_from_mdl(&file), Ok(None));
+    let (one, eight) = if trainable {
+        // The model's own optimizer (Adam, ...), else plain SGD.
+        let sgd = device.info().map_err(err)?.model.sgd_override(None, None)?;
+        device.train_step(2, sgd, None, &train, &[0]).map_err(err)?;
+        let one = device.info().map_err(err)?;
+        let batch: Vec<usize> = (0..8).collect();
+        device.train_step(2, sgd, None, &train, &batch).map_err(err)?;
+        (Some(one), device.info().map_err(err)?)
+    } else {
+        (None, device.info().map_err(err)?)
+    };
     device.reset().map_err(err)?;
     let unit = eight.unit();
     println!("{eight}");
@@ -442,16 +448,18 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<(), String> {
         eight.ram_used()
     );
     println!("| RAM: inference buffers | {} bytes |", eight.measured.infer_ram);
-    println!(
-        "| RAM: fine-tune last 2 layers ({}), batch 1 | {} bytes |",
-        optimizer_name(&one),
-        one.measured.train_ram
-    );
-    println!(
-        "| RAM: fine-tune last 2 layers ({}), batch 8 | {} bytes |",
-        optimizer_name(&eight),
-        eight.measured.train_ram
-    );
+    if let Some(one) = &one {
+        println!(
+            "| RAM: fine-tune last 2 layers ({}), batch 1 | {} bytes |",
+            optimizer_name(one),
+            one.measured.train_ram
+        );
+        println!(
+            "| RAM: fine-tune last 2 layers ({}), batch 8 | {} bytes |",
+            optimizer_name(&eight),
+            eight.measured.train_ram
+        );
+    }
     match macs(&file) {
         Some(macs) => println!(
             "| {unit} per inference | {infer_ticks} ({:.2} per multiply-accumulate, {macs} MACs) |",
@@ -459,13 +467,15 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<(), String> {
         ),
         None => println!("| {unit} per inference | {infer_ticks} |"),
     }
-    println!(
-        "| {unit} per training sample (last 2 layers), batch 1 | {} |",
-        one.measured.train_ticks_per_sample
-    );
-    println!(
-        "| {unit} per training sample (last 2 layers), batch 8 | {} |",
-        eight.measured.train_ticks_per_sample
-    );
+    if let Some(one) = &one {
+        println!(
+            "| {unit} per training sample (last 2 layers), batch 1 | {} |",
+            one.measured.train_ticks_per_sample
+        );
+        println!(
+            "| {unit} per training sample (last 2 layers), batch 8 | {} |",
+            eight.measured.train_ticks_per_sample
+        );
+    }
     Ok(())
 }

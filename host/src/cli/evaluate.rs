@@ -2,7 +2,12 @@
 //! optional confusion matrix.
 
 use super::data::DataArgs;
-use crate::model::Compile;
+use crate::dataset::Dataset;
+use crate::device_format::read_int8_mdl;
+use crate::history::Evaluation;
+use crate::int8::Int8Model;
+use crate::model::{Compile, Model};
+use crate::model_io::FileKind;
 use crate::plot::ConfusionMatrix;
 use microdense_core::argmax;
 use std::path::PathBuf;
@@ -27,18 +32,32 @@ pub fn run(args: EvaluateArgs) -> Result<(), String> {
     if let Some(path) = &args.confusion {
         super::check_output(path)?;
     }
-    let mut model = args.model.load()?;
-    super::data::check_output_width(&model)?;
-    if model.compile.is_none() {
-        eprintln!(
-            "note: {} is not compiled; evaluating with categorical cross-entropy",
-            args.model.model.display()
-        );
-        model.compile = Some(Compile::default());
-    }
+    let model = match FileKind::of(&args.model.model) {
+        Some(FileKind::DeviceFormat) => read_int8_mdl(&args.model.model).map_err(|e| e.to_string())?,
+        _ => None,
+    };
+    let model = match model {
+        Some(int8) => {
+            super::data::check_output_width(&int8.head)?;
+            println!("int8 body: core's integer kernels, as the device runs them; float32 head");
+            Evaluated::Int8(int8)
+        }
+        None => {
+            let mut model = args.model.load()?;
+            super::data::check_output_width(&model)?;
+            if model.compile.is_none() {
+                eprintln!(
+                    "note: {} is not compiled; evaluating with categorical cross-entropy",
+                    args.model.model.display()
+                );
+                model.compile = Some(Compile::default());
+            }
+            Evaluated::Float(model)
+        }
+    };
     let data = args.data.load()?;
     let test = data.test()?;
-    let score = model.evaluate(&test).map_err(|e| e.to_string())?;
+    let score = model.evaluate(&test)?;
     println!(
         "{} test images - loss: {:.4} - accuracy: {:.4}",
         test.len(),
@@ -46,7 +65,7 @@ pub fn run(args: EvaluateArgs) -> Result<(), String> {
         score.accuracy
     );
     if let Some(path) = &args.confusion {
-        let outputs = model.predict(&test).map_err(|e| e.to_string())?;
+        let outputs = model.predict(&test)?;
         let classes = outputs.len() / test.len().max(1);
         let pairs = test
             .labels()
@@ -62,4 +81,26 @@ pub fn run(args: EvaluateArgs) -> Result<(), String> {
         println!("{}", serde_json::to_string(&score).map_err(|e| e.to_string())?);
     }
     Ok(())
+}
+
+/// What `evaluate` runs: a float model, or an int8 body with its float head.
+enum Evaluated {
+    Float(Model),
+    Int8(Int8Model),
+}
+
+impl Evaluated {
+    fn evaluate(&self, test: &Dataset<'_>) -> Result<Evaluation, String> {
+        match self {
+            Evaluated::Float(m) => m.evaluate(test).map_err(|e| e.to_string()),
+            Evaluated::Int8(m) => m.evaluate(test),
+        }
+    }
+
+    fn predict(&self, test: &Dataset<'_>) -> Result<Vec<f32>, String> {
+        match self {
+            Evaluated::Float(m) => m.predict(test).map_err(|e| e.to_string()),
+            Evaluated::Int8(m) => m.predict(test),
+        }
+    }
 }

@@ -10,10 +10,12 @@ mod parse;
 mod plot;
 mod predict;
 mod progress;
+mod quantize;
 mod summary;
 mod train;
 
 use crate::budget::{ParamBudget, DEFAULT_MAX_PARAMS};
+use crate::device_format::read_int8_mdl;
 use crate::model::Model;
 use crate::model_io::{FileKind, LoadWeights};
 use clap::{Parser, Subcommand};
@@ -45,6 +47,9 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Convert between Keras's formats (.h5, .keras, .weights.h5, .json, .yaml) and .mdl.
     Convert(convert::ConvertArgs),
+    /// Quantise a float model to int8 (TFLite's scheme) into a .mdl, the last K Dense
+    /// layers kept float32 for fine-tuning on the device.
+    Quantize(quantize::QuantizeArgs),
     /// What a .mdl device-format file holds and the flash and RAM a device needs for it.
     Inspect(inspect::InspectArgs),
     /// Draw a model as Keras's plot_model does (PNG or SVG).
@@ -74,6 +79,13 @@ impl BudgetArgs {
     /// that are NaN or infinite get one too.
     fn load(self, path: &Path) -> Result<Model, String> {
         let model = Model::load_with_budget(path, self.budget()).map_err(|e| e.to_string())?;
+        if FileKind::of(path) == Some(FileKind::DeviceFormat) && matches!(read_int8_mdl(path), Ok(Some(_))) {
+            eprintln!(
+                "warning: {} has an int8 body: loaded dequantised to float32, which predicts what the int8 \
+                 model predicts within its quantisation error",
+                path.display()
+            );
+        }
         if let Some(why) = &model.dropped_training {
             eprintln!("warning: loaded without its training setup (as load_model(compile=False)): {why}");
         }
@@ -154,6 +166,7 @@ pub fn run() -> i32 {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Quantize(args) => quantize::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Plot(args) => plot::run_model(args),
         Command::PlotHistory(args) => plot::run_history(args),

@@ -1,8 +1,12 @@
 //! Conversion between the host's [`Model`] and the device format.
 
 use super::AlignedBytes;
+use crate::int8::{dequantize, Int8Model};
 use crate::model::{Compile, Model, ModelError, ModelKind, NamedLayer, OptimizerState};
-use microdense_core::format::{self, FormatError, ModelRef, Quantity, TrainingState};
+use microdense_core::format::{
+    self, FormatError, Inconsistency, ModelRef, ModelView, Quantity, TrainingState,
+};
+use microdense_core::quant::Int8Body;
 use microdense_core::{Network, OptimizerScalars};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -109,6 +113,16 @@ fn trailing_trainable_dense(model: &Model) -> usize {
 /// With a training state, the optimizer state stored is the model's for the trainable
 /// parameters (a fresh one, [`microdense_core::Optimizer::init_state`], when the model has none yet).
 pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceFormatError> {
+    encode_mdl(model, options, None)
+}
+
+/// [`to_mdl`], with an int8 body before `model` (which is then its float head) and the
+/// body's input shape as the file's.
+fn encode_mdl(
+    model: &Model,
+    options: &ExportOptions,
+    int8: Option<(Int8Body<'_>, &[usize])>,
+) -> Result<Vec<u8>, DeviceFormatError> {
     model.validate()?;
     let first = match options.trainable_layers {
         Some(k) => model.with_network(|net| Ok(net.first_trainable_layer(k)))?,
@@ -122,8 +136,8 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
     let model = &folded;
     let layers = model.core_layers();
     let network = Network::new(model.input_width(), &layers)?;
-    let input_shape = model
-        .input_shape
+    let input_shape = int8
+        .map_or(&model.input_shape[..], |(_, shape)| shape)
         .iter()
         .map(|&d| {
             u32::try_from(d).map_err(|_| FormatError::TooLarge {
@@ -161,6 +175,7 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
         None
     };
     let file = ModelRef {
+        int8: int8.map(|(body, _)| body),
         network,
         input_shape: Some(&input_shape),
         weights: &model.params,
@@ -185,9 +200,54 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
 /// before the trainable ones marked non-trainable, and, with a training state, the
 /// compile settings and the optimizer state (a fresh state, [`microdense_core::Optimizer::init_state`], for
 /// the frozen parameters, which Keras does not step).
+///
+/// A file with an int8 body decodes to its dequantised float model
+/// ([`Int8Model::dequantized`]); [`int8_from_mdl`] keeps it int8.
 pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
     let aligned = AlignedBytes::new(bytes);
     let view = format::decode(aligned.bytes())?;
+    let shape: Vec<usize> = view.input_shape().iter().map(|&d| d as usize).collect();
+    match view.int8_body() {
+        Some(body) => {
+            let head = model_from_view(&view, vec![view.network()?.input_width()])?;
+            Ok(dequantize(&body, &shape, &head)?)
+        }
+        None => model_from_view(&view, shape),
+    }
+}
+
+/// Decodes a `.mdl` file with an int8 body (`None` for a float file).
+pub fn int8_from_mdl(bytes: &[u8]) -> Result<Option<Int8Model>, DeviceFormatError> {
+    let aligned = AlignedBytes::new(bytes);
+    let view = format::decode(aligned.bytes())?;
+    let Some(body) = view.int8_body() else {
+        return Ok(None);
+    };
+    let head = model_from_view(&view, vec![view.network()?.input_width()])?;
+    Ok(Some(Int8Model {
+        input_shape: view.input_shape().iter().map(|&d| d as usize).collect(),
+        input: body.input_params(),
+        layers: body.layers().to_vec(),
+        data: body
+            .data()
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        head,
+    }))
+}
+
+/// Encodes an int8 model: its body, then its float head with the training state
+/// `options` ask for.
+pub fn int8_to_mdl(int8: &Int8Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceFormatError> {
+    let body = int8
+        .body()
+        .map_err(|e| FormatError::InconsistentShapes(Inconsistency::Int8(e)))?;
+    encode_mdl(&int8.head, options, Some((body, &int8.input_shape)))
+}
+
+/// The float model a decoded view holds (the head of an int8 file), with `input_shape`.
+fn model_from_view(view: &ModelView<'_>, input_shape: Vec<usize>) -> Result<Model, DeviceFormatError> {
     let network = view.network()?;
     let first_trainable = view
         .training()
@@ -227,7 +287,7 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
         name: "sequential".into(),
         kind: ModelKind::Sequential,
         input_name: "input_layer".into(),
-        input_shape: view.input_shape().iter().map(|&d| d as usize).collect(),
+        input_shape,
         layers,
         params: view.weights().to_vec(),
         compile,
@@ -240,11 +300,19 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
 
 /// Reads and decodes a `.mdl` file.
 pub fn read_mdl(path: &Path) -> Result<Model, DeviceFormatError> {
-    let bytes = std::fs::read(path).map_err(|error| DeviceFormatError::Read {
+    from_mdl(&read_file(path)?)
+}
+
+/// Reads a `.mdl` file with an int8 body (`None` for a float file).
+pub fn read_int8_mdl(path: &Path) -> Result<Option<Int8Model>, DeviceFormatError> {
+    int8_from_mdl(&read_file(path)?)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, DeviceFormatError> {
+    std::fs::read(path).map_err(|error| DeviceFormatError::Read {
         path: path.to_path_buf(),
         error,
-    })?;
-    from_mdl(&bytes)
+    })
 }
 
 #[cfg(test)]
@@ -360,7 +428,7 @@ mod tests {
         };
         let bytes = to_mdl(&model, &options).unwrap();
         let header = format::read_header(&bytes).unwrap();
-        assert_eq!((header.version, header.min_reader), (3, 3));
+        assert_eq!((header.version, header.min_reader), (format::VERSION, 3));
         let back = from_mdl(&bytes).unwrap();
         assert_eq!(back.compile.as_ref().unwrap().optimizer, adam);
         let state = back.optimizer.unwrap();

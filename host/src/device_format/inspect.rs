@@ -4,6 +4,7 @@
 
 use super::AlignedBytes;
 use microdense_core::format::{self, FormatError};
+use microdense_core::quant::{Int8Activation, Int8LayerLayout};
 use microdense_core::{Layer, Loss, Optimizer, Sgd, Trainer};
 use std::fmt;
 
@@ -20,6 +21,26 @@ pub struct LayerRow {
     pub params: usize,
     /// Whether the file's training state trains it.
     pub trainable: bool,
+}
+
+/// One int8 Dense layer of an int8 body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Int8Row {
+    /// Output width.
+    pub units: usize,
+    /// How its output is activated (`linear`, `relu` by clamping, or a table's function).
+    pub activation: &'static str,
+    /// Bytes of its arrays in the file (weights, bias, requantisation, scales, table).
+    pub bytes: usize,
+}
+
+/// An int8 body's figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Int8Report {
+    /// Its layers.
+    pub layers: Vec<Int8Row>,
+    /// Its inference scratch (`2·W` bytes, `W` the widest of the input and its layers).
+    pub scratch: usize,
 }
 
 /// Device memory for fine-tuning the last `k` Dense layers, in bytes.
@@ -65,7 +86,10 @@ pub struct ModelReport {
     pub params: usize,
     /// The training state's optimizer, loss, iterations and trainable layer count.
     pub training: Option<(Optimizer, Loss, u64, usize)>,
-    /// RAM for inference scratch with a batch of 1 (`4 · inference_scratch_len(1)`).
+    /// The int8 body before the layers (format 4), if any.
+    pub int8: Option<Int8Report>,
+    /// RAM for inference scratch with a batch of 1 (`4 · inference_scratch_len(1)`; with
+    /// an int8 body, plus its scratch and the `4 · in` bytes of its dequantised output).
     pub inference_ram: usize,
     /// The optimizer the fine-tuning figures assume: the file's, or SGD with momentum.
     pub fine_tune_optimizer: Optimizer,
@@ -150,6 +174,31 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
+    let int8 = view.int8_body().map(|body| {
+        let mut inputs = body.input_width();
+        let layers = body
+            .layers()
+            .iter()
+            .map(|l| {
+                let bytes = Int8LayerLayout::new(inputs, l).map_or(0, |layout| layout.len());
+                inputs = l.units as usize;
+                Int8Row {
+                    units: l.units as usize,
+                    activation: match l.activation {
+                        Int8Activation::Linear => "linear",
+                        Int8Activation::Relu => "relu",
+                        Int8Activation::Table { function, .. } => function.keras_name(),
+                    },
+                    bytes,
+                }
+            })
+            .collect();
+        Int8Report {
+            layers,
+            scratch: body.scratch_len(),
+        }
+    });
+    let body_ram = int8.as_ref().map_or(0, |r| r.scratch + 4 * net.input_width());
     Some(ModelReport {
         input_shape: view.input_shape().iter().map(|&d| d as usize).collect(),
         layers,
@@ -162,7 +211,8 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
                 t.trainable_layers,
             )
         }),
-        inference_ram: 4 * net.inference_scratch_len(1),
+        int8,
+        inference_ram: 4 * net.inference_scratch_len(1) + body_ram,
         fine_tune_optimizer,
         fine_tune,
         ignored_bytes: view.ignored_bytes(),
@@ -197,6 +247,22 @@ impl fmt::Display for Inspection {
             )?;
         }
         writeln!(f)?;
+        if let Some(body) = &m.int8 {
+            writeln!(f, "int8 body (TFLite's scheme, run by core's integer kernels):")?;
+            writeln!(
+                f,
+                "{:<4} {:<12} {:<10} {:>8} {:>9}",
+                "#", "layer", "activation", "output", "bytes"
+            )?;
+            for (i, row) in body.layers.iter().enumerate() {
+                writeln!(
+                    f,
+                    "{:<4} {:<12} {:<10} {:>8} {:>9}",
+                    i, "Dense int8", row.activation, row.units, row.bytes
+                )?;
+            }
+            writeln!(f, "float32 head (on the body's dequantised output):")?;
+        }
         writeln!(
             f,
             "{:<4} {:<14} {:<12} {:<10} {:>8} {:>9}  train",

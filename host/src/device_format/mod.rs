@@ -6,5 +6,7 @@ mod convert;
 mod inspect;
 
 pub use aligned::AlignedBytes;
-pub use convert::{from_mdl, read_mdl, to_mdl, DeviceFormatError, ExportOptions};
-pub use inspect::{inspect, FineTuneMemory, Inspection, LayerRow, ModelReport};
+pub use convert::{
+    from_mdl, int8_from_mdl, int8_to_mdl, read_int8_mdl, read_mdl, to_mdl, DeviceFormatError, ExportOptions,
+};
+pub use inspect::{inspect, FineTuneMemory, Inspection, Int8Report, Int8Row, LayerRow, ModelReport};

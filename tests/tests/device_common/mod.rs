@@ -81,18 +81,24 @@ pub fn adam_tutorial_model() -> Model {
 
 /// The tutorial's model trained on the host for `epochs` epochs (seed 1) with `compile`.
 pub fn tutorial_model_trained_with(compile: Compile, epochs: usize) -> Model {
+    model_trained(TUTORIAL_SPEC, 1.0, compile, epochs)
+}
+
+/// The model of `--arch spec` trained on the host for `epochs` epochs (seed 1) with
+/// `compile`, on pixels multiplied by `scale` (1 raw, 1/255 normalised).
+pub fn model_trained(spec: &str, scale: f32, compile: Compile, epochs: usize) -> Model {
     let train = &mnist().train;
     let labels = labels_u32(&train.labels);
     let data = Dataset::new(
         Features::U8 {
             data: &train.images,
-            scale: 1.0,
+            scale,
         },
         784,
         &labels,
     )
     .unwrap();
-    let mut model = Model::from_spec(TUTORIAL_SPEC, 1).unwrap();
+    let mut model = Model::from_spec(spec, 1).unwrap();
     model.compile(compile);
     let options = FitOptions {
         epochs,
