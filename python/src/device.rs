@@ -4,6 +4,7 @@
 use crate::arrays::{class_labels, Samples};
 use crate::errors::{device_error, DeviceError, ShapeError};
 use crate::model::{show_progress, PyModel};
+use crate::quantized::PyQuantizedModel;
 use crate::report;
 use crate::watch::{self, Job};
 use microdense::device::{qemu, Device, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport};
@@ -25,7 +26,7 @@ const EVALUATE_CHUNK: usize = 1000;
 const FIRMWARE_ENV: &str = "MICRODENSE_FIRMWARE";
 
 /// A connected device; with `qemu=True` the firmware runs under QEMU (mps2-an386) with
-/// `model` (a `Model` or a `.mdl` path) in its model region, until `close()`.
+/// `model` (a `Model`, a `QuantizedModel` or a `.mdl` path) in its model region, until `close()`.
 #[pyclass(name = "Device", module = "microdense")]
 pub struct PyDevice {
     /// The connection (in a mutex because a Python object must be `Sync`; methods take
@@ -134,8 +135,12 @@ impl PyDevice {
         }
         let (model_path, model_dir) = match model {
             None => (None, None),
-            Some(m) => match m.cast::<PyModel>() {
-                Ok(m) => {
+            Some(m) => match m
+                .cast::<PyModel>()
+                .map(|_| ())
+                .or_else(|_| m.cast::<PyQuantizedModel>().map(|_| ()))
+            {
+                Ok(()) => {
                     let dir = tempfile::tempdir().map_err(|e| {
                         DeviceError::new_err(format!("cannot create a directory for the model: {e}"))
                     })?;

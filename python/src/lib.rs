@@ -6,6 +6,7 @@ mod arrays;
 mod device;
 mod errors;
 mod model;
+mod quantized;
 mod report;
 mod watch;
 
@@ -72,6 +73,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PlotError", py.get_type::<errors::PlotError>())?;
     m.add_class::<model::PyModel>()?;
     m.add_class::<model::Diagram>()?;
+    m.add_class::<quantized::PyQuantizedModel>()?;
     m.add_class::<device::PyDevice>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(mnist, m)?)?;

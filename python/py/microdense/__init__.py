@@ -12,6 +12,7 @@ from ._native import (
     FormatError,
     Model,
     PlotError,
+    QuantizedModel,
     ShapeError,
     TrainingError,
     load,
@@ -22,5 +23,5 @@ from ._progress import History
 
 __all__ = [
     "Device", "DeviceError", "Diagram", "Error", "FormatError", "History", "Model",
-    "PlotError", "ShapeError", "TrainingError", "from_keras", "load", "mnist",
+    "PlotError", "QuantizedModel", "ShapeError", "TrainingError", "from_keras", "load", "mnist",
 ]

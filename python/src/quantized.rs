@@ -1,0 +1,164 @@
+//! `microdense.QuantizedModel`: a model quantised to int8 (TensorFlow Lite's scheme) with a
+//! float32 head, run by the same integer kernels as the device.
+
+use crate::arrays::{class_labels, dataset, Samples};
+use crate::errors::{message, FormatError, TrainingError};
+use crate::model::PyModel;
+use microdense::dataset::Dataset;
+use microdense::device_format::{int8_to_mdl, ExportOptions};
+use microdense::int8::Int8Model;
+use numpy::{PyArray1, PyArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use std::path::PathBuf;
+
+/// An int8 body (every layer before the last `trainable_layers` Dense ones) and a float32
+/// head: what `Model.quantize` returns.
+#[pyclass(name = "QuantizedModel", module = "microdense", frozen)]
+pub struct PyQuantizedModel {
+    int8: Int8Model,
+    /// The head's `.mdl` options: its training state when the model was compiled.
+    options: ExportOptions,
+}
+
+impl PyQuantizedModel {
+    /// Quantises `model` on `calibration`, keeping its last `k` Dense layers float32.
+    pub fn new(py: Python<'_>, model: &PyModel, calibration: &Bound<'_, PyAny>, k: usize) -> PyResult<Self> {
+        let inner = &model.model;
+        let width = inner.input_width();
+        let samples = Samples::new(calibration, width)?;
+        if samples.len() == 0 {
+            return Err(TrainingError::new_err(
+                "quantize: give at least one calibration sample",
+            ));
+        }
+        let labels = vec![0u32; samples.len()];
+        let data = dataset(samples.features()?, width, &labels)?;
+        let int8 = py
+            .detach(|| Int8Model::quantize(inner, &data, k))
+            .map_err(|e| FormatError::new_err(message(&e)))?;
+        let train_head = k > 0 && inner.compile.is_some();
+        Ok(PyQuantizedModel {
+            int8,
+            options: ExportOptions {
+                with_training_state: train_head,
+                trainable_layers: train_head.then_some(k),
+            },
+        })
+    }
+
+    /// The samples of `x` with `labels`, as the body reads them.
+    fn data<'a>(&self, samples: &'a Samples<'_>, labels: &'a [u32]) -> PyResult<Dataset<'a>> {
+        dataset(samples.features()?, self.width(), labels)
+    }
+
+    fn width(&self) -> usize {
+        self.int8.input_shape.iter().product()
+    }
+
+    fn outputs(&self) -> usize {
+        let head = &self.int8.head;
+        head.layer_shapes(head.layers.len().saturating_sub(1))
+            .1
+            .iter()
+            .product()
+    }
+}
+
+#[pymethods]
+impl PyQuantizedModel {
+    /// The outputs for `x` (`(n, outputs)` float32): the body's integer inference, then the
+    /// head's, bit for bit what the device computes.
+    fn predict<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let samples = Samples::new(x, self.width())?;
+        let n = samples.len();
+        let labels = vec![0u32; n];
+        let data = self.data(&samples, &labels)?;
+        let int8 = &self.int8;
+        let out = py
+            .detach(|| int8.predict(&data))
+            .map_err(TrainingError::new_err)?;
+        Ok(PyArray1::from_vec(py, out)
+            .reshape([n, self.outputs()])?
+            .into_any())
+    }
+
+    /// Loss and accuracy on `x` with labels `y`, as `Model.evaluate`.
+    #[pyo3(signature = (x, y, return_dict = false))]
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        y: &Bound<'py, PyAny>,
+        return_dict: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let samples = Samples::new(x, self.width())?;
+        let labels = class_labels(y, samples.len(), self.outputs())?.readonly();
+        let data = self.data(&samples, labels.as_slice()?)?;
+        let int8 = &self.int8;
+        let score = py
+            .detach(|| int8.evaluate(&data))
+            .map_err(TrainingError::new_err)?;
+        if return_dict {
+            let d = PyDict::new(py);
+            d.set_item("loss", score.loss)?;
+            d.set_item("accuracy", score.accuracy)?;
+            Ok(d.into_any())
+        } else {
+            Ok(PyList::new(py, [score.loss, score.accuracy])?.into_any())
+        }
+    }
+
+    /// The `.mdl` file (format version 4) the device runs, as bytes.
+    fn to_mdl(&self) -> PyResult<Vec<u8>> {
+        int8_to_mdl(&self.int8, &self.options).map_err(|e| FormatError::new_err(message(&e)))
+    }
+
+    /// Writes the `.mdl` file; int8 models have no Keras form (`dequantized().save(...)`
+    /// writes a float copy).
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        if microdense::model_io::FileKind::of(&path) != Some(microdense::model_io::FileKind::DeviceFormat) {
+            return Err(FormatError::new_err(format!(
+                "{}: an int8 model is saved as .mdl (dequantized() gives a float model for Keras files)",
+                path.display()
+            )));
+        }
+        let bytes = self.to_mdl()?;
+        py.detach(|| microdense::atomic::write(&path, &bytes))
+            .map_err(|e| FormatError::new_err(format!("cannot write {}: {}", path.display(), message(&e))))
+    }
+
+    /// A float model computing what the int8 one does, within its quantisation error.
+    fn dequantized(&self) -> PyResult<PyModel> {
+        let model = self
+            .int8
+            .dequantized()
+            .map_err(|e| FormatError::new_err(message(&e)))?;
+        Ok(PyModel { model })
+    }
+
+    /// Dense layers in the int8 body.
+    #[getter]
+    fn int8_layers(&self) -> usize {
+        self.int8.layers.len()
+    }
+
+    /// Dense layers of the float32 head.
+    #[getter]
+    fn float_layers(&self) -> usize {
+        self.int8
+            .head
+            .layers
+            .iter()
+            .filter(|l| matches!(l.layer, microdense_core::Layer::Dense { .. }))
+            .count()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<microdense.QuantizedModel: {} int8 Dense layers, {} float32 Dense layers>",
+            self.int8_layers(),
+            self.float_layers()
+        )
+    }
+}
