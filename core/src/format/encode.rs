@@ -9,7 +9,7 @@ use super::{
     FormatError, Inconsistency, Malformation, Quantity, StoredCount, TrainingState, MIN_READER_VERSION,
     VERSION,
 };
-use crate::Network;
+use crate::{Error, Inbound, LayerDefect, Network};
 use postcard::ser_flavors::Size;
 
 /// A model to encode: a validated network, its flat parameters (the [`Network`] layout)
@@ -37,6 +37,13 @@ impl<'a> ModelRef<'a> {
     /// Validates the model and works out its metadata and layout.
     fn plan(&self) -> Result<Plan<'a>, FormatError> {
         let net = self.network;
+        if let Some(layer) = (0..net.layers().len()).find(|&i| net.inbound(i) != Inbound::chain(i)) {
+            return Err(Inconsistency::Layers(Error::InvalidLayer {
+                layer,
+                reason: LayerDefect::GraphInDeviceFormat,
+            })
+            .into());
+        }
         let params = net.param_count();
         if self.weights.len() != params {
             return Err(Inconsistency::Count {

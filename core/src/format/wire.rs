@@ -183,17 +183,21 @@ pub(super) enum LayerRecord {
         /// L2 factor.
         l2: f32,
     } = 18,
+    /// A merge layer (format 4): the [`Merge`](crate::Merge) as a varint in its
+    /// declaration order (Add 0, ..., Concatenate 6). Only in graphs.
+    Merge(crate::Merge) = 19,
 }
 
 impl LayerRecord {
     /// The oldest format version that knows this record: 1 for Dense, Activation,
-    /// Dropout and Flatten, 2 for the rest.
+    /// Dropout and Flatten, 4 for merges, 2 for the rest.
     pub(super) fn min_reader(&self) -> u16 {
         match self {
             LayerRecord::Dense { .. }
             | LayerRecord::Activation(_)
             | LayerRecord::Dropout { .. }
             | LayerRecord::Flatten => 1,
+            LayerRecord::Merge(_) => 4,
             _ => 2,
         }
     }
@@ -510,6 +514,7 @@ impl From<&Layer> for LayerRecord {
             Layer::AlphaDropout { rate } => LayerRecord::AlphaDropout { rate },
             Layer::Reshape => LayerRecord::Reshape,
             Layer::ActivityRegularization { l1, l2 } => LayerRecord::ActivityRegularization { l1, l2 },
+            Layer::Merge(m) => LayerRecord::Merge(m),
         }
     }
 }
@@ -570,6 +575,7 @@ impl From<LayerRecord> for Layer {
             LayerRecord::AlphaDropout { rate } => Layer::AlphaDropout { rate },
             LayerRecord::Reshape => Layer::Reshape,
             LayerRecord::ActivityRegularization { l1, l2 } => Layer::ActivityRegularization { l1, l2 },
+            LayerRecord::Merge(m) => Layer::Merge(m),
         }
     }
 }

@@ -5,7 +5,7 @@
 use super::json::Node;
 use super::KerasError;
 use super::Style;
-use microdense_core::{Initializer, Layer};
+use microdense_core::{Initializer, Layer, Merge};
 use serde_json::{Map, Value};
 
 /// Every Keras class microdense reads.
@@ -375,10 +375,12 @@ pub(super) fn write(
             node.set("l1", Node::f32(l1));
             node.set("l2", Node::f32(l2));
         }
+        Layer::Merge(Merge::Concatenate) => node.set("axis", Node::Int(-1)),
         Layer::Dense { .. }
         | Layer::Activation(_)
         | Layer::Dropout { .. }
         | Layer::Flatten
-        | Layer::Identity => {}
+        | Layer::Identity
+        | Layer::Merge(_) => {}
     }
 }
