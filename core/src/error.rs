@@ -150,8 +150,6 @@ names! {
         UnusedOutput = 16 => "output used by no layer (a graph has one output: its last layer's)",
         /// A trainable suffix of a graph that is not a chain fed by one output.
         BranchingSuffix = 17 => "starts a trainable suffix that is not a chain (it merges branches)",
-        /// A graph other than a chain, which `.mdl` files cannot record.
-        GraphInDeviceFormat = 18 => "takes other inputs than the previous layer's output: .mdl files hold chains only",
     }
 }
 

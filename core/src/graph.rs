@@ -8,8 +8,9 @@ pub const MAX_INPUTS: usize = 8;
 pub enum Source {
     /// The network's input.
     Input,
-    /// The output of layer `i` (an earlier one: graphs list layers in topological order).
-    Layer(u16),
+    /// The output of layer `i` (an earlier one: graphs list layers in topological order;
+    /// `u8` holds every index below [`MAX_LAYERS`](crate::MAX_LAYERS)).
+    Layer(u8),
 }
 
 /// The inputs of one layer of a graph, in order: one for most layers, 2 to
@@ -39,7 +40,7 @@ impl Inbound {
     pub fn chain(i: usize) -> Self {
         let mut sources = [Source::Input; MAX_INPUTS];
         if let Some(prev) = i.checked_sub(1) {
-            sources[0] = Source::Layer(prev as u16);
+            sources[0] = Source::Layer(prev as u8);
         }
         Inbound { sources, len: 1 }
     }

@@ -847,7 +847,7 @@ fn dense(units: u32, activation: Activation) -> Layer {
 }
 
 /// Inbound entries from source lists (`None`: the network input, `Some(j)`: layer `j`).
-fn wiring(sources: &[&[Option<u16>]]) -> Vec<Inbound> {
+fn wiring(sources: &[&[Option<u8>]]) -> Vec<Inbound> {
     sources
         .iter()
         .map(|s| {
@@ -985,10 +985,10 @@ fn graph_buffer_sizes_follow_the_formulas() {
     assert_eq!(Trainer::new(net, 3).unwrap().scratch_len(2), 2 * (21 + 5 + 6));
     // A chain given as a graph is that chain: same sizes and the chain's fast path.
     let chain = all_layers();
-    let sources: Vec<Vec<Option<u16>>> = (0..chain.len())
-        .map(|i| vec![i.checked_sub(1).map(|j| j as u16)])
+    let sources: Vec<Vec<Option<u8>>> = (0..chain.len())
+        .map(|i| vec![i.checked_sub(1).map(|j| j as u8)])
         .collect();
-    let sources: Vec<&[Option<u16>]> = sources.iter().map(|s| s.as_slice()).collect();
+    let sources: Vec<&[Option<u8>]> = sources.iter().map(|s| s.as_slice()).collect();
     let inbound = wiring(&sources);
     let as_graph = Network::graph(4, &chain, &inbound).unwrap();
     let as_chain = Network::new(4, &chain).unwrap();

@@ -15,6 +15,7 @@ pub mod gemm;
 pub mod h5;
 pub mod history;
 pub mod keras;
+pub mod keras_order;
 pub mod mnist;
 pub mod model;
 pub mod model_io;

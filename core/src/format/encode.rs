@@ -2,14 +2,14 @@
 
 use super::crc32::crc32;
 use super::wire::{
-    shape_width, Header, InputShape, LayerRecord, LayerSeq, Layout, Meta, OptimizerRecord, TrainingRecord,
-    HEADER_LEN, MAGIC,
+    shape_width, Header, InputShape, LayerRecord, LayerSeq, Layout, Meta, Metadata, OptimizerRecord,
+    TrainingRecord, WiringSeq, HEADER_LEN, MAGIC,
 };
 use super::{
     FormatError, Inconsistency, Malformation, Quantity, StoredCount, TrainingState, MIN_READER_VERSION,
     VERSION,
 };
-use crate::{Error, Inbound, LayerDefect, Network};
+use crate::Network;
 use postcard::ser_flavors::Size;
 
 /// A model to encode: a validated network, its flat parameters (the [`Network`] layout)
@@ -29,7 +29,7 @@ pub struct ModelRef<'a> {
 
 /// The metadata and layout of a model about to be written.
 struct Plan<'a> {
-    meta: Meta<LayerSeq<'a>>,
+    meta: Metadata<'a>,
     layout: Layout,
 }
 
@@ -37,13 +37,6 @@ impl<'a> ModelRef<'a> {
     /// Validates the model and works out its metadata and layout.
     fn plan(&self) -> Result<Plan<'a>, FormatError> {
         let net = self.network;
-        if let Some(layer) = (0..net.layers().len()).find(|&i| net.inbound(i) != Inbound::chain(i)) {
-            return Err(Inconsistency::Layers(Error::InvalidLayer {
-                layer,
-                reason: LayerDefect::GraphInDeviceFormat,
-            })
-            .into());
-        }
         let params = net.param_count();
         if self.weights.len() != params {
             return Err(Inconsistency::Count {
@@ -66,11 +59,14 @@ impl<'a> ModelRef<'a> {
             }
             None => None,
         };
-        let meta = Meta {
-            input_shape: self.stored_input_shape()?,
-            layers: LayerSeq(net.layers()),
-            params: to_u32(params, Quantity::Parameters)?,
-            training,
+        let meta = Metadata {
+            meta: Meta {
+                input_shape: self.stored_input_shape()?,
+                layers: LayerSeq(net.layers()),
+                params: to_u32(params, Quantity::Parameters)?,
+                training,
+            },
+            wiring: net.is_graph().then_some(WiringSeq(net)),
         };
         let meta_len =
             postcard::serialize_with_flavor(&meta, Size::default()).map_err(|_| FormatError::TooLarge {
@@ -138,8 +134,9 @@ impl<'a> ModelRef<'a> {
     }
 
     /// The oldest reader version that can use the file: [`MIN_READER_VERSION`], raised
-    /// to 2 when a layer needs a format-2 record and to 3 when the training state's
-    /// optimizer is more than plain SGD (a format-3 optimizer record).
+    /// to 2 when a layer needs a format-2 record, to 3 when the training state's
+    /// optimizer is more than plain SGD (a format-3 optimizer record) and to 4 for a
+    /// graph (merge records and the wiring record).
     pub fn min_reader(&self) -> u16 {
         let optimizer = self.training.as_ref().map_or(MIN_READER_VERSION, |t| {
             OptimizerRecord::new(&t.optimizer, t.scalars.u_product).min_reader()

@@ -121,7 +121,8 @@ pub fn to_mdl(model: &Model, options: &ExportOptions) -> Result<Vec<u8>, DeviceF
     let folded = crate::fold::fold_frozen_batch_norms(model, first)?;
     let model = &folded;
     let layers = model.core_layers();
-    let network = Network::new(model.input_width(), &layers)?;
+    let wiring = model.wiring();
+    let network = Network::graph(model.input_width(), &layers, &wiring)?;
     let input_shape = model
         .input_shape
         .iter()
@@ -193,7 +194,7 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
         .training()
         .map_or(0, |t| t.trainer(network).first_trainable());
     let mut namer = crate::model::LayerNamer::default();
-    let layers = view
+    let layers: Vec<NamedLayer> = view
         .layers()
         .iter()
         .enumerate()
@@ -223,9 +224,22 @@ pub fn from_mdl(bytes: &[u8]) -> Result<Model, DeviceFormatError> {
         }
         None => (None, None),
     };
+    let graph = network
+        .is_graph()
+        .then(|| (0..layers.len()).map(|i| network.inbound(i)).collect());
     let model = Model {
-        name: "sequential".into(),
-        kind: ModelKind::Sequential,
+        name: if graph.is_some() {
+            "functional"
+        } else {
+            "sequential"
+        }
+        .into(),
+        kind: if graph.is_some() {
+            ModelKind::Functional
+        } else {
+            ModelKind::Sequential
+        },
+        graph,
         input_name: "input_layer".into(),
         input_shape: view.input_shape().iter().map(|&d| d as usize).collect(),
         layers,
@@ -256,7 +270,8 @@ mod tests {
 
     fn predict(model: &Model, inputs: &[f32], batch: usize) -> Vec<u32> {
         let layers = model.core_layers();
-        let net = Network::new(model.input_width(), &layers).unwrap();
+        let wiring = model.wiring();
+        let net = Network::graph(model.input_width(), &layers, &wiring).unwrap();
         let mut scratch = vec![0.0; net.inference_scratch_len(batch)];
         let out = net
             .predict(&Portable, &model.params, inputs, batch, &mut scratch)

@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 /// Every Keras class microdense reads.
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, Dropout, Flatten, InputLayer, \
 BatchNormalization, LayerNormalization, Rescaling, Normalization, ReLU, LeakyReLU, PReLU, ELU, \
-Softmax, Identity, GaussianNoise, GaussianDropout, AlphaDropout, Reshape, ActivityRegularization";
+Softmax, Identity, GaussianNoise, GaussianDropout, AlphaDropout, Reshape, ActivityRegularization, \
+Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate";
 
 /// The supported layer closest to what an unsupported class does.
 pub fn nearest_alternative(class: &str) -> &'static str {
@@ -35,9 +36,7 @@ pub fn nearest_alternative(class: &str) -> &'static str {
         "Permute" | "RepeatVector" | "Cropping1D" | "Cropping2D" | "ZeroPadding1D" | "ZeroPadding2D" => {
             "Reshape to one dimension"
         }
-        "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" | "Concatenate" | "Dot" => {
-            "a single chain of layers (merge layers are not supported yet)"
-        }
+        "Dot" => "Multiply followed by Dense",
         "Discretization" | "Hashing" | "StringLookup" | "IntegerLookup" | "TextVectorization" => {
             "Normalization or Rescaling on numeric inputs"
         }
@@ -54,6 +53,12 @@ pub(super) fn read(
     file: &str,
 ) -> Result<Option<Layer>, KerasError> {
     let r = Reader { name, config, file };
+    if let Some(merge) = Merge::ALL.into_iter().find(|m| m.keras_class() == class) {
+        if merge == Merge::Concatenate {
+            r.last_axis("axis")?;
+        }
+        return Ok(Some(Layer::Merge(merge)));
+    }
     let layer = match class {
         "BatchNormalization" => {
             r.last_axis("axis")?;

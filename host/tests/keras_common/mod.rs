@@ -1,12 +1,13 @@
-//! Shared by the `keras_*` tests: `.npy` files, the four test models trained briefly on
+//! Shared by the `keras_*` tests: `.npy` files, the test models (chains and graphs) trained briefly on
 //! MNIST, and prediction helpers.
 #![allow(dead_code)]
 
+use microdense::budget::ParamBudget;
 use microdense::dataset::{Dataset, Features};
 use microdense::fit::FitOptions;
 use microdense::mnist::Mnist;
-use microdense::model::{Compile, Model, ModelKind};
-use microdense_core::{Loss, Optimizer, Sgd};
+use microdense::model::{Compile, LayerNamer, Model, ModelKind, NamedLayer};
+use microdense_core::{Activation, Inbound, Layer, Loss, Merge, Optimizer, Sgd, Source};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -136,6 +137,7 @@ pub fn test_models() -> Vec<(&'static str, Model)> {
     )
     .unwrap();
     zoo.compile(sgd(0.02, 0.5, true));
+    let [residual, wide_deep, merges] = graph_models(sgd);
     vec![
         ("tutorial", tutorial),
         ("fused", fused),
@@ -144,7 +146,82 @@ pub fn test_models() -> Vec<(&'static str, Model)> {
         ("bn_relu", bn),
         ("preprocessing", preprocessing),
         ("zoo", zoo),
+        ("residual", residual),
+        ("wide_deep", wide_deep),
+        ("merges", merges),
     ]
+}
+
+/// A Functional graph on 784 inputs: each layer with its inputs (`None`: the model's
+/// input, `Some(j)`: layer `j`'s output), named as Keras names them.
+pub fn graph_model(name: &str, layers: &[(Layer, &[Option<u8>])], seed: u64) -> Model {
+    let mut namer = LayerNamer::default();
+    let named = layers
+        .iter()
+        .map(|(l, _)| NamedLayer::new(namer.name_for(l), *l))
+        .collect();
+    let wiring = layers
+        .iter()
+        .map(|(_, from)| {
+            let sources: Vec<Source> = from
+                .iter()
+                .map(|j| j.map_or(Source::Input, Source::Layer))
+                .collect();
+            Inbound::new(&sources).unwrap()
+        })
+        .collect();
+    let mut model = Model::functional(vec![784], named, wiring, seed, ParamBudget::default()).unwrap();
+    model.name = name.into();
+    model
+}
+
+/// The graphs of issue 12: a residual MLP, wide and deep, and every other merge.
+fn graph_models(sgd: impl Fn(f32, f32, bool) -> Compile) -> [Model; 3] {
+    let dense = |units, activation| Layer::Dense {
+        units,
+        activation,
+        use_bias: true,
+    };
+    let mut residual = graph_model(
+        "residual",
+        &[
+            (dense(32, Activation::Relu), &[None]),
+            (dense(32, Activation::Relu), &[Some(0)]),
+            (Layer::Merge(Merge::Add), &[Some(1), Some(0)]),
+            (dense(10, Activation::Softmax), &[Some(2)]),
+        ],
+        18,
+    );
+    residual.compile(sgd(0.05, 0.9, false));
+    let mut wide_deep = graph_model(
+        "wide_deep",
+        &[
+            (dense(10, Activation::Linear), &[None]),
+            (dense(32, Activation::Relu), &[None]),
+            (dense(16, Activation::Relu), &[Some(1)]),
+            (Layer::Merge(Merge::Concatenate), &[Some(0), Some(2)]),
+            (dense(10, Activation::Softmax), &[Some(3)]),
+        ],
+        19,
+    );
+    wide_deep.compile(sgd(0.05, 0.0, false));
+    let mut merges = graph_model(
+        "merges",
+        &[
+            (dense(16, Activation::Tanh), &[None]),
+            (dense(16, Activation::Sigmoid), &[None]),
+            (dense(16, Activation::Relu), &[None]),
+            (Layer::Merge(Merge::Subtract), &[Some(0), Some(1)]),
+            (Layer::Merge(Merge::Multiply), &[Some(0), Some(2)]),
+            (Layer::Merge(Merge::Average), &[Some(3), Some(4), Some(1)]),
+            (Layer::Merge(Merge::Maximum), &[Some(5), Some(0)]),
+            (Layer::Merge(Merge::Minimum), &[Some(6), Some(2)]),
+            (dense(10, Activation::Softmax), &[Some(7)]),
+        ],
+        20,
+    );
+    merges.compile(sgd(0.05, 0.5, false));
+    [residual, wide_deep, merges]
 }
 
 /// The test models, each trained for one epoch on `n` MNIST images (batch 32).
