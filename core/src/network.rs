@@ -163,6 +163,36 @@ impl<'a> Network<'a> {
             .unwrap_or(Inbound::chain(i))
     }
 
+    /// Layers `..first` as a network of their own (the frozen prefix of a fine-tuned
+    /// model), whose output is layer `first − 1`'s. Errors for `first = 0` or past the end,
+    /// and for a graph where a later layer takes another prefix output ([`suffix`](Self::suffix)).
+    pub fn prefix(&self, first: usize) -> Result<Network<'a>, Error> {
+        self.suffix(first)?;
+        match self.inbound {
+            Some(all) => Network::graph(self.input, &self.layers[..first], &all[..first]),
+            None => Network::new(self.input, &self.layers[..first]),
+        }
+    }
+
+    /// Layers `first..` as a chain of their own on the output of layer `first − 1` (the
+    /// trainable suffix). Errors when the suffix is not a chain fed by that output alone
+    /// ([`LayerDefect::BranchingSuffix`], naming its first other layer).
+    pub fn suffix(&self, first: usize) -> Result<Network<'a>, Error> {
+        if first > self.layers.len() {
+            return Err(Error::LayerIndex {
+                index: first,
+                layers: self.layers.len(),
+            });
+        }
+        if let Some(layer) = (first..self.layers.len()).find(|&i| self.inbound(i) != Inbound::chain(i)) {
+            return Err(Error::InvalidLayer {
+                layer,
+                reason: LayerDefect::BranchingSuffix,
+            });
+        }
+        Network::new(self.layer_input_width(first), &self.layers[first..])
+    }
+
     /// Number of inputs per sample.
     pub fn input_width(&self) -> usize {
         self.input

@@ -5,8 +5,8 @@ mod graph;
 use crate::layer::{Backward, Flow, Io, Training};
 use crate::network::check_len;
 use crate::{
-    BatchDefect, Buffer, Error, Inbound, Layer, LayerDefect, LossFunction, MatMul, Network, Optimizer,
-    OptimizerScalars, Rng, Targets,
+    BatchDefect, Buffer, Error, Layer, LossFunction, MatMul, Network, Optimizer, OptimizerScalars, Rng,
+    Targets,
 };
 use core::ops::Range;
 
@@ -204,15 +204,8 @@ impl<'a> Trainer<'a> {
     ///
     /// Errors for a graph whose suffix is not a chain fed by the output of layer `f − 1`.
     pub fn fine_tune_len(&self, optimizer: &Optimizer, batch: usize) -> Result<usize, Error> {
-        let layers = self.net.layers();
-        if let Some(layer) = (self.first..layers.len()).find(|&i| self.net.inbound(i) != Inbound::chain(i)) {
-            return Err(Error::InvalidLayer {
-                layer,
-                reason: LayerDefect::BranchingSuffix,
-            });
-        }
         let in_f = self.net.layer_input_width(self.first);
-        let suffix = Network::new(in_f, &layers[self.first..])?;
+        let suffix = self.net.suffix(self.first)?;
         let n = self.trainable_param_count();
         Ok((2 * n + optimizer.state_len(n))
             .saturating_add(batch.saturating_mul(in_f))
