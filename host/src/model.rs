@@ -264,6 +264,32 @@ impl Model {
         )
     }
 
+    /// A Functional model from `(layer, its inputs)` pairs in topological order, the
+    /// layers named as Keras names them (`dense`, `dense_1`, `add`, ...), as
+    /// [`Model::functional`] builds it. Errors naming the layer given no inputs or more
+    /// than [`MAX_INPUTS`](microdense_core::MAX_INPUTS).
+    pub fn from_graph(
+        input_shape: Vec<usize>,
+        graph: &[(Layer, &[Source])],
+        seed: u64,
+        budget: ParamBudget,
+    ) -> Result<Model, ModelError> {
+        let mut namer = LayerNamer::default();
+        let mut layers = Vec::with_capacity(graph.len());
+        let mut wiring = Vec::with_capacity(graph.len());
+        for (layer, sources) in graph {
+            let name = namer.name_for(layer);
+            let inbound = Inbound::new(sources).ok_or_else(|| ModelError::Layer {
+                name: name.clone(),
+                class: layer.keras_class(),
+                reason: LayerDefect::MergeInputs,
+            })?;
+            layers.push(NamedLayer::new(name, *layer));
+            wiring.push(inbound);
+        }
+        Model::functional(input_shape, layers, wiring, seed, budget)
+    }
+
     /// A new model of `kind` named as Keras names it, with drawn weights.
     fn built(
         kind: ModelKind,

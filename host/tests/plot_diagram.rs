@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use microdense::budget::ParamBudget;
-use microdense::model::{LayerNamer, Model, NamedLayer};
+use microdense::model::Model;
 use microdense::plot::{
     model_layers, render_diagram, write_diagram, DiagramFormat, DiagramLayer, DiagramOptions, PlotError,
     RankDir,
 };
-use microdense_core::{Activation, Inbound, Layer, Merge, Source};
+use microdense_core::{Activation, Layer, Merge, Source};
 
 fn layer(name: &str, class: &str, input: &str, output: &str, activation: &str) -> DiagramLayer {
     DiagramLayer {
@@ -380,13 +380,7 @@ fn graph_branches_are_drawn_side_by_side_with_an_arrow_per_input() {
         ),
         (dense(10, Activation::Softmax), &[Source::Layer(3)]),
     ];
-    let mut namer = LayerNamer::default();
-    let layers = graph
-        .iter()
-        .map(|(l, _)| NamedLayer::new(namer.name_for(l), *l))
-        .collect();
-    let wiring = graph.iter().map(|(_, s)| Inbound::new(s).unwrap()).collect();
-    let model = Model::functional(vec![784], layers, wiring, 1, ParamBudget::default()).unwrap();
+    let model = Model::from_graph(vec![784], &graph, 1, ParamBudget::default()).unwrap();
     let svg = render_diagram(&model_layers(&model), &shapes(), DiagramFormat::Svg).unwrap();
     let svg = String::from_utf8(svg).unwrap();
     std::fs::write(out_dir().join("wide_deep.svg"), &svg).unwrap();

@@ -9,9 +9,9 @@ use device_common::{assert_training_matches_host, boot, host_test, labels_u32, m
 use microdense::budget::ParamBudget;
 use microdense::dataset::{Dataset, Features};
 use microdense::fit::FitOptions;
-use microdense::model::{Compile, LayerNamer, Model, NamedLayer};
+use microdense::model::{Compile, Model};
 use microdense_core::format::decode;
-use microdense_core::{Activation, Inbound, Layer, Merge, Sgd, Source};
+use microdense_core::{Activation, Layer, Merge, Sgd, Source};
 
 /// Test images compared bit for bit.
 const INFER_IMAGES: usize = 8;
@@ -33,13 +33,7 @@ fn residual_model() -> Model {
         (dense(16, Activation::Sigmoid), &[Source::Layer(2)]),
         (dense(10, Activation::Softmax), &[Source::Layer(3)]),
     ];
-    let mut namer = LayerNamer::default();
-    let layers = graph
-        .iter()
-        .map(|(l, _)| NamedLayer::new(namer.name_for(l), *l))
-        .collect();
-    let wiring = graph.iter().map(|(_, s)| Inbound::new(s).unwrap()).collect();
-    let mut model = Model::functional(vec![784], layers, wiring, 3, ParamBudget::default()).unwrap();
+    let mut model = Model::from_graph(vec![784], &graph, 3, ParamBudget::default()).unwrap();
     model.compile(Compile::default());
     let train = &mnist().train;
     let labels = labels_u32(&train.labels[..TRAIN_IMAGES]);

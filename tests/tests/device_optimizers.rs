@@ -31,7 +31,7 @@ fn adam_steps_on_the_device_are_the_hosts_bit_for_bit() {
     let ModelState::Ok(summary) = &info.model else {
         panic!("model not loaded: {info}")
     };
-    assert_eq!(summary.version, 3);
+    assert_eq!(summary.version, microdense_core::format::VERSION);
     let training = summary.training.as_ref().unwrap();
     assert_eq!(training.optimizer.algorithm.keras_class(), "Adam");
     assert_eq!(training.iterations, 938);

@@ -375,7 +375,7 @@ mod tests {
         };
         let bytes = to_mdl(&model, &options).unwrap();
         let header = format::read_header(&bytes).unwrap();
-        assert_eq!((header.version, header.min_reader), (3, 3));
+        assert_eq!((header.version, header.min_reader), (format::VERSION, 3));
         let back = from_mdl(&bytes).unwrap();
         assert_eq!(back.compile.as_ref().unwrap().optimizer, adam);
         let state = back.optimizer.unwrap();

@@ -6,8 +6,8 @@ use microdense::budget::ParamBudget;
 use microdense::dataset::{Dataset, Features};
 use microdense::fit::FitOptions;
 use microdense::mnist::Mnist;
-use microdense::model::{Compile, LayerNamer, Model, ModelKind, NamedLayer};
-use microdense_core::{Activation, Inbound, Layer, Loss, Merge, Optimizer, Sgd, Source};
+use microdense::model::{Compile, Model, ModelKind};
+use microdense_core::{Activation, Layer, Loss, Merge, Optimizer, Sgd, Source};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -152,25 +152,9 @@ pub fn test_models() -> Vec<(&'static str, Model)> {
     ]
 }
 
-/// A Functional graph on 784 inputs: each layer with its inputs (`None`: the model's
-/// input, `Some(j)`: layer `j`'s output), named as Keras names them.
-pub fn graph_model(name: &str, layers: &[(Layer, &[Option<u8>])], seed: u64) -> Model {
-    let mut namer = LayerNamer::default();
-    let named = layers
-        .iter()
-        .map(|(l, _)| NamedLayer::new(namer.name_for(l), *l))
-        .collect();
-    let wiring = layers
-        .iter()
-        .map(|(_, from)| {
-            let sources: Vec<Source> = from
-                .iter()
-                .map(|j| j.map_or(Source::Input, Source::Layer))
-                .collect();
-            Inbound::new(&sources).unwrap()
-        })
-        .collect();
-    let mut model = Model::functional(vec![784], named, wiring, seed, ParamBudget::default()).unwrap();
+/// A Functional graph on 784 inputs named `name`: each layer with its inputs.
+pub fn graph_model(name: &str, layers: &[(Layer, &[Source])], seed: u64) -> Model {
+    let mut model = Model::from_graph(vec![784], layers, seed, ParamBudget::default()).unwrap();
     model.name = name.into();
     model
 }
@@ -185,10 +169,10 @@ fn graph_models(sgd: impl Fn(f32, f32, bool) -> Compile) -> [Model; 3] {
     let mut residual = graph_model(
         "residual",
         &[
-            (dense(32, Activation::Relu), &[None]),
-            (dense(32, Activation::Relu), &[Some(0)]),
-            (Layer::Merge(Merge::Add), &[Some(1), Some(0)]),
-            (dense(10, Activation::Softmax), &[Some(2)]),
+            (dense(32, Activation::Relu), &[Source::Input]),
+            (dense(32, Activation::Relu), &[Source::Layer(0)]),
+            (Layer::Merge(Merge::Add), &[Source::Layer(1), Source::Layer(0)]),
+            (dense(10, Activation::Softmax), &[Source::Layer(2)]),
         ],
         18,
     );
@@ -196,11 +180,14 @@ fn graph_models(sgd: impl Fn(f32, f32, bool) -> Compile) -> [Model; 3] {
     let mut wide_deep = graph_model(
         "wide_deep",
         &[
-            (dense(10, Activation::Linear), &[None]),
-            (dense(32, Activation::Relu), &[None]),
-            (dense(16, Activation::Relu), &[Some(1)]),
-            (Layer::Merge(Merge::Concatenate), &[Some(0), Some(2)]),
-            (dense(10, Activation::Softmax), &[Some(3)]),
+            (dense(10, Activation::Linear), &[Source::Input]),
+            (dense(32, Activation::Relu), &[Source::Input]),
+            (dense(16, Activation::Relu), &[Source::Layer(1)]),
+            (
+                Layer::Merge(Merge::Concatenate),
+                &[Source::Layer(0), Source::Layer(2)],
+            ),
+            (dense(10, Activation::Softmax), &[Source::Layer(3)]),
         ],
         19,
     );
@@ -208,15 +195,30 @@ fn graph_models(sgd: impl Fn(f32, f32, bool) -> Compile) -> [Model; 3] {
     let mut merges = graph_model(
         "merges",
         &[
-            (dense(16, Activation::Tanh), &[None]),
-            (dense(16, Activation::Sigmoid), &[None]),
-            (dense(16, Activation::Relu), &[None]),
-            (Layer::Merge(Merge::Subtract), &[Some(0), Some(1)]),
-            (Layer::Merge(Merge::Multiply), &[Some(0), Some(2)]),
-            (Layer::Merge(Merge::Average), &[Some(3), Some(4), Some(1)]),
-            (Layer::Merge(Merge::Maximum), &[Some(5), Some(0)]),
-            (Layer::Merge(Merge::Minimum), &[Some(6), Some(2)]),
-            (dense(10, Activation::Softmax), &[Some(7)]),
+            (dense(16, Activation::Tanh), &[Source::Input]),
+            (dense(16, Activation::Sigmoid), &[Source::Input]),
+            (dense(16, Activation::Relu), &[Source::Input]),
+            (
+                Layer::Merge(Merge::Subtract),
+                &[Source::Layer(0), Source::Layer(1)],
+            ),
+            (
+                Layer::Merge(Merge::Multiply),
+                &[Source::Layer(0), Source::Layer(2)],
+            ),
+            (
+                Layer::Merge(Merge::Average),
+                &[Source::Layer(3), Source::Layer(4), Source::Layer(1)],
+            ),
+            (
+                Layer::Merge(Merge::Maximum),
+                &[Source::Layer(5), Source::Layer(0)],
+            ),
+            (
+                Layer::Merge(Merge::Minimum),
+                &[Source::Layer(6), Source::Layer(2)],
+            ),
+            (dense(10, Activation::Softmax), &[Source::Layer(7)]),
         ],
         20,
     );
