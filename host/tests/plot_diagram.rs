@@ -2,13 +2,12 @@
 
 use std::path::PathBuf;
 
-use microdense::budget::ParamBudget;
-use microdense::model::Model;
+mod keras_common;
+
 use microdense::plot::{
     model_layers, render_diagram, write_diagram, DiagramFormat, DiagramLayer, DiagramOptions, PlotError,
     RankDir,
 };
-use microdense_core::{Activation, Layer, Merge, Source};
 
 fn layer(name: &str, class: &str, input: &str, output: &str, activation: &str) -> DiagramLayer {
     DiagramLayer {
@@ -365,22 +364,10 @@ fn svg_frames_and_edges(svg: &str) -> (Vec<(String, f32, f32)>, usize) {
 #[test]
 fn graph_branches_are_drawn_side_by_side_with_an_arrow_per_input() {
     // Wide and deep: a Dense on the input beside two Dense layers, concatenated.
-    let dense = |units, activation| Layer::Dense {
-        units,
-        activation,
-        use_bias: true,
-    };
-    let graph: [(Layer, &[Source]); 5] = [
-        (dense(10, Activation::Linear), &[Source::Input]),
-        (dense(32, Activation::Relu), &[Source::Input]),
-        (dense(16, Activation::Relu), &[Source::Layer(1)]),
-        (
-            Layer::Merge(Merge::Concatenate),
-            &[Source::Layer(0), Source::Layer(2)],
-        ),
-        (dense(10, Activation::Softmax), &[Source::Layer(3)]),
-    ];
-    let model = Model::from_graph(vec![784], &graph, 1, ParamBudget::default()).unwrap();
+    let (_, model) = keras_common::test_models()
+        .into_iter()
+        .find(|(name, _)| *name == "wide_deep")
+        .unwrap();
     let svg = render_diagram(&model_layers(&model), &shapes(), DiagramFormat::Svg).unwrap();
     let svg = String::from_utf8(svg).unwrap();
     std::fs::write(out_dir().join("wide_deep.svg"), &svg).unwrap();
