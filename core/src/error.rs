@@ -138,6 +138,18 @@ names! {
         GaussianNoise = 10 => "GaussianNoise needs a finite stddev >= 0",
         /// ActivityRegularization factors below 0 or not finite.
         ActivityRegularization = 11 => "ActivityRegularization needs finite l1, l2 >= 0",
+        /// A graph without one [`Inbound`](crate::Inbound) per layer.
+        Wiring = 12 => "graph wiring missing (one inbound entry per layer)",
+        /// An input from the layer itself or a later one.
+        GraphSource = 13 => "takes an input from itself or a later layer (a cycle, or an index out of range)",
+        /// A merge with too few inputs, or another layer with more than one.
+        MergeInputs = 14 => "wrong input count (a merge takes 2 to 8 inputs, Subtract 2, other layers 1)",
+        /// Merged inputs of different widths, or concatenated past `u32`.
+        MergeWidths = 15 => "merged inputs differ in width (or concatenate to more than 2^32-1 values)",
+        /// An output that no layer takes and that is not the network's output.
+        UnusedOutput = 16 => "output used by no layer (a graph has one output: its last layer's)",
+        /// A trainable suffix of a graph that is not a chain fed by one output.
+        BranchingSuffix = 17 => "starts a trainable suffix that is not a chain (it merges branches)",
     }
 }
 

@@ -6,8 +6,10 @@
 //!
 //! - [`Layer`]s (Dense, Activation, Dropout, Flatten, BatchNormalization, LayerNormalization,
 //!   Rescaling, Normalization, ReLU, LeakyReLU, PReLU, ELU, Softmax, Identity, GaussianNoise,
-//!   GaussianDropout, AlphaDropout, Reshape, ActivityRegularization) and [`Activation`]s as
-//!   Keras defines them, each with its forward and backward pass;
+//!   GaussianDropout, AlphaDropout, Reshape, ActivityRegularization, and the [`Merge`]
+//!   layers Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate) and
+//!   [`Activation`]s as Keras defines them, each with its forward and backward pass;
+//! - [`Network`]s as chains or functional graphs ([`Inbound`]: each layer's inputs);
 //! - [`Loss`]es with Keras's clipping and reduction, and the accuracy metric;
 //! - [`Optimizer`]s as Keras has them (SGD, Adam, AdamW, Nadam, RMSprop, Adagrad) with
 //!   clipping, weight decay and learning-rate [`Schedule`]s, their state in caller memory;
@@ -23,6 +25,7 @@
 mod activation;
 mod error;
 pub mod format;
+mod graph;
 mod init;
 pub mod kernel;
 mod layer;
@@ -39,9 +42,10 @@ mod train;
 
 pub use activation::Activation;
 pub use error::{BatchDefect, Buffer, Error, LayerDefect};
+pub use graph::{Inbound, Source, MAX_INPUTS};
 pub use init::{FanMode, Initializer, VarianceDistribution};
 pub use kernel::{Mat, MatMul, Portable, Product};
-pub use layer::Layer;
+pub use layer::{Layer, Merge};
 pub use loss::{argmax, Loss, LossFunction, LossKind, Targets, EPSILON};
 pub use network::Network;
 pub use optimizer::{Algorithm, Clipping, Optimizer, OptimizerScalars, Schedule};

@@ -1,6 +1,7 @@
 //! A validated stack of layers: shapes, parameter layout, buffer sizes and inference.
 
-use crate::layer::Io;
+use crate::graph::{Inbound, Source, MAX_INPUTS};
+use crate::layer::{merge, Io, Merge, Training};
 use crate::{Buffer, Error, Layer, LayerDefect, MatMul, MAX_LAYERS};
 use core::ops::Range;
 
@@ -38,30 +39,91 @@ use core::ops::Range;
 pub struct Network<'a> {
     input: usize,
     layers: &'a [Layer],
+    /// Each layer's inputs, for a graph that is not a chain.
+    inbound: Option<&'a [Inbound]>,
 }
 
 impl<'a> Network<'a> {
-    /// Validates `layers` applied to inputs of `input` values.
+    /// Validates `layers` applied in a chain to inputs of `input` values.
     ///
     /// Errors: no layers or more than [`MAX_LAYERS`], zero input width, a layer whose
     /// settings are invalid (a Dense layer with zero units, a dropout rate outside
-    /// `[0, 1)`, a non-positive epsilon, ...), or a parameter count that overflows.
+    /// `[0, 1)`, a non-positive epsilon, a merge layer, which needs several inputs, ...),
+    /// or a parameter count that overflows.
     pub fn new(input: usize, layers: &'a [Layer]) -> Result<Self, Error> {
+        Network {
+            input,
+            layers,
+            inbound: None,
+        }
+        .validated()
+    }
+
+    /// Validates a functional graph: layer `i` takes the outputs `inbound[i]` names
+    /// (layers in topological order, each taking the network input or earlier outputs);
+    /// the last layer's output is the network's. A graph wired as a chain is one, with
+    /// the same sizes and results as [`new`](Self::new).
+    ///
+    /// Errors as [`new`](Self::new), and for `inbound` of another length than `layers`,
+    /// a source that is not an earlier layer (a cycle, an index out of range), a merge
+    /// with too few inputs or inputs of different widths, another layer with several
+    /// inputs, or an output that no layer uses besides the last.
+    pub fn graph(input: usize, layers: &'a [Layer], inbound: &'a [Inbound]) -> Result<Self, Error> {
+        if inbound.len() != layers.len() {
+            return Err(Error::InvalidLayer {
+                layer: inbound.len().min(layers.len()),
+                reason: LayerDefect::Wiring,
+            });
+        }
+        let chain = inbound.iter().enumerate().all(|(i, b)| *b == Inbound::chain(i));
+        Network {
+            input,
+            layers,
+            inbound: (!chain).then_some(inbound),
+        }
+        .validated()
+    }
+
+    fn validated(self) -> Result<Self, Error> {
+        let layers = self.layers;
         if layers.is_empty() || layers.len() > MAX_LAYERS {
             return Err(Error::LayerCount { count: layers.len() });
         }
-        if input == 0 || input > u32::MAX as usize {
+        if self.input == 0 || self.input > u32::MAX as usize {
             return Err(Error::InvalidLayer {
                 layer: 0,
                 reason: LayerDefect::InputWidth,
             });
         }
-        let mut width = input;
+        let mut widths = [0u32; MAX_LAYERS];
+        let mut used = [false; MAX_LAYERS];
         let mut params: usize = 0;
         for (i, layer) in layers.iter().enumerate() {
+            let fail = |reason| Error::InvalidLayer { layer: i, reason };
             if let Some(reason) = layer.invalid() {
-                return Err(Error::InvalidLayer { layer: i, reason });
+                return Err(fail(reason));
             }
+            let inbound = self.inbound(i);
+            for source in inbound.sources() {
+                if let Source::Layer(j) = *source {
+                    let j = usize::from(j);
+                    if j >= i {
+                        return Err(fail(LayerDefect::GraphSource));
+                    }
+                    used[j] = true;
+                }
+            }
+            let count = inbound.sources().len();
+            let arity = match layer {
+                Layer::Merge(m) => m.takes(count),
+                _ => count == 1,
+            };
+            if !arity {
+                return Err(fail(LayerDefect::MergeInputs));
+            }
+            let width = self
+                .merged_width(i, &widths)
+                .ok_or(fail(LayerDefect::MergeWidths))?;
             // Every layer but Dense holds at most 4 values per input.
             let count = match layer {
                 Layer::Dense { units, .. } => {
@@ -72,13 +134,16 @@ impl<'a> Network<'a> {
             };
             params = count
                 .and_then(|k| params.checked_add(k))
-                .ok_or(Error::InvalidLayer {
-                    layer: i,
-                    reason: LayerDefect::ParameterOverflow,
-                })?;
-            width = layer.output_width(width);
+                .ok_or(fail(LayerDefect::ParameterOverflow))?;
+            widths[i] = layer.output_width(width) as u32;
         }
-        Ok(Network { input, layers })
+        if let Some(unused) = used[..layers.len() - 1].iter().position(|u| !u) {
+            return Err(Error::InvalidLayer {
+                layer: unused,
+                reason: LayerDefect::UnusedOutput,
+            });
+        }
+        Ok(self)
     }
 
     /// The layers.
@@ -86,35 +151,112 @@ impl<'a> Network<'a> {
         self.layers
     }
 
+    /// Whether the network is a graph other than a chain ([`graph`](Self::graph)).
+    pub fn is_graph(&self) -> bool {
+        self.inbound.is_some()
+    }
+
+    /// Layer `i`'s inputs ([`Inbound::chain`] in a chain).
+    pub fn inbound(&self, i: usize) -> Inbound {
+        self.inbound
+            .and_then(|all| all.get(i).copied())
+            .unwrap_or(Inbound::chain(i))
+    }
+
+    /// Layers `..first` as a network of their own (the frozen prefix of a fine-tuned
+    /// model), whose output is layer `first − 1`'s. Errors for `first = 0` or past the end,
+    /// and for a graph where a later layer takes another prefix output ([`suffix`](Self::suffix)).
+    pub fn prefix(&self, first: usize) -> Result<Network<'a>, Error> {
+        self.suffix(first)?;
+        match self.inbound {
+            Some(all) => Network::graph(self.input, &self.layers[..first], &all[..first]),
+            None => Network::new(self.input, &self.layers[..first]),
+        }
+    }
+
+    /// Layers `first..` as a chain of their own on the output of layer `first − 1` (the
+    /// trainable suffix). Errors when the suffix is not a chain fed by that output alone
+    /// ([`LayerDefect::BranchingSuffix`], naming its first other layer).
+    pub fn suffix(&self, first: usize) -> Result<Network<'a>, Error> {
+        if first > self.layers.len() {
+            return Err(Error::LayerIndex {
+                index: first,
+                layers: self.layers.len(),
+            });
+        }
+        if let Some(layer) = (first..self.layers.len()).find(|&i| self.inbound(i) != Inbound::chain(i)) {
+            return Err(Error::InvalidLayer {
+                layer,
+                reason: LayerDefect::BranchingSuffix,
+            });
+        }
+        Network::new(self.layer_input_width(first), &self.layers[first..])
+    }
+
     /// Number of inputs per sample.
     pub fn input_width(&self) -> usize {
         self.input
     }
 
-    /// Width of the input of layer `i` (the network input for `i = 0`).
+    /// Width of `source` given the output widths of the layers before it.
+    fn source_width(&self, source: Source, widths: &[u32]) -> usize {
+        match source {
+            Source::Input => self.input,
+            Source::Layer(j) => widths[usize::from(j)] as usize,
+        }
+    }
+
+    /// Width of layer `i`'s input given the output widths of the layers before it: its
+    /// single input's, the inputs' total for Concatenate, their common width for another
+    /// merge (`None` when they differ or the total overflows `u32`).
+    fn merged_width(&self, i: usize, widths: &[u32]) -> Option<usize> {
+        let inbound = self.inbound(i);
+        let mut sizes = inbound.sources().iter().map(|&s| self.source_width(s, widths));
+        let first = sizes.next().unwrap_or(0);
+        match self.layers[i] {
+            Layer::Merge(Merge::Concatenate) => sizes
+                .try_fold(first, |total, w| total.checked_add(w))
+                .filter(|&w| w <= u32::MAX as usize),
+            _ => sizes.all(|w| w == first).then_some(first),
+        }
+    }
+
+    /// Output width of every layer (the first `layers.len()` entries).
+    fn widths(&self) -> [u32; MAX_LAYERS] {
+        let mut widths = [0u32; MAX_LAYERS];
+        for (i, layer) in self.layers.iter().enumerate() {
+            let input = self.merged_width(i, &widths).unwrap_or(0);
+            widths[i] = layer.output_width(input) as u32;
+        }
+        widths
+    }
+
+    /// Width of the input of layer `i` (the network input for `i = 0`; for a merge, its
+    /// inputs' common width, or their total for Concatenate; the output for `i = len`).
     pub fn layer_input_width(&self, i: usize) -> usize {
-        self.layers[..i.min(self.layers.len())]
-            .iter()
-            .fold(self.input, |w, l| l.output_width(w))
+        let widths = self.widths();
+        if i >= self.layers.len() {
+            return self.output_width();
+        }
+        self.merged_width(i, &widths).unwrap_or(0)
     }
 
     /// Width of the output of layer `i`.
     pub fn layer_output_width(&self, i: usize) -> usize {
-        let w = self.layer_input_width(i);
-        self.layers.get(i).map_or(w, |l| l.output_width(w))
+        match self.layers.get(i) {
+            Some(_) => self.widths()[i] as usize,
+            None => self.output_width(),
+        }
     }
 
     /// Number of outputs per sample.
     pub fn output_width(&self) -> usize {
-        self.layer_input_width(self.layers.len())
+        self.widths()[self.layers.len() - 1] as usize
     }
 
     /// `W`: the widest layer output (the network input excluded).
     pub fn max_output_width(&self) -> usize {
-        (0..self.layers.len())
-            .map(|i| self.layer_output_width(i))
-            .max()
-            .unwrap_or(0)
+        self.widths().iter().max().map_or(0, |&w| w as usize)
     }
 
     /// Total number of parameters.
@@ -124,13 +266,10 @@ impl<'a> Network<'a> {
 
     /// Offset of layer `i`'s parameters in the flat parameter slice (the total for `i = len`).
     pub fn param_offset(&self, i: usize) -> usize {
-        let mut width = self.input;
-        let mut offset = 0;
-        for layer in &self.layers[..i.min(self.layers.len())] {
-            offset += layer.param_count(width);
-            width = layer.output_width(width);
-        }
-        offset
+        let widths = self.widths();
+        (0..i.min(self.layers.len()))
+            .map(|j| self.layers[j].param_count(self.merged_width(j, &widths).unwrap_or(0)))
+            .sum()
     }
 
     /// Range of layer `i`'s parameters (kernel then bias) in the flat parameter slice.
@@ -166,9 +305,13 @@ impl<'a> Network<'a> {
         0
     }
 
-    /// f32 of scratch [`predict`](Self::predict) needs for `batch` samples: `2·batch·W`.
+    /// f32 of scratch [`predict`](Self::predict) needs for `batch` samples: `2·batch·W`
+    /// for a chain, `batch·L` for a graph (see [`Arena`]).
     pub fn inference_scratch_len(&self, batch: usize) -> usize {
-        2 * batch * self.max_output_width()
+        match self.inbound {
+            None => 2 * batch * self.max_output_width(),
+            Some(_) => batch * Arena::of(self).len,
+        }
     }
 
     /// Runs `batch` samples (row-major in `inputs`) through the network and returns the
@@ -204,6 +347,9 @@ impl<'a> Network<'a> {
             self.inference_scratch_len(batch),
             scratch.len(),
         )?;
+        if self.inbound.is_some() {
+            return self.infer_graph(kernel, params, inputs, batch, scratch);
+        }
         let half = batch * self.max_output_width();
         let (mut cur, mut next) = scratch.split_at_mut(half);
         let mut width = self.input;
@@ -223,6 +369,163 @@ impl<'a> Network<'a> {
         }
         let out: &'s [f32] = cur;
         Ok((&out[..batch * width], added_loss))
+    }
+
+    /// [`infer`](Self::infer) for a graph: each output at its place in the [`Arena`].
+    fn infer_graph<'s, K: MatMul>(
+        &self,
+        kernel: &K,
+        params: &[f32],
+        inputs: &[f32],
+        batch: usize,
+        scratch: &'s mut [f32],
+    ) -> Result<(&'s [f32], f32), Error> {
+        let widths = self.widths();
+        let arena = Arena::of(self);
+        let place = |j: usize| {
+            let at = arena.offsets[j] * batch;
+            at..at + widths[j] as usize * batch
+        };
+        let mut added_loss = 0.0;
+        for i in 0..self.layers.len() {
+            let at = place(i);
+            let (before, rest) = scratch.split_at_mut(at.start);
+            let (dst, after) = rest.split_at_mut(at.len());
+            let sources = self.sources(i, inputs, batch, |j| {
+                let r = place(j);
+                // Live outputs never overlap the one being written.
+                if r.start < at.start {
+                    &before[r]
+                } else {
+                    &after[r.start - at.end..r.end - at.end]
+                }
+            });
+            added_loss += self.forward_layer(
+                kernel,
+                i,
+                &params[self.param_range(i)],
+                &sources,
+                batch,
+                dst,
+                None,
+            )?;
+        }
+        let last: &'s [f32] = scratch;
+        Ok((&last[place(self.layers.len() - 1)], added_loss))
+    }
+
+    /// Layer `i`'s input slices: `inputs` for the network input, `output(j)` for layer `j`'s.
+    pub(crate) fn sources<'x>(
+        &self,
+        i: usize,
+        inputs: &'x [f32],
+        batch: usize,
+        output: impl Fn(usize) -> &'x [f32],
+    ) -> Sources<'x> {
+        let inbound = self.inbound(i);
+        let mut all: [&[f32]; MAX_INPUTS] = [&[]; MAX_INPUTS];
+        for (slot, source) in all.iter_mut().zip(inbound.sources()) {
+            *slot = match *source {
+                Source::Input => &inputs[..batch * self.input],
+                Source::Layer(j) => output(usize::from(j)),
+            };
+        }
+        Sources {
+            all,
+            len: inbound.sources().len(),
+        }
+    }
+
+    /// Runs layer `i` forward from its inputs into `dst`: a merge combines them, any
+    /// other layer maps its one input. Returns what the layer adds to the batch loss.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn forward_layer<K: MatMul>(
+        &self,
+        kernel: &K,
+        i: usize,
+        params: &[f32],
+        sources: &Sources<'_>,
+        batch: usize,
+        dst: &mut [f32],
+        train: Option<&mut Training<'_>>,
+    ) -> Result<f32, Error> {
+        match self.layers[i] {
+            Layer::Merge(m) => {
+                merge::forward(m, sources.get(), batch, dst);
+                Ok(0.0)
+            }
+            layer => {
+                let io = Io {
+                    params,
+                    src: sources.get()[0],
+                    dst,
+                    batch,
+                    w_in: self.layer_input_width(i),
+                };
+                layer.forward(kernel, io, train)
+            }
+        }
+    }
+}
+
+/// A layer's input slices, in its [`Inbound`] order.
+pub(crate) struct Sources<'x> {
+    all: [&'x [f32]; MAX_INPUTS],
+    len: usize,
+}
+
+impl<'x> Sources<'x> {
+    /// The slices.
+    pub(crate) fn get(&self) -> &[&'x [f32]] {
+        &self.all[..self.len]
+    }
+}
+
+/// Where a graph's inference keeps each layer's output: one arena of `L` values per
+/// sample, each output at a fixed offset, live from its layer until its last consumer
+/// (the network's output until the end). Layers in order, each output goes to the
+/// lowest offset — 0 or the end of a live output — where it overlaps no live output
+/// (first fit); `L` is the highest end, at most `Σ_i w_i`. Offsets are per sample: the
+/// buffers of a batch of `N` lie at `N ×` them, in `N·L` values.
+pub(crate) struct Arena {
+    /// Offset of each layer's output.
+    pub offsets: [usize; MAX_LAYERS],
+    /// `L`.
+    pub len: usize,
+}
+
+impl Arena {
+    /// The arena of `net`'s graph.
+    pub(crate) fn of(net: &Network<'_>) -> Arena {
+        let n = net.layers.len();
+        let widths = net.widths().map(|w| w as usize);
+        let mut last_use = [0usize; MAX_LAYERS];
+        for i in 0..n {
+            for source in net.inbound(i).sources() {
+                if let Source::Layer(j) = *source {
+                    last_use[usize::from(j)] = i;
+                }
+            }
+        }
+        last_use[n - 1] = n;
+        let mut offsets = [0usize; MAX_LAYERS];
+        let mut len = 0;
+        for i in 0..n {
+            let live = (0..i).filter(|&j| last_use[j] >= i);
+            let end = |at: usize, w: usize| at.saturating_add(w);
+            let fits = |at: usize| {
+                live.clone()
+                    .all(|j| end(at, widths[i]) <= offsets[j] || end(offsets[j], widths[j]) <= at)
+            };
+            let at = core::iter::once(0)
+                .chain(live.clone().map(|j| end(offsets[j], widths[j])))
+                .filter(|&at| fits(at))
+                .min()
+                .unwrap_or(0);
+            offsets[i] = at;
+            len = len.max(end(at, widths[i]));
+        }
+        Arena { offsets, len }
     }
 }
 

@@ -6,10 +6,12 @@ use format_support::{
     golden_model, golden_trainable_model, reseal, tutorial_model, AlignedBytes, OwnedModel,
 };
 use microdense_core::format::{
-    decode, decode_prefix, read_header, FormatError, Inconsistency, Malformation, ModelView, StoredCount,
-    HEADER_LEN,
+    decode, decode_prefix, read_header, FormatError, Inconsistency, Malformation, ModelRef, ModelView,
+    StoredCount, HEADER_LEN,
 };
-use microdense_core::{Activation, Layer, Network, Portable, Rng, Sgd};
+use microdense_core::{
+    Activation, Error, Inbound, Layer, LayerDefect, Merge, Network, Portable, Rng, Sgd, Source,
+};
 
 /// Decodes `bytes` from aligned storage and hands the view to `f`.
 fn with_view<R>(bytes: &[u8], f: impl FnOnce(Result<ModelView<'_>, FormatError>) -> R) -> R {
@@ -526,4 +528,84 @@ fn version_2_layers_round_trip_and_need_a_version_2_reader() {
     with_view(&golden_model().encode(), |view| {
         assert_eq!(view.unwrap().header().min_reader, 1)
     });
+}
+
+/// A residual graph on 3 inputs: Dense(4) → Dense(4) → Add(skip) → Dense(2, softmax).
+fn residual_graph() -> (Vec<Layer>, Vec<Inbound>) {
+    let dense = |units, activation| Layer::Dense {
+        units,
+        activation,
+        use_bias: true,
+    };
+    let layers = vec![
+        dense(4, Activation::Tanh),
+        dense(4, Activation::Relu),
+        Layer::Merge(Merge::Add),
+        dense(2, Activation::Softmax),
+    ];
+    let wiring = [
+        &[Source::Input][..],
+        &[Source::Layer(0)],
+        &[Source::Layer(1), Source::Layer(0)],
+        &[Source::Layer(2)],
+    ]
+    .iter()
+    .map(|s| Inbound::new(s).unwrap())
+    .collect();
+    (layers, wiring)
+}
+
+#[test]
+fn graphs_round_trip_with_their_wiring_and_need_a_version_4_reader() {
+    let (layers, wiring) = residual_graph();
+    let net = Network::graph(3, &layers, &wiring).unwrap();
+    let weights: Vec<f32> = (0..net.param_count()).map(|i| (i as f32 - 20.0) / 16.0).collect();
+    let model = ModelRef {
+        network: net,
+        input_shape: None,
+        weights: &weights,
+        training: None,
+        int8: None,
+    };
+    let mut bytes = vec![0u8; model.encoded_len().unwrap()];
+    model.encode(&mut bytes).unwrap();
+    // Merge and wiring records: a version-3 reader refuses the file by version.
+    assert_eq!(read_header(&bytes).unwrap().min_reader, 4);
+    let inputs = [0.5, -1.0, 2.0, 0.25, 0.0, -0.75];
+    let mut scratch = vec![0.0; net.inference_scratch_len(2)];
+    let expected = net
+        .predict(&Portable, &weights, &inputs, 2, &mut scratch)
+        .unwrap()
+        .to_vec();
+    with_view(&bytes, |view| {
+        let view = view.unwrap();
+        let got = view.network().unwrap();
+        assert!(got.is_graph());
+        assert_eq!((0..4).map(|i| got.inbound(i)).collect::<Vec<_>>(), wiring);
+        let mut scratch = vec![0.0; got.inference_scratch_len(2)];
+        let out = got
+            .predict(&Portable, view.weights(), &inputs, 2, &mut scratch)
+            .unwrap();
+        assert_eq!(out, &expected[..]);
+    });
+    // The wiring is the metadata's last bytes: [1 0] [1 1] [2 2 1] [1 3]. A layer taking
+    // a later one's output is an inconsistency naming it.
+    let (_, mut meta, data) = split(&bytes);
+    let n = meta.len();
+    assert_eq!(&meta[n - 10..], &[4, 1, 0, 1, 1, 2, 2, 1, 1, 3]);
+    meta[n - 6] = 4;
+    assert_eq!(
+        decode_err(&assemble(4, 4, &meta, &data)),
+        FormatError::InconsistentShapes(Inconsistency::Layers(Error::InvalidLayer {
+            layer: 1,
+            reason: LayerDefect::GraphSource,
+        }))
+    );
+    // A layer with more inputs than a merge may take cannot be read.
+    meta[n - 6] = 1;
+    meta[n - 5] = 9;
+    assert!(matches!(
+        decode_err(&assemble(4, 4, &meta, &data)),
+        FormatError::Malformed { .. }
+    ));
 }

@@ -4,8 +4,8 @@
 #![cfg(not(feature = "micromath"))]
 
 use microdense_core::{
-    Activation, Buffer, Error, Layer, Loss, LossFunction, LossKind, Mat, MatMul, Network, Optimizer,
-    OptimizerScalars, Portable, Rng, Sgd, Targets, Trainer,
+    Activation, Buffer, Error, Inbound, Layer, LayerDefect, Loss, LossFunction, LossKind, Mat, MatMul, Merge,
+    Network, Optimizer, OptimizerScalars, Portable, Rng, Sgd, Source, Targets, Trainer,
 };
 
 /// Relative tolerance of the finite-difference checks.
@@ -836,4 +836,224 @@ fn new_layer_buffer_sizes_follow_the_formulas() {
     );
     let head = Trainer::last_weighted(net, 1);
     assert_eq!(head.scratch_len(n), n * (8 + 8 + 16));
+}
+
+fn dense(units: u32, activation: Activation) -> Layer {
+    Layer::Dense {
+        units,
+        activation,
+        use_bias: true,
+    }
+}
+
+/// Inbound entries from source lists (`None`: the network input, `Some(j)`: layer `j`).
+fn wiring(sources: &[&[Option<u8>]]) -> Vec<Inbound> {
+    sources
+        .iter()
+        .map(|s| {
+            let s: Vec<Source> = s.iter().map(|j| j.map_or(Source::Input, Source::Layer)).collect();
+            Inbound::new(&s).unwrap()
+        })
+        .collect()
+}
+
+/// Two Dense branches from one input of 4, merged, then Dense(3) → softmax.
+fn merged_branches(merge: Merge) -> (Vec<Layer>, Vec<Inbound>) {
+    let layers = vec![
+        dense(5, Activation::Tanh),
+        dense(5, Activation::Sigmoid),
+        Layer::Merge(merge),
+        dense(3, Activation::Linear),
+        Layer::Activation(Activation::Softmax),
+    ];
+    let inbound = wiring(&[&[None], &[None], &[Some(0), Some(1)], &[Some(2)], &[Some(3)]]);
+    (layers, inbound)
+}
+
+/// A residual MLP: Dense(5) → Dense(5) → Add with the skip → Dense(3) → softmax.
+fn residual() -> (Vec<Layer>, Vec<Inbound>) {
+    let layers = vec![
+        dense(5, Activation::Tanh),
+        dense(5, Activation::Tanh),
+        Layer::Merge(Merge::Add),
+        dense(3, Activation::Linear),
+        Layer::Activation(Activation::Softmax),
+    ];
+    let inbound = wiring(&[&[None], &[Some(0)], &[Some(1), Some(0)], &[Some(2)], &[Some(3)]]);
+    (layers, inbound)
+}
+
+/// Wide and deep: the input itself (wide) beside two Dense layers (deep), concatenated,
+/// a merge taking one output twice (`Add(x, x, y)`), then Dense(3) → softmax.
+fn wide_and_deep() -> (Vec<Layer>, Vec<Inbound>) {
+    let layers = vec![
+        dense(6, Activation::Tanh),
+        dense(4, Activation::Tanh),
+        Layer::Merge(Merge::Concatenate),
+        dense(8, Activation::Tanh),
+        dense(8, Activation::Sigmoid),
+        Layer::Merge(Merge::Add),
+        dense(3, Activation::Softmax),
+    ];
+    let inbound = wiring(&[
+        &[None],
+        &[Some(0)],
+        &[None, Some(1)],
+        &[Some(2)],
+        &[Some(2)],
+        &[Some(3), Some(3), Some(4)],
+        &[Some(5)],
+    ]);
+    (layers, inbound)
+}
+
+/// Finite differences of every parameter of a graph trained from layer `first`.
+fn check_graph_gradients(name: &str, layers: &[Layer], inbound: &[Inbound], first: usize) {
+    let net = Network::graph(4, layers, inbound).unwrap();
+    assert!(net.is_graph(), "{name}");
+    let mut rng = Rng::new(31);
+    let params = random_row(&mut rng, net.param_count(), 0.8);
+    let x = random_row(&mut rng, 3 * 4, 1.5);
+    let labels = [0u32, 2, 1];
+    let targets = Targets::Classes(&labels);
+    let trainer = Trainer::new(net, first).unwrap();
+    let (loss, grads) = batch_loss(&trainer, &params, &x, &targets, 1);
+    // The trainer's forward pass and inference agree.
+    let mut scratch = vec![0.0; net.inference_scratch_len(3)];
+    let eval = net
+        .evaluate(
+            &Portable,
+            &params,
+            &x,
+            &targets,
+            Loss::CategoricalCrossentropy,
+            &mut scratch,
+        )
+        .unwrap();
+    assert_eq!(
+        eval.loss_sum / 3.0,
+        loss,
+        "{name}: inference and training disagree"
+    );
+    let split = params.len() - grads.len();
+    for (i, &analytic) in grads.iter().enumerate() {
+        let h = 2e-3;
+        let (mut hi, mut lo) = (params.clone(), params.clone());
+        hi[split + i] += h;
+        lo[split + i] -= h;
+        let numeric = (batch_loss(&trainer, &hi, &x, &targets, 1).0
+            - batch_loss(&trainer, &lo, &x, &targets, 1).0)
+            / (2.0 * h);
+        close(
+            analytic,
+            numeric,
+            &format!("{name} from layer {first}, weight {}", split + i),
+        );
+    }
+}
+
+#[test]
+fn every_merge_matches_finite_differences() {
+    for merge in Merge::ALL {
+        let (layers, inbound) = merged_branches(merge);
+        check_graph_gradients(merge.keras_class(), &layers, &inbound, 0);
+    }
+}
+
+#[test]
+fn residual_and_wide_and_deep_graphs_match_finite_differences() {
+    let (layers, inbound) = residual();
+    for first in [0, 1, 3] {
+        check_graph_gradients("residual", &layers, &inbound, first);
+    }
+    let (layers, inbound) = wide_and_deep();
+    for first in [0, 3] {
+        check_graph_gradients("wide and deep", &layers, &inbound, first);
+    }
+}
+
+#[test]
+fn graph_buffer_sizes_follow_the_formulas() {
+    let (layers, inbound) = residual();
+    let net = Network::graph(4, &layers, &inbound).unwrap();
+    // Outputs 5, 5, 5, 3, 3: layers 0 and 1 live until the Add, which goes after them
+    // (offset 10); Dense(3) reuses offset 0, the softmax goes after it: L = 15.
+    assert_eq!(net.inference_scratch_len(2), 2 * 15);
+    // s = 21 outputs + 5 + 5 pre-activations, W = 5, a = 21.
+    assert_eq!(Trainer::new(net, 0).unwrap().scratch_len(2), 2 * (31 + 5 + 21));
+    // From layer 3: s = 21, a = 6.
+    assert_eq!(Trainer::new(net, 3).unwrap().scratch_len(2), 2 * (21 + 5 + 6));
+    // A chain given as a graph is that chain: same sizes and the chain's fast path.
+    let chain = all_layers();
+    let sources: Vec<Vec<Option<u8>>> = (0..chain.len())
+        .map(|i| vec![i.checked_sub(1).map(|j| j as u8)])
+        .collect();
+    let sources: Vec<&[Option<u8>]> = sources.iter().map(|s| s.as_slice()).collect();
+    let inbound = wiring(&sources);
+    let as_graph = Network::graph(4, &chain, &inbound).unwrap();
+    let as_chain = Network::new(4, &chain).unwrap();
+    assert!(!as_graph.is_graph());
+    assert_eq!(
+        as_graph.inference_scratch_len(3),
+        as_chain.inference_scratch_len(3)
+    );
+    assert_eq!(
+        Trainer::new(as_graph, 0).unwrap().scratch_len(3),
+        Trainer::new(as_chain, 0).unwrap().scratch_len(3)
+    );
+}
+
+#[test]
+fn bad_graphs_are_errors_naming_the_layer() {
+    let (layers, inbound) = residual();
+    let fails = |layers: &[Layer], inbound: &[Inbound]| Network::graph(4, layers, inbound).unwrap_err();
+    let invalid = |layer, reason| Error::InvalidLayer { layer, reason };
+    let mut cycle = inbound.clone();
+    cycle[1] = wiring(&[&[Some(3)]])[0];
+    assert_eq!(fails(&layers, &cycle), invalid(1, LayerDefect::GraphSource));
+    let mut out_of_range = inbound.clone();
+    out_of_range[2] = wiring(&[&[Some(1), Some(60)]])[0];
+    assert_eq!(
+        fails(&layers, &out_of_range),
+        invalid(2, LayerDefect::GraphSource)
+    );
+    let mut widths = layers.clone();
+    widths[1] = dense(4, Activation::Tanh);
+    assert_eq!(fails(&widths, &inbound), invalid(2, LayerDefect::MergeWidths));
+    let mut one_input = inbound.clone();
+    one_input[2] = wiring(&[&[Some(1)]])[0];
+    assert_eq!(fails(&layers, &one_input), invalid(2, LayerDefect::MergeInputs));
+    let mut unused = inbound.clone();
+    unused[2] = wiring(&[&[Some(0), Some(0)]])[0];
+    assert_eq!(fails(&layers, &unused), invalid(1, LayerDefect::UnusedOutput));
+    let mut two_into_dense = inbound.clone();
+    two_into_dense[3] = wiring(&[&[Some(2), Some(1)]])[0];
+    assert_eq!(
+        fails(&layers, &two_into_dense),
+        invalid(3, LayerDefect::MergeInputs)
+    );
+    let mut subtract3 = merged_branches(Merge::Subtract);
+    subtract3.1[2] = wiring(&[&[Some(0), Some(1), Some(1)]])[0];
+    assert_eq!(
+        fails(&subtract3.0, &subtract3.1),
+        invalid(2, LayerDefect::MergeInputs)
+    );
+    assert_eq!(fails(&layers, &inbound[..4]), invalid(4, LayerDefect::Wiring));
+    assert!(Inbound::new(&[Source::Input; 9]).is_none());
+    // A merge in a chain has a single input.
+    assert_eq!(
+        Network::new(4, &[Layer::Merge(Merge::Add)]).unwrap_err(),
+        invalid(0, LayerDefect::MergeInputs)
+    );
+    let many = vec![Layer::Identity; 65];
+    let long: Vec<Inbound> = (0..65).map(Inbound::chain).collect();
+    assert_eq!(fails(&many, &long), Error::LayerCount { count: 65 });
+    // A suffix that merges branches cannot be fine-tuned on its own.
+    let net = Network::graph(4, &layers, &inbound).unwrap();
+    let sgd = Optimizer::from(Sgd::default());
+    assert_eq!(
+        Trainer::new(net, 1).unwrap().fine_tune_len(&sgd, 1).unwrap_err(),
+        invalid(2, LayerDefect::BranchingSuffix)
+    );
+    assert!(Trainer::new(net, 3).unwrap().fine_tune_len(&sgd, 1).is_ok());
 }

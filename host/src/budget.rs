@@ -8,7 +8,7 @@
 //! about what a desktop holds, and some 2 500 times the Keras tutorial's model. The CLI
 //! overrides it with `--max-params`.
 
-use microdense_core::{Layer, Network};
+use microdense_core::{Inbound, Layer, Network};
 
 /// A model the budget, or the memory, cannot hold.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -64,9 +64,14 @@ impl ParamBudget {
         ParamBudget { max_params }
     }
 
-    /// The parameter count of `layers` on inputs of `input_shape`, checked against the
-    /// budget without allocating any weight.
-    pub fn check(self, input_shape: &[usize], layers: &[Layer]) -> Result<usize, BudgetError> {
+    /// The parameter count of `layers` wired by `wiring` ([`Network::graph`]) on inputs of
+    /// `input_shape`, checked against the budget without allocating any weight.
+    pub fn check(
+        self,
+        input_shape: &[usize],
+        layers: &[Layer],
+        wiring: &[Inbound],
+    ) -> Result<usize, BudgetError> {
         let over = |params| BudgetError::TooManyParams {
             params,
             max_params: self.max_params,
@@ -76,7 +81,7 @@ impl ParamBudget {
             .iter()
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))
             .ok_or(over(None))?;
-        let count = Network::new(width, layers)?.param_count();
+        let count = Network::graph(width, layers, wiring)?.param_count();
         if count > self.max_params {
             return Err(over(Some(count)));
         }

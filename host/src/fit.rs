@@ -243,7 +243,8 @@ impl Model {
         }
         self.check_data(data)?;
         let layers = self.core_layers();
-        let net = Network::new(self.input_width(), &layers).map_err(ModelError::from)?;
+        let wiring = self.wiring();
+        let net = Network::graph(self.input_width(), &layers, &wiring).map_err(ModelError::from)?;
         // Keras's fit: BatchNormalization normalises with each batch's moments, so a
         // batch is not split across threads when the model has one.
         let trainer = Trainer::new(net, 0)?.with_batch_statistics(true);
@@ -407,7 +408,8 @@ impl Model {
         .for_each(|s| total.merge(s));
         if self.is_regularized() {
             let layers = self.core_layers();
-            let net = Network::new(self.input_width(), &layers).map_err(ModelError::from)?;
+            let wiring = self.wiring();
+            let net = Network::graph(self.input_width(), &layers, &wiring).map_err(ModelError::from)?;
             total.loss_sum += self.regularization_loss(&net) * total.samples as f32;
         }
         Ok(total.into())
@@ -435,7 +437,8 @@ impl Model {
         self.check_data(data)?;
         const CHUNK: usize = 256;
         let layers = self.core_layers();
-        let net = Network::new(self.input_width(), &layers).map_err(ModelError::from)?;
+        let wiring = self.wiring();
+        let net = Network::graph(self.input_width(), &layers, &wiring).map_err(ModelError::from)?;
         let starts: Vec<usize> = (0..data.len()).step_by(CHUNK).collect();
         let parts: Vec<Result<Vec<T>, microdense_core::Error>> = starts
             .par_iter()

@@ -8,9 +8,14 @@ use microdense_core::{math, Activation, Layer, Network};
 /// `model` with every BatchNormalization before layer `first` (the frozen prefix) that
 /// directly follows a Dense layer without a fused activation folded into that Dense layer
 /// (which gains a bias if it had none). Other layers, and the trainable suffix, are kept.
+/// A graph other than a chain is returned as it is.
 pub fn fold_frozen_batch_norms(model: &Model, first: usize) -> Result<Model, ModelError> {
+    if model.graph.is_some() {
+        return Ok(model.clone());
+    }
     let layers = model.core_layers();
-    let net = Network::new(model.input_width(), &layers)?;
+    let wiring = model.wiring();
+    let net = Network::graph(model.input_width(), &layers, &wiring)?;
     let mut out = Model {
         layers: Vec::new(),
         params: Vec::new(),

@@ -16,6 +16,7 @@ pub mod h5;
 pub mod history;
 pub mod int8;
 pub mod keras;
+pub mod keras_order;
 pub mod mnist;
 pub mod model;
 pub mod model_io;

@@ -2,9 +2,10 @@
 //! `microdense-core`'s layout, plus the compile settings and optimizer state Keras saves.
 
 use crate::budget::{try_zeros, BudgetError, ParamBudget};
+use crate::keras_order::keras_order;
 use microdense_core::{
-    Activation, Constraint, Initializer, Layer, Loss, LossFunction, Network, Optimizer, OptimizerScalars,
-    Regularizer, Rng, Sgd,
+    Activation, Constraint, Inbound, Initializer, Layer, LayerDefect, Loss, LossFunction, Merge, Network,
+    Optimizer, OptimizerScalars, Regularizer, Rng, Sgd, Source,
 };
 use std::fmt;
 
@@ -57,12 +58,12 @@ pub struct DenseRegularization {
     pub bias_constraint: Option<Constraint>,
 }
 
-/// Whether the model was built as `keras.Sequential` or as a Functional chain.
+/// Whether the model was built as `keras.Sequential` or as a Functional model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelKind {
     /// `keras.Sequential([...])`.
     Sequential,
-    /// `keras.Model(inputs, outputs)` over a plain chain of layers.
+    /// `keras.Model(inputs, outputs)`: a chain or a graph ([`Model::graph`]).
     Functional,
 }
 
@@ -113,8 +114,11 @@ pub struct Model {
     pub input_name: String,
     /// Input shape without the batch dimension (`[784]`, or `[28, 28]` before a Flatten).
     pub input_shape: Vec<usize>,
-    /// The layers, in order.
+    /// The layers, in order (a graph's in topological order).
     pub layers: Vec<NamedLayer>,
+    /// Each layer's inputs when the layers form a graph other than a chain (a Functional
+    /// model with merges or branches); `None` for a chain.
+    pub graph: Option<Vec<Inbound>>,
     /// All weights, flat: per Dense layer its kernel (`in × units`, row-major) then its bias.
     pub params: Vec<f32>,
     /// Compile settings, if the model was compiled.
@@ -132,6 +136,15 @@ pub struct Model {
 pub enum ModelError {
     /// The layers do not form a valid network.
     Network(microdense_core::Error),
+    /// A layer is invalid where it stands (its settings, its inputs, its widths).
+    Layer {
+        /// The layer's name.
+        name: String,
+        /// Its Keras class.
+        class: &'static str,
+        /// What is wrong.
+        reason: LayerDefect,
+    },
     /// The weights do not match the architecture.
     ParamCount {
         /// Parameters the architecture needs.
@@ -154,6 +167,9 @@ impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ModelError::Network(e) => write!(f, "invalid network: {e}"),
+            ModelError::Layer { name, class, reason } => {
+                write!(f, "invalid network: layer {name:?} ({class}): {reason}")
+            }
             ModelError::ParamCount { expected, actual } => {
                 write!(
                     f,
@@ -224,17 +240,82 @@ impl Model {
         seed: u64,
         budget: ParamBudget,
     ) -> Result<Model, ModelError> {
+        Model::built(ModelKind::Sequential, input_shape, layers, None, seed, budget)
+    }
+
+    /// A Functional model over `layers` wired by `graph` ([`Network::graph`]: each layer's
+    /// inputs, in topological order), its weights drawn as [`Model::sequential`] draws them.
+    /// The layers are put in Keras's order ([`keras_order`]), which its files follow.
+    pub fn functional(
+        input_shape: Vec<usize>,
+        layers: Vec<NamedLayer>,
+        graph: Vec<Inbound>,
+        seed: u64,
+        budget: ParamBudget,
+    ) -> Result<Model, ModelError> {
+        let (layers, graph) = keras_order(layers, &graph);
+        Model::built(
+            ModelKind::Functional,
+            input_shape,
+            layers,
+            Some(graph),
+            seed,
+            budget,
+        )
+    }
+
+    /// A Functional model from `(layer, its inputs)` pairs in topological order, the
+    /// layers named as Keras names them (`dense`, `dense_1`, `add`, ...), as
+    /// [`Model::functional`] builds it. Errors naming the layer given no inputs or more
+    /// than [`MAX_INPUTS`](microdense_core::MAX_INPUTS).
+    pub fn from_graph(
+        input_shape: Vec<usize>,
+        graph: &[(Layer, &[Source])],
+        seed: u64,
+        budget: ParamBudget,
+    ) -> Result<Model, ModelError> {
+        let mut namer = LayerNamer::default();
+        let mut layers = Vec::with_capacity(graph.len());
+        let mut wiring = Vec::with_capacity(graph.len());
+        for (layer, sources) in graph {
+            let name = namer.name_for(layer);
+            let inbound = Inbound::new(sources).ok_or_else(|| ModelError::Layer {
+                name: name.clone(),
+                class: layer.keras_class(),
+                reason: LayerDefect::MergeInputs,
+            })?;
+            layers.push(NamedLayer::new(name, *layer));
+            wiring.push(inbound);
+        }
+        Model::functional(input_shape, layers, wiring, seed, budget)
+    }
+
+    /// A new model of `kind` named as Keras names it, with drawn weights.
+    fn built(
+        kind: ModelKind,
+        input_shape: Vec<usize>,
+        layers: Vec<NamedLayer>,
+        graph: Option<Vec<Inbound>>,
+        seed: u64,
+        budget: ParamBudget,
+    ) -> Result<Model, ModelError> {
         let mut model = Model {
-            name: "sequential".into(),
-            kind: ModelKind::Sequential,
+            name: match kind {
+                ModelKind::Sequential => "sequential",
+                ModelKind::Functional => "functional",
+            }
+            .into(),
+            kind,
             input_name: "input_layer".into(),
             input_shape,
             layers,
+            graph,
             params: Vec::new(),
             compile: None,
             optimizer: None,
             dropped_training: None,
         };
+        model.with_network(|_| Ok(()))?;
         model.allocate_weights(seed, budget)?;
         Ok(model)
     }
@@ -311,14 +392,37 @@ impl Model {
         self.layers.iter().map(|l| l.layer).collect()
     }
 
+    /// Each layer's inputs as the engine sees them ([`Inbound::chain`] for a chain).
+    pub fn wiring(&self) -> Vec<Inbound> {
+        self.graph
+            .clone()
+            .unwrap_or_else(|| (0..self.layers.len()).map(Inbound::chain).collect())
+    }
+
     /// Runs `f` with the validated engine network of this model.
     pub fn with_network<T>(
         &self,
         f: impl FnOnce(Network<'_>) -> Result<T, ModelError>,
     ) -> Result<T, ModelError> {
         let layers = self.core_layers();
-        let net = Network::new(self.input_width(), &layers)?;
+        let wiring = self.wiring();
+        let net = Network::graph(self.input_width(), &layers, &wiring).map_err(|e| self.named(e))?;
         f(net)
+    }
+
+    /// `e`, naming the layer it is about.
+    fn named(&self, e: microdense_core::Error) -> ModelError {
+        match e {
+            microdense_core::Error::InvalidLayer { layer, reason } if layer < self.layers.len() => {
+                let named = &self.layers[layer];
+                ModelError::Layer {
+                    name: named.name.clone(),
+                    class: named.layer.keras_class(),
+                    reason,
+                }
+            }
+            e => ModelError::Network(e),
+        }
     }
 
     /// Checks the layers chain, names are unique and the weights match the architecture.
@@ -347,7 +451,7 @@ impl Model {
     /// `budget` (and reserving the memory fallibly), and draws them from the layers'
     /// initializers with a generator seeded by `seed`.
     pub fn allocate_weights(&mut self, seed: u64, budget: ParamBudget) -> Result<(), ModelError> {
-        let count = budget.check(&self.input_shape, &self.core_layers())?;
+        let count = budget.check(&self.input_shape, &self.core_layers(), &self.wiring())?;
         self.params = try_zeros(count)?;
         self.initialize(seed)
     }
@@ -385,7 +489,8 @@ impl Model {
     /// Redraws every weight from the layers' initializers with a generator seeded by `seed`.
     pub fn initialize(&mut self, seed: u64) -> Result<(), ModelError> {
         let layers = self.core_layers();
-        let net = Network::new(self.input_width(), &layers)?;
+        let wiring = self.wiring();
+        let net = Network::graph(self.input_width(), &layers, &wiring)?;
         if self.params.len() != net.param_count() {
             return Err(ModelError::ParamCount {
                 expected: net.param_count(),
@@ -417,27 +522,45 @@ impl Model {
         Ok(())
     }
 
-    /// Input and output shapes of layer `i` as Keras prints them, without the batch dimension.
+    /// Input and output shapes of layer `i` as Keras prints them, without the batch
+    /// dimension (a merge's input shape: its first input's, or for Concatenate the
+    /// flat total).
     pub fn layer_shapes(&self, i: usize) -> (Vec<usize>, Vec<usize>) {
-        let mut shape = self.input_shape.clone();
+        let wiring = self.wiring();
+        let mut outputs: Vec<Vec<usize>> = Vec::with_capacity(self.layers.len());
         for (j, named) in self.layers.iter().enumerate() {
-            let input = shape.clone();
-            shape = match named.layer {
+            let shape_of = |source: &Source| match *source {
+                Source::Input => self.input_shape.clone(),
+                Source::Layer(k) => outputs.get(usize::from(k)).cloned().unwrap_or_default(),
+            };
+            let sources = wiring.get(j).map_or(&[][..], |w| w.sources());
+            let input = match named.layer {
+                Layer::Merge(Merge::Concatenate) => {
+                    vec![sources
+                        .iter()
+                        .map(|s| shape_of(s).iter().product::<usize>())
+                        .sum()]
+                }
+                _ => sources.first().map(shape_of).unwrap_or_default(),
+            };
+            let output = match named.layer {
                 Layer::Dense { units, .. } => {
-                    let mut s = shape;
+                    let mut s = input.clone();
                     if let Some(last) = s.last_mut() {
                         *last = units as usize;
                     }
                     s
                 }
-                Layer::Flatten | Layer::Reshape => vec![shape.iter().product()],
-                _ => shape,
+                Layer::Flatten | Layer::Reshape => vec![input.iter().product()],
+                _ => input.clone(),
             };
             if j == i {
-                return (input, shape);
+                return (input, output);
             }
+            outputs.push(output);
         }
-        (shape.clone(), shape)
+        let last = outputs.pop().unwrap_or_else(|| self.input_shape.clone());
+        (last.clone(), last)
     }
 
     /// Number of weights of layer `i`.

@@ -79,8 +79,9 @@ fn whole_model_files_of_every_flavour_predict_like_keras_and_resume() {
             }
         }
     }
-    // 6 models × (tf_keras .h5, Keras 3 .h5, .keras) + the Keras 2.1-era file.
-    assert_eq!(checked, 19);
+    // 9 models (6 chains, 3 graphs) × (tf_keras .h5, Keras 3 .h5, .keras) + the Keras
+    // 2.1-era file.
+    assert_eq!(checked, 28);
 }
 
 #[test]
@@ -138,7 +139,7 @@ fn architectures_plus_weights_files_predict_like_keras() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 12);
+    assert_eq!(checked, 18);
 }
 
 #[test]

@@ -202,7 +202,7 @@ fn unsupported_layers_are_refused_by_class_name_and_alternative() {
             "my_lambda",
             "an Activation, Rescaling or Normalization layer",
         ),
-        ("Add", "add", "a single chain of layers"),
+        ("Dot", "dot", "Multiply followed by Dense"),
         (
             "MyCustomLayer",
             "custom",
@@ -371,19 +371,33 @@ fn bad_configs_are_named() {
 }
 
 #[test]
-fn functional_models_must_be_plain_chains() {
+fn bad_functional_graphs_are_refused_naming_the_layer() {
     let mut model = test_models().remove(3).1;
     model.compile = None;
     let json = model.to_json();
-    // Make "probs" take its input from "dense" while "dropout" also does: a branch.
-    let branched = json.replace(r#"[[["dropout", 0, 0, {}]]]"#, r#"[[["dense", 0, 0, {}]]]"#);
-    assert_ne!(branched, json);
-    let err = Model::from_json(&branched).unwrap_err().to_string();
-    assert!(err.contains("\"dense\"") && err.contains("plain chains"), "{err}");
-    let merged = json.replace(
+    let rewired = |from: &str, to: &str| {
+        let out = json.replace(from, to);
+        assert_ne!(out, json);
+        Model::from_json(&out).unwrap_err().to_string()
+    };
+    // "probs" takes its input from "dense": nothing takes "dropout"'s output.
+    let err = rewired(r#"[[["dropout", 0, 0, {}]]]"#, r#"[[["dense", 0, 0, {}]]]"#);
+    assert!(
+        err.contains("\"dropout\"") && err.contains("used by no layer"),
+        "{err}"
+    );
+    // A Dense layer given two inputs.
+    let err = rewired(
         r#"[[["dropout", 0, 0, {}]]]"#,
         r#"[[["dropout", 0, 0, {}], ["dense", 0, 0, {}]]]"#,
     );
-    let err = Model::from_json(&merged).unwrap_err().to_string();
-    assert!(err.contains("\"probs\"") && err.contains("2 inputs"), "{err}");
+    assert!(
+        err.contains("\"probs\"") && err.contains("wrong input count"),
+        "{err}"
+    );
+    // A cycle, and an input that is no layer.
+    let err = rewired(r#"[[["pixels", 0, 0, {}]]]"#, r#"[[["probs", 0, 0, {}]]]"#);
+    assert!(err.contains("\"flatten\"") && err.contains("cycle"), "{err}");
+    let err = rewired(r#"[[["pixels", 0, 0, {}]]]"#, r#"[[["nowhere", 0, 0, {}]]]"#);
+    assert!(err.contains("\"nowhere\", which is not a layer"), "{err}");
 }

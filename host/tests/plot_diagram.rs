@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
+mod keras_common;
+
 use microdense::plot::{
-    render_diagram, write_diagram, DiagramFormat, DiagramLayer, DiagramOptions, PlotError, RankDir,
+    model_layers, render_diagram, write_diagram, DiagramFormat, DiagramLayer, DiagramOptions, PlotError,
+    RankDir,
 };
 
 fn layer(name: &str, class: &str, input: &str, output: &str, activation: &str) -> DiagramLayer {
@@ -15,6 +18,7 @@ fn layer(name: &str, class: &str, input: &str, output: &str, activation: &str) -
         dtype: "float32".to_string(),
         activation: Some(activation.to_string()),
         trainable: if class == "Dense" { Some(true) } else { None },
+        inputs: None,
     }
 }
 
@@ -333,4 +337,57 @@ fn files_are_replaced_whole_without_temporary_leftovers() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["model.svg"]);
+}
+
+/// Each layer box's frame `(x, y)` and the number of arrows in an SVG diagram.
+fn svg_frames_and_edges(svg: &str) -> (Vec<(String, f32, f32)>, usize) {
+    let doc = roxmltree::Document::parse(svg).expect("well-formed SVG");
+    let frames = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("g") && n.attribute("class") == Some("layer"))
+        .map(|g| {
+            let frame = g
+                .descendants()
+                .find(|n| n.attribute("class") == Some("frame"))
+                .unwrap();
+            let at = |k| frame.attribute(k).unwrap().parse::<f32>().unwrap();
+            (g.attribute("data-name").unwrap().to_string(), at("x"), at("y"))
+        })
+        .collect();
+    let edges = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("g") && n.attribute("class") == Some("edge"))
+        .count();
+    (frames, edges)
+}
+
+#[test]
+fn graph_branches_are_drawn_side_by_side_with_an_arrow_per_input() {
+    // Wide and deep: a Dense on the input beside two Dense layers, concatenated.
+    let (_, model) = keras_common::test_models()
+        .into_iter()
+        .find(|(name, _)| *name == "wide_deep")
+        .unwrap();
+    let svg = render_diagram(&model_layers(&model), &shapes(), DiagramFormat::Svg).unwrap();
+    let svg = String::from_utf8(svg).unwrap();
+    std::fs::write(out_dir().join("wide_deep.svg"), &svg).unwrap();
+    let (frames, edges) = svg_frames_and_edges(&svg);
+    let at = |name: &str| {
+        let (_, x, y) = frames.iter().find(|(n, _, _)| n == name).unwrap();
+        (*x, *y)
+    };
+    // Keras's order: the deep branch's first Dense (depth 3) leads; the wide Dense and the
+    // deep branch's second share a rank, side by side.
+    let names: Vec<&str> = frames.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(names, ["dense_1", "dense", "dense_2", "concatenate", "dense_3"]);
+    assert_eq!(
+        at("dense").1,
+        at("dense_1").1,
+        "both branches start in the first rank"
+    );
+    assert_ne!(at("dense").0, at("dense_1").0);
+    assert!(at("dense_2").1 > at("dense_1").1);
+    assert!(at("concatenate").1 > at("dense_2").1 && at("dense_3").1 > at("concatenate").1);
+    // dense_1 → dense_2, dense → concatenate, dense_2 → concatenate, concatenate → dense_3.
+    assert_eq!(edges, 4);
 }

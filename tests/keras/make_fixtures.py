@@ -161,6 +161,45 @@ def preprocessing(k):
     return model, k.optimizers.SGD(learning_rate=0.05)
 
 
+def residual(k):
+    """A residual MLP: Dense -> Dense -> Add with the skip -> Dense, SGD with momentum."""
+    inputs = k.Input(shape=(784,))
+    h = k.layers.Dense(32, activation="relu")(inputs)
+    r = k.layers.Dense(32, activation="relu")(h)
+    x = k.layers.Add()([r, h])
+    outputs = k.layers.Dense(10, activation="softmax")(x)
+    model = k.Model(inputs=inputs, outputs=outputs, name="residual")
+    return model, k.optimizers.SGD(learning_rate=0.05, momentum=0.9)
+
+
+def wide_deep(k):
+    """Wide and deep: a linear branch and a deep branch from one input, concatenated."""
+    inputs = k.Input(shape=(784,))
+    wide = k.layers.Dense(10)(inputs)
+    deep = k.layers.Dense(32, activation="relu")(inputs)
+    deep = k.layers.Dense(16, activation="relu")(deep)
+    x = k.layers.Concatenate()([wide, deep])
+    outputs = k.layers.Dense(10, activation="softmax")(x)
+    model = k.Model(inputs=inputs, outputs=outputs, name="wide_deep")
+    return model, k.optimizers.SGD(learning_rate=0.05)
+
+
+def merges(k):
+    """Every other merge: Subtract, Multiply, Average (of three), Maximum, Minimum."""
+    inputs = k.Input(shape=(784,))
+    a = k.layers.Dense(16, activation="tanh")(inputs)
+    b = k.layers.Dense(16, activation="sigmoid")(inputs)
+    c = k.layers.Dense(16, activation="relu")(inputs)
+    s = k.layers.Subtract()([a, b])
+    m = k.layers.Multiply()([a, c])
+    avg = k.layers.Average()([s, m, b])
+    hi = k.layers.Maximum()([avg, a])
+    lo = k.layers.Minimum()([hi, c])
+    outputs = k.layers.Dense(10, activation="softmax")(lo)
+    model = k.Model(inputs=inputs, outputs=outputs, name="merges")
+    return model, k.optimizers.SGD(learning_rate=0.05, momentum=0.5)
+
+
 MODELS = {
     "tutorial": (tutorial, (784,)),
     "fused": (fused, (784,)),
@@ -168,6 +207,9 @@ MODELS = {
     "functional": (functional, (28, 28)),
     "bn_relu": (bn_relu, (784,)),
     "preprocessing": (preprocessing, (784,)),
+    "residual": (residual, (784,)),
+    "wide_deep": (wide_deep, (784,)),
+    "merges": (merges, (784,)),
 }
 
 
@@ -361,7 +403,7 @@ def check_legacy_loads(tf_keras, path, x_test, expected):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("outdir")
-    ap.add_argument("--predict", type=int, default=1000, help="test images to predict (default 1000)")
+    ap.add_argument("--predict", type=int, default=10000, help="test images to predict (default all 10000)")
     ap.add_argument("--train", type=int, default=3000, help="training images (default 3000)")
     ap.add_argument("--epochs", type=int, default=2, help="epochs (default 2)")
     args = ap.parse_args()

@@ -3,14 +3,14 @@
 
 use super::crc32::{crc32, Crc32};
 use super::wire::{
-    shape_width, Header, InputShape, Int8Record, LayerRecord, Layout, Meta, CRC_LEN, HEADER_LEN,
-    INT8_MIN_READER, MAGIC, MIN_FILE_LEN,
+    self as wire, shape_width, Header, InputShape, Int8Record, LayerRecord, Layout, Meta, WiringRecord,
+    CRC_LEN, HEADER_LEN, INT8_MIN_READER, MAGIC, MIN_FILE_LEN,
 };
 use super::{
     FormatError, Inconsistency, Malformation, ModelRef, Quantity, StoredCount, TrainingState, VERSION,
 };
 use crate::quant::{Int8Body, Int8Layer, QuantParams, MAX_INT8_LAYERS};
-use crate::{Layer, Network, OptimizerScalars, MAX_LAYERS};
+use crate::{Inbound, Layer, Network, OptimizerScalars, MAX_LAYERS};
 
 /// The fixed header of a file, read without checking the CRC (for tools that report on
 /// damaged files; [`decode`] checks everything).
@@ -34,6 +34,8 @@ pub struct ModelView<'a> {
     input_shape: InputShape,
     input: usize,
     layers: heapless::Vec<Layer, MAX_LAYERS>,
+    /// Each layer's inputs, for a graph.
+    wiring: Option<heapless::Vec<Inbound, MAX_LAYERS>>,
     weights: &'a [f32],
     training: Option<TrainingState<'a>>,
     int8: Option<Int8Part<'a>>,
@@ -102,7 +104,7 @@ impl<'a> ModelView<'a> {
     /// The network (the float head of an int8 model). Decoding validated it; this re-runs
     /// [`Network::new`]'s cheap checks, which therefore succeed.
     pub fn network(&self) -> Result<Network<'_>, crate::Error> {
-        Network::new(self.head_input(), &self.layers)
+        network(self.head_input(), &self.layers, self.wiring.as_deref())
     }
 
     /// The network's input width: the int8 body's output width, or the input's.
@@ -280,6 +282,28 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
             offset: HEADER_LEN,
             what: describe(&e),
         })?;
+    // A graph's wiring follows (its merge records need a version-4 reader, which this is).
+    let graph = meta.layers.iter().any(|l| matches!(l, LayerRecord::Merge(_)));
+    let (wiring, rest) = if graph {
+        let (record, rest): (WiringRecord, &[u8]) =
+            postcard::take_from_bytes(rest).map_err(|e| FormatError::Malformed {
+                offset: meta_end - rest.len(),
+                what: describe(&e),
+            })?;
+        let mut wiring = heapless::Vec::<Inbound, MAX_LAYERS>::new();
+        for (i, codes) in record.iter().enumerate() {
+            let inbound = wire::inbound(codes).ok_or(Inconsistency::Layers(crate::Error::InvalidLayer {
+                layer: i,
+                reason: crate::LayerDefect::MergeInputs,
+            }))?;
+            // Same capacity as `record`, so this cannot fail.
+            let _ = wiring.push(inbound);
+        }
+        (Some(wiring), rest)
+    } else {
+        (None, rest)
+    };
+    // Then an int8 body, in a file that has one.
     let (int8, rest) = if header.version >= INT8_MIN_READER && !rest.is_empty() {
         type Record = Option<Int8Record<heapless::Vec<Int8Layer, MAX_INT8_LAYERS>>>;
         postcard::take_from_bytes::<Record>(rest).map_err(|e| FormatError::Malformed {
@@ -326,7 +350,7 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
         .as_ref()
         .and_then(|r| r.layers.last())
         .map_or(input, |l| l.units as usize);
-    let net = Network::new(head_input, &layers).map_err(Inconsistency::Layers)?;
+    let net = network(head_input, &layers, wiring.as_deref()).map_err(Inconsistency::Layers)?;
     let params = net.param_count();
     if meta.params as usize != params {
         return Err(Inconsistency::Count {
@@ -395,11 +419,24 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
         input_shape: meta.input_shape,
         input,
         layers,
+        wiring,
         weights,
         training,
         int8,
         ignored,
     })
+}
+
+/// The network of a file's layers: a chain, or the graph `wiring` describes.
+fn network<'n>(
+    input: usize,
+    layers: &'n [Layer],
+    wiring: Option<&'n [Inbound]>,
+) -> Result<Network<'n>, crate::Error> {
+    match wiring {
+        Some(wiring) => Network::graph(input, layers, wiring),
+        None => Network::new(input, layers),
+    }
 }
 
 /// Views `count` little-endian f32 at `offset` in `bytes` in place.
@@ -482,5 +519,45 @@ mod tests {
             );
         }
         assert!(decode(&INT8.0).unwrap().int8_body().is_some());
+    }
+
+    /// Readers of versions 1 to 3 refuse a graph (merge and wiring records) by version.
+    #[test]
+    fn older_readers_refuse_graphs_by_version() {
+        use crate::{Activation, Merge, Source};
+        let dense = Layer::Dense {
+            units: 2,
+            activation: Activation::Linear,
+            use_bias: false,
+        };
+        let layers = [dense, dense, Layer::Merge(Merge::Concatenate)];
+        let wiring = [
+            Inbound::new(&[Source::Input]),
+            Inbound::new(&[Source::Input]),
+            Inbound::new(&[Source::Layer(0), Source::Layer(1)]),
+        ]
+        .map(Option::unwrap);
+        let network = Network::graph(2, &layers, &wiring).unwrap();
+        let weights = [0.5f32; 8];
+        let model = ModelRef {
+            network,
+            input_shape: None,
+            weights: &weights,
+            training: None,
+            int8: None,
+        };
+        let mut buf = Aligned([0u8; 128]);
+        let len = model.encode(&mut buf.0).unwrap();
+        for old in [1, 2, 3] {
+            assert_eq!(
+                verify(&buf.0[..len], old),
+                Err(FormatError::NewerVersion {
+                    version: VERSION,
+                    min_reader: 4,
+                    supported: old
+                })
+            );
+        }
+        assert!(decode(&buf.0[..len]).unwrap().network().unwrap().is_graph());
     }
 }

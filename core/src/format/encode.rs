@@ -2,8 +2,8 @@
 
 use super::crc32::crc32;
 use super::wire::{
-    shape_width, Header, InputShape, Int8Record, LayerRecord, LayerSeq, Layout, Meta, OptimizerRecord,
-    TrainingRecord, HEADER_LEN, INT8_MIN_READER, MAGIC,
+    shape_width, Header, InputShape, Int8Record, LayerRecord, LayerSeq, Layout, Meta, Metadata,
+    OptimizerRecord, TrainingRecord, WiringSeq, HEADER_LEN, INT8_MIN_READER, MAGIC,
 };
 use super::{
     FormatError, Inconsistency, Malformation, Quantity, StoredCount, TrainingState, MIN_READER_VERSION,
@@ -33,7 +33,7 @@ pub struct ModelRef<'a> {
 
 /// The metadata and layout of a model about to be written.
 struct Plan<'a> {
-    meta: Meta<LayerSeq<'a>>,
+    meta: Metadata<'a>,
     int8: Option<Int8Record<&'a [Int8Layer]>>,
     layout: Layout,
 }
@@ -64,11 +64,14 @@ impl<'a> ModelRef<'a> {
             }
             None => None,
         };
-        let meta = Meta {
-            input_shape: self.stored_input_shape()?,
-            layers: LayerSeq(net.layers()),
-            params: to_u32(params, Quantity::Parameters)?,
-            training,
+        let meta = Metadata {
+            meta: Meta {
+                input_shape: self.stored_input_shape()?,
+                layers: LayerSeq(net.layers()),
+                params: to_u32(params, Quantity::Parameters)?,
+                training,
+            },
+            wiring: net.is_graph().then_some(WiringSeq(net)),
         };
         if let Some(body) = &self.int8 {
             if body.output_width() != net.input_width() {
@@ -160,7 +163,7 @@ impl<'a> ModelRef<'a> {
     /// The oldest reader version that can use the file: [`MIN_READER_VERSION`], raised
     /// to 2 when a layer needs a format-2 record, to 3 when the training state's
     /// optimizer is more than plain SGD (a format-3 optimizer record) and to 4 with an
-    /// int8 body.
+    /// int8 body or for a graph (merge records and the wiring record).
     pub fn min_reader(&self) -> u16 {
         let optimizer = self.training.as_ref().map_or(MIN_READER_VERSION, |t| {
             OptimizerRecord::new(&t.optimizer, t.scalars.u_product).min_reader()

@@ -9,7 +9,8 @@
 //! 6             2           min_reader   u16 LE  (oldest reader version that can use the file)
 //! 8             4           len          u32 LE  (whole file, CRC included)
 //! 12            4           meta_len     u32 LE
-//! 16            meta_len    metadata     postcard: input shape, layers, params, training?
+//! 16            meta_len    metadata     postcard: input shape, layers, params, training?,
+//!                                        then a graph's wiring (when a layer is a merge)
 //! ...           0..3        zero padding to a multiple of 4
 //! W (4-aligned) 4·params    weights      f32 LE, the Network's flat layout
 //! ...           4·state     optimizer    f32 LE, the trainable parameters' optimizer state
@@ -58,7 +59,8 @@ pub use wire::{CRC_LEN, HEADER_LEN, MAGIC, MAX_INPUT_DIMS, MIN_FILE_LEN};
 /// layer records after `Flatten` (BatchNormalization, ..., ActivityRegularization);
 /// version 3 the optimizer record that holds any of core's optimizers (Adam, ...,
 /// schedules, clipping, weight decay), whose state follows the weights; version 4 the
-/// int8 body (its record after the metadata, its data after the optimizer state).
+/// int8 body (its record after the metadata, its data after the optimizer state), the
+/// merge layer records and the wiring record of graphs.
 pub const VERSION: u16 = 4;
 
 /// The `min_reader` this code writes for files that only use version-1 records (files

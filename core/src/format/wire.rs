@@ -13,7 +13,7 @@
 use super::{FormatError, Inconsistency, Quantity, ShapeDefect};
 use crate::optimizer::{Algorithm, Clipping, Schedule};
 use crate::quant::QuantParams;
-use crate::{Activation, Layer, Loss, Optimizer, Sgd};
+use crate::{Activation, Inbound, Layer, Loss, Network, Optimizer, Sgd, Source, MAX_INPUTS, MAX_LAYERS};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The first four bytes of every file: `0x89 'M' 'D' 'L'` (the high byte, as in PNG,
@@ -79,6 +79,65 @@ impl Serialize for LayerSeq<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.0.iter().map(LayerRecord::from))
     }
+}
+
+/// The wiring record (format 4), after the metadata of a file whose layers include a
+/// merge (a graph other than a chain): per layer, its inputs as bytes, `0` for the
+/// network input and `j + 1` for layer `j`'s output.
+pub(super) type WiringRecord = heapless::Vec<heapless::Vec<u8, MAX_INPUTS>, MAX_LAYERS>;
+
+/// Serializes a network's wiring as a [`WiringRecord`].
+pub(super) struct WiringSeq<'a>(pub Network<'a>);
+
+impl Serialize for WiringSeq<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let net = self.0;
+        serializer.collect_seq((0..net.layers().len()).map(|i| SourceSeq(net.inbound(i))))
+    }
+}
+
+/// One layer's inputs in a [`WiringRecord`].
+struct SourceSeq(Inbound);
+
+impl Serialize for SourceSeq {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.sources().iter().map(|s| match *s {
+            Source::Input => 0,
+            Source::Layer(j) => j + 1,
+        }))
+    }
+}
+
+/// The metadata as written: [`Meta`], then the wiring of a graph.
+pub(super) struct Metadata<'a> {
+    /// The fields every version has.
+    pub meta: Meta<LayerSeq<'a>>,
+    /// The wiring, for a graph.
+    pub wiring: Option<WiringSeq<'a>>,
+}
+
+impl Serialize for Metadata<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = serializer.serialize_tuple(1 + usize::from(self.wiring.is_some()))?;
+        t.serialize_element(&self.meta)?;
+        if let Some(wiring) = &self.wiring {
+            t.serialize_element(wiring)?;
+        }
+        t.end()
+    }
+}
+
+/// The [`Inbound`] a [`WiringRecord`] entry names (`None` for an entry without inputs).
+pub(super) fn inbound(codes: &[u8]) -> Option<Inbound> {
+    let mut sources = [Source::Input; MAX_INPUTS];
+    for (slot, &code) in sources.iter_mut().zip(codes) {
+        *slot = match code.checked_sub(1) {
+            Some(j) => Source::Layer(j),
+            None => Source::Input,
+        };
+    }
+    Inbound::new(sources.get(..codes.len())?)
 }
 
 /// One layer.
@@ -184,17 +243,21 @@ pub(super) enum LayerRecord {
         /// L2 factor.
         l2: f32,
     } = 18,
+    /// A merge layer (format 4): the [`Merge`](crate::Merge) as a varint in its
+    /// declaration order (Add 0, ..., Concatenate 6). Only in graphs.
+    Merge(crate::Merge) = 19,
 }
 
 impl LayerRecord {
     /// The oldest format version that knows this record: 1 for Dense, Activation,
-    /// Dropout and Flatten, 2 for the rest.
+    /// Dropout and Flatten, 4 for merges, 2 for the rest.
     pub(super) fn min_reader(&self) -> u16 {
         match self {
             LayerRecord::Dense { .. }
             | LayerRecord::Activation(_)
             | LayerRecord::Dropout { .. }
             | LayerRecord::Flatten => 1,
+            LayerRecord::Merge(_) => 4,
             _ => 2,
         }
     }
@@ -536,6 +599,7 @@ impl From<&Layer> for LayerRecord {
             Layer::AlphaDropout { rate } => LayerRecord::AlphaDropout { rate },
             Layer::Reshape => LayerRecord::Reshape,
             Layer::ActivityRegularization { l1, l2 } => LayerRecord::ActivityRegularization { l1, l2 },
+            Layer::Merge(m) => LayerRecord::Merge(m),
         }
     }
 }
@@ -596,6 +660,7 @@ impl From<LayerRecord> for Layer {
             LayerRecord::AlphaDropout { rate } => Layer::AlphaDropout { rate },
             LayerRecord::Reshape => Layer::Reshape,
             LayerRecord::ActivityRegularization { l1, l2 } => Layer::ActivityRegularization { l1, l2 },
+            LayerRecord::Merge(m) => Layer::Merge(m),
         }
     }
 }

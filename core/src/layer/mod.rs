@@ -3,12 +3,15 @@
 
 mod activations;
 mod dense;
+pub(crate) mod merge;
 mod noise;
 mod normalization;
 mod preprocessing;
 
 use crate::{Activation, Error, LayerDefect, MatMul, Rng};
 use serde::{Deserialize, Serialize};
+
+pub use merge::Merge;
 
 /// One layer of a sequential network. Widths are flat: a network maps a vector of
 /// `input` values to a vector of outputs, whatever shape Keras gave the input.
@@ -128,10 +131,14 @@ pub enum Layer {
         /// L2 factor.
         l2: f32,
     },
+    /// A merge layer (`keras.layers.Add`, ..., `Concatenate`): combines the outputs of
+    /// several earlier layers of a graph ([`crate::Network::graph`]).
+    Merge(Merge),
 }
 
 impl Layer {
-    /// Width of the layer's output given the width of its input.
+    /// Width of the layer's output given the width of its input (for a merge, the common
+    /// width of its inputs, or for Concatenate their total width).
     pub fn output_width(&self, input: usize) -> usize {
         match self {
             Layer::Dense { units, .. } => *units as usize,
@@ -221,6 +228,7 @@ impl Layer {
             Layer::AlphaDropout { .. } => "AlphaDropout",
             Layer::Reshape => "Reshape",
             Layer::ActivityRegularization { .. } => "ActivityRegularization",
+            Layer::Merge(m) => m.keras_class(),
         }
     }
 
@@ -349,7 +357,10 @@ impl Layer {
                 io.dst.copy_from_slice(io.src);
                 return Ok(activity_loss(io.src, l1, l2));
             }
-            Layer::Flatten | Layer::Identity | Layer::Reshape => io.dst.copy_from_slice(io.src),
+            // Networks run merges themselves (`merge::forward`); of one input, a merge is it.
+            Layer::Flatten | Layer::Identity | Layer::Reshape | Layer::Merge(_) => {
+                io.dst.copy_from_slice(io.src)
+            }
         }
         Ok(0.0)
     }
@@ -404,7 +415,11 @@ impl Layer {
                     *g += b.scale * (l1 * crate::math::sign(x) + 2.0 * l2 * x);
                 }
             }
-            Layer::Flatten | Layer::Identity | Layer::Reshape | Layer::GaussianNoise { .. } => {}
+            Layer::Flatten
+            | Layer::Identity
+            | Layer::Reshape
+            | Layer::GaussianNoise { .. }
+            | Layer::Merge(_) => {}
         }
         Ok(Flow::InPlace)
     }

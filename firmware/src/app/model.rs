@@ -99,12 +99,11 @@ struct Split<'m> {
 }
 
 fn split<'m>(net: &Network<'m>, first: usize) -> Result<Split<'m>, Error> {
-    let layers = net.layers();
     let prefix = match first {
         0 => None,
-        _ => Some(Network::new(net.input_width(), &layers[..first])?),
+        _ => Some(net.prefix(first)?),
     };
-    let suffix = Network::new(net.layer_input_width(first), &layers[first..])?;
+    let suffix = net.suffix(first)?;
     Ok(Split {
         prefix,
         suffix,

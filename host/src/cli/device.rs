@@ -391,7 +391,8 @@ fn pull_to(device: &mut Device, output: &Path) -> Result<(), String> {
 fn macs(file: &[u8]) -> Option<u64> {
     let model = crate::device_format::from_mdl(file).ok()?;
     let layers = model.core_layers();
-    let net = microdense_core::Network::new(model.input_width(), &layers).ok()?;
+    let wiring = model.wiring();
+    let net = microdense_core::Network::graph(model.input_width(), &layers, &wiring).ok()?;
     Some(
         (0..layers.len())
             .filter(|&i| layers[i].has_weights())

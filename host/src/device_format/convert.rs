@@ -135,7 +135,8 @@ fn encode_mdl(
     let folded = crate::fold::fold_frozen_batch_norms(model, first)?;
     let model = &folded;
     let layers = model.core_layers();
-    let network = Network::new(model.input_width(), &layers)?;
+    let wiring = model.wiring();
+    let network = Network::graph(model.input_width(), &layers, &wiring)?;
     let input_shape = int8
         .map_or(&model.input_shape[..], |(_, shape)| shape)
         .iter()
@@ -253,7 +254,7 @@ fn model_from_view(view: &ModelView<'_>, input_shape: Vec<usize>) -> Result<Mode
         .training()
         .map_or(0, |t| t.trainer(network).first_trainable());
     let mut namer = crate::model::LayerNamer::default();
-    let layers = view
+    let layers: Vec<NamedLayer> = view
         .layers()
         .iter()
         .enumerate()
@@ -283,9 +284,22 @@ fn model_from_view(view: &ModelView<'_>, input_shape: Vec<usize>) -> Result<Mode
         }
         None => (None, None),
     };
+    let graph = network
+        .is_graph()
+        .then(|| (0..layers.len()).map(|i| network.inbound(i)).collect());
     let model = Model {
-        name: "sequential".into(),
-        kind: ModelKind::Sequential,
+        name: if graph.is_some() {
+            "functional"
+        } else {
+            "sequential"
+        }
+        .into(),
+        kind: if graph.is_some() {
+            ModelKind::Functional
+        } else {
+            ModelKind::Sequential
+        },
+        graph,
         input_name: "input_layer".into(),
         input_shape,
         layers,
@@ -324,7 +338,8 @@ mod tests {
 
     fn predict(model: &Model, inputs: &[f32], batch: usize) -> Vec<u32> {
         let layers = model.core_layers();
-        let net = Network::new(model.input_width(), &layers).unwrap();
+        let wiring = model.wiring();
+        let net = Network::graph(model.input_width(), &layers, &wiring).unwrap();
         let mut scratch = vec![0.0; net.inference_scratch_len(batch)];
         let out = net
             .predict(&Portable, &model.params, inputs, batch, &mut scratch)

@@ -68,6 +68,7 @@ pub fn dequantize(body: &Int8Body<'_>, input_shape: &[usize], head: &Model) -> R
         kind: head.kind,
         input_name: head.input_name.clone(),
         input_shape: input_shape.to_vec(),
+        graph: None,
         layers,
         params,
         compile: head.compile.clone(),

@@ -183,6 +183,7 @@ fn head_model(model: &Model, layers: Vec<NamedLayer>, start: usize, width: usize
         kind: model.kind,
         input_name: model.input_name.clone(),
         input_shape: vec![width],
+        graph: None,
         layers,
         params,
         compile: model.compile.clone(),

@@ -56,6 +56,16 @@ pub(super) fn plan(model: &Model, k: usize) -> Result<Plan, QuantizeError> {
         class: layers[i].keras_class(),
         why,
     };
+    if model.graph.is_some() {
+        let merge = layers
+            .iter()
+            .position(|l| matches!(l, Layer::Merge(_)))
+            .unwrap_or(0);
+        return Err(unsupported(
+            merge,
+            "int8 bodies are chains; a functional graph with merges stays float32",
+        ));
+    }
     let mut body: Vec<BodyDense> = Vec::new();
     let mut softmax = None;
     for (i, layer) in layers[..head_start].iter().enumerate() {

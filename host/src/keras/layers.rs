@@ -5,13 +5,14 @@
 use super::json::Node;
 use super::KerasError;
 use super::Style;
-use microdense_core::{Initializer, Layer};
+use microdense_core::{Initializer, Layer, Merge};
 use serde_json::{Map, Value};
 
 /// Every Keras class microdense reads.
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, Dropout, Flatten, InputLayer, \
 BatchNormalization, LayerNormalization, Rescaling, Normalization, ReLU, LeakyReLU, PReLU, ELU, \
-Softmax, Identity, GaussianNoise, GaussianDropout, AlphaDropout, Reshape, ActivityRegularization";
+Softmax, Identity, GaussianNoise, GaussianDropout, AlphaDropout, Reshape, ActivityRegularization, \
+Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate";
 
 /// The supported layer closest to what an unsupported class does.
 pub fn nearest_alternative(class: &str) -> &'static str {
@@ -35,9 +36,7 @@ pub fn nearest_alternative(class: &str) -> &'static str {
         "Permute" | "RepeatVector" | "Cropping1D" | "Cropping2D" | "ZeroPadding1D" | "ZeroPadding2D" => {
             "Reshape to one dimension"
         }
-        "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" | "Concatenate" | "Dot" => {
-            "a single chain of layers (merge layers are not supported yet)"
-        }
+        "Dot" => "Multiply followed by Dense",
         "Discretization" | "Hashing" | "StringLookup" | "IntegerLookup" | "TextVectorization" => {
             "Normalization or Rescaling on numeric inputs"
         }
@@ -54,6 +53,12 @@ pub(super) fn read(
     file: &str,
 ) -> Result<Option<Layer>, KerasError> {
     let r = Reader { name, config, file };
+    if let Some(merge) = Merge::ALL.into_iter().find(|m| m.keras_class() == class) {
+        if merge == Merge::Concatenate {
+            r.last_axis("axis")?;
+        }
+        return Ok(Some(Layer::Merge(merge)));
+    }
     let layer = match class {
         "BatchNormalization" => {
             r.last_axis("axis")?;
@@ -375,10 +380,12 @@ pub(super) fn write(
             node.set("l1", Node::f32(l1));
             node.set("l2", Node::f32(l2));
         }
+        Layer::Merge(Merge::Concatenate) => node.set("axis", Node::Int(-1)),
         Layer::Dense { .. }
         | Layer::Activation(_)
         | Layer::Dropout { .. }
         | Layer::Flatten
-        | Layer::Identity => {}
+        | Layer::Identity
+        | Layer::Merge(_) => {}
     }
 }

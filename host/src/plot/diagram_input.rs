@@ -30,6 +30,9 @@ pub struct DiagramLayer {
     pub activation: Option<String>,
     /// Whether the weights train; `None` for layers without weights (no cell is drawn, as in Keras).
     pub trainable: Option<bool>,
+    /// The earlier layers whose outputs this one takes, in a graph (empty: the model's
+    /// input only); `None` in a chain: the layer before it.
+    pub inputs: Option<Vec<usize>>,
 }
 
 /// Direction in which the layers follow each other.

@@ -24,6 +24,8 @@ const LINE_HEIGHT: f32 = 1.125;
 const BASELINE_SHIFT: f32 = 0.34;
 /// Distance between consecutive boxes (Graphviz's `ranksep` plus the pen).
 const RANK_SEP: f32 = 37.0;
+/// Distance between boxes side by side in one rank (Graphviz's `nodesep`, 0.25 inch).
+const NODE_SEP: f32 = 18.0;
 /// Width of the edge lines.
 pub const PEN_WIDTH: f32 = 2.0;
 /// Length of an arrowhead.
@@ -52,7 +54,7 @@ impl Rgb {
 }
 
 /// An axis-aligned rectangle.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Rect {
     /// Left edge.
     pub x: f32,
@@ -184,7 +186,7 @@ pub struct Layout {
     pub height: f32,
     /// One box per layer, in model order.
     pub nodes: Vec<NodeBox>,
-    /// One arrow between each pair of consecutive layers.
+    /// One arrow per input a layer takes from another (between consecutive layers in a chain).
     pub edges: Vec<Edge>,
 }
 
@@ -353,8 +355,21 @@ fn place_table(table: TableSpec, layer: &DiagramLayer, frame: Rect) -> NodeBox {
     }
 }
 
+/// Each layer's inputs among the layers (a chain's: the layer before it).
+fn inputs_of(layers: &[DiagramLayer]) -> Vec<Vec<usize>> {
+    layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match &l.inputs {
+            Some(inputs) => inputs.iter().copied().filter(|&j| j < i).collect(),
+            None => i.checked_sub(1).into_iter().collect(),
+        })
+        .collect()
+}
+
 impl Layout {
-    /// Lays out one box per layer, in order, joined by arrows.
+    /// Lays out one box per layer joined by arrows, as Graphviz ranks `plot_model`'s graph:
+    /// a layer one rank after its furthest input, the layers of a rank side by side.
     pub fn new(
         layers: &[DiagramLayer],
         options: &DiagramOptions,
@@ -367,66 +382,89 @@ impl Layout {
             .iter()
             .map(|layer| table_for(layer, options, fonts))
             .collect();
-        let max_width = tables.iter().map(|t| t.width).fold(0.0f32, f32::max);
-        let max_height = tables.iter().map(|t| t.height).fold(0.0f32, f32::max);
-        let gaps = RANK_SEP * (tables.len() - 1) as f32;
-        let (width, height) = match options.rankdir {
-            RankDir::TopToBottom => {
-                let total: f32 = tables.iter().map(|t| t.height).sum();
-                (max_width + 2.0 * PAD, total + gaps + 2.0 * PAD)
-            }
-            RankDir::LeftToRight => {
-                let total: f32 = tables.iter().map(|t| t.width).sum();
-                (total + gaps + 2.0 * PAD, max_height + 2.0 * PAD)
-            }
-        };
-        let mut nodes = Vec::with_capacity(tables.len());
-        let mut cursor = PAD;
-        for (table, layer) in tables.into_iter().zip(layers) {
-            let frame = match options.rankdir {
-                RankDir::TopToBottom => Rect {
-                    x: PAD + (max_width - table.width) / 2.0,
-                    y: cursor,
-                    width: table.width,
-                    height: table.height,
-                },
-                RankDir::LeftToRight => Rect {
-                    x: cursor,
-                    y: PAD + (max_height - table.height) / 2.0,
-                    width: table.width,
-                    height: table.height,
-                },
-            };
-            cursor += RANK_SEP
-                + match options.rankdir {
-                    RankDir::TopToBottom => table.height,
-                    RankDir::LeftToRight => table.width,
-                };
-            nodes.push(place_table(table, layer, frame));
+        let inputs = inputs_of(layers);
+        let mut rank = vec![0usize; layers.len()];
+        for i in 0..layers.len() {
+            rank[i] = inputs[i].iter().map(|&j| rank[j] + 1).max().unwrap_or(0);
         }
-        let edges = nodes
-            .windows(2)
-            .map(|pair| {
-                let (from, to) = (pair[0].frame, pair[1].frame);
-                match options.rankdir {
-                    RankDir::TopToBottom => {
-                        let x = PAD + max_width / 2.0;
-                        Edge {
-                            start: (x, from.bottom()),
-                            tip: (x, to.y),
-                            rankdir: options.rankdir,
-                        }
+        let ranks = rank.iter().max().map_or(0, |r| r + 1);
+        let top_to_bottom = options.rankdir == RankDir::TopToBottom;
+        // Along the rank direction and across it.
+        let along = |t: &TableSpec| if top_to_bottom { t.height } else { t.width };
+        let across = |t: &TableSpec| if top_to_bottom { t.width } else { t.height };
+        let rank = &rank;
+        let members = |r: usize| (0..tables.len()).filter(move |&i| rank[i] == r);
+        let thickness: Vec<f32> = (0..ranks)
+            .map(|r| members(r).map(|i| along(&tables[i])).fold(0.0f32, f32::max))
+            .collect();
+        let breadth: Vec<f32> = (0..ranks)
+            .map(|r| {
+                let sizes: Vec<f32> = members(r).map(|i| across(&tables[i])).collect();
+                sizes.iter().sum::<f32>() + NODE_SEP * sizes.len().saturating_sub(1) as f32
+            })
+            .collect();
+        let max_breadth = breadth.iter().copied().fold(0.0f32, f32::max);
+        let length = thickness.iter().sum::<f32>() + RANK_SEP * (ranks - 1) as f32 + 2.0 * PAD;
+        let (width, height) = if top_to_bottom {
+            (max_breadth + 2.0 * PAD, length)
+        } else {
+            (length, max_breadth + 2.0 * PAD)
+        };
+        let mut frames = vec![Rect::default(); tables.len()];
+        let mut cursor = PAD;
+        for r in 0..ranks {
+            let mut side = PAD + (max_breadth - breadth[r]) / 2.0;
+            for i in members(r) {
+                let t = &tables[i];
+                let at = cursor + (thickness[r] - along(t)) / 2.0;
+                frames[i] = if top_to_bottom {
+                    Rect {
+                        x: side,
+                        y: at,
+                        width: t.width,
+                        height: t.height,
                     }
-                    RankDir::LeftToRight => {
-                        let y = PAD + max_height / 2.0;
-                        Edge {
-                            start: (from.right(), y),
-                            tip: (to.x, y),
-                            rankdir: options.rankdir,
-                        }
+                } else {
+                    Rect {
+                        x: at,
+                        y: side,
+                        width: t.width,
+                        height: t.height,
                     }
+                };
+                side += across(t) + NODE_SEP;
+            }
+            cursor += thickness[r] + RANK_SEP;
+        }
+        let frames_ref = &frames;
+        let edges = inputs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, from)| from.iter().map(move |&j| (frames_ref[j], frames_ref[i])))
+            .map(|(from, to)| {
+                let (start, tip) = if top_to_bottom {
+                    (
+                        (from.x + from.width / 2.0, from.bottom()),
+                        (to.x + to.width / 2.0, to.y),
+                    )
+                } else {
+                    (
+                        (from.right(), from.y + from.height / 2.0),
+                        (to.x, to.y + to.height / 2.0),
+                    )
+                };
+                Edge {
+                    start,
+                    tip,
+                    rankdir: options.rankdir,
                 }
             })
+            .collect();
+        let nodes = tables
+            .into_iter()
+            .zip(layers)
+            .zip(frames)
+            .map(|((table, layer), frame)| place_table(table, layer, frame))
             .collect();
         Ok(Layout {
             width,

@@ -2,9 +2,10 @@
 
 use super::DiagramLayer;
 use crate::model::{keras_shape, Model};
-use microdense_core::Layer;
+use microdense_core::{Layer, Source};
 
-/// One [`DiagramLayer`] per layer of `model`, with Keras's shapes, dtype and activation.
+/// One [`DiagramLayer`] per layer of `model`, with Keras's shapes, dtype and activation,
+/// and a graph's wiring.
 pub fn model_layers(model: &Model) -> Vec<DiagramLayer> {
     model
         .layers
@@ -26,6 +27,16 @@ pub fn model_layers(model: &Model) -> Vec<DiagramLayer> {
                 dtype: "float32".into(),
                 activation,
                 trainable: named.layer.has_weights().then_some(named.trainable),
+                inputs: model.graph.as_ref().map(|wiring| {
+                    wiring[i]
+                        .sources()
+                        .iter()
+                        .filter_map(|s| match *s {
+                            Source::Layer(j) => Some(usize::from(j)),
+                            Source::Input => None,
+                        })
+                        .collect()
+                }),
             }
         })
         .collect()

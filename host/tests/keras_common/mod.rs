@@ -1,12 +1,13 @@
-//! Shared by the `keras_*` tests: `.npy` files, the four test models trained briefly on
+//! Shared by the `keras_*` tests: `.npy` files, the test models (chains and graphs) trained briefly on
 //! MNIST, and prediction helpers.
 #![allow(dead_code)]
 
+use microdense::budget::ParamBudget;
 use microdense::dataset::{Dataset, Features};
 use microdense::fit::FitOptions;
 use microdense::mnist::Mnist;
 use microdense::model::{Compile, Model, ModelKind};
-use microdense_core::{Loss, Optimizer, Sgd};
+use microdense_core::{Activation, Layer, Loss, Merge, Optimizer, Sgd, Source};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -136,6 +137,7 @@ pub fn test_models() -> Vec<(&'static str, Model)> {
     )
     .unwrap();
     zoo.compile(sgd(0.02, 0.5, true));
+    let [residual, wide_deep, merges] = graph_models(sgd);
     vec![
         ("tutorial", tutorial),
         ("fused", fused),
@@ -144,7 +146,84 @@ pub fn test_models() -> Vec<(&'static str, Model)> {
         ("bn_relu", bn),
         ("preprocessing", preprocessing),
         ("zoo", zoo),
+        ("residual", residual),
+        ("wide_deep", wide_deep),
+        ("merges", merges),
     ]
+}
+
+/// A Functional graph on 784 inputs named `name`: each layer with its inputs.
+pub fn graph_model(name: &str, layers: &[(Layer, &[Source])], seed: u64) -> Model {
+    let mut model = Model::from_graph(vec![784], layers, seed, ParamBudget::default()).unwrap();
+    model.name = name.into();
+    model
+}
+
+/// The graphs of issue 12: a residual MLP, wide and deep, and every other merge.
+fn graph_models(sgd: impl Fn(f32, f32, bool) -> Compile) -> [Model; 3] {
+    let dense = |units, activation| Layer::Dense {
+        units,
+        activation,
+        use_bias: true,
+    };
+    let mut residual = graph_model(
+        "residual",
+        &[
+            (dense(32, Activation::Relu), &[Source::Input]),
+            (dense(32, Activation::Relu), &[Source::Layer(0)]),
+            (Layer::Merge(Merge::Add), &[Source::Layer(1), Source::Layer(0)]),
+            (dense(10, Activation::Softmax), &[Source::Layer(2)]),
+        ],
+        18,
+    );
+    residual.compile(sgd(0.05, 0.9, false));
+    let mut wide_deep = graph_model(
+        "wide_deep",
+        &[
+            (dense(10, Activation::Linear), &[Source::Input]),
+            (dense(32, Activation::Relu), &[Source::Input]),
+            (dense(16, Activation::Relu), &[Source::Layer(1)]),
+            (
+                Layer::Merge(Merge::Concatenate),
+                &[Source::Layer(0), Source::Layer(2)],
+            ),
+            (dense(10, Activation::Softmax), &[Source::Layer(3)]),
+        ],
+        19,
+    );
+    wide_deep.compile(sgd(0.05, 0.0, false));
+    let mut merges = graph_model(
+        "merges",
+        &[
+            (dense(16, Activation::Tanh), &[Source::Input]),
+            (dense(16, Activation::Sigmoid), &[Source::Input]),
+            (dense(16, Activation::Relu), &[Source::Input]),
+            (
+                Layer::Merge(Merge::Subtract),
+                &[Source::Layer(0), Source::Layer(1)],
+            ),
+            (
+                Layer::Merge(Merge::Multiply),
+                &[Source::Layer(0), Source::Layer(2)],
+            ),
+            (
+                Layer::Merge(Merge::Average),
+                &[Source::Layer(3), Source::Layer(4), Source::Layer(1)],
+            ),
+            (
+                Layer::Merge(Merge::Maximum),
+                &[Source::Layer(5), Source::Layer(0)],
+            ),
+            (
+                Layer::Merge(Merge::Minimum),
+                &[Source::Layer(6), Source::Layer(2)],
+            ),
+            (dense(10, Activation::Softmax), &[Source::Layer(7)]),
+        ],
+        20,
+    );
+    merges.compile(sgd(0.05, 0.5, false));
+    [residual, wide_deep, merges]
 }
 
 /// The test models, each trained for one epoch on `n` MNIST images (batch 32).

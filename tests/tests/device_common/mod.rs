@@ -198,7 +198,8 @@ pub fn assert_training_matches_host(device: &mut Device, model: &Model, sgd: Opt
     // starting as the device does: from the file's optimizer state when it has this
     // optimizer's layout, else from a fresh one.
     let layers = model.core_layers();
-    let net = Network::new(784, &layers).unwrap();
+    let wiring = model.wiring();
+    let net = Network::graph(784, &layers, &wiring).unwrap();
     let trainer = Trainer::last_weighted(net, 2);
     let frozen = trainer.frozen_param_count();
     let slots = optimizer.slots();

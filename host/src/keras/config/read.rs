@@ -1,11 +1,17 @@
-//! Reading a `model_config` value into a [`Model`]: Sequential and Functional chains in
-//! the styles of Keras 2.0–2.2, tf_keras 2.x and Keras 3.
+//! Reading a `model_config` value into a [`Model`]: Sequential models and Functional
+//! graphs (one input, one output, merges) in the styles of Keras 2.0–2.2, tf_keras 2.x
+//! and Keras 3.
 
 use crate::budget::ParamBudget;
 use crate::keras::{layers, regularizer_config, KerasError};
+use crate::keras_order::keras_order;
 use crate::model::{DenseRegularization, Model, ModelKind, NamedLayer};
-use microdense_core::{Activation, FanMode, Initializer, Layer, VarianceDistribution};
+use microdense_core::{
+    Activation, FanMode, Inbound, Initializer, Layer, Merge, Source, VarianceDistribution, MAX_INPUTS,
+    MAX_LAYERS,
+};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// Builds a model from a Keras `model_config` value, its weights drawn from the layers'
 /// initializers with a generator seeded by `seed`, once their count is checked against
@@ -67,6 +73,7 @@ pub fn architecture_from_config(
         input_name: arch.input_name,
         input_shape: arch.input_shape,
         layers: arch.layers,
+        graph: arch.graph,
         params: Vec::new(),
         compile: None,
         optimizer: None,
@@ -76,8 +83,9 @@ pub fn architecture_from_config(
         file: file.to_string(),
         source,
     };
+    model.with_network(|_| Ok(())).map_err(model_err)?;
     budget
-        .check(&model.input_shape, &model.core_layers())
+        .check(&model.input_shape, &model.core_layers(), &model.wiring())
         .map_err(|e| model_err(e.into()))?;
     model.validate_names().map_err(model_err)?;
     Ok(model)
@@ -90,6 +98,12 @@ struct Architecture {
     input_name: String,
     input_shape: Vec<usize>,
     layers: Vec<NamedLayer>,
+    graph: Option<Vec<Inbound>>,
+}
+
+/// The wiring of a chain of `n` layers.
+fn chain_wiring(n: usize) -> Vec<Inbound> {
+    (0..n).map(Inbound::chain).collect()
 }
 
 /// One entry of a config's layer list.
@@ -210,7 +224,8 @@ impl<'a> ConfigParser<'a> {
             name: name.to_string(),
             kind: ModelKind::Sequential,
             input_name,
-            layers: self.chain(rest, &input_shape)?,
+            layers: self.layers(rest, &chain_wiring(rest.len()), &input_shape)?,
+            graph: None,
             input_shape,
         })
     }
@@ -251,68 +266,88 @@ impl<'a> ConfigParser<'a> {
             ));
         }
         let input_shape = self.input_layer_shape(input)?;
-        // Each layer's single predecessor; a plain chain has one successor per layer.
-        let mut successor: Vec<(String, usize)> = Vec::new();
+        if entries.len() > MAX_LAYERS + 1 {
+            return Err(self.config(
+                "model_config",
+                format!(
+                    "has {} layers (at most {MAX_LAYERS} besides the input)",
+                    entries.len() - 1
+                ),
+            ));
+        }
+        // Each layer's inputs, by name, from its one call.
+        let mut pending: Vec<(usize, Vec<String>)> = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             if e.name == input.name {
                 continue;
             }
             if e.class == "InputLayer" {
-                return Err(KerasError::Unsupported {
-                    file: self.file.to_string(),
-                    at: format!("layer {:?}", e.name),
-                    what: "a second InputLayer (only plain chains)".into(),
-                });
+                return Err(self.unsupported(&e.name, "a second InputLayer (only one input)"));
             }
             let nodes = self.inbound_nodes(e)?;
             let [node] = nodes.as_slice() else {
                 return Err(self.unsupported(
                     &e.name,
-                    format!("a layer called {} times (only plain chains)", nodes.len()),
+                    format!(
+                        "a layer called {} times (shared layers are not supported)",
+                        nodes.len()
+                    ),
                 ));
             };
-            let [previous] = node.as_slice() else {
-                return Err(self.unsupported(
-                    &e.name,
-                    format!("a layer with {} inputs (only plain chains)", node.len()),
-                ));
-            };
-            if successor.iter().any(|(p, _)| p == previous) {
-                return Err(KerasError::Unsupported {
-                    file: self.file.to_string(),
-                    at: format!("layer {previous:?}"),
-                    what: "a layer feeding several layers (only plain chains)".into(),
-                });
-            }
-            successor.push((previous.clone(), i));
+            pending.push((i, node.clone()));
         }
-        let mut chain = Vec::new();
-        let mut current = input.name.clone();
-        while let Some(&(_, i)) = successor.iter().find(|(p, _)| *p == current) {
-            if chain.len() >= entries.len() {
-                return Err(self.config("model_config", "the layers form a cycle"));
-            }
-            chain.push(i);
-            current = entries[i].name.clone();
-        }
-        if chain.len() + 1 != entries.len() {
-            let stray = entries
+        // Topological order: again and again, the first listed layer whose inputs are placed.
+        let mut placed: HashMap<&str, Source> = HashMap::from([(input.name.as_str(), Source::Input)]);
+        let mut order: Vec<usize> = Vec::new();
+        let mut wiring: Vec<Inbound> = Vec::new();
+        while !pending.is_empty() {
+            let ready = pending
                 .iter()
-                .enumerate()
-                .find(|(i, e)| e.name != input.name && !chain.contains(i))
-                .map_or(String::new(), |(_, e)| e.name.clone());
-            return Err(self.unsupported(
-                &stray,
-                "a layer not on the chain from the input (only plain chains)",
-            ));
+                .position(|(_, names)| names.iter().all(|n| placed.contains_key(n.as_str())));
+            let Some(p) = ready else {
+                let (i, names) = &pending[0];
+                let name = &entries[*i].name;
+                let missing = names.iter().find(|n| !placed.contains_key(n.as_str()));
+                let missing = missing.map_or("", String::as_str);
+                return Err(if entries.iter().any(|e| e.name == missing) {
+                    self.config(
+                        &format!("layer {name:?}"),
+                        format!("is in a cycle through {missing:?}"),
+                    )
+                } else {
+                    self.config(
+                        &format!("layer {name:?}"),
+                        format!("takes an input from {missing:?}, which is not a layer"),
+                    )
+                });
+            };
+            let (i, names) = pending.remove(p);
+            let sources: Vec<Source> = names
+                .iter()
+                .filter_map(|n| placed.get(n.as_str()).copied())
+                .collect();
+            let inbound = Inbound::new(&sources).ok_or_else(|| {
+                self.unsupported(
+                    &entries[i].name,
+                    format!("a layer with {} inputs (1 to {MAX_INPUTS})", sources.len()),
+                )
+            })?;
+            placed.insert(&entries[i].name, Source::Layer(order.len() as u8));
+            order.push(i);
+            wiring.push(inbound);
         }
-        if current != outputs[0] {
+        let output = order.last().map(|&i| entries[i].name.as_str());
+        if output != Some(outputs[0].as_str()) {
             return Err(self.config(
                 "output_layers",
-                format!("names {:?}, but the chain ends at {current:?}", outputs[0]),
+                format!(
+                    "names {:?}, but the last layer is {:?} (only one output, which every layer reaches)",
+                    outputs[0],
+                    output.unwrap_or_default()
+                ),
             ));
         }
-        let ordered: Vec<Entry> = chain
+        let ordered: Vec<Entry> = order
             .iter()
             .map(|&i| Entry {
                 class: entries[i].class,
@@ -321,11 +356,15 @@ impl<'a> ConfigParser<'a> {
                 entry: entries[i].entry,
             })
             .collect();
+        // Keras's own order (which its files list), whatever order a config gave.
+        let (ordered, wiring) = keras_order(ordered, &wiring);
+        let chain = wiring.iter().enumerate().all(|(i, w)| *w == Inbound::chain(i));
         Ok(Architecture {
             name: name.to_string(),
             kind: ModelKind::Functional,
             input_name: input.name.clone(),
-            layers: self.chain(&ordered, &input_shape)?,
+            layers: self.layers(&ordered, &wiring, &input_shape)?,
+            graph: (!chain).then_some(wiring),
             input_shape,
         })
     }
@@ -421,12 +460,35 @@ impl<'a> ConfigParser<'a> {
     }
 
     /// Converts an ordered chain of entries, checking each layer fits its input's shape.
-    fn chain(&self, entries: &[Entry], input_shape: &[usize]) -> Result<Vec<NamedLayer>, KerasError> {
-        let mut shape = input_shape.to_vec();
+    fn layers(
+        &self,
+        entries: &[Entry],
+        wiring: &[Inbound],
+        input_shape: &[usize],
+    ) -> Result<Vec<NamedLayer>, KerasError> {
+        let mut shapes: Vec<Vec<usize>> = Vec::with_capacity(entries.len());
         let mut layers = Vec::with_capacity(entries.len());
-        for e in entries {
+        for (e, inbound) in entries.iter().zip(wiring) {
             let named = self.layer(e)?;
+            let inputs: Vec<&[usize]> = inbound
+                .sources()
+                .iter()
+                .map(|s| match *s {
+                    Source::Input => input_shape,
+                    Source::Layer(j) => shapes[usize::from(j)].as_slice(),
+                })
+                .collect();
+            let mut shape = inputs[0].to_vec();
             match named.layer {
+                Layer::Merge(Merge::Concatenate) => {
+                    if let Some(bad) = inputs.iter().find(|s| s.len() != 1) {
+                        return Err(self.unsupported(
+                            &e.name,
+                            format!("Concatenate of an input of shape {bad:?} (add a Flatten first)"),
+                        ));
+                    }
+                    shape = vec![inputs.iter().map(|s| s[0]).sum()];
+                }
                 Layer::Dense { units, .. } => {
                     if shape.len() != 1 {
                         return Err(self.unsupported(
@@ -462,6 +524,7 @@ impl<'a> ConfigParser<'a> {
                 }
                 _ => {}
             }
+            shapes.push(shape);
             layers.push(named);
         }
         Ok(layers)

@@ -5,7 +5,7 @@ use crate::keras::json::Node;
 use crate::keras::regularizer_config::{constraint_config, regularizer_config};
 use crate::keras::{layers, Style};
 use crate::model::{Model, ModelKind};
-use microdense_core::{Initializer, Layer};
+use microdense_core::{Initializer, Layer, Source};
 
 /// The `model_config` value of `model` in `style`: `{"class_name", "config", ...}`
 /// (without `keras_version`/`backend`, which only `to_json` adds).
@@ -133,6 +133,15 @@ fn input_layer_entry(model: &Model, style: Style) -> Node {
 fn layer_entry(model: &Model, i: usize, style: Style) -> Node {
     let named = &model.layers[i];
     let (input_shape, _) = model.layer_shapes(i);
+    let build_shape = match named.layer {
+        Layer::Merge(_) => Node::List(
+            inputs_of(model, i)
+                .iter()
+                .map(|(_, shape)| Node::batch_shape(shape))
+                .collect(),
+        ),
+        _ => Node::batch_shape(&input_shape),
+    };
     let mut config = Node::map([
         ("name", Node::str(&named.name)),
         ("trainable", Node::Bool(named.trainable)),
@@ -190,47 +199,74 @@ fn layer_entry(model: &Model, i: usize, style: Style) -> Node {
             ("class_name", class),
             ("config", config),
             ("registered_name", Node::Null),
-            (
-                "build_config",
-                Node::map([("input_shape", Node::batch_shape(&input_shape))]),
-            ),
+            ("build_config", Node::map([("input_shape", build_shape)])),
         ]),
     };
     if model.kind == ModelKind::Functional {
-        let previous = if i == 0 {
-            model.input_name.as_str()
-        } else {
-            model.layers[i - 1].name.as_str()
-        };
-        let node = match style {
-            Style::TfKeras | Style::TfKerasH5 => Node::List(vec![Node::List(vec![
-                Node::str(previous),
-                Node::Int(0),
-                Node::Int(0),
-                Node::map::<&str>([]),
-            ])]),
-            Style::Keras3 => Node::map([
-                (
-                    "args",
-                    Node::List(vec![Node::map([
+        entry.set("name", Node::str(&named.name));
+        entry.set("inbound_nodes", Node::List(vec![inbound_node(model, i, style)]));
+    }
+    entry
+}
+
+/// The one call of layer `i` as `inbound_nodes` records it: tf_keras's
+/// `[[name, 0, 0, {}], ...]`, or Keras 3's `{"args": [tensor], "kwargs": {}}` whose
+/// argument is a list of tensors for a merge.
+fn inbound_node(model: &Model, i: usize, style: Style) -> Node {
+    let sources = inputs_of(model, i);
+    match style {
+        Style::TfKeras | Style::TfKerasH5 => Node::List(
+            sources
+                .iter()
+                .map(|(name, _)| {
+                    Node::List(vec![
+                        Node::str(*name),
+                        Node::Int(0),
+                        Node::Int(0),
+                        Node::map::<&str>([]),
+                    ])
+                })
+                .collect(),
+        ),
+        Style::Keras3 => {
+            let mut tensors: Vec<Node> = sources
+                .iter()
+                .map(|(name, shape)| {
+                    Node::map([
                         ("class_name", Node::str("__keras_tensor__")),
                         (
                             "config",
                             Node::map([
-                                ("shape", Node::batch_shape(&input_shape)),
+                                ("shape", Node::batch_shape(shape)),
                                 ("dtype", Node::str("float32")),
-                                ("keras_history", endpoint(previous)),
+                                ("keras_history", endpoint(name)),
                             ]),
                         ),
-                    ])]),
-                ),
-                ("kwargs", Node::map::<&str>([])),
-            ]),
-        };
-        entry.set("name", Node::str(&named.name));
-        entry.set("inbound_nodes", Node::List(vec![node]));
+                    ])
+                })
+                .collect();
+            let arg = match model.layers[i].layer {
+                Layer::Merge(_) => Node::List(tensors),
+                _ => tensors.remove(0),
+            };
+            Node::map([("args", Node::List(vec![arg])), ("kwargs", Node::map::<&str>([]))])
+        }
     }
-    entry
+}
+
+/// The name and output shape of each input of layer `i`.
+fn inputs_of(model: &Model, i: usize) -> Vec<(&str, Vec<usize>)> {
+    model.wiring()[i]
+        .sources()
+        .iter()
+        .map(|s| match *s {
+            Source::Input => (model.input_name.as_str(), model.input_shape.clone()),
+            Source::Layer(j) => {
+                let j = usize::from(j);
+                (model.layers[j].name.as_str(), model.layer_shapes(j).1)
+            }
+        })
+        .collect()
 }
 
 /// An initializer as Keras serializes it.

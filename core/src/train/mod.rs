@@ -1,5 +1,7 @@
 //! Back-propagation over a batch, for all layers or only the last few.
 
+mod graph;
+
 use crate::layer::{Backward, Flow, Io, Training};
 use crate::network::check_len;
 use crate::{
@@ -47,12 +49,15 @@ impl BatchStats {
 ///   `= param_count − param_offset(f)` each;
 /// - optimizer state: [`Optimizer::state_len`] of that (slots per parameter: 0 for
 ///   plain SGD, 1 with momentum, 2 for Adam, ...);
-/// - scratch: [`scratch_len`](Self::scratch_len)`(N) = N·(s + 2·W) + c` where
-///   `s = [f > 0]·in_f + Σ_{i ≥ f} (w_i + e_i)`, `in_f` the input width of layer `f`,
-///   `e_i` = `w_i` for a Dense layer with a non-linear fused activation (its
+/// - scratch: [`scratch_len`](Self::scratch_len)`(N) = N·(s + 2·W) + c` for a chain,
+///   where `s = [f > 0]·in_f + Σ_{i ≥ f} (w_i + e_i)`, `in_f` the input width of layer
+///   `f`, `e_i` = `w_i` for a Dense layer with a non-linear fused activation (its
 ///   pre-activation) or a Dropout, GaussianDropout or AlphaDropout layer (its mask),
 ///   else 0; and `c = Σ_{i ≥ f} c_i` with `c_i = 2·w_i` for a BatchNormalization
-///   (`4·w_i` with batch statistics) or a Normalization layer, else 0.
+///   (`4·w_i` with batch statistics) or a Normalization layer, else 0;
+/// - scratch for a graph ([`Network::graph`]): `N·(s + W + a) + c` where every output is
+///   kept, `s = Σ_i w_i + Σ_{i ≥ f} e_i`, and `a = Σ_{i ≥ f} w_i` holds each trainable
+///   output's gradient, summed over the layers that take it.
 #[derive(Clone, Copy, Debug)]
 pub struct Trainer<'a> {
     net: Network<'a>,
@@ -60,12 +65,17 @@ pub struct Trainer<'a> {
     batch_statistics: bool,
 }
 
-/// Where the parts of the training scratch lie for a batch.
+/// Where the parts of the training scratch lie for a batch: `[stored | work_a | work_b |
+/// per-batch values | gradient sums]`.
 struct ScratchLayout {
     /// Per-sample stored values: `N·s`.
     stored: usize,
-    /// Each of the two work buffers: `N·W`.
-    work: usize,
+    /// The first work buffer: `N·W`.
+    work_a: usize,
+    /// The second work buffer: `N·W` for a chain, none for a graph.
+    work_b: usize,
+    /// The summed gradients of a graph's trainable outputs: `N·a`.
+    sums: usize,
 }
 
 impl<'a> Trainer<'a> {
@@ -131,6 +141,9 @@ impl<'a> Trainer<'a> {
 
     /// Per-sample stored values `s` (see the type's docs).
     fn stored_per_sample(&self) -> usize {
+        if self.net.is_graph() {
+            return self.graph_stored_per_sample();
+        }
         let mut total = if self.first > 0 {
             self.net.layer_input_width(self.first)
         } else {
@@ -158,16 +171,27 @@ impl<'a> Trainer<'a> {
     }
 
     fn layout(&self, batch: usize) -> ScratchLayout {
+        let work = self.net.max_output_width() * batch;
+        let graph = self.net.is_graph();
         ScratchLayout {
             stored: self.stored_per_sample() * batch,
-            work: self.net.max_output_width() * batch,
+            work_a: work,
+            work_b: if graph { 0 } else { work },
+            sums: if graph {
+                self.summed_per_sample() * batch
+            } else {
+                0
+            },
         }
     }
 
-    /// f32 of scratch a batch of `batch` samples needs: `N·(s + 2·W) + c`.
+    /// f32 of scratch a batch of `batch` samples needs: `N·(s + 2·W) + c` for a chain,
+    /// `N·(s + W + a) + c` for a graph.
     pub fn scratch_len(&self, batch: usize) -> usize {
+        let works = if self.net.is_graph() { 1 } else { 2 };
+        let per_sample = self.stored_per_sample() + works * self.net.max_output_width();
         batch
-            .saturating_mul(self.stored_per_sample() + 2 * self.net.max_output_width())
+            .saturating_mul(per_sample.saturating_add(self.summed_per_sample()))
             .saturating_add(self.stats_at(self.net.layers().len()))
     }
 
@@ -177,10 +201,11 @@ impl<'a> Trainer<'a> {
     /// optimizer state ([`Optimizer::state_len`]) and gradients, the batch's inputs of the
     /// first trainable layer, and the scratch of a trainer of the suffix alone
     /// (`n·(2 + slots) + N·in_f + scratch_len_suffix(N)`).
+    ///
+    /// Errors for a graph whose suffix is not a chain fed by the output of layer `f − 1`.
     pub fn fine_tune_len(&self, optimizer: &Optimizer, batch: usize) -> Result<usize, Error> {
-        let layers = self.net.layers();
         let in_f = self.net.layer_input_width(self.first);
-        let suffix = Network::new(in_f, &layers[self.first..])?;
+        let suffix = self.net.suffix(self.first)?;
         let n = self.trainable_param_count();
         Ok((2 * n + optimizer.state_len(n))
             .saturating_add(batch.saturating_mul(in_f))
@@ -246,14 +271,36 @@ impl<'a> Trainer<'a> {
         };
         let layout = self.layout(batch);
         let (stored, rest) = scratch.split_at_mut(layout.stored);
-        let (work_a, rest) = rest.split_at_mut(layout.work);
-        let (work_b, stats) = rest.split_at_mut(layout.work);
+        let (work_a, rest) = rest.split_at_mut(layout.work_a);
+        let (work_b, rest) = rest.split_at_mut(layout.work_b);
+        let (stats, sums) = rest.split_at_mut(rest.len() - layout.sums);
+        if net.is_graph() {
+            let buffers = graph::Buffers {
+                stored,
+                work: work_a,
+                stats,
+                sums,
+            };
+            return self.graph_gradients(
+                kernel,
+                &params,
+                inputs,
+                targets,
+                loss.into(),
+                scale,
+                rng,
+                grads,
+                buffers,
+            );
+        }
 
         let mut added_loss =
             self.forward_frozen(kernel, &params, inputs, batch, rng, stored, work_a, work_b)?;
         added_loss += self.forward_trainable(kernel, &params, inputs, batch, rng, stored, stats)?;
         let stored: &[f32] = stored;
-        let mut stats_out = self.loss_gradient(stored, targets, loss.into(), scale, batch, work_a);
+        let last = self.net.layers().len() - 1;
+        let pred = &stored[self.slots(last, batch).1..][..batch * net.output_width()];
+        let mut stats_out = loss_gradient(pred, targets, loss.into(), scale, batch, work_a);
         stats_out.loss_sum += added_loss;
         self.backward(
             kernel, &params, inputs, batch, scale, stored, stats, grads, work_a, work_b,
@@ -379,32 +426,6 @@ impl<'a> Trainer<'a> {
         Ok(added_loss)
     }
 
-    /// The loss, the accuracy and the loss's gradient with respect to the network's output
-    /// (into `grad`).
-    fn loss_gradient(
-        &self,
-        stored: &[f32],
-        targets: &Targets,
-        loss: LossFunction,
-        scale: f32,
-        batch: usize,
-        grad: &mut [f32],
-    ) -> BatchStats {
-        let outputs = self.net.output_width();
-        let last = self.net.layers().len() - 1;
-        let pred = &stored[self.slots(last, batch).1..][..batch * outputs];
-        let mut stats = BatchStats {
-            samples: batch as u32,
-            ..BatchStats::default()
-        };
-        for (s, row) in pred.chunks_exact(outputs).enumerate() {
-            stats.loss_sum += loss.value(row, targets, s);
-            stats.correct += loss.is_correct(row, targets, s) as u32;
-            loss.gradient(row, targets, s, scale, &mut grad[s * outputs..(s + 1) * outputs]);
-        }
-        stats
-    }
-
     /// Backward through the trainable suffix, from the loss gradient in `work_a`.
     #[allow(clippy::too_many_arguments)]
     fn backward<K: MatMul>(
@@ -469,7 +490,7 @@ impl<'a> Trainer<'a> {
         )?;
         check_len(Buffer::TrainingScratch, self.scratch_len(batch), scratch.len())?;
         let layout = self.layout(batch);
-        let stats = &scratch[layout.stored + 2 * layout.work..];
+        let stats = &scratch[layout.stored + layout.work_a + layout.work_b..];
         let offset = self.frozen_param_count();
         for (i, layer) in self.net.layers().iter().enumerate().skip(self.first) {
             let w_in = self.net.layer_input_width(i);
@@ -584,6 +605,29 @@ impl<'a> Trainer<'a> {
                 .map(move |s| s..(s + split).min(end))
         })
     }
+}
+
+/// The loss and accuracy of the predictions `pred` (`batch` rows), and the loss's gradient
+/// with respect to them (into `grad`).
+fn loss_gradient(
+    pred: &[f32],
+    targets: &Targets,
+    loss: LossFunction,
+    scale: f32,
+    batch: usize,
+    grad: &mut [f32],
+) -> BatchStats {
+    let outputs = pred.len() / batch.max(1);
+    let mut stats = BatchStats {
+        samples: batch as u32,
+        ..BatchStats::default()
+    };
+    for (s, row) in pred.chunks_exact(outputs).enumerate() {
+        stats.loss_sum += loss.value(row, targets, s);
+        stats.correct += loss.is_correct(row, targets, s) as u32;
+        loss.gradient(row, targets, s, scale, &mut grad[s * outputs..(s + 1) * outputs]);
+    }
+    stats
 }
 
 /// The flat parameters split at the first trainable layer.

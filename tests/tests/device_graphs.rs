@@ -1,0 +1,86 @@
+//! A Functional graph on the device: a residual MLP (Dense → Dense → Add with the skip →
+//! Dense → Dense) trained on the host, converted to `.mdl` (format 4: merge and wiring
+//! records) with its last 2 Dense layers trainable, gives the host's outputs bit for bit
+//! and the host's fine-tuning steps bit for bit (weights, optimizer state, losses).
+
+mod device_common;
+
+use device_common::{assert_training_matches_host, boot, host_test, labels_u32, mdl, mnist, test_samples};
+use microdense::budget::ParamBudget;
+use microdense::dataset::{Dataset, Features};
+use microdense::fit::FitOptions;
+use microdense::model::{Compile, Model};
+use microdense_core::format::decode;
+use microdense_core::{Activation, Layer, Merge, Sgd, Source};
+
+/// Test images compared bit for bit.
+const INFER_IMAGES: usize = 8;
+/// Training images the host trains the model on before conversion.
+const TRAIN_IMAGES: usize = 5_000;
+
+/// The residual MLP, trained for one epoch on the first training images.
+fn residual_model() -> Model {
+    let dense = |units, activation| Layer::Dense {
+        units,
+        activation,
+        use_bias: true,
+    };
+    // On raw pixels, as the tutorial's model (sigmoids, plain SGD).
+    let graph: [(Layer, &[Source]); 5] = [
+        (dense(32, Activation::Sigmoid), &[Source::Input]),
+        (dense(32, Activation::Sigmoid), &[Source::Layer(0)]),
+        (Layer::Merge(Merge::Add), &[Source::Layer(1), Source::Layer(0)]),
+        (dense(16, Activation::Sigmoid), &[Source::Layer(2)]),
+        (dense(10, Activation::Softmax), &[Source::Layer(3)]),
+    ];
+    let mut model = Model::from_graph(vec![784], &graph, 3, ParamBudget::default()).unwrap();
+    model.compile(Compile::default());
+    let train = &mnist().train;
+    let labels = labels_u32(&train.labels[..TRAIN_IMAGES]);
+    let data = Dataset::new(
+        Features::U8 {
+            data: &train.images[..TRAIN_IMAGES * 784],
+            scale: 1.0,
+        },
+        784,
+        &labels,
+    )
+    .unwrap();
+    model
+        .fit(&data, None, &FitOptions::default(), &mut |_| {})
+        .unwrap();
+    model
+}
+
+#[test]
+fn a_residual_model_infers_and_fine_tunes_on_the_device_as_on_the_host() {
+    let model = residual_model();
+    let labels = labels_u32(&mnist().test.labels);
+    let accuracy = model.evaluate(&host_test(&labels, 1000)).unwrap().accuracy;
+    // Above chance (0.1): finite weights that learned, so the device's steps change them.
+    assert!(accuracy > 0.2, "the host-trained model reaches only {accuracy}");
+    let file = mdl(&model);
+    let aligned = microdense::device_format::AlignedBytes::new(&file);
+    let view = decode(aligned.bytes()).unwrap();
+    assert_eq!(view.header().min_reader, 4);
+    assert!(view.network().unwrap().is_graph());
+    let Some(mut booted) = boot(Some(&file)) else {
+        return;
+    };
+    let device = &mut booted.device;
+    let host_outputs = model.predict(&host_test(&labels, INFER_IMAGES)).unwrap();
+    let set = test_samples();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    for i in 0..INFER_IMAGES {
+        let (class, scores, _) = device.infer(&set, i).unwrap();
+        let host = &host_outputs[i * 10..(i + 1) * 10];
+        assert_eq!(bits(&scores), bits(host), "image {i}: {scores:?} vs {host:?}");
+        assert_eq!(usize::from(class), microdense_core::argmax(host));
+    }
+    let sgd = Sgd {
+        learning_rate: 0.05,
+        momentum: 0.9,
+        nesterov: false,
+    };
+    assert_training_matches_host(device, &model, Some(sgd));
+}
