@@ -325,20 +325,6 @@ impl PyModel {
         .map_err(|e| FormatError::new_err(message(&e)))
     }
 
-    /// Post-training int8 quantisation (TensorFlow Lite's scheme, activation ranges as
-    /// min/max over `calibration_x`): every layer before the last `trainable_layers` Dense
-    /// ones becomes int8; those stay float32, and carry the training state to fine-tune
-    /// them on the device when the model is compiled. Returns a `QuantizedModel`.
-    #[pyo3(signature = (calibration_x, trainable_layers = 0))]
-    fn quantize(
-        &self,
-        py: Python<'_>,
-        calibration_x: &Bound<'_, PyAny>,
-        trainable_layers: usize,
-    ) -> PyResult<crate::quantized::PyQuantizedModel> {
-        crate::quantized::PyQuantizedModel::new(py, self, calibration_x, trainable_layers)
-    }
-
     /// The architecture as tf_keras's `model.to_json()` writes it.
     fn to_json(&self) -> String {
         self.model.to_json()

@@ -65,6 +65,24 @@ impl PyQuantizedModel {
     }
 }
 
+/// `Model.quantize`, here with the rest of int8 (pyo3's `multiple-pymethods`).
+#[pymethods]
+impl PyModel {
+    /// Post-training int8 quantisation (TensorFlow Lite's scheme, activation ranges as
+    /// min/max over `calibration_x`): every layer before the last `trainable_layers` Dense
+    /// ones becomes int8; those stay float32, and carry the training state to fine-tune
+    /// them on the device when the model is compiled. Returns a `QuantizedModel`.
+    #[pyo3(signature = (calibration_x, trainable_layers = 0))]
+    fn quantize(
+        &self,
+        py: Python<'_>,
+        calibration_x: &Bound<'_, PyAny>,
+        trainable_layers: usize,
+    ) -> PyResult<PyQuantizedModel> {
+        PyQuantizedModel::new(py, self, calibration_x, trainable_layers)
+    }
+}
+
 #[pymethods]
 impl PyQuantizedModel {
     /// The outputs for `x` (`(n, outputs)` float32): the body's integer inference, then the
