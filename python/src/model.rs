@@ -404,14 +404,7 @@ impl PyModel {
         let data = dataset(samples.features()?, width, labels.as_slice()?)?;
         let model = &self.model;
         let score = py.detach(|| model.evaluate(&data)).map_err(fit_error)?;
-        if return_dict {
-            let d = PyDict::new(py);
-            d.set_item("loss", score.loss)?;
-            d.set_item("accuracy", score.accuracy)?;
-            Ok(d.into_any())
-        } else {
-            Ok(PyList::new(py, [score.loss, score.accuracy])?.into_any())
-        }
+        crate::report::score(py, &score, return_dict)
     }
 
     /// Trains as Keras's `fit` (the engine of `microdense train`: the same seed gives the

@@ -9,7 +9,6 @@ use microdense::device_format::{int8_to_mdl, ExportOptions};
 use microdense::int8::Int8Model;
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
 use std::path::PathBuf;
 
 /// An int8 body (every layer before the last `trainable_layers` Dense ones) and a float32
@@ -117,14 +116,7 @@ impl PyQuantizedModel {
         let score = py
             .detach(|| int8.evaluate(&data))
             .map_err(TrainingError::new_err)?;
-        if return_dict {
-            let d = PyDict::new(py);
-            d.set_item("loss", score.loss)?;
-            d.set_item("accuracy", score.accuracy)?;
-            Ok(d.into_any())
-        } else {
-            Ok(PyList::new(py, [score.loss, score.accuracy])?.into_any())
-        }
+        crate::report::score(py, &score, return_dict)
     }
 
     /// The `.mdl` file (format version 4) the device runs, as bytes.

@@ -1,11 +1,26 @@
-//! Reports as Python dicts: `Model.inspect()` (what `microdense inspect` prints) and
-//! `Device.info()` (what `microdense device info` prints), built as JSON values.
+//! Reports as Python objects: `Model.inspect()` (what `microdense inspect` prints) and
+//! `Device.info()` (what `microdense device info` prints), built as JSON values, and the
+//! scores `evaluate` returns.
 
 use microdense::device::{InfoReport, ModelState};
 use microdense::device_format::Inspection;
+use microdense::history::Evaluation;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 use serde_json::{json, Value};
+
+/// An evaluation as Keras's `evaluate` returns it: `[loss, accuracy]`, or with
+/// `return_dict=True` a dict.
+pub fn score<'py>(py: Python<'py>, score: &Evaluation, return_dict: bool) -> PyResult<Bound<'py, PyAny>> {
+    if return_dict {
+        let d = PyDict::new(py);
+        d.set_item("loss", score.loss)?;
+        d.set_item("accuracy", score.accuracy)?;
+        Ok(d.into_any())
+    } else {
+        Ok(PyList::new(py, [score.loss, score.accuracy])?.into_any())
+    }
+}
 
 /// `value` as Python objects (through `json.loads`).
 fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyDict>> {
