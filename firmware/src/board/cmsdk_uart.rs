@@ -5,6 +5,7 @@ use core::hint::spin_loop;
 use core::ptr::{read_volatile, write_volatile};
 
 use super::cortex_m::{sleep_until, Irq};
+use super::{read_waiting, ByteReceiver};
 use crate::idle::WaitForInput;
 
 /// The serial line's baud rate (QEMU ignores it; a real MPS2 FPGA would not).
@@ -89,7 +90,18 @@ impl CmsdkUart {
         self.read_reg(STATE) & STATE_RX_FULL != 0
     }
 
-    /// The received byte, if one is waiting; never blocks.
+    fn tx_full(&self) -> bool {
+        self.read_reg(STATE) & STATE_TX_FULL != 0
+    }
+}
+
+impl embedded_io::ErrorType for CmsdkUart {
+    type Error = UartError;
+}
+
+impl ByteReceiver for CmsdkUart {
+    type Error = UartError;
+
     fn try_read_byte(&mut self) -> Result<Option<u8>, UartError> {
         let state = self.read_reg(STATE);
         if state & STATE_RX_OVERRUN != 0 {
@@ -101,38 +113,12 @@ impl CmsdkUart {
         }
         Ok(Some(self.read_reg(DATA).to_le_bytes()[0]))
     }
-
-    fn tx_full(&self) -> bool {
-        self.read_reg(STATE) & STATE_TX_FULL != 0
-    }
-}
-
-impl embedded_io::ErrorType for CmsdkUart {
-    type Error = UartError;
 }
 
 impl embedded_io::Read for CmsdkUart {
-    /// Waits (asleep) for the first byte, then takes whatever else has already arrived.
+    /// Waits (asleep) for the first byte, then takes what else has arrived.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, UartError> {
-        let mut slots = buf.iter_mut();
-        let Some(first) = slots.next() else {
-            return Ok(0);
-        };
-        *first = loop {
-            if let Some(byte) = self.try_read_byte()? {
-                break byte;
-            }
-            self.sleep_until_input();
-        };
-        let mut count = 1;
-        for slot in slots {
-            match self.try_read_byte()? {
-                Some(byte) => *slot = byte,
-                None => break,
-            }
-            count += 1;
-        }
-        Ok(count)
+        read_waiting(self, buf)
     }
 }
 

@@ -46,8 +46,44 @@ mod riscv_wake;
 #[cfg(family = "riscv_virt")]
 use riscv_virt as active;
 
+#[cfg(not(family = "stm32f4"))]
+use crate::idle::WaitForInput;
 pub(crate) use active::report_panic;
 pub use active::{exit, init, Serial, NAME};
+
+/// A serial port that takes received bytes one at a time (the UART drivers).
+#[cfg(not(family = "stm32f4"))]
+pub(crate) trait ByteReceiver: WaitForInput {
+    /// What can go wrong receiving.
+    type Error;
+    /// The received byte, if one is waiting; never blocks.
+    fn try_read_byte(&mut self) -> Result<Option<u8>, Self::Error>;
+}
+
+/// `embedded_io::Read::read` of a [`ByteReceiver`]: waits (asleep) for the first byte, then
+/// takes whatever else has already arrived.
+#[cfg(not(family = "stm32f4"))]
+pub(crate) fn read_waiting<R: ByteReceiver>(port: &mut R, buf: &mut [u8]) -> Result<usize, R::Error> {
+    let mut slots = buf.iter_mut();
+    let Some(first) = slots.next() else {
+        return Ok(0);
+    };
+    *first = loop {
+        if let Some(byte) = port.try_read_byte()? {
+            break byte;
+        }
+        port.sleep_until_input();
+    };
+    let mut count = 1;
+    for slot in slots {
+        match port.try_read_byte()? {
+            Some(byte) => *slot = byte,
+            None => break,
+        }
+        count += 1;
+    }
+    Ok(count)
+}
 
 /// How the firmware ends (QEMU turns it into the process's exit status).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use core::hint::spin_loop;
 use core::ptr::{read_volatile, write_volatile};
 
 use super::cortex_m::{sleep_until, Irq};
+use super::{read_waiting, ByteReceiver};
 use crate::idle::WaitForInput;
 
 /// UART0's base address on the nRF51 and nRF52 series.
@@ -86,21 +87,6 @@ impl NrfUart {
         read_reg(EVENTS_RXDRDY) != 0
     }
 
-    /// The received byte, if one is waiting; never blocks.
-    fn try_read_byte(&mut self) -> Result<Option<u8>, UartError> {
-        if read_reg(EVENTS_ERROR) != 0 {
-            write_reg(EVENTS_ERROR, 0);
-            let source = read_reg(ERRORSRC);
-            write_reg(ERRORSRC, source);
-            return Err(UartError::Line(source));
-        }
-        if !self.rx_ready() {
-            return Ok(None);
-        }
-        write_reg(EVENTS_RXDRDY, 0);
-        Ok(Some(read_reg(RXD).to_le_bytes()[0]))
-    }
-
     /// Waits for the previous byte to leave TXD.
     fn wait_sent(&mut self) {
         if self.sending {
@@ -117,28 +103,28 @@ impl embedded_io::ErrorType for NrfUart {
     type Error = UartError;
 }
 
-impl embedded_io::Read for NrfUart {
-    /// Waits (asleep) for the first byte, then takes whatever else has already arrived.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, UartError> {
-        let mut slots = buf.iter_mut();
-        let Some(first) = slots.next() else {
-            return Ok(0);
-        };
-        *first = loop {
-            if let Some(byte) = self.try_read_byte()? {
-                break byte;
-            }
-            self.sleep_until_input();
-        };
-        let mut count = 1;
-        for slot in slots {
-            match self.try_read_byte()? {
-                Some(byte) => *slot = byte,
-                None => break,
-            }
-            count += 1;
+impl ByteReceiver for NrfUart {
+    type Error = UartError;
+
+    fn try_read_byte(&mut self) -> Result<Option<u8>, UartError> {
+        if read_reg(EVENTS_ERROR) != 0 {
+            write_reg(EVENTS_ERROR, 0);
+            let source = read_reg(ERRORSRC);
+            write_reg(ERRORSRC, source);
+            return Err(UartError::Line(source));
         }
-        Ok(count)
+        if !self.rx_ready() {
+            return Ok(None);
+        }
+        write_reg(EVENTS_RXDRDY, 0);
+        Ok(Some(read_reg(RXD).to_le_bytes()[0]))
+    }
+}
+
+impl embedded_io::Read for NrfUart {
+    /// Waits (asleep) for the first byte, then takes what else has arrived.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, UartError> {
+        read_waiting(self, buf)
     }
 }
 

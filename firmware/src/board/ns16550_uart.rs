@@ -8,6 +8,7 @@ use core::hint::spin_loop;
 use core::ptr::{read_volatile, write_volatile};
 
 use super::riscv_wake::sleep_until;
+use super::{read_waiting, ByteReceiver};
 use crate::idle::WaitForInput;
 
 /// Receive buffer (read) / transmit holding register (write).
@@ -69,6 +70,18 @@ impl Ns16550Uart {
         self.read_reg(LSR) & LSR_DATA_READY != 0
     }
 
+    fn tx_ready(&self) -> bool {
+        self.read_reg(LSR) & LSR_THR_EMPTY != 0
+    }
+}
+
+impl embedded_io::ErrorType for Ns16550Uart {
+    type Error = UartError;
+}
+
+impl ByteReceiver for Ns16550Uart {
+    type Error = UartError;
+
     fn try_read_byte(&mut self) -> Result<Option<u8>, UartError> {
         let status = self.read_reg(LSR);
         if status & LSR_OVERRUN != 0 {
@@ -79,38 +92,12 @@ impl Ns16550Uart {
         }
         Ok(Some(self.read_reg(RBR_THR)))
     }
-
-    fn tx_ready(&self) -> bool {
-        self.read_reg(LSR) & LSR_THR_EMPTY != 0
-    }
-}
-
-impl embedded_io::ErrorType for Ns16550Uart {
-    type Error = UartError;
 }
 
 impl embedded_io::Read for Ns16550Uart {
-    /// Waits (asleep) for the first byte, then takes what else is waiting.
+    /// Waits (asleep) for the first byte, then takes what else has arrived.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, UartError> {
-        let mut slots = buf.iter_mut();
-        let Some(first) = slots.next() else {
-            return Ok(0);
-        };
-        *first = loop {
-            if let Some(byte) = self.try_read_byte()? {
-                break byte;
-            }
-            self.sleep_until_input();
-        };
-        let mut count = 1;
-        for slot in slots {
-            match self.try_read_byte()? {
-                Some(byte) => *slot = byte,
-                None => break,
-            }
-            count += 1;
-        }
-        Ok(count)
+        read_waiting(self, buf)
     }
 }
 
