@@ -234,6 +234,9 @@ impl<'a> Network<'a> {
     /// Width of the input of layer `i` (the network input for `i = 0`; for a merge, its
     /// inputs' common width, or their total for Concatenate; the output for `i = len`).
     pub fn layer_input_width(&self, i: usize) -> usize {
+        if self.inbound.is_none() {
+            return self.chain_input_width(i);
+        }
         let widths = self.widths();
         if i >= self.layers.len() {
             return self.output_width();
@@ -243,6 +246,10 @@ impl<'a> Network<'a> {
 
     /// Width of the output of layer `i`.
     pub fn layer_output_width(&self, i: usize) -> usize {
+        if self.inbound.is_none() {
+            let w = self.chain_input_width(i);
+            return self.layers.get(i).map_or(w, |l| l.output_width(w));
+        }
         match self.layers.get(i) {
             Some(_) => self.widths()[i] as usize,
             None => self.output_width(),
@@ -251,11 +258,34 @@ impl<'a> Network<'a> {
 
     /// Number of outputs per sample.
     pub fn output_width(&self) -> usize {
+        if self.inbound.is_none() {
+            return self.chain_input_width(self.layers.len());
+        }
         self.widths()[self.layers.len() - 1] as usize
+    }
+
+    /// In a chain, the width of layer `i`'s input: the outputs folded from the network input
+    /// (cheaper than [`widths`](Self::widths), on the device's per-layer paths).
+    fn chain_input_width(&self, i: usize) -> usize {
+        self.layers[..i.min(self.layers.len())]
+            .iter()
+            .fold(self.input, |w, l| l.output_width(w))
     }
 
     /// `W`: the widest layer output (the network input excluded).
     pub fn max_output_width(&self) -> usize {
+        if self.inbound.is_none() {
+            let mut width = self.input;
+            return self
+                .layers
+                .iter()
+                .map(|l| {
+                    width = l.output_width(width);
+                    width
+                })
+                .max()
+                .unwrap_or(0);
+        }
         self.widths().iter().max().map_or(0, |&w| w as usize)
     }
 
@@ -266,6 +296,15 @@ impl<'a> Network<'a> {
 
     /// Offset of layer `i`'s parameters in the flat parameter slice (the total for `i = len`).
     pub fn param_offset(&self, i: usize) -> usize {
+        if self.inbound.is_none() {
+            let mut width = self.input;
+            let mut offset = 0;
+            for layer in &self.layers[..i.min(self.layers.len())] {
+                offset += layer.param_count(width);
+                width = layer.output_width(width);
+            }
+            return offset;
+        }
         let widths = self.widths();
         (0..i.min(self.layers.len()))
             .map(|j| self.layers[j].param_count(self.merged_width(j, &widths).unwrap_or(0)))
