@@ -1,7 +1,5 @@
 //! Labelled samples in memory, as bytes (pixels) or floats, gathered into batches.
 
-use std::fmt;
-
 /// The feature values of a data set, row-major, `width` values per sample.
 #[derive(Clone, Copy, Debug)]
 pub enum Features<'a> {
@@ -25,7 +23,8 @@ pub struct Dataset<'a> {
 }
 
 /// Why a data set cannot be built.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{values} feature values are not {labels} samples of width {width}")]
 pub struct DatasetError {
     /// Number of feature values given.
     pub values: usize,
@@ -34,18 +33,6 @@ pub struct DatasetError {
     /// Labels given.
     pub labels: usize,
 }
-
-impl fmt::Display for DatasetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} feature values are not {} samples of width {}",
-            self.values, self.labels, self.width
-        )
-    }
-}
-
-impl std::error::Error for DatasetError {}
 
 impl<'a> Dataset<'a> {
     /// Checks that `features` holds exactly `labels.len()` rows of `width` values.

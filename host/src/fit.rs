@@ -17,7 +17,6 @@ use crate::gemm::HostKernel;
 use crate::history::{EpochRecord, Evaluation};
 use crate::model::{Compile, Model, ModelError, OptimizerState};
 use microdense_core::{BatchStats, Layer, Network, Optimizer, Portable, Rng, Targets, Trainer};
-use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -86,19 +85,25 @@ pub enum Progress {
 }
 
 /// Why training, evaluation or prediction failed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FitError {
     /// The model is not compiled (no loss or optimizer).
+    #[error("the model has no loss and optimizer: compile it first")]
     NotCompiled,
     /// The data does not fit the model.
+    #[error("data does not fit the model: {0}")]
     Data(String),
     /// Bad options.
+    #[error("bad training options: {0}")]
     Options(&'static str),
     /// The model is invalid.
-    Model(ModelError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
     /// The engine refused (a bug if it happens: shapes are checked first).
-    Engine(microdense_core::Error),
+    #[error("engine error")]
+    Engine(#[from] microdense_core::Error),
     /// [`Model::fit_until`]'s stop flag was set; the batches before it were applied.
+    #[error("training stopped before epoch {epoch}, batch {step}")]
     Stopped {
         /// 1-based epoch.
         epoch: usize,
@@ -106,47 +111,13 @@ pub enum FitError {
         step: usize,
     },
     /// The loss became NaN or infinite.
+    #[error("the loss became NaN or infinite in epoch {epoch}, batch {step}: lower the learning rate")]
     Diverged {
         /// 1-based epoch.
         epoch: usize,
         /// 1-based batch.
         step: usize,
     },
-}
-
-impl fmt::Display for FitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FitError::NotCompiled => write!(f, "the model has no loss and optimizer: compile it first"),
-            FitError::Data(msg) => write!(f, "data does not fit the model: {msg}"),
-            FitError::Options(msg) => write!(f, "bad training options: {msg}"),
-            FitError::Model(e) => write!(f, "{e}"),
-            FitError::Engine(e) => write!(f, "engine error: {e}"),
-            FitError::Stopped { epoch, step } => {
-                write!(f, "training stopped before epoch {epoch}, batch {step}")
-            }
-            FitError::Diverged { epoch, step } => {
-                write!(
-                    f,
-                    "the loss became NaN or infinite in epoch {epoch}, batch {step}: lower the learning rate"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for FitError {}
-
-impl From<ModelError> for FitError {
-    fn from(e: ModelError) -> Self {
-        FitError::Model(e)
-    }
-}
-
-impl From<microdense_core::Error> for FitError {
-    fn from(e: microdense_core::Error) -> Self {
-        FitError::Engine(e)
-    }
 }
 
 /// Samples per chunk of a batch (the last chunk may be smaller): the unit of work of a

@@ -4,11 +4,11 @@
 pub mod atomic;
 pub mod budget;
 pub mod cleanup;
-pub mod cli;
 pub mod dataset;
 pub mod denormals;
 pub mod device;
 pub mod device_format;
+pub mod error_report;
 pub mod fit;
 pub mod fold;
 pub mod gemm;

@@ -1,5 +1,7 @@
 //! The `microdense` command-line tool.
 
+mod cli;
+
 fn main() {
-    std::process::exit(microdense::cli::run());
+    std::process::exit(cli::run());
 }

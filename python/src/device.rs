@@ -258,7 +258,7 @@ impl PyDevice {
         let sgd = info
             .model
             .sgd_override(learning_rate, momentum)
-            .map_err(pyo3::exceptions::PyValueError::new_err)?;
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
         let printer: Py<PyAny> = py
             .import("microdense._progress")?
             .call_method1("FitProgress", (verbose,))?

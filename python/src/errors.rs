@@ -39,20 +39,7 @@ create_exception!(
 );
 create_exception!(microdense, PlotError, Error, "A picture could not be drawn.");
 
-/// The message the CLI prints for `e`: its own text, then each cause's after a colon.
-pub fn message(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+pub use microdense::error_report::message;
 
 /// A Keras-file or `.mdl` error.
 pub fn format_error(e: KerasError) -> PyErr {

@@ -94,7 +94,7 @@ impl PyQuantizedModel {
         let int8 = &self.int8;
         let out = py
             .detach(|| int8.predict(&data))
-            .map_err(TrainingError::new_err)?;
+            .map_err(|e| TrainingError::new_err(message(&e)))?;
         Ok(PyArray1::from_vec(py, out)
             .reshape([n, self.outputs()])?
             .into_any())
@@ -115,7 +115,7 @@ impl PyQuantizedModel {
         let int8 = &self.int8;
         let score = py
             .detach(|| int8.evaluate(&data))
-            .map_err(TrainingError::new_err)?;
+            .map_err(|e| TrainingError::new_err(message(&e)))?;
         crate::report::score(py, &score, return_dict)
     }
 

@@ -1,9 +1,10 @@
 //! `microdense convert IN OUT`: between Keras's formats and the device format.
 
 use super::data::DataArgs;
-use crate::device_format::{to_mdl, ExportOptions};
-use crate::model::Model;
-use crate::model_io::{FileKind, LoadWeights};
+use anyhow::{anyhow, Context, Result};
+use microdense::device_format::{to_mdl, ExportOptions};
+use microdense::model::Model;
+use microdense::model_io::{FileKind, LoadWeights};
 use std::path::PathBuf;
 
 /// Options of `microdense convert`.
@@ -52,19 +53,19 @@ pub struct ConvertArgs {
 }
 
 /// Runs `microdense convert`.
-pub fn run(args: ConvertArgs) -> Result<(), String> {
+pub fn run(args: ConvertArgs) -> Result<()> {
     let out = &args.output;
     let to_mdl_file = FileKind::of(out) == Some(FileKind::DeviceFormat);
     if args.int8 && (!to_mdl_file || args.weights_only) {
-        return Err(format!("--int8 is for a .mdl output, not {}", out.display()));
+        return Err(anyhow!("--int8 is for a .mdl output, not {}", out.display()));
     }
     if (args.with_training_state || args.trainable_layers.is_some()) && (!to_mdl_file || args.weights_only) {
-        return Err(format!(
+        return Err(anyhow!(
             "--with-training-state and --trainable-layers are for a .mdl output, not {}",
             out.display()
         ));
     }
-    Model::check_save_path(out, args.weights_only).map_err(|e| e.to_string())?;
+    Model::check_save_path(out, args.weights_only)?;
     let architecture_only = args.weights.is_none()
         && !args.weights_only
         && matches!(FileKind::of(out), Some(FileKind::Json | FileKind::Yaml));
@@ -78,7 +79,7 @@ pub fn run(args: ConvertArgs) -> Result<(), String> {
             by_name: args.by_name,
             skip_mismatch: args.skip_mismatch,
         };
-        let report = model.load_weights(weights, how).map_err(|e| e.to_string())?;
+        let report = model.load_weights(weights, how)?;
         println!(
             "Loaded weights from {} into: {}",
             weights.display(),
@@ -89,14 +90,14 @@ pub fn run(args: ConvertArgs) -> Result<(), String> {
         }
     }
     if args.weights_only {
-        model.save_weights(out).map_err(|e| e.to_string())?;
+        model.save_weights(out)?;
     } else if to_mdl_file {
         let options = ExportOptions {
             with_training_state: args.with_training_state || args.trainable_layers.is_some(),
             trainable_layers: args.trainable_layers,
         };
         if let (Some((layer, count)), false) = (model.nonfinite_weights(), args.allow_nonfinite) {
-            return Err(format!(
+            return Err(anyhow!(
                 "{}: layer {layer:?} has {count} weights that are NaN or infinite; \
                  a device cannot run them (--allow-nonfinite writes them anyway)",
                 args.input.display()
@@ -106,10 +107,10 @@ pub fn run(args: ConvertArgs) -> Result<(), String> {
             let k = args.trainable_layers.unwrap_or(0);
             return super::quantize::write_int8(&model, out, n, &args.data, k);
         }
-        let bytes = to_mdl(&model, &options).map_err(|e| e.to_string())?;
-        crate::atomic::write(out, &bytes).map_err(super::cannot_write(out))?;
+        let bytes = to_mdl(&model, &options)?;
+        microdense::atomic::write(out, &bytes).with_context(|| super::cannot_write(out))?;
     } else {
-        model.save(out).map_err(|e| e.to_string())?;
+        model.save(out)?;
     }
     println!("Wrote {}", out.display());
     Ok(())

@@ -1,8 +1,9 @@
 //! Finding and loading MNIST for commands, and turning it into [`Dataset`]s.
 
-use crate::dataset::{Dataset, Features};
-use crate::mnist::{Lookup, Mnist, Split, CLASSES};
-use crate::model::Model;
+use anyhow::{anyhow, Context, Result};
+use microdense::dataset::{Dataset, Features};
+use microdense::mnist::{Lookup, Mnist, Split, CLASSES};
+use microdense::model::Model;
 use std::path::PathBuf;
 
 /// The `--data` and `--normalize` options shared by commands that read MNIST.
@@ -33,28 +34,26 @@ pub struct LoadedMnist {
 
 /// Refuses a model whose output is not one score per MNIST class, as Keras refuses the
 /// shape mismatch between a model's output and its targets.
-pub fn check_output_width(model: &Model) -> Result<(), String> {
-    let width = model
-        .with_network(|net| Ok(net.output_width()))
-        .map_err(|e| e.to_string())?;
+pub fn check_output_width(model: &Model) -> Result<()> {
+    let width = model.with_network(|net| Ok(net.output_width()))?;
     if width == CLASSES {
         return Ok(());
     }
-    Err(format!(
+    Err(anyhow!(
         "the model's output has {width} values but MNIST has {CLASSES} classes: its last layer must have {CLASSES} units"
     ))
 }
 
 impl DataArgs {
     /// Finds and reads MNIST as the options say.
-    pub fn load(&self) -> Result<LoadedMnist, String> {
+    pub fn load(&self) -> Result<LoadedMnist> {
         let mut lookup = Lookup::from_env(self.data.as_deref());
         if self.download && lookup.find().is_err() {
-            let download = crate::mnist::Download::from_env();
+            let download = microdense::mnist::Download::from_env();
             println!("Downloading data from {}", download.url());
             lookup = lookup.with_download(Some(download));
         }
-        let (mnist, source) = lookup.load().map_err(|e| e.to_string())?;
+        let (mnist, source) = lookup.load()?;
         let widen = |s: &Split| s.labels.iter().map(|&l| l as u32).collect::<Vec<u32>>();
         Ok(LoadedMnist {
             path: source.path,
@@ -73,18 +72,18 @@ impl LoadedMnist {
     }
 
     /// The 60,000 training images.
-    pub fn train(&self) -> Result<Dataset<'_>, String> {
+    pub fn train(&self) -> Result<Dataset<'_>> {
         self.dataset("training", &self.mnist.train, &self.train_labels)
     }
 
     /// The 10,000 test images.
-    pub fn test(&self) -> Result<Dataset<'_>, String> {
+    pub fn test(&self) -> Result<Dataset<'_>> {
         self.dataset("test", &self.mnist.test, &self.test_labels)
     }
 
-    fn dataset<'a>(&self, which: &str, split: &'a Split, labels: &'a [u32]) -> Result<Dataset<'a>, String> {
+    fn dataset<'a>(&self, which: &str, split: &'a Split, labels: &'a [u32]) -> Result<Dataset<'a>> {
         if labels.is_empty() {
-            return Err(format!(
+            return Err(anyhow!(
                 "MNIST in {}: the {which} set has no images",
                 self.path.display()
             ));
@@ -93,6 +92,6 @@ impl LoadedMnist {
             data: &split.images,
             scale: self.scale,
         };
-        Dataset::new(features, split.rows * split.cols, labels).map_err(|e| format!("MNIST: {e}"))
+        Dataset::new(features, split.rows * split.cols, labels).context("MNIST")
     }
 }

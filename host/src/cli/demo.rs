@@ -3,13 +3,14 @@
 
 use super::data::{DataArgs, LoadedMnist};
 use super::progress::ProgressPrinter;
-use crate::dataset::Dataset;
-use crate::device_format::{inspect, to_mdl, ExportOptions};
-use crate::fit::FitOptions;
-use crate::history::{EpochRecord, History};
-use crate::model::{Compile, Model, TUTORIAL_SPEC};
-use crate::model_io::LoadWeights;
-use crate::plot::{model_layers, write_diagram, write_history_png, ChartOptions, DiagramOptions};
+use anyhow::{anyhow, Context, Result};
+use microdense::dataset::Dataset;
+use microdense::device_format::{inspect, to_mdl, ExportOptions};
+use microdense::fit::FitOptions;
+use microdense::history::{EpochRecord, History};
+use microdense::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense::model_io::LoadWeights;
+use microdense::plot::{model_layers, write_diagram, write_history_png, ChartOptions, DiagramOptions};
 use std::path::{Path, PathBuf};
 
 /// Options of `microdense demo`.
@@ -73,24 +74,22 @@ impl Demo<'_> {
         });
     }
 
-    fn fit(&self, model: &mut Model) -> Result<Vec<EpochRecord>, String> {
+    fn fit(&self, model: &mut Model) -> Result<Vec<EpochRecord>> {
         let mut printer = ProgressPrinter::new();
-        model
-            .fit(&self.train, None, &self.options, &mut |p| printer.show(p))
-            .map_err(|e| e.to_string())
+        Ok(model.fit(&self.train, None, &self.options, &mut |p| printer.show(p))?)
     }
 
-    fn test_accuracy(&self, model: &Model) -> Result<f64, String> {
-        let score = model.evaluate(&self.test).map_err(|e| e.to_string())?;
+    fn test_accuracy(&self, model: &Model) -> Result<f64> {
+        let score = model.evaluate(&self.test)?;
         println!("test accuracy: {:.4} (loss {:.4})", score.accuracy, score.loss);
         Ok(score.accuracy)
     }
 }
 
 /// Runs `microdense demo`.
-pub fn run(mut args: DemoArgs) -> Result<(), String> {
+pub fn run(mut args: DemoArgs) -> Result<()> {
     args.data.download = true;
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     println!(
         "microdense demo: the Keras tutorial, every file in {}",
         args.out.display()
@@ -108,20 +107,19 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
         rows: Vec::new(),
         step: 0,
     };
-    let report = |e: crate::model_io::KerasError| e.to_string();
 
     demo.heading("Train the tutorial's model (Dense 50 → sigmoid → Dense 20 → sigmoid → Dense 10 → softmax, SGD 0.01, batch 64)");
-    let mut model = Model::from_spec(TUTORIAL_SPEC, args.seed).map_err(|e| e.to_string())?;
+    let mut model = Model::from_spec(TUTORIAL_SPEC, args.seed)?;
     model.compile(Compile::default());
     let mut history = demo.fit(&mut model)?;
     let accuracy = demo.test_accuracy(&model)?;
     let h5 = demo.path("my_model.h5");
-    model.save(&h5).map_err(report)?;
+    model.save(&h5)?;
     println!("model.save('{}')", h5.display());
     demo.record("train 3 epochs, model.save", Some(&h5), Some(accuracy));
 
     demo.heading("load_model('my_model.h5') and train 3 more epochs: it resumes where it stopped");
-    let mut resumed = Model::load(&h5).map_err(report)?;
+    let mut resumed = Model::load(&h5)?;
     let iterations = resumed.optimizer.as_ref().map_or(0, |o| o.scalars.iterations);
     println!(
         "loaded {} layers, optimizer at iteration {iterations}",
@@ -136,7 +134,7 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     );
     let accuracy = demo.test_accuracy(&resumed)?;
     let resumed_h5 = demo.path("my_model_resumed.h5");
-    resumed.save(&resumed_h5).map_err(report)?;
+    resumed.save(&resumed_h5)?;
     demo.record("load_model, train 3 more", Some(&resumed_h5), Some(accuracy));
     let offset = history.len();
     history.extend(more.into_iter().map(|e| EpochRecord {
@@ -147,11 +145,12 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     demo.heading("Architecture only: to_json / to_yaml, and rebuild from each");
     let json = demo.path("my_model_arch.json");
     let yaml = demo.path("my_model_arch.yaml");
-    crate::atomic::write(&json, resumed.to_json().as_bytes()).map_err(super::cannot_write(&json))?;
-    crate::atomic::write(&yaml, resumed.to_yaml().map_err(report)?.as_bytes())
-        .map_err(super::cannot_write(&yaml))?;
+    microdense::atomic::write(&json, resumed.to_json().as_bytes())
+        .with_context(|| super::cannot_write(&json))?;
+    microdense::atomic::write(&yaml, resumed.to_yaml()?.as_bytes())
+        .with_context(|| super::cannot_write(&yaml))?;
     for path in [&json, &yaml] {
-        let rebuilt = Model::load(path).map_err(report)?;
+        let rebuilt = Model::load(path)?;
         let classes: Vec<&str> = rebuilt.layers.iter().map(|l| l.layer.keras_class()).collect();
         println!(
             "{}: {} layers ({})",
@@ -164,16 +163,13 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
 
     demo.heading("Weights only: save_weights, load_weights, and by_name into another model");
     let weights = demo.path("my_model_weights.h5");
-    resumed.save_weights(&weights).map_err(report)?;
-    let mut rebuilt = Model::load(&json).map_err(report)?;
-    rebuilt
-        .load_weights(&weights, LoadWeights::default())
-        .map_err(report)?;
+    resumed.save_weights(&weights)?;
+    let mut rebuilt = Model::load(&json)?;
+    rebuilt.load_weights(&weights, LoadWeights::default())?;
     rebuilt.compile(Compile::default());
     let accuracy = demo.test_accuracy(&rebuilt)?;
     demo.record("save_weights, load_weights", Some(&weights), Some(accuracy));
-    let mut transfer =
-        Model::from_spec("784,50,sigmoid,20,sigmoid,10,softmax", args.seed + 7).map_err(|e| e.to_string())?;
+    let mut transfer = Model::from_spec("784,50,sigmoid,20,sigmoid,10,softmax", args.seed + 7)?;
     if let Some(head) = transfer.layers.iter_mut().rfind(|l| l.layer.has_weights()) {
         head.name = "new_head".into();
     }
@@ -181,7 +177,7 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
         by_name: true,
         skip_mismatch: false,
     };
-    let loaded = transfer.load_weights(&weights, by_name).map_err(report)?;
+    let loaded = transfer.load_weights(&weights, by_name)?;
     println!(
         "load_weights(by_name=True) into a model with a new head: loaded {}",
         loaded.loaded.join(", ")
@@ -195,7 +191,7 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     demo.fit(&mut rebuilt)?;
     let accuracy = demo.test_accuracy(&rebuilt)?;
     let retrained_h5 = demo.path("my_model_retrained.h5");
-    rebuilt.save(&retrained_h5).map_err(report)?;
+    rebuilt.save(&retrained_h5)?;
     demo.record(
         "architecture + weights, compiled anew, 3 epochs",
         Some(&retrained_h5),
@@ -209,9 +205,9 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
         show_layer_names: false,
         ..DiagramOptions::default()
     };
-    write_diagram(&picture, &model_layers(&resumed), &options).map_err(|e| e.to_string())?;
+    write_diagram(&picture, &model_layers(&resumed), &options)?;
     let chart = demo.path("history.png");
-    let test_score = resumed.evaluate(&demo.test).map_err(|e| e.to_string())?;
+    let test_score = resumed.evaluate(&demo.test)?;
     write_history_png(
         &chart,
         &History {
@@ -219,8 +215,7 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
             test: Some(test_score),
         },
         &ChartOptions::default(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     println!("wrote {} and {}", picture.display(), chart.display());
     demo.record("plot_model", Some(&picture), None);
     demo.record("training history", Some(&chart), None);
@@ -233,9 +228,8 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
             with_training_state: true,
             trainable_layers: Some(2),
         },
-    )
-    .map_err(|e| e.to_string())?;
-    crate::atomic::write(&mdl, &bytes).map_err(super::cannot_write(&mdl))?;
+    )?;
+    microdense::atomic::write(&mdl, &bytes).with_context(|| super::cannot_write(&mdl))?;
     println!("{}", inspect(&bytes, 32));
     demo.record("device format", Some(&mdl), Some(test_score.accuracy));
 
@@ -243,7 +237,7 @@ pub fn run(mut args: DemoArgs) -> Result<(), String> {
     let firmware = args
         .firmware
         .clone()
-        .unwrap_or_else(crate::device::qemu::default_firmware);
+        .unwrap_or_else(microdense::device::qemu::default_firmware);
     match device_unavailable(&firmware, args.no_device) {
         Some(reason) => println!("skipped: {reason}"),
         None => device_part(&mut demo, &data, &mdl, &firmware, args.finetune_images)?,
@@ -288,13 +282,8 @@ fn device_unavailable(firmware: &Path, no_device: bool) -> Option<String> {
 
 /// Runs `microdense device …` (this same program) with the demo's data and firmware
 /// and returns its standard output.
-fn device_command(
-    data: &LoadedMnist,
-    firmware: &Path,
-    model: &Path,
-    args: &[&str],
-) -> Result<String, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+fn device_command(data: &LoadedMnist, firmware: &Path, model: &Path, args: &[&str]) -> Result<String> {
+    let exe = std::env::current_exe().context("cannot find this program")?;
     let mut command = std::process::Command::new(exe);
     command
         .arg("device")
@@ -312,12 +301,10 @@ fn device_command(
         model.display(),
         args.join(" ")
     );
-    let out = command
-        .output()
-        .map_err(|e| format!("cannot run microdense device: {e}"))?;
+    let out = command.output().context("cannot run microdense device")?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        return Err(format!(
+        return Err(anyhow!(
             "microdense device {} failed:\n{stdout}{}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr)
@@ -327,13 +314,13 @@ fn device_command(
 }
 
 /// The accuracy in the final `--json` line of `device evaluate`.
-fn json_accuracy(stdout: &str) -> Result<f64, String> {
+fn json_accuracy(stdout: &str) -> Result<f64> {
     stdout
         .lines()
         .last()
         .and_then(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .and_then(|v| v["accuracy"].as_f64())
-        .ok_or_else(|| format!("device evaluate printed no JSON result:\n{stdout}"))
+        .with_context(|| format!("device evaluate printed no JSON result:\n{stdout}"))
 }
 
 /// Evaluates `mdl` on the device, fine-tunes its last 2 Dense layers there, pulls the
@@ -344,7 +331,7 @@ fn device_part(
     mdl: &Path,
     firmware: &Path,
     images: usize,
-) -> Result<(), String> {
+) -> Result<()> {
     let before = json_accuracy(&device_command(data, firmware, mdl, &["evaluate", "--json"])?)?;
     println!(
         "device test accuracy: {before:.4} (the host's: {:.4})",
@@ -361,11 +348,8 @@ fn device_part(
     // The host computes exactly what the device computes (same kernels, same order of
     // operations; the device tests check it image by image), so the tuned model is scored
     // here rather than by streaming the test set over the slow emulated UART again.
-    let tuned_model = Model::load(&tuned_mdl).map_err(|e| e.to_string())?;
-    let after = tuned_model
-        .evaluate(&demo.test)
-        .map_err(|e| e.to_string())?
-        .accuracy;
+    let tuned_model = Model::load(&tuned_mdl)?;
+    let after = tuned_model.evaluate(&demo.test)?.accuracy;
     println!(
         "test accuracy after fine-tuning on {images} images on the device: {after:.4} (before: {before:.4})"
     );
@@ -375,7 +359,7 @@ fn device_part(
         Some(after),
     );
     let tuned_h5 = demo.path("tuned.h5");
-    tuned_model.save(&tuned_h5).map_err(|e| e.to_string())?;
+    tuned_model.save(&tuned_h5)?;
     println!("saved the device's weights for Keras: {}", tuned_h5.display());
     demo.record("tuned weights back in Keras format", Some(&tuned_h5), Some(after));
     Ok(())

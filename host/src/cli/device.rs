@@ -2,14 +2,15 @@
 //! port or a QEMU started for the command.
 
 use super::data::DataArgs;
-use crate::device::{
+use anyhow::{anyhow, bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use microdense::device::{
     Device, InfoReport, ModelState, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport, SocketTransport,
     Transport,
 };
-use crate::mnist::Split;
-use crate::model_io::FileKind;
-use crate::plot::ConfusionMatrix;
-use indicatif::{ProgressBar, ProgressStyle};
+use microdense::mnist::Split;
+use microdense::model_io::FileKind;
+use microdense::plot::ConfusionMatrix;
 use microdense_core::Rng;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -126,11 +127,11 @@ enum DeviceCommand {
 
 impl DeviceCommand {
     /// Checks the files the command writes, before the device is touched.
-    fn check_outputs(&self) -> Result<(), String> {
+    fn check_outputs(&self) -> Result<()> {
         match self {
             DeviceCommand::Finetune { output, .. } | DeviceCommand::Pull { output } => {
                 if FileKind::of(output) != Some(FileKind::DeviceFormat) {
-                    return Err(format!(
+                    return Err(anyhow!(
                         "{}: a device's model is written as a .mdl file",
                         output.display()
                     ));
@@ -154,7 +155,7 @@ struct Session {
 }
 
 impl Session {
-    fn open(c: &Connection) -> Result<Session, String> {
+    fn open(c: &Connection) -> Result<Session> {
         let timeout = Duration::from_secs(c.timeout.max(1));
         if c.qemu {
             if let Some(model) = c
@@ -162,14 +163,14 @@ impl Session {
                 .as_deref()
                 .filter(|m| FileKind::of(m) != Some(FileKind::DeviceFormat))
             {
-                return Err(format!(
+                return Err(anyhow!(
                     "--model {}: the firmware runs .mdl files; convert it first: microdense convert {} MODEL.mdl",
                     model.display(),
                     model.display()
                 ));
             }
             let board = match &c.board {
-                Some(name) => QemuBoard::named(name).map_err(|e| e.to_string())?,
+                Some(name) => QemuBoard::named(name)?,
                 None => QemuBoard::default(),
             };
             let config = QemuConfig {
@@ -181,9 +182,8 @@ impl Session {
                 Qemu::boot_detached(&config)
             } else {
                 Qemu::boot(&config)
-            }
-            .map_err(|e| e.to_string())?;
-            let transport = qemu.connect().map_err(|e| e.to_string())?;
+            }?;
+            let transport = qemu.connect()?;
             return Ok(Session {
                 device: Device::new(Box::new(transport), timeout),
                 qemu: Some(qemu),
@@ -191,16 +191,16 @@ impl Session {
             });
         }
         if c.model.is_some() || c.firmware.is_some() || c.keep || c.board.is_some() {
-            return Err("--model, --firmware, --board and --keep need --qemu".into());
+            bail!("--model, --firmware, --board and --keep need --qemu");
         }
         let port = c
             .port
             .as_deref()
-            .ok_or("say where the device is: --port PORT, or --qemu --model MODEL.mdl")?;
+            .context("say where the device is: --port PORT, or --qemu --model MODEL.mdl")?;
         let transport: Box<dyn Transport> = if is_socket(Path::new(port)) {
-            Box::new(SocketTransport::connect(Path::new(port)).map_err(|e| e.to_string())?)
+            Box::new(SocketTransport::connect(Path::new(port))?)
         } else {
-            Box::new(SerialTransport::open(port, c.baud).map_err(|e| e.to_string())?)
+            Box::new(SerialTransport::open(port, c.baud)?)
         };
         Ok(Session {
             device: Device::new(transport, timeout),
@@ -243,16 +243,21 @@ fn bar(len: usize, what: &str) -> ProgressBar {
 }
 
 /// The samples of a split as the device receives them.
-fn sample_set<'a>(split: &'a Split, args: &DataArgs) -> Result<SampleSet<'a>, String> {
+fn sample_set<'a>(split: &'a Split, args: &DataArgs) -> Result<SampleSet<'a>> {
     if split.labels.is_empty() {
-        return Err("MNIST: the split the command needs has no images".into());
+        bail!("MNIST: the split the command needs has no images");
     }
     let scale = if args.normalize { 1.0 / 255.0 } else { 1.0 };
-    SampleSet::new(&split.images, split.rows * split.cols, &split.labels, scale).map_err(|e| e.to_string())
+    Ok(SampleSet::new(
+        &split.images,
+        split.rows * split.cols,
+        &split.labels,
+        scale,
+    )?)
 }
 
 /// Runs `microdense device`.
-pub fn run(args: DeviceArgs) -> Result<(), String> {
+pub fn run(args: DeviceArgs) -> Result<()> {
     args.command.check_outputs()?;
     let mut session = Session::open(&args.connection)?;
     let result = command(&mut session.device, args.command);
@@ -260,17 +265,16 @@ pub fn run(args: DeviceArgs) -> Result<(), String> {
     result
 }
 
-fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
-    let err = |e: crate::device::DeviceError| e.to_string();
+fn command(device: &mut Device, command: DeviceCommand) -> Result<()> {
     match command {
         DeviceCommand::Info => {
-            println!("{}", device.info().map_err(err)?);
+            println!("{}", device.info()?);
             Ok(())
         }
         DeviceCommand::Infer { data, index } => {
             let loaded = data.load()?;
             let set = sample_set(&loaded.mnist.test, &data)?;
-            let (class, scores, ticks) = device.infer(&set, index).map_err(err)?;
+            let (class, scores, ticks) = device.infer(&set, index)?;
             let scores: Vec<String> = scores.iter().map(|s| format!("{s:.4}")).collect();
             println!(
                 "test image {index}: predicted {class} (label {}), {ticks} ticks",
@@ -290,21 +294,19 @@ fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
             let n = limit.unwrap_or(set.len()).min(set.len());
             let indices: Vec<usize> = (0..n).collect();
             let progress = bar(n, "evaluate");
-            let result = device
-                .evaluate(&set, &indices, None, &mut |done, total| {
-                    progress.set_position(done as u64);
-                    progress.set_message(format!("accuracy {:.4}", total.accuracy()));
-                })
-                .map_err(err)?;
+            let result = device.evaluate(&set, &indices, None, &mut |done, total| {
+                progress.set_position(done as u64);
+                progress.set_message(format!("accuracy {:.4}", total.accuracy()));
+            })?;
             progress.finish_and_clear();
             if let Some(path) = &confusion {
                 let pairs = indices
                     .iter()
                     .zip(&result.predictions)
                     .map(|(&i, &p)| (set.labels[i] as usize, p as usize));
-                let matrix = ConfusionMatrix::from_pairs(10, pairs).map_err(|e| e.to_string())?;
+                let matrix = ConfusionMatrix::from_pairs(10, pairs)?;
                 print!("{}", matrix.report());
-                matrix.write_png(path).map_err(|e| e.to_string())?;
+                matrix.write_png(path)?;
                 println!("Wrote {}", path.display());
             }
             let t = result.total;
@@ -336,9 +338,9 @@ fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
             let loaded = data.load()?;
             let set = sample_set(&loaded.mnist.train, &data)?;
             let n = limit.unwrap_or(set.len()).min(set.len());
-            let info = device.info().map_err(err)?;
+            let info = device.info()?;
             if !matches!(info.model, ModelState::Ok(_)) {
-                return Err(format!("the device has no usable model: {:?}", info.model));
+                return Err(anyhow!("the device has no usable model: {:?}", info.model));
             }
             let sgd = info.model.sgd_override(lr, momentum)?;
             let mut order: Vec<usize> = (0..n).collect();
@@ -349,16 +351,15 @@ fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
                 }
                 println!("Epoch {epoch}/{epochs}");
                 let progress = bar(n, "fine-tune");
-                let seen = device
-                    .train_epoch(layers, sgd, None, &set, &order, batch_size, &mut |done, seen| {
+                let seen =
+                    device.train_epoch(layers, sgd, None, &set, &order, batch_size, &mut |done, seen| {
                         progress.set_position(done as u64);
                         progress.set_message(format!(
                             "loss {:.4} - accuracy {:.4}",
                             seen.loss(),
                             seen.accuracy()
                         ));
-                    })
-                    .map_err(err)?;
+                    })?;
                 progress.finish_and_clear();
                 println!(
                     "{n} samples - loss: {:.4} - accuracy: {:.4}",
@@ -373,23 +374,21 @@ fn command(device: &mut Device, command: DeviceCommand) -> Result<(), String> {
     }
 }
 
-fn pull_to(device: &mut Device, output: &Path) -> Result<(), String> {
+fn pull_to(device: &mut Device, output: &Path) -> Result<()> {
     let progress = bar(0, "pull");
-    let file = device
-        .pull(&mut |done, total| {
-            progress.set_length(total as u64);
-            progress.set_position(done as u64);
-        })
-        .map_err(|e| e.to_string())?;
+    let file = device.pull(&mut |done, total| {
+        progress.set_length(total as u64);
+        progress.set_position(done as u64);
+    })?;
     progress.finish_and_clear();
-    crate::atomic::write(output, &file).map_err(super::cannot_write(output))?;
+    microdense::atomic::write(output, &file).with_context(|| super::cannot_write(output))?;
     println!("wrote {} ({} bytes)", output.display(), file.len());
     Ok(())
 }
 
 /// Multiply-accumulates of one inference: the Dense layers' kernel sizes.
 fn macs(file: &[u8]) -> Option<u64> {
-    let model = crate::device_format::from_mdl(file).ok()?;
+    let model = microdense::device_format::from_mdl(file).ok()?;
     let layers = model.core_layers();
     let wiring = model.wiring();
     let net = microdense_core::Network::graph(model.input_width(), &layers, &wiring).ok()?;
@@ -412,28 +411,27 @@ fn optimizer_name(info: &InfoReport) -> &'static str {
     }
 }
 
-fn bench(device: &mut Device, data: &DataArgs) -> Result<(), String> {
-    let err = |e: crate::device::DeviceError| e.to_string();
+fn bench(device: &mut Device, data: &DataArgs) -> Result<()> {
     let loaded = data.load()?;
     let test = sample_set(&loaded.mnist.test, data)?;
     let train = sample_set(&loaded.mnist.train, data)?;
-    device.reset().map_err(err)?;
-    let (_, _, infer_ticks) = device.infer(&test, 0).map_err(err)?;
-    let file = device.pull(&mut |_, _| {}).map_err(err)?;
+    device.reset()?;
+    let (_, _, infer_ticks) = device.infer(&test, 0)?;
+    let file = device.pull(&mut |_, _| {})?;
     // The firmware does not fine-tune models with an int8 body yet: inference figures only.
-    let trainable = matches!(crate::device_format::int8_from_mdl(&file), Ok(None));
+    let trainable = matches!(microdense::device_format::int8_from_mdl(&file), Ok(None));
     let (one, eight) = if trainable {
         // The model's own optimizer (Adam, ...), else plain SGD.
-        let sgd = device.info().map_err(err)?.model.sgd_override(None, None)?;
-        device.train_step(2, sgd, None, &train, &[0]).map_err(err)?;
-        let one = device.info().map_err(err)?;
+        let sgd = device.info()?.model.sgd_override(None, None)?;
+        device.train_step(2, sgd, None, &train, &[0])?;
+        let one = device.info()?;
         let batch: Vec<usize> = (0..8).collect();
-        device.train_step(2, sgd, None, &train, &batch).map_err(err)?;
-        (Some(one), device.info().map_err(err)?)
+        device.train_step(2, sgd, None, &train, &batch)?;
+        (Some(one), device.info()?)
     } else {
-        (None, device.info().map_err(err)?)
+        (None, device.info()?)
     };
-    device.reset().map_err(err)?;
+    device.reset()?;
     let unit = eight.unit();
     println!("{eight}");
     println!();

@@ -2,13 +2,14 @@
 //! optional confusion matrix.
 
 use super::data::DataArgs;
-use crate::dataset::Dataset;
-use crate::device_format::read_int8_mdl;
-use crate::history::Evaluation;
-use crate::int8::Int8Model;
-use crate::model::{Compile, Model};
-use crate::model_io::FileKind;
-use crate::plot::ConfusionMatrix;
+use anyhow::Result;
+use microdense::dataset::Dataset;
+use microdense::device_format::read_int8_mdl;
+use microdense::history::Evaluation;
+use microdense::int8::Int8Model;
+use microdense::model::{Compile, Model};
+use microdense::model_io::FileKind;
+use microdense::plot::ConfusionMatrix;
 use microdense_core::argmax;
 use std::path::PathBuf;
 
@@ -28,12 +29,12 @@ pub struct EvaluateArgs {
 }
 
 /// Runs `microdense evaluate`.
-pub fn run(args: EvaluateArgs) -> Result<(), String> {
+pub fn run(args: EvaluateArgs) -> Result<()> {
     if let Some(path) = &args.confusion {
         super::check_output(path)?;
     }
     let model = match FileKind::of(&args.model.model) {
-        Some(FileKind::DeviceFormat) => read_int8_mdl(&args.model.model).map_err(|e| e.to_string())?,
+        Some(FileKind::DeviceFormat) => read_int8_mdl(&args.model.model)?,
         _ => None,
     };
     let model = match model {
@@ -72,13 +73,13 @@ pub fn run(args: EvaluateArgs) -> Result<(), String> {
             .iter()
             .zip(outputs.chunks_exact(classes.max(1)))
             .map(|(&t, row)| (t as usize, argmax(row)));
-        let matrix = ConfusionMatrix::from_pairs(classes, pairs).map_err(|e| e.to_string())?;
+        let matrix = ConfusionMatrix::from_pairs(classes, pairs)?;
         print!("{}", matrix.report());
-        matrix.write_png(path).map_err(|e| e.to_string())?;
+        matrix.write_png(path)?;
         println!("Wrote {}", path.display());
     }
     if args.json {
-        println!("{}", serde_json::to_string(&score).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string(&score)?);
     }
     Ok(())
 }
@@ -90,17 +91,17 @@ enum Evaluated {
 }
 
 impl Evaluated {
-    fn evaluate(&self, test: &Dataset<'_>) -> Result<Evaluation, String> {
+    fn evaluate(&self, test: &Dataset<'_>) -> Result<Evaluation> {
         match self {
-            Evaluated::Float(m) => m.evaluate(test).map_err(|e| e.to_string()),
-            Evaluated::Int8(m) => m.evaluate(test),
+            Evaluated::Float(m) => Ok(m.evaluate(test)?),
+            Evaluated::Int8(m) => Ok(m.evaluate(test)?),
         }
     }
 
-    fn predict(&self, test: &Dataset<'_>) -> Result<Vec<f32>, String> {
+    fn predict(&self, test: &Dataset<'_>) -> Result<Vec<f32>> {
         match self {
-            Evaluated::Float(m) => m.predict(test).map_err(|e| e.to_string()),
-            Evaluated::Int8(m) => m.predict(test),
+            Evaluated::Float(m) => Ok(m.predict(test)?),
+            Evaluated::Int8(m) => Ok(m.predict(test)?),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `microdense inspect`: what a `.mdl` file holds and what a device needs to run it.
 
-use crate::device_format::inspect;
+use anyhow::{Context, Result};
+use microdense::device_format::inspect;
 use std::path::PathBuf;
 
 /// Options of `microdense inspect`.
@@ -16,13 +17,13 @@ pub struct InspectArgs {
 /// Runs `microdense inspect`: prints the format version, the CRC status, the layer table,
 /// the parameter count and the device's flash and RAM needs; fails when the file cannot
 /// be used (after printing what could be read).
-pub fn run(args: InspectArgs) -> Result<(), String> {
+pub fn run(args: InspectArgs) -> Result<()> {
     let bytes =
-        std::fs::read(&args.model).map_err(|e| format!("cannot read {}: {e}", args.model.display()))?;
+        std::fs::read(&args.model).with_context(|| format!("cannot read {}", args.model.display()))?;
     let report = inspect(&bytes, args.batch);
     println!("{report}");
     report
         .status
         .map(|_| ())
-        .map_err(|e| format!("{}: {e}", args.model.display()))
+        .with_context(|| format!("{}", args.model.display()))
 }

@@ -14,11 +14,12 @@ mod quantize;
 mod summary;
 mod train;
 
-use crate::budget::{ParamBudget, DEFAULT_MAX_PARAMS};
-use crate::device_format::read_int8_mdl;
-use crate::model::Model;
-use crate::model_io::{FileKind, LoadWeights};
+use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
+use microdense::budget::{ParamBudget, DEFAULT_MAX_PARAMS};
+use microdense::device_format::read_int8_mdl;
+use microdense::model::Model;
+use microdense::model_io::{FileKind, LoadWeights};
 use std::path::{Path, PathBuf};
 
 /// Train dense networks with Keras semantics, convert Keras files, and run them on a device.
@@ -77,8 +78,8 @@ impl BudgetArgs {
     /// (`.h5`, `.keras`, `.json`/`.yaml` architectures, `.mdl`). A training setup the
     /// model cannot be trained with is dropped with one warning line on stderr; weights
     /// that are NaN or infinite get one too.
-    fn load(self, path: &Path) -> Result<Model, String> {
-        let model = Model::load_with_budget(path, self.budget()).map_err(|e| e.to_string())?;
+    fn load(self, path: &Path) -> Result<Model> {
+        let model = Model::load_with_budget(path, self.budget())?;
         if FileKind::of(path) == Some(FileKind::DeviceFormat) && matches!(read_int8_mdl(path), Ok(Some(_))) {
             eprintln!(
                 "warning: {} has an int8 body: loaded dequantised to float32, which predicts what the int8 \
@@ -100,8 +101,8 @@ impl BudgetArgs {
 
     /// The architecture of any model file, without its weights (see
     /// [`Model::load_architecture`]).
-    fn architecture(self, path: &Path) -> Result<Model, String> {
-        Model::load_architecture(path, self.budget()).map_err(|e| e.to_string())
+    fn architecture(self, path: &Path) -> Result<Model> {
+        Ok(Model::load_architecture(path, self.budget())?)
     }
 }
 
@@ -122,16 +123,14 @@ struct ModelArgs {
 
 impl ModelArgs {
     /// Loads the model and its weights; an architecture needs `--weights` or `--random-weights`.
-    fn load(&self) -> Result<Model, String> {
+    fn load(&self) -> Result<Model> {
         let mut model = self.budget.load(&self.model)?;
         if let Some(weights) = &self.weights {
-            model
-                .load_weights(weights, LoadWeights::default())
-                .map_err(|e| e.to_string())?;
+            model.load_weights(weights, LoadWeights::default())?;
         } else if matches!(FileKind::of(&self.model), Some(FileKind::Json | FileKind::Yaml))
             && !self.random_weights
         {
-            return Err(format!(
+            return Err(anyhow!(
                 "{} is an architecture without weights: pass --weights FILE (or --random-weights)",
                 self.model.display()
             ));
@@ -141,22 +140,22 @@ impl ModelArgs {
 }
 
 /// Checks, before any work, that `path` can be written.
-fn check_output(path: &Path) -> Result<(), String> {
-    crate::atomic::check(path).map_err(cannot_write(path))
+fn check_output(path: &Path) -> Result<()> {
+    microdense::atomic::check(path).with_context(|| cannot_write(path))
 }
 
-/// Turns a failure to write `path` into the CLI's message.
-fn cannot_write(path: &Path) -> impl FnOnce(std::io::Error) -> String + '_ {
-    move |e| format!("cannot write {}: {e}", path.display())
+/// The context the CLI gives a failure to write `path`.
+fn cannot_write(path: &Path) -> String {
+    format!("cannot write {}", path.display())
 }
 
 /// Parses the arguments, runs the subcommand and returns the process exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
     if cli.force {
-        crate::atomic::replace_write_protected();
+        microdense::atomic::replace_write_protected();
     }
-    if let Err(e) = crate::cleanup::remove_on_signals() {
+    if let Err(e) = microdense::cleanup::remove_on_signals() {
         eprintln!("warning: temporary files will stay behind if a signal ends microdense: {e}");
     }
     let result = match cli.command {
@@ -174,8 +173,9 @@ pub fn run() -> i32 {
     };
     match result {
         Ok(()) => 0,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            let error: &dyn std::error::Error = error.as_ref();
+            eprintln!("error: {}", microdense::error_report::message(error));
             1
         }
     }

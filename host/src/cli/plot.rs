@@ -1,8 +1,9 @@
 //! `microdense plot` (a model diagram, as Keras's `plot_model`) and `microdense
 //! plot-history` (a training history from `train --json` as a chart).
 
-use crate::history::History;
-use crate::plot::{
+use anyhow::Result;
+use microdense::history::History;
+use microdense::plot::{
     model_layers, write_diagram, write_history_png, ChartOptions, DiagramFormat, DiagramOptions, RankDir,
 };
 use std::path::PathBuf;
@@ -37,15 +38,15 @@ pub struct PlotArgs {
     #[arg(long, default_value = "TB")]
     rankdir: RankDir,
     /// Resolution in dots per inch.
-    #[arg(long, default_value_t = crate::plot::DEFAULT_DPI)]
+    #[arg(long, default_value_t = microdense::plot::DEFAULT_DPI)]
     dpi: u32,
     #[command(flatten)]
     budget: super::BudgetArgs,
 }
 
 /// Runs `microdense plot`.
-pub fn run_model(args: PlotArgs) -> Result<(), String> {
-    DiagramFormat::from_path(&args.out).map_err(|e| e.to_string())?;
+pub fn run_model(args: PlotArgs) -> Result<()> {
+    DiagramFormat::from_path(&args.out)?;
     super::check_output(&args.out)?;
     let model = args.budget.architecture(&args.model)?;
     let options = DiagramOptions {
@@ -57,7 +58,7 @@ pub fn run_model(args: PlotArgs) -> Result<(), String> {
         rankdir: args.rankdir,
         dpi: args.dpi,
     };
-    write_diagram(&args.out, &model_layers(&model), &options).map_err(|e| e.to_string())?;
+    write_diagram(&args.out, &model_layers(&model), &options)?;
     println!("Wrote {}", args.out.display());
     Ok(())
 }
@@ -79,14 +80,14 @@ pub struct PlotHistoryArgs {
 }
 
 /// Runs `microdense plot-history`.
-pub fn run_history(args: PlotHistoryArgs) -> Result<(), String> {
+pub fn run_history(args: PlotHistoryArgs) -> Result<()> {
     super::check_output(&args.out)?;
-    let history = History::read_json(&args.history).map_err(|e| e.to_string())?;
+    let history = History::read_json(&args.history)?;
     let options = ChartOptions {
         width: args.width,
         height: args.height,
     };
-    write_history_png(&args.out, &history, &options).map_err(|e| e.to_string())?;
+    write_history_png(&args.out, &history, &options)?;
     println!("Wrote {}", args.out.display());
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `microdense predict`: class scores for every MNIST test image, as a NumPy `.npy`.
 
 use super::data::DataArgs;
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 /// Options of `microdense predict`.
@@ -16,17 +17,18 @@ pub struct PredictArgs {
 }
 
 /// Runs `microdense predict`.
-pub fn run(args: PredictArgs) -> Result<(), String> {
+pub fn run(args: PredictArgs) -> Result<()> {
     super::check_output(&args.out)?;
     let model = args.model.load()?;
     let data = args.data.load()?;
     let test = data.test()?;
-    let scores = model.predict(&test).map_err(|e| e.to_string())?;
+    let scores = model.predict(&test)?;
     let rows = test.len();
     let cols = scores.len() / rows.max(1);
-    crate::atomic::write(&args.out, &npy_f32(rows, cols, &scores)).map_err(super::cannot_write(&args.out))?;
+    microdense::atomic::write(&args.out, &npy_f32(rows, cols, &scores))
+        .with_context(|| super::cannot_write(&args.out))?;
     let written = format!("Wrote {} ({rows} × {cols} float32)", args.out.display());
-    if args.out.as_os_str() != crate::atomic::STDOUT && args.out.is_file() {
+    if args.out.as_os_str() != microdense::atomic::STDOUT && args.out.is_file() {
         println!("{written}");
     } else {
         // The scores went to standard output, a pipe or a device: keep stdout theirs.

@@ -1,6 +1,6 @@
 //! Keras-style training output: `Epoch 1/3`, a live bar on terminals, the epoch line.
 
-use crate::fit::Progress;
+use microdense::fit::Progress;
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 

@@ -2,9 +2,10 @@
 //! (also `convert … --int8`).
 
 use super::data::DataArgs;
-use crate::device_format::{int8_to_mdl, ExportOptions};
-use crate::int8::Int8Model;
-use crate::model::Model;
+use anyhow::{anyhow, Context, Result};
+use microdense::device_format::{int8_to_mdl, ExportOptions};
+use microdense::int8::Int8Model;
+use microdense::model::Model;
 use std::path::{Path, PathBuf};
 
 /// Options of `microdense quantize`.
@@ -29,7 +30,7 @@ pub struct QuantizeArgs {
 }
 
 /// Runs `microdense quantize`.
-pub fn run(args: QuantizeArgs) -> Result<(), String> {
+pub fn run(args: QuantizeArgs) -> Result<()> {
     super::check_output(&args.output)?;
     let model = args.budget.load(&args.model)?;
     write_int8(
@@ -44,22 +45,16 @@ pub fn run(args: QuantizeArgs) -> Result<(), String> {
 /// Quantises `model` calibrated on the first `n` training images of `data`, the last `k`
 /// Dense layers float32 (with the training state to fine-tune them when the model is
 /// compiled), and writes the `.mdl` to `out`.
-pub(super) fn write_int8(
-    model: &Model,
-    out: &Path,
-    n: usize,
-    data: &DataArgs,
-    k: usize,
-) -> Result<(), String> {
+pub(super) fn write_int8(model: &Model, out: &Path, n: usize, data: &DataArgs, k: usize) -> Result<()> {
     let mnist = data.load()?;
     let train = mnist.train()?;
     if n == 0 || n > train.len() {
-        return Err(format!(
+        return Err(anyhow!(
             "--calibrate {n}: give 1 to {} training images",
             train.len()
         ));
     }
-    let int8 = Int8Model::quantize(model, &train.first(n), k).map_err(|e| e.to_string())?;
+    let int8 = Int8Model::quantize(model, &train.first(n), k)?;
     let train_head = k > 0 && model.compile.is_some();
     if k > 0 && !train_head {
         println!("note: the model is not compiled: its float head carries no training state");
@@ -68,8 +63,8 @@ pub(super) fn write_int8(
         with_training_state: train_head,
         trainable_layers: train_head.then_some(k),
     };
-    let bytes = int8_to_mdl(&int8, &options).map_err(|e| e.to_string())?;
-    crate::atomic::write(out, &bytes).map_err(super::cannot_write(out))?;
+    let bytes = int8_to_mdl(&int8, &options)?;
+    microdense::atomic::write(out, &bytes).with_context(|| super::cannot_write(out))?;
     println!(
         "Quantised {} Dense layers to int8 (activation ranges: min/max over {n} training images{}); \
          {k} Dense layers stay float32",

@@ -1,5 +1,6 @@
 //! `microdense summary`: Keras's `model.summary()` for any model file.
 
+use anyhow::Result;
 use std::path::PathBuf;
 
 /// Options of `microdense summary`.
@@ -12,8 +13,8 @@ pub struct SummaryArgs {
 }
 
 /// Runs `microdense summary`.
-pub fn run(args: SummaryArgs) -> Result<(), String> {
+pub fn run(args: SummaryArgs) -> Result<()> {
     let model = args.budget.architecture(&args.model)?;
-    print!("{}", crate::summary::summary(&model));
+    print!("{}", microdense::summary::summary(&model));
     Ok(())
 }

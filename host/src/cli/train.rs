@@ -2,11 +2,12 @@
 
 use super::data::DataArgs;
 use super::progress::ProgressPrinter;
-use crate::fit::FitOptions;
-use crate::history::History;
-use crate::model::{Compile, Model, TUTORIAL_SPEC};
-use crate::model_io::{FileKind, LoadWeights};
-use crate::plot::{write_history_png, ChartOptions};
+use anyhow::{anyhow, Result};
+use microdense::fit::FitOptions;
+use microdense::history::History;
+use microdense::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense::model_io::{FileKind, LoadWeights};
+use microdense::plot::{write_history_png, ChartOptions};
 use microdense_core::optimizer::AdamSettings;
 use microdense_core::{Algorithm, Clipping, LossFunction, LossKind, Optimizer, Schedule};
 use std::path::{Path, PathBuf};
@@ -108,7 +109,7 @@ pub struct TrainArgs {
     seed: u64,
     /// Training threads (default: the machine's available parallelism); the results do
     /// not depend on it.
-    #[arg(long, default_value_t = crate::fit::available_threads())]
+    #[arg(long, default_value_t = microdense::fit::available_threads())]
     threads: usize,
     /// Print a final JSON line with the history and the test score.
     #[arg(long)]
@@ -122,9 +123,9 @@ pub struct TrainArgs {
 }
 
 /// The loss the flags ask for; a setting the loss does not take is an error naming both.
-fn loss(args: &TrainArgs) -> Result<LossFunction, String> {
+fn loss(args: &TrainArgs) -> Result<LossFunction> {
     let kind = args.loss;
-    let refuse = |flag: &str| Err(format!("{flag} does not apply to the loss {}", kind.keras_name()));
+    let refuse = |flag: &str| Err(anyhow!("{flag} does not apply to the loss {}", kind.keras_name()));
     if args.from_logits && !kind.has_from_logits() {
         return refuse("--from-logits");
     }
@@ -144,9 +145,9 @@ fn loss(args: &TrainArgs) -> Result<LossFunction, String> {
 }
 
 /// Runs `microdense train`.
-pub fn run(args: TrainArgs) -> Result<(), String> {
+pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(path) = &args.out {
-        Model::check_save_path(path, false).map_err(|e| e.to_string())?;
+        Model::check_save_path(path, false)?;
     }
     if let Some(path) = &args.plot {
         super::check_output(path)?;
@@ -160,7 +161,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                     || "it was saved without a training configuration".to_string(),
                     |why| format!("its training setup cannot be used: {why}"),
                 );
-                return Err(format!(
+                return Err(anyhow!(
                     "cannot resume {}: {why}; to train its weights anew, recompile with \
                      `microdense train --arch {file} --weights {file} --optimizer …`",
                     path.display(),
@@ -172,18 +173,13 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         None => {
             let mut model = if FileKind::of(Path::new(&args.arch)).is_some() {
                 let mut model = args.budget.architecture(Path::new(&args.arch))?;
-                model
-                    .allocate_weights(args.seed, args.budget.budget())
-                    .map_err(|e| e.to_string())?;
+                model.allocate_weights(args.seed, args.budget.budget())?;
                 model
             } else {
-                Model::from_spec_with_budget(&args.arch, args.seed, args.budget.budget())
-                    .map_err(|e| e.to_string())?
+                Model::from_spec_with_budget(&args.arch, args.seed, args.budget.budget())?
             };
             if let Some(weights) = &args.weights {
-                model
-                    .load_weights(weights, LoadWeights::default())
-                    .map_err(|e| e.to_string())?;
+                model.load_weights(weights, LoadWeights::default())?;
             }
             model.compile(Compile {
                 loss,
@@ -204,12 +200,10 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         threads: args.threads,
     };
     let mut printer = ProgressPrinter::new();
-    let epochs = model
-        .fit(&train, args.validation.then_some(&test), &options, &mut |p| {
-            printer.show(p)
-        })
-        .map_err(|e| e.to_string())?;
-    let score = model.evaluate(&test).map_err(|e| e.to_string())?;
+    let epochs = model.fit(&train, args.validation.then_some(&test), &options, &mut |p| {
+        printer.show(p)
+    })?;
+    let score = model.evaluate(&test)?;
     println!(
         "Test loss: {:.4} - test accuracy: {:.4}",
         score.loss, score.accuracy
@@ -219,15 +213,15 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         test: Some(score),
     };
     if let Some(path) = &args.out {
-        model.save(path).map_err(|e| e.to_string())?;
+        model.save(path)?;
         println!("Saved {}", path.display());
     }
     if let Some(path) = &args.plot {
-        write_history_png(path, &history, &ChartOptions::default()).map_err(|e| e.to_string())?;
+        write_history_png(path, &history, &ChartOptions::default())?;
         println!("Wrote {}", path.display());
     }
     if args.json {
-        println!("{}", serde_json::to_string(&history).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string(&history)?);
     }
     Ok(())
 }
@@ -250,7 +244,7 @@ enum OptimizerName {
 }
 
 /// The optimizer the flags describe, checked as Keras checks it.
-fn optimizer(args: &TrainArgs) -> Result<Optimizer, String> {
+fn optimizer(args: &TrainArgs) -> Result<Optimizer> {
     let adam = AdamSettings {
         beta_1: args.beta_1,
         beta_2: args.beta_2,
@@ -295,6 +289,6 @@ fn optimizer(args: &TrainArgs) -> Result<Optimizer, String> {
     };
     optimizer
         .check()
-        .map_err(|why| format!("--optimizer {:?}: {why}", args.optimizer))?;
+        .map_err(|why| anyhow!("--optimizer {:?}: {why}", args.optimizer))?;
     Ok(optimizer)
 }

@@ -1,5 +1,6 @@
 //! What a device says about itself, owned and printable.
 
+use super::DeviceError;
 use microdense_core::protocol::{
     ClockUnit, DeviceInfo, Limits, Measured, MemoryUse, ModelStatus, ModelSummary,
 };
@@ -27,7 +28,7 @@ impl ModelState {
         &self,
         learning_rate: Option<f32>,
         momentum: Option<f32>,
-    ) -> Result<Option<Sgd>, String> {
+    ) -> Result<Option<Sgd>, DeviceError> {
         let training = match self {
             ModelState::Ok(m) => m.training.as_ref(),
             _ => None,
@@ -35,11 +36,11 @@ impl ModelState {
         let base = match training {
             Some(_) if learning_rate.is_none() && momentum.is_none() => return Ok(None),
             Some(t) => t.optimizer.as_sgd().ok_or_else(|| {
-                format!(
+                DeviceError::Usage(format!(
                     "the model fine-tunes with {}: a learning rate or momentum overrides plain SGD \
                      only; leave them out to train with the model's optimizer",
                     t.optimizer
-                )
+                ))
             })?,
             None => Sgd::default(),
         };

@@ -1,5 +1,7 @@
 //! Why a float model cannot be quantised, or an int8 model not run.
 
+use crate::dataset::DatasetError;
+use crate::fit::FitError;
 use crate::model::ModelError;
 use microdense_core::quant::QuantError;
 
@@ -54,4 +56,10 @@ pub enum QuantizeError {
     /// The int8 body's parameters are invalid.
     #[error("{0}")]
     Body(#[from] QuantError),
+    /// The data does not fit the model.
+    #[error(transparent)]
+    Data(#[from] DatasetError),
+    /// The float head refused to run.
+    #[error(transparent)]
+    Fit(#[from] FitError),
 }

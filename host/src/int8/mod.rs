@@ -145,22 +145,19 @@ impl Int8Model {
 
     /// Loss and accuracy: the body's integer inference, then the head's float inference
     /// (with the head's compiled loss, or categorical cross-entropy).
-    pub fn evaluate(&self, data: &Dataset<'_>) -> Result<Evaluation, String> {
-        let (_, features) = self.body_outputs(data).map_err(|e| e.to_string())?;
-        let width = self.head.input_width();
-        let head_data =
-            Dataset::new(Features::F32(&features), width, data.labels()).map_err(|e| e.to_string())?;
+    pub fn evaluate(&self, data: &Dataset<'_>) -> Result<Evaluation, QuantizeError> {
+        let (_, features) = self.body_outputs(data)?;
+        let head_data = Dataset::new(Features::F32(&features), self.head.input_width(), data.labels())?;
         let mut head = self.head.clone();
         head.compile.get_or_insert_with(Compile::default);
-        head.evaluate(&head_data).map_err(|e| e.to_string())
+        Ok(head.evaluate(&head_data)?)
     }
 
     /// The model's outputs for every sample of `data`.
-    pub fn predict(&self, data: &Dataset<'_>) -> Result<Vec<f32>, String> {
-        let (_, features) = self.body_outputs(data).map_err(|e| e.to_string())?;
-        let head_data = Dataset::new(Features::F32(&features), self.head.input_width(), data.labels())
-            .map_err(|e| e.to_string())?;
-        self.head.predict(&head_data).map_err(|e| e.to_string())
+    pub fn predict(&self, data: &Dataset<'_>) -> Result<Vec<f32>, QuantizeError> {
+        let (_, features) = self.body_outputs(data)?;
+        let head_data = Dataset::new(Features::F32(&features), self.head.input_width(), data.labels())?;
+        Ok(self.head.predict(&head_data)?)
     }
 }
 
