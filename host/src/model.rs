@@ -189,6 +189,7 @@ impl fmt::Display for ModelError {
 impl std::error::Error for ModelError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            ModelError::Network(e) => Some(e),
             // Shown whole by Display: its causes are this error's.
             ModelError::Budget(e) => std::error::Error::source(e),
             _ => None,

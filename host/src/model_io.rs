@@ -127,7 +127,7 @@ fn extension(path: &Path, operation: &'static str, accepted: &'static str) -> Ke
 fn device_format_error(path: &Path, e: DeviceFormatError) -> KerasError {
     KerasError::DeviceFormat {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source: e,
     }
 }
 

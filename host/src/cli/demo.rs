@@ -107,131 +107,14 @@ pub fn run(mut args: DemoArgs) -> Result<()> {
         rows: Vec::new(),
         step: 0,
     };
-
-    demo.heading("Train the tutorial's model (Dense 50 → sigmoid → Dense 20 → sigmoid → Dense 10 → softmax, SGD 0.01, batch 64)");
-    let mut model = Model::from_spec(TUTORIAL_SPEC, args.seed)?;
-    model.compile(Compile::default());
-    let mut history = demo.fit(&mut model)?;
-    let accuracy = demo.test_accuracy(&model)?;
-    let h5 = demo.path("my_model.h5");
-    model.save(&h5)?;
-    println!("model.save('{}')", h5.display());
-    demo.record("train 3 epochs, model.save", Some(&h5), Some(accuracy));
-
-    demo.heading("load_model('my_model.h5') and train 3 more epochs: it resumes where it stopped");
-    let mut resumed = Model::load(&h5)?;
-    let iterations = resumed.optimizer.as_ref().map_or(0, |o| o.scalars.iterations);
-    println!(
-        "loaded {} layers, optimizer at iteration {iterations}",
-        resumed.layers.len()
-    );
-    demo.options.seed = args.seed + 1;
-    let more = demo.fit(&mut resumed)?;
-    let first = more.first().map_or(0.0, |e| e.accuracy);
-    println!(
-        "first resumed epoch: accuracy {first:.4} (the last saved epoch had {:.4})",
-        history.last().map_or(0.0, |e| e.accuracy)
-    );
-    let accuracy = demo.test_accuracy(&resumed)?;
-    let resumed_h5 = demo.path("my_model_resumed.h5");
-    resumed.save(&resumed_h5)?;
-    demo.record("load_model, train 3 more", Some(&resumed_h5), Some(accuracy));
-    let offset = history.len();
-    history.extend(more.into_iter().map(|e| EpochRecord {
-        epoch: e.epoch + offset,
-        ..e
-    }));
-
-    demo.heading("Architecture only: to_json / to_yaml, and rebuild from each");
-    let json = demo.path("my_model_arch.json");
-    let yaml = demo.path("my_model_arch.yaml");
-    microdense::atomic::write(&json, resumed.to_json().as_bytes())
-        .with_context(|| super::cannot_write(&json))?;
-    microdense::atomic::write(&yaml, resumed.to_yaml()?.as_bytes())
-        .with_context(|| super::cannot_write(&yaml))?;
-    for path in [&json, &yaml] {
-        let rebuilt = Model::load(path)?;
-        let classes: Vec<&str> = rebuilt.layers.iter().map(|l| l.layer.keras_class()).collect();
-        println!(
-            "{}: {} layers ({})",
-            path.display(),
-            rebuilt.layers.len(),
-            classes.join(", ")
-        );
-        demo.record("architecture, rebuilt", Some(path), None);
-    }
-
-    demo.heading("Weights only: save_weights, load_weights, and by_name into another model");
-    let weights = demo.path("my_model_weights.h5");
-    resumed.save_weights(&weights)?;
-    let mut rebuilt = Model::load(&json)?;
-    rebuilt.load_weights(&weights, LoadWeights::default())?;
-    rebuilt.compile(Compile::default());
-    let accuracy = demo.test_accuracy(&rebuilt)?;
-    demo.record("save_weights, load_weights", Some(&weights), Some(accuracy));
-    let mut transfer = Model::from_spec("784,50,sigmoid,20,sigmoid,10,softmax", args.seed + 7)?;
-    if let Some(head) = transfer.layers.iter_mut().rfind(|l| l.layer.has_weights()) {
-        head.name = "new_head".into();
-    }
-    let by_name = LoadWeights {
-        by_name: true,
-        skip_mismatch: false,
-    };
-    let loaded = transfer.load_weights(&weights, by_name)?;
-    println!(
-        "load_weights(by_name=True) into a model with a new head: loaded {}",
-        loaded.loaded.join(", ")
-    );
-    for (layer, why) in &loaded.skipped {
-        println!("  {layer} left as initialised: {why}");
-    }
-
-    demo.heading("Rebuild from architecture + weights, compile anew, train 3 epochs");
-    demo.options.seed = args.seed + 2;
-    demo.fit(&mut rebuilt)?;
-    let accuracy = demo.test_accuracy(&rebuilt)?;
-    let retrained_h5 = demo.path("my_model_retrained.h5");
-    rebuilt.save(&retrained_h5)?;
-    demo.record(
-        "architecture + weights, compiled anew, 3 epochs",
-        Some(&retrained_h5),
-        Some(accuracy),
-    );
-
-    demo.heading("Pictures: plot_model(show_shapes=True, show_layer_names=False) and the training history");
-    let picture = demo.path("model.png");
-    let options = DiagramOptions {
-        show_shapes: true,
-        show_layer_names: false,
-        ..DiagramOptions::default()
-    };
-    write_diagram(&picture, &model_layers(&resumed), &options)?;
-    let chart = demo.path("history.png");
-    let test_score = resumed.evaluate(&demo.test)?;
-    write_history_png(
-        &chart,
-        &History {
-            epochs: history,
-            test: Some(test_score),
-        },
-        &ChartOptions::default(),
-    )?;
-    println!("wrote {} and {}", picture.display(), chart.display());
-    demo.record("plot_model", Some(&picture), None);
-    demo.record("training history", Some(&chart), None);
-
-    demo.heading("Convert to the device format (last 2 Dense layers trainable on the device)");
-    let mdl = demo.path("my_model.mdl");
-    let bytes = to_mdl(
-        &resumed,
-        &ExportOptions {
-            with_training_state: true,
-            trainable_layers: Some(2),
-        },
-    )?;
-    microdense::atomic::write(&mdl, &bytes).with_context(|| super::cannot_write(&mdl))?;
-    println!("{}", inspect(&bytes, 32));
-    demo.record("device format", Some(&mdl), Some(test_score.accuracy));
+    let seed = args.seed;
+    let (h5, mut history) = demo.train_and_save(seed)?;
+    let resumed = demo.resume(&h5, &mut history, seed + 1)?;
+    let json = demo.architectures(&resumed)?;
+    let mut rebuilt = demo.weights(&resumed, &json, seed + 7)?;
+    demo.retrain(&mut rebuilt, seed + 2)?;
+    let test_accuracy = demo.pictures(&resumed, history)?;
+    let mdl = demo.convert(&resumed, test_accuracy)?;
 
     demo.heading("On the device: an emulated Cortex-M4F (QEMU mps2-an386) evaluates, fine-tunes the last 2 layers, hands the weights back");
     let firmware = args
@@ -242,22 +125,185 @@ pub fn run(mut args: DemoArgs) -> Result<()> {
         Some(reason) => println!("skipped: {reason}"),
         None => device_part(&mut demo, &data, &mdl, &firmware, args.finetune_images)?,
     }
-
-    println!("\n== Summary");
-    println!("{:<48} {:<34} {:>10} {:>9}", "step", "file", "bytes", "accuracy");
-    for row in &demo.rows {
-        let (name, size) = match &row.file {
-            Some(p) => (
-                p.file_name()
-                    .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
-                std::fs::metadata(p).map_or(String::from("-"), |m| m.len().to_string()),
-            ),
-            None => (String::from("-"), String::from("-")),
-        };
-        let accuracy = row.accuracy.map_or(String::from("-"), |a| format!("{a:.4}"));
-        println!("{:<48} {:<34} {:>10} {:>9}", row.step, name, size, accuracy);
-    }
+    demo.print_summary();
     Ok(())
+}
+
+impl Demo<'_> {
+    /// Step 1: the tutorial's model trained and saved; returns the file and the history.
+    fn train_and_save(&mut self, seed: u64) -> Result<(PathBuf, Vec<EpochRecord>)> {
+        self.heading("Train the tutorial's model (Dense 50 → sigmoid → Dense 20 → sigmoid → Dense 10 → softmax, SGD 0.01, batch 64)");
+        let mut model = Model::from_spec(TUTORIAL_SPEC, seed)?;
+        model.compile(Compile::default());
+        let history = self.fit(&mut model)?;
+        let accuracy = self.test_accuracy(&model)?;
+        let h5 = self.path("my_model.h5");
+        model.save(&h5)?;
+        println!("model.save('{}')", h5.display());
+        self.record("train 3 epochs, model.save", Some(&h5), Some(accuracy));
+        Ok((h5, history))
+    }
+
+    /// Step 2: the saved model loaded and trained on (its epochs appended to `history`).
+    fn resume(&mut self, h5: &Path, history: &mut Vec<EpochRecord>, seed: u64) -> Result<Model> {
+        self.heading("load_model('my_model.h5') and train 3 more epochs: it resumes where it stopped");
+        let mut resumed = Model::load(h5)?;
+        let iterations = resumed.optimizer.as_ref().map_or(0, |o| o.scalars.iterations);
+        println!(
+            "loaded {} layers, optimizer at iteration {iterations}",
+            resumed.layers.len()
+        );
+        self.options.seed = seed;
+        let more = self.fit(&mut resumed)?;
+        let first = more.first().map_or(0.0, |e| e.accuracy);
+        println!(
+            "first resumed epoch: accuracy {first:.4} (the last saved epoch had {:.4})",
+            history.last().map_or(0.0, |e| e.accuracy)
+        );
+        let accuracy = self.test_accuracy(&resumed)?;
+        let resumed_h5 = self.path("my_model_resumed.h5");
+        resumed.save(&resumed_h5)?;
+        self.record("load_model, train 3 more", Some(&resumed_h5), Some(accuracy));
+        let offset = history.len();
+        history.extend(more.into_iter().map(|e| EpochRecord {
+            epoch: e.epoch + offset,
+            ..e
+        }));
+        Ok(resumed)
+    }
+
+    /// Step 3: the architecture as JSON and YAML, each rebuilt; returns the JSON file.
+    fn architectures(&mut self, model: &Model) -> Result<PathBuf> {
+        self.heading("Architecture only: to_json / to_yaml, and rebuild from each");
+        let json = self.path("my_model_arch.json");
+        let yaml = self.path("my_model_arch.yaml");
+        microdense::atomic::write(&json, model.to_json().as_bytes())
+            .with_context(|| super::cannot_write(&json))?;
+        microdense::atomic::write(&yaml, model.to_yaml()?.as_bytes())
+            .with_context(|| super::cannot_write(&yaml))?;
+        for path in [&json, &yaml] {
+            let rebuilt = Model::load(path)?;
+            let classes: Vec<&str> = rebuilt.layers.iter().map(|l| l.layer.keras_class()).collect();
+            println!(
+                "{}: {} layers ({})",
+                path.display(),
+                rebuilt.layers.len(),
+                classes.join(", ")
+            );
+            self.record("architecture, rebuilt", Some(path), None);
+        }
+        Ok(json)
+    }
+
+    /// Step 4: weights saved, loaded into the rebuilt architecture (returned) and by name
+    /// into a model with a new head.
+    fn weights(&mut self, model: &Model, json: &Path, seed: u64) -> Result<Model> {
+        self.heading("Weights only: save_weights, load_weights, and by_name into another model");
+        let weights = self.path("my_model_weights.h5");
+        model.save_weights(&weights)?;
+        let mut rebuilt = Model::load(json)?;
+        rebuilt.load_weights(&weights, LoadWeights::default())?;
+        rebuilt.compile(Compile::default());
+        let accuracy = self.test_accuracy(&rebuilt)?;
+        self.record("save_weights, load_weights", Some(&weights), Some(accuracy));
+        let mut transfer = Model::from_spec("784,50,sigmoid,20,sigmoid,10,softmax", seed)?;
+        if let Some(head) = transfer.layers.iter_mut().rfind(|l| l.layer.has_weights()) {
+            head.name = "new_head".into();
+        }
+        let by_name = LoadWeights {
+            by_name: true,
+            skip_mismatch: false,
+        };
+        let loaded = transfer.load_weights(&weights, by_name)?;
+        println!(
+            "load_weights(by_name=True) into a model with a new head: loaded {}",
+            loaded.loaded.join(", ")
+        );
+        for (layer, why) in &loaded.skipped {
+            println!("  {layer} left as initialised: {why}");
+        }
+        Ok(rebuilt)
+    }
+
+    /// Step 5: the rebuilt model compiled anew and trained.
+    fn retrain(&mut self, rebuilt: &mut Model, seed: u64) -> Result<()> {
+        self.heading("Rebuild from architecture + weights, compile anew, train 3 epochs");
+        self.options.seed = seed;
+        self.fit(rebuilt)?;
+        let accuracy = self.test_accuracy(rebuilt)?;
+        let retrained_h5 = self.path("my_model_retrained.h5");
+        rebuilt.save(&retrained_h5)?;
+        self.record(
+            "architecture + weights, compiled anew, 3 epochs",
+            Some(&retrained_h5),
+            Some(accuracy),
+        );
+        Ok(())
+    }
+
+    /// Step 6: plot_model and the training history's curves; returns the model's test
+    /// accuracy.
+    fn pictures(&mut self, model: &Model, history: Vec<EpochRecord>) -> Result<f64> {
+        self.heading(
+            "Pictures: plot_model(show_shapes=True, show_layer_names=False) and the training history",
+        );
+        let picture = self.path("model.png");
+        let options = DiagramOptions {
+            show_shapes: true,
+            show_layer_names: false,
+            ..DiagramOptions::default()
+        };
+        write_diagram(&picture, &model_layers(model), &options)?;
+        let chart = self.path("history.png");
+        let test_score = model.evaluate(&self.test)?;
+        write_history_png(
+            &chart,
+            &History {
+                epochs: history,
+                test: Some(test_score),
+            },
+            &ChartOptions::default(),
+        )?;
+        println!("wrote {} and {}", picture.display(), chart.display());
+        self.record("plot_model", Some(&picture), None);
+        self.record("training history", Some(&chart), None);
+        Ok(test_score.accuracy)
+    }
+
+    /// Step 7: the device format, the last 2 Dense layers trainable; returns the file.
+    fn convert(&mut self, model: &Model, accuracy: f64) -> Result<PathBuf> {
+        self.heading("Convert to the device format (last 2 Dense layers trainable on the device)");
+        let mdl = self.path("my_model.mdl");
+        let bytes = to_mdl(
+            model,
+            &ExportOptions {
+                with_training_state: true,
+                trainable_layers: Some(2),
+            },
+        )?;
+        microdense::atomic::write(&mdl, &bytes).with_context(|| super::cannot_write(&mdl))?;
+        println!("{}", inspect(&bytes, 32));
+        self.record("device format", Some(&mdl), Some(accuracy));
+        Ok(mdl)
+    }
+
+    /// The closing table: each step, the file it wrote, its size and test accuracy.
+    fn print_summary(&self) {
+        println!("\n== Summary");
+        println!("{:<48} {:<34} {:>10} {:>9}", "step", "file", "bytes", "accuracy");
+        for row in &self.rows {
+            let (name, size) = match &row.file {
+                Some(p) => (
+                    p.file_name()
+                        .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+                    std::fs::metadata(p).map_or(String::from("-"), |m| m.len().to_string()),
+                ),
+                None => (String::from("-"), String::from("-")),
+            };
+            let accuracy = row.accuracy.map_or(String::from("-"), |a| format!("{a:.4}"));
+            println!("{:<48} {:<34} {:>10} {:>9}", row.step, name, size, accuracy);
+        }
+    }
 }
 
 /// Why the device part cannot run here, with how to enable it; `None` when it can.

@@ -1,25 +1,17 @@
 //! Looks up symbols in a 32-bit little-endian ELF file (the firmware), e.g. `_model_start`,
 //! so the host learns the model region's address from the image it boots.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Why a symbol could not be read from an ELF file.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {reason}", path.display())]
 pub struct ElfError {
     /// The file.
     pub path: PathBuf,
     /// What is wrong.
     pub reason: String,
 }
-
-impl fmt::Display for ElfError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.reason)
-    }
-}
-
-impl std::error::Error for ElfError {}
 
 /// Section header type of a symbol table.
 const SHT_SYMTAB: u32 = 2;

@@ -21,27 +21,31 @@ pub use samples::{SampleSet, PACK_OVERHEAD};
 pub use transport::{SerialTransport, SocketTransport, Transport};
 
 use microdense_core::protocol::{ErrorCode, FrameError};
-use std::fmt;
 use std::io;
 
 /// What went wrong talking to a device.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
     /// Reading or writing the line failed.
+    #[error("{what}: {source}")]
     Io {
         /// What was being done.
         what: String,
         /// Why it failed.
+        #[source]
         source: io::Error,
     },
     /// Nothing (or no complete reply) arrived in time.
+    #[error("timed out waiting for {what}")]
     Timeout {
         /// What was awaited.
         what: String,
     },
     /// The device's reply could not be read.
-    Frame(FrameError),
+    #[error("unreadable reply from the device: {0}")]
+    Frame(#[source] FrameError),
     /// The device answered with an error.
+    #[error("device error ({code:?}): {message}")]
     Device {
         /// The kind of error.
         code: ErrorCode,
@@ -50,6 +54,7 @@ pub enum DeviceError {
         message: String,
     },
     /// The device answered with a reply of the wrong kind.
+    #[error("the device answered {request} with {reply}")]
     Unexpected {
         /// The request.
         request: &'static str,
@@ -57,36 +62,12 @@ pub enum DeviceError {
         reply: String,
     },
     /// The request cannot be made as asked (bad arguments, a model too large, ...).
+    #[error("{0}")]
     Usage(String),
     /// The firmware image could not be read.
-    Elf(elf::ElfError),
+    #[error("firmware image: {0}")]
+    Elf(#[source] elf::ElfError),
     /// QEMU failed.
+    #[error("{0}")]
     Qemu(String),
-}
-
-impl fmt::Display for DeviceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DeviceError::Io { what, source } => write!(f, "{what}: {source}"),
-            DeviceError::Timeout { what } => write!(f, "timed out waiting for {what}"),
-            DeviceError::Frame(e) => write!(f, "unreadable reply from the device: {e}"),
-            DeviceError::Device { code, message } => write!(f, "device error ({code:?}): {message}"),
-            DeviceError::Unexpected { request, reply } => {
-                write!(f, "the device answered {request} with {reply}")
-            }
-            DeviceError::Usage(message) | DeviceError::Qemu(message) => write!(f, "{message}"),
-            DeviceError::Elf(e) => write!(f, "firmware image: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for DeviceError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            DeviceError::Io { source, .. } => Some(source),
-            DeviceError::Frame(e) => Some(e),
-            DeviceError::Elf(e) => Some(e),
-            _ => None,
-        }
-    }
 }

@@ -8,7 +8,6 @@ use microdense_core::format::{
 };
 use microdense_core::quant::Int8Body;
 use microdense_core::{Network, OptimizerScalars};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// What goes into a `.mdl` besides the architecture and the weights.
@@ -24,70 +23,35 @@ pub struct ExportOptions {
 }
 
 /// Why a model could not be converted to or from the device format.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DeviceFormatError {
     /// The device format refused the bytes or the model.
-    Format(FormatError),
+    #[error(transparent)]
+    Format(#[from] FormatError),
     /// The model is not valid.
-    Model(ModelError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
     /// A training state was asked for, but the model was never compiled (it has no loss
     /// or optimizer to carry).
+    #[error("the model is not compiled, so it has no loss or optimizer to carry as training state")]
     NotCompiled,
     /// A training state was asked for, but the device format names only four losses
     /// with Keras's default settings (the loss the model is compiled with, as Keras writes it).
+    #[error(
+        "the device format carries categorical_crossentropy, sparse_categorical_crossentropy, \
+         binary_crossentropy or mean_squared_error of probabilities; the model is compiled with \
+         {0}: convert without training state, or recompile with one of those"
+    )]
     DeviceLoss(String),
     /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// What went wrong.
-        error: std::io::Error,
+        #[source]
+        source: std::io::Error,
     },
-}
-
-impl fmt::Display for DeviceFormatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DeviceFormatError::Format(e) => write!(f, "{e}"),
-            DeviceFormatError::Model(e) => write!(f, "{e}"),
-            DeviceFormatError::NotCompiled => write!(
-                f,
-                "the model is not compiled, so it has no loss or optimizer to carry as training state"
-            ),
-            DeviceFormatError::DeviceLoss(what) => write!(
-                f,
-                "the device format carries categorical_crossentropy, sparse_categorical_crossentropy, \
-                 binary_crossentropy or mean_squared_error of probabilities; the model is compiled with \
-                 {what}: convert without training state, or recompile with one of those"
-            ),
-            DeviceFormatError::Read { path, error } => {
-                write!(f, "cannot read {}: {error}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for DeviceFormatError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            DeviceFormatError::Format(e) => Some(e),
-            DeviceFormatError::Model(e) => Some(e),
-            DeviceFormatError::NotCompiled | DeviceFormatError::DeviceLoss(_) => None,
-            DeviceFormatError::Read { error, .. } => Some(error),
-        }
-    }
-}
-
-impl From<FormatError> for DeviceFormatError {
-    fn from(e: FormatError) -> Self {
-        DeviceFormatError::Format(e)
-    }
-}
-
-impl From<ModelError> for DeviceFormatError {
-    fn from(e: ModelError) -> Self {
-        DeviceFormatError::Model(e)
-    }
 }
 
 impl From<microdense_core::Error> for DeviceFormatError {
@@ -323,9 +287,9 @@ pub fn read_int8_mdl(path: &Path) -> Result<Option<Int8Model>, DeviceFormatError
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, DeviceFormatError> {
-    std::fs::read(path).map_err(|error| DeviceFormatError::Read {
+    std::fs::read(path).map_err(|source| DeviceFormatError::Read {
         path: path.to_path_buf(),
-        error,
+        source,
     })
 }
 

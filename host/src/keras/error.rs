@@ -1,6 +1,7 @@
 //! The one error type of the Keras formats: what went wrong, in which file, at which
 //! layer or object.
 
+use crate::device_format::DeviceFormatError;
 use crate::h5::H5Error;
 use crate::model::ModelError;
 use std::fmt;
@@ -107,7 +108,7 @@ pub enum KerasError {
         /// The file.
         path: PathBuf,
         /// What went wrong.
-        message: String,
+        source: DeviceFormatError,
     },
     /// The file name's extension names no format this operation handles.
     Extension {
@@ -165,7 +166,7 @@ impl fmt::Display for KerasError {
             KerasError::Weights { file, message } => write!(f, "{file}: {message}"),
             KerasError::Model { file, source } => write!(f, "{file}: {source}"),
             KerasError::Archive { file, message } => write!(f, "{file}: {message}"),
-            KerasError::DeviceFormat { path, message } => write!(f, "{}: {message}", path.display()),
+            KerasError::DeviceFormat { path, source } => write!(f, "{}: {source}", path.display()),
             KerasError::Extension {
                 path,
                 operation,
@@ -196,6 +197,7 @@ impl std::error::Error for KerasError {
             KerasError::Io { source, .. } => Some(source),
             KerasError::H5(e) => Some(e),
             KerasError::Model { source, .. } => Some(source),
+            KerasError::DeviceFormat { source, .. } => Some(source),
             _ => None,
         }
     }

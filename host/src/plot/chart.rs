@@ -63,10 +63,6 @@ const ACCURACY: Panel = Panel {
     legend: SeriesLabelPosition::LowerRight,
 };
 
-fn draw_error<E: std::fmt::Display>(error: E) -> PlotError {
-    PlotError::Draw(error.to_string())
-}
-
 /// The finite (epoch, value) points of one series.
 fn series(history: &History, metric: fn(&EpochRecord) -> Option<f64>) -> Vec<(f64, f64)> {
     history
@@ -108,7 +104,7 @@ fn draw_panel(
         .x_label_area_size(56)
         .y_label_area_size(80)
         .build_cartesian_2d(first - pad..last + pad, low..high)
-        .map_err(draw_error)?;
+        .map_err(PlotError::draw)?;
     let epochs = (last - first) as usize + 1;
     // Enough decimals to tell apart ticks about a tenth of the range apart.
     let decimals = (-((high - low) / 8.0).log10()).ceil().clamp(0.0, 6.0) as usize;
@@ -132,7 +128,7 @@ fn draw_panel(
         .light_line_style(RGBColor(238, 238, 238))
         .bold_line_style(RGBColor(215, 215, 215))
         .draw()
-        .map_err(draw_error)?;
+        .map_err(PlotError::draw)?;
 
     for (points, color, name) in [
         (&training, TRAINING, "training"),
@@ -143,14 +139,14 @@ fn draw_panel(
         }
         chart
             .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(3)))
-            .map_err(draw_error)?
+            .map_err(PlotError::draw)?
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 28, y)], color.stroke_width(3)));
         // Markers only while they stay apart.
         if points.len() <= MAX_MARKERS {
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
-                .map_err(draw_error)?;
+                .map_err(PlotError::draw)?;
         }
     }
     chart
@@ -162,7 +158,7 @@ fn draw_panel(
         .legend_area_size(40)
         .margin(12)
         .draw()
-        .map_err(draw_error)?;
+        .map_err(PlotError::draw)?;
     Ok(())
 }
 
@@ -187,13 +183,13 @@ pub fn render_history_png(history: &History, options: &ChartOptions) -> Result<V
     let mut buffer = vec![0u8; width as usize * height as usize * 3];
     {
         let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut buffer, (width, height))
-            .map_err(draw_error)?;
+            .map_err(PlotError::draw)?;
         let root = backend.into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
+        root.fill(&WHITE).map_err(PlotError::draw)?;
         let (left, right) = root.split_horizontally(width / 2);
         draw_panel(&left, history, &LOSS)?;
         draw_panel(&right, history, &ACCURACY)?;
-        root.present().map_err(draw_error)?;
+        root.present().map_err(PlotError::draw)?;
     }
     encode_png(width, height, &buffer, None)
 }

@@ -62,10 +62,6 @@ fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
     (denominator > 0).then(|| numerator as f64 / denominator as f64)
 }
 
-fn draw_error<E: std::fmt::Display>(error: E) -> PlotError {
-    PlotError::Draw(error.to_string())
-}
-
 impl ConfusionMatrix {
     /// An empty matrix for `classes` classes (at least 1).
     pub fn new(classes: usize) -> Result<ConfusionMatrix, PlotError> {
@@ -229,11 +225,11 @@ impl ConfusionMatrix {
         let mut buffer = vec![0u8; width as usize * height as usize * 3];
         {
             let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut buffer, (width, height))
-                .map_err(draw_error)?;
+                .map_err(PlotError::draw)?;
             let root = backend.into_drawing_area();
-            root.fill(&WHITE).map_err(draw_error)?;
+            root.fill(&WHITE).map_err(PlotError::draw)?;
             self.draw(&root)?;
-            root.present().map_err(draw_error)?;
+            root.present().map_err(PlotError::draw)?;
         }
         encode_png(width, height, &buffer, None)
     }
@@ -271,7 +267,7 @@ impl ConfusionMatrix {
         };
         let text = |s: &str, at: (i32, i32), style: TextStyle| {
             root.draw(&Text::new(s.to_string(), at, style))
-                .map_err(draw_error)
+                .map_err(PlotError::draw)
         };
         text(
             &title,
@@ -284,7 +280,7 @@ impl ConfusionMatrix {
                 let t = count as f64 / max as f64;
                 let (x, y) = (x0 + predicted * cell, y0 + truth * cell);
                 root.draw(&Rectangle::new([(x, y), (x + cell, y + cell)], blues(t).filled()))
-                    .map_err(draw_error)?;
+                    .map_err(PlotError::draw)?;
                 if count_size >= 9 {
                     let color = if t > 0.55 { WHITE } else { BLACK };
                     text(
@@ -317,7 +313,7 @@ impl ConfusionMatrix {
             [(x0, y0), (x0 + grid, y0 + grid)],
             RGBColor(120, 120, 120).stroke_width(1),
         ))
-        .map_err(draw_error)?;
+        .map_err(PlotError::draw)?;
         text(
             "Predicted label",
             (x0 + grid / 2, y0 + grid + 8 + label_size + 26),
@@ -352,13 +348,13 @@ impl ConfusionMatrix {
                 [(x, y + row), (x + BAR, y + row + 1)],
                 blues(t).filled(),
             ))
-            .map_err(draw_error)?;
+            .map_err(PlotError::draw)?;
         }
         root.draw(&Rectangle::new(
             [(x, y), (x + BAR, y + height)],
             RGBColor(120, 120, 120).stroke_width(1),
         ))
-        .map_err(draw_error)?;
+        .map_err(PlotError::draw)?;
         for tick in 0..=4u64 {
             let value = max * tick / 4;
             let ty = y + height - ((height - 1) as u64 * tick / 4) as i32 - 1;
@@ -366,7 +362,7 @@ impl ConfusionMatrix {
                 vec![(x + BAR, ty), (x + BAR + 5, ty)],
                 RGBColor(80, 80, 80),
             ))
-            .map_err(draw_error)?;
+            .map_err(PlotError::draw)?;
             root.draw(&Text::new(
                 value.to_string(),
                 (x + BAR + 9, ty),
@@ -375,7 +371,7 @@ impl ConfusionMatrix {
                     .into_text_style(root)
                     .pos(Pos::new(HPos::Left, VPos::Center)),
             ))
-            .map_err(draw_error)?;
+            .map_err(PlotError::draw)?;
         }
         Ok(())
     }

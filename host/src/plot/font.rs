@@ -28,8 +28,8 @@ pub struct PlacedText {
 impl Fonts {
     /// Parses the embedded regular and bold faces.
     pub fn load() -> Result<Fonts, PlotError> {
-        let parse = |bytes: &'static [u8], name: &str| {
-            FontRef::try_from_slice(bytes).map_err(|e| PlotError::Font(format!("DejaVu Sans {name}: {e}")))
+        let parse = |bytes: &'static [u8], face: &'static str| {
+            FontRef::try_from_slice(bytes).map_err(|source| PlotError::Font { face, source })
         };
         Ok(Fonts {
             regular: parse(dejavu::sans::regular(), "regular")?,
@@ -90,7 +90,7 @@ pub fn register_with_plotters() -> Result<(), PlotError> {
         (FontStyle::Bold, dejavu::sans::bold()),
     ] {
         plotters::style::register_font(PLOTTERS_FAMILY, style, bytes)
-            .map_err(|_| PlotError::Font("plotters rejected DejaVu Sans".to_string()))?;
+            .map_err(|_| PlotError::FontRegistration)?;
     }
     Ok(())
 }

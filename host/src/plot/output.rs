@@ -7,10 +7,12 @@ use super::PlotError;
 pub fn encode_png(width: u32, height: u32, pixels: &[u8], dpi: Option<f32>) -> Result<Vec<u8>, PlotError> {
     let expected = width as usize * height as usize * 3;
     if pixels.len() != expected {
-        return Err(PlotError::Encode(format!(
-            "{width}x{height} image needs {expected} bytes, got {}",
-            pixels.len()
-        )));
+        return Err(PlotError::Pixels {
+            width,
+            height,
+            expected,
+            actual: pixels.len(),
+        });
     }
     let mut out = Vec::new();
     {
@@ -25,13 +27,9 @@ pub fn encode_png(width: u32, height: u32, pixels: &[u8], dpi: Option<f32>) -> R
                 unit: png::Unit::Meter,
             }));
         }
-        let mut writer = encoder
-            .write_header()
-            .map_err(|e| PlotError::Encode(e.to_string()))?;
-        writer
-            .write_image_data(pixels)
-            .map_err(|e| PlotError::Encode(e.to_string()))?;
-        writer.finish().map_err(|e| PlotError::Encode(e.to_string()))?;
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(pixels)?;
+        writer.finish()?;
     }
     Ok(out)
 }

@@ -118,8 +118,7 @@ pub fn render(layout: &Layout, fonts: &Fonts, dpi: u32) -> Result<Vec<u8>, PlotE
             height: height as u64,
         });
     }
-    let mut pixmap = Pixmap::new(width, height)
-        .ok_or_else(|| PlotError::Draw(format!("cannot allocate a {width}x{height} canvas")))?;
+    let mut pixmap = Pixmap::new(width, height).ok_or(PlotError::Canvas { width, height })?;
     pixmap.fill(tiny_skia::Color::WHITE);
     for node in &layout.nodes {
         let f = node.frame;
