@@ -9,9 +9,7 @@
 
 mod keras_common;
 
-use keras_common::{max_diff, predict, read_npy, write_npy};
-use microdense::dataset::{Dataset, Features};
-use microdense::fit::FitOptions;
+use keras_common::{assert_close_loss, epoch_in_order, max_diff, predict, read_npy, write_npy};
 use microdense::model::Model;
 use microdense_tests::{keras_made, keras_python, run_keras_script, TempDir};
 use serde_json::{json, Value};
@@ -19,8 +17,6 @@ use std::path::{Path, PathBuf};
 
 /// Predictions may differ from Keras's by float32 roundoff.
 const TOLERANCE: f32 = 1e-5;
-/// A resumed epoch's loss may differ from Keras's by this fraction.
-const LOSS_TOLERANCE: f64 = 0.01;
 
 struct Made {
     dir: PathBuf,
@@ -59,15 +55,7 @@ fn entries(manifest: &Value) -> Vec<(String, String, Value)> {
 
 /// One epoch as the scripts run it (batches of 32 in order); its mean loss.
 fn epoch(model: &mut Model, m: &Made) -> f64 {
-    let data = Dataset::new(Features::F32(&m.x_train), 784, &m.y_train).unwrap();
-    let options = FitOptions {
-        epochs: 1,
-        batch_size: 32,
-        seed: 1,
-        shuffle: false,
-        threads: 2,
-    };
-    model.fit(&data, None, &options, &mut |_| {}).unwrap()[0].loss
+    epoch_in_order(model, &m.x_train, &m.y_train)
 }
 
 /// tf_keras 2.21's Nadam is not followed when resuming: in graph mode it advances its
@@ -77,16 +65,6 @@ fn epoch(model: &mut Model, m: &Made) -> f64 {
 /// predictions of tf_keras Nadam files are still checked.
 fn resumes_like_keras(case: &str, flavour: &str) -> bool {
     !(case == "nadam" && flavour == "tf_keras")
-}
-
-#[track_caller]
-fn assert_close_loss(ours: f64, keras: f64, what: &str) {
-    let off = (ours - keras).abs() / keras;
-    assert!(
-        off <= LOSS_TOLERANCE,
-        "{what}: resumed loss {ours:.5}, Keras {keras:.5} ({:.2}% apart)",
-        off * 100.0
-    );
 }
 
 fn load(dir: &Path, entry: &Value, what: &str) -> Model {

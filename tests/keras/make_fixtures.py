@@ -9,6 +9,8 @@ $MNIST_DIR (default: data/mnist in the repository; the Rust tests set it).
 Written under OUTDIR (file names are stable; manifest.json lists them all):
 
   x_test.npy                      float32 (N, 784): the first N test images / 255
+  x_train.npy, y_train.npy        float32 (T, 784) training images / 255 and their
+                                  class numbers (float32 (T,)): what every model trained on
   tf_keras/<model>.h5             tf_keras model.save("x.h5")
   tf_keras/<model>_weights.h5     tf_keras model.save_weights("w.h5")
   tf_keras/<model>.json           tf_keras model.to_json()
@@ -24,7 +26,10 @@ Written under OUTDIR (file names are stable; manifest.json lists them all):
   keras2_legacy/tutorial_pred.npy its predictions (the same weights)
 
 Every model is trained for a short while on a slice of MNIST with fixed seeds,
-so the optimizer state (iteration count, momentum buffers) is not trivial.
+so the optimizer state (iteration count, momentum buffers) is not trivial. Each
+whole-model file (tf_keras .h5, Keras 3 .keras) is then loaded again and trained one
+more epoch in order (batch 32, shuffle off): its mean loss, `continued_loss` in the
+manifest, is what microdense's resumed epoch must land near.
 """
 
 import argparse
@@ -224,6 +229,14 @@ def train(k, builder, input_shape, x_train, y_train, epochs):
     return model
 
 
+def continued_loss(k, path, input_shape, x_train, y_train):
+    """The mean loss of one more epoch of the saved file, batches of 32 in order."""
+    model = k.models.load_model(path)
+    x = x_train.reshape((len(x_train),) + input_shape)
+    history = model.fit(x, y_train, batch_size=32, epochs=1, shuffle=False, verbose=0)
+    return float(history.history["loss"][0])
+
+
 def predict(model, input_shape, x_test):
     x = x_test.reshape((len(x_test),) + input_shape)
     return model.predict(x, batch_size=250, verbose=0).astype(np.float32)
@@ -414,6 +427,8 @@ def main():
         os.makedirs(os.path.join(outdir, sub), exist_ok=True)
     x_train, y_train, x_test = load_mnist(args.train, args.predict)
     np.save(os.path.join(outdir, "x_test.npy"), x_test)
+    np.save(os.path.join(outdir, "x_train.npy"), x_train)
+    np.save(os.path.join(outdir, "y_train.npy"), y_train.argmax(axis=1).astype(np.float32))
 
     # Explicit selection: tf_keras is Keras 2 (the tf.keras of TF <= 2.15),
     # `keras` is Keras 3.
@@ -435,8 +450,14 @@ def main():
         entry = {"input_shape": list(input_shape)}
         model = train(tf_keras, builder, input_shape, x_train, y_train, args.epochs)
         save_tf_keras(outdir, name, model, input_shape, x_test, entry)
+        entry["tf_keras"]["continued_loss"] = continued_loss(
+            tf_keras, os.path.join(outdir, entry["tf_keras"]["h5"]), input_shape, x_train, y_train
+        )
         model = train(keras, builder, input_shape, x_train, y_train, args.epochs)
         save_keras3(outdir, name, model, input_shape, x_test, entry)
+        entry["keras3"]["continued_loss"] = continued_loss(
+            keras, os.path.join(outdir, entry["keras3"]["keras"]), input_shape, x_train, y_train
+        )
         manifest["models"][name] = entry
 
     legacy = os.path.join(outdir, "keras2_legacy", "tutorial.h5")

@@ -11,6 +11,35 @@ use microdense_core::{Activation, Layer, Loss, Merge, Optimizer, Sgd, Source};
 use std::path::Path;
 use std::sync::OnceLock;
 
+/// How far (relative) our resumed epoch's mean loss may land from Keras's continuing
+/// the same file.
+pub const LOSS_TOLERANCE: f64 = 0.01;
+
+/// One epoch as the Keras scripts run it to measure a `continued_loss`: batches of 32
+/// in order; the mean loss.
+pub fn epoch_in_order(model: &mut Model, x: &[f32], labels: &[u32]) -> f64 {
+    let data = Dataset::new(Features::F32(x), 784, labels).unwrap();
+    let options = FitOptions {
+        epochs: 1,
+        batch_size: 32,
+        seed: 1,
+        shuffle: false,
+        threads: 2,
+    };
+    model.fit(&data, None, &options, &mut |_| {}).unwrap()[0].loss
+}
+
+/// Our resumed loss within [`LOSS_TOLERANCE`] of Keras's.
+#[track_caller]
+pub fn assert_close_loss(ours: f64, keras: f64, what: &str) {
+    let off = (ours - keras).abs() / keras;
+    assert!(
+        off <= LOSS_TOLERANCE,
+        "{what}: resumed loss {ours:.5}, Keras {keras:.5} ({:.2}% apart)",
+        off * 100.0
+    );
+}
+
 /// Reads a little-endian float32 `.npy` file: (shape, values).
 pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
