@@ -118,6 +118,20 @@ fn whole_model_files_resume_like_keras() {
     assert_eq!(checked, 18, "9 models × 2 Kerases");
 }
 
+/// `summary` of every tf_keras file is the text tf_keras's `model.summary()` printed for
+/// it, character for character: chains, a Functional chain's InputLayer row,
+/// BatchNormalization's non-trainable statistics, and graphs' "Connected to" column.
+#[test]
+fn summaries_are_what_tf_keras_prints() {
+    let Some(f) = fixtures() else { return };
+    for (name, entry) in f.manifest["models"].as_object().unwrap() {
+        let files = &entry["tf_keras"];
+        let model = Model::load(f.dir.join(files["h5"].as_str().unwrap())).unwrap();
+        let keras = std::fs::read_to_string(f.dir.join(files["summary"].as_str().unwrap())).unwrap();
+        assert_eq!(microdense::summary::summary(&model), keras, "{name}");
+    }
+}
+
 #[test]
 fn keras2_era_file_reads_lr_acc_and_numbering() {
     let Some(f) = fixtures() else { return };

@@ -15,6 +15,7 @@ Written under OUTDIR (file names are stable; manifest.json lists them all):
   tf_keras/<model>_weights.h5     tf_keras model.save_weights("w.h5")
   tf_keras/<model>.json           tf_keras model.to_json()
   tf_keras/<model>_pred.npy       tf_keras predictions on x_test, float32 (N, 10)
+  tf_keras/<model>_summary.txt    tf_keras model.summary() of the model loaded from .h5
   keras3/<model>.h5               Keras 3 model.save("x.h5") (legacy HDF5)
   keras3/<model>.keras            Keras 3 model.save("x.keras")
   keras3/<model>.weights.h5       Keras 3 model.save_weights("x.weights.h5")
@@ -243,18 +244,25 @@ def predict(model, input_shape, x_test):
 
 
 def save_tf_keras(outdir, name, model, input_shape, x_test, entry):
+    import tf_keras
+
     d = os.path.join(outdir, "tf_keras")
     files = {
         "h5": f"tf_keras/{name}.h5",
         "weights_h5": f"tf_keras/{name}_weights.h5",
         "json": f"tf_keras/{name}.json",
         "pred": f"tf_keras/{name}_pred.npy",
+        "summary": f"tf_keras/{name}_summary.txt",
     }
     model.save(os.path.join(d, f"{name}.h5"))
     model.save_weights(os.path.join(d, f"{name}_weights.h5"))
     with open(os.path.join(d, f"{name}.json"), "w") as f:
         f.write(model.to_json())
     np.save(os.path.join(d, f"{name}_pred.npy"), predict(model, input_shape, x_test))
+    lines = []
+    tf_keras.models.load_model(os.path.join(d, f"{name}.h5")).summary(print_fn=lambda line, *_: lines.append(line))
+    with open(os.path.join(d, f"{name}_summary.txt"), "w") as f:
+        f.write("".join(line + "\n" for line in lines))
     entry["tf_keras"] = files
 
 
