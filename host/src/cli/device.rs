@@ -261,8 +261,29 @@ pub fn run(args: DeviceArgs) -> Result<()> {
     args.command.check_outputs()?;
     let mut session = Session::open(&args.connection)?;
     let result = command(&mut session.device, args.command);
-    session.close();
-    result
+    match (result, session.qemu.take()) {
+        // A firmware that stopped (a panic, a fault) under QEMU: its report is on QEMU's stderr.
+        (Err(error), Some(qemu)) if !session.keep => match qemu.wait(Duration::from_secs(1)) {
+            Ok(exit) => {
+                let report: Vec<&str> = exit
+                    .stderr
+                    .lines()
+                    .filter(|line| !line.contains("QEMU waiting for connection"))
+                    .collect();
+                Err(error.context(format!(
+                    "the firmware stopped; QEMU exited ({}): {}",
+                    exit.status,
+                    report.join("; ")
+                )))
+            }
+            Err(_) => Err(error),
+        },
+        (result, qemu) => {
+            session.qemu = qemu;
+            session.close();
+            result
+        }
+    }
 }
 
 fn command(device: &mut Device, command: DeviceCommand) -> Result<()> {
