@@ -92,7 +92,14 @@ fn optimizer_cases() -> Vec<(&'static str, Optimizer)> {
     };
     let adam = AdamSettings::default();
     vec![
-        ("AdamW", Optimizer::new(Algorithm::AdamW(adam))),
+        (
+            "AdamW + PiecewiseConstantDecay",
+            with(
+                Algorithm::AdamW(adam),
+                Schedule::piecewise_constant(&[500.0, 939.0], &[0.002, 0.001, 0.0005]).unwrap(),
+                Clipping::None,
+            ),
+        ),
         (
             "Adam(amsgrad) + ExponentialDecay",
             with(
