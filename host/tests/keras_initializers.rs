@@ -9,9 +9,8 @@
 
 mod keras_common;
 
-use keras_common::{max_diff, mnist_train, read_npy, write_npy};
+use keras_common::{max_diff, mnist_train, read_npy, train_and_save_for_keras};
 use microdense::dataset::{Dataset, Features};
-use microdense::fit::FitOptions;
 use microdense::model::Model;
 use microdense_core::{FanMode, Initializer, Layer, VarianceDistribution};
 use microdense_tests::{keras_made, keras_python, run_keras_script, TempDir};
@@ -40,22 +39,13 @@ fn keras_initializers_load_train_save_and_initialize() {
         let diff = max_diff(&model.predict(&test).unwrap(), &expected);
         assert!(diff <= 1e-5, "{what}: outputs differ from Keras's by {diff}");
 
-        let options = FitOptions {
-            epochs: 1,
-            batch_size: 50,
-            seed: n as u64,
-            ..FitOptions::default()
-        };
-        model.fit(&train, None, &options, &mut |_| {}).unwrap();
-        let name = format!(
-            "{}_{}",
-            m["flavour"].as_str().unwrap(),
-            file.file_name().unwrap().to_str().unwrap()
+        let (saved, pred) = train_and_save_for_keras(
+            &mut model,
+            (&train, &test),
+            out.path(),
+            (m["flavour"].as_str().unwrap(), &file),
+            n as u64,
         );
-        let saved = out.join(&name);
-        model.save(&saved).unwrap();
-        let pred = out.join(format!("{name}_pred.npy"));
-        write_npy(&pred, &[500, 10], &model.predict(&test).unwrap());
         jobs.push(json!({"file": saved, "pred": pred, "initializers": m["initializers"]}));
 
         model.initialize(7).unwrap();

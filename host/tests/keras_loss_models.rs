@@ -6,9 +6,8 @@
 
 mod keras_common;
 
-use keras_common::{max_diff, mnist_train, read_npy, write_npy};
+use keras_common::{max_diff, mnist_train, read_npy, train_and_save_for_keras};
 use microdense::dataset::{Dataset, Features};
-use microdense::fit::FitOptions;
 use microdense::model::Model;
 use microdense_tests::{keras_made, keras_python, run_keras_script, TempDir};
 use serde_json::{json, Value};
@@ -54,22 +53,13 @@ fn keras_trained_loss_and_regularizer_models_round_trip_both_ways() {
             "{what} ({loss}): loss {our_loss} vs Keras {keras_loss}"
         );
         // One more epoch here, saved in the same format for Keras to check.
-        let options = FitOptions {
-            epochs: 1,
-            batch_size: 50,
-            seed: n as u64,
-            ..FitOptions::default()
-        };
-        model.fit(&train, None, &options, &mut |_| {}).unwrap();
-        let name = format!(
-            "{}_{}",
-            m["flavour"].as_str().unwrap(),
-            file.file_name().unwrap().to_str().unwrap()
+        let (saved, pred) = train_and_save_for_keras(
+            &mut model,
+            (&train, &test),
+            out.path(),
+            (m["flavour"].as_str().unwrap(), &file),
+            n as u64,
         );
-        let saved = out.join(&name);
-        model.save(&saved).unwrap();
-        let pred = out.join(format!("{name}_pred.npy"));
-        write_npy(&pred, &[500, 10], &model.predict(&test).unwrap());
         jobs.push(json!({
             "file": saved,
             "pred": pred,

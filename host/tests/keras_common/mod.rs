@@ -40,6 +40,32 @@ pub fn assert_close_loss(ours: f64, keras: f64, what: &str) {
     );
 }
 
+/// One more epoch of a Keras-made model (batch 50, shuffled with `seed`), then saved
+/// under `out` in the format of `file` as `<flavour>_<file name>`, its predictions on
+/// `test` (500 × 10) beside it: (the saved model, its predictions), for a Keras script
+/// to check.
+pub fn train_and_save_for_keras(
+    model: &mut Model,
+    (train, test): (&Dataset<'_>, &Dataset<'_>),
+    out: &Path,
+    (flavour, file): (&str, &Path),
+    seed: u64,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let options = FitOptions {
+        epochs: 1,
+        batch_size: 50,
+        seed,
+        ..FitOptions::default()
+    };
+    model.fit(train, None, &options, &mut |_| {}).unwrap();
+    let name = format!("{flavour}_{}", file.file_name().unwrap().to_str().unwrap());
+    let saved = out.join(&name);
+    model.save(&saved).unwrap();
+    let pred = out.join(format!("{name}_pred.npy"));
+    write_npy(&pred, &[500, 10], &model.predict(test).unwrap());
+    (saved, pred)
+}
+
 /// Reads a little-endian float32 `.npy` file: (shape, values).
 pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
