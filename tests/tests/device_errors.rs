@@ -153,7 +153,8 @@ fn damaged_frames_and_bad_requests_get_errors_and_the_firmware_keeps_serving() {
     assert_eq!(code, ErrorCode::BadRequest);
     assert_eq!(
         message,
-        "cannot train the last 4 weighted layers: the model has 3"
+        "cannot train the last 4 weighted layers: the model has 3 float32 weighted layers (an int8 \
+         body stays frozen)"
     );
     let (code, message) = device_error(device.train_step(3, None, None, &train, &[0]));
     assert_eq!(code, ErrorCode::TooLarge, "{message}");

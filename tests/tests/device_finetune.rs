@@ -5,53 +5,18 @@
 mod device_common;
 
 use device_common::{
-    boot, classes, host_test, labels_u32, mdl, mnist, test_samples, train_samples, trained_tutorial_model,
+    boot, classes, host_test, keras_accuracies, labels_u32, mdl, mnist, test_samples, train_samples,
+    trained_tutorial_model,
 };
 use microdense::device_format::{from_mdl, AlignedBytes};
 use microdense_core::format::decode;
 use microdense_core::Sgd;
 use microdense_tests::{keras_python, TempDir};
-use std::process::Command;
 
 /// Test images the accuracies are measured on.
 const TEST_IMAGES: usize = 2_000;
 /// Training images the device fine-tunes on.
 const TRAIN_IMAGES: usize = 3_000;
-
-/// Real Keras (tf_keras and Keras 3) loads `h5` and classifies the first `n` test images:
-/// their accuracies.
-fn keras_accuracies(python: &std::path::Path, h5: &std::path::Path, n: usize) -> (f64, f64) {
-    let script = r#"
-import json, os, sys, gzip
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ["KERAS_BACKEND"] = "tensorflow"
-import numpy as np, keras, tf_keras
-path, mnist, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def idx(name):
-    with gzip.open(os.path.join(mnist, name)) as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
-x = idx("t10k-images-idx3-ubyte.gz").reshape(-1, 784)[:n].astype("float32")
-y = idx("t10k-labels-idx1-ubyte.gz")[:n]
-acc = lambda m: float(np.mean(np.argmax(m.predict(x, batch_size=1000, verbose=0), axis=1) == y))
-print(json.dumps([acc(tf_keras.models.load_model(path)), acc(keras.models.load_model(path))]))
-"#;
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(h5)
-        .arg(microdense_tests::mnist_dir())
-        .arg(n.to_string())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().unwrap_or_default();
-    let [tk, k3]: [f64; 2] = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    (tk, k3)
-}
 
 #[test]
 fn finetuning_on_the_device_raises_accuracy_and_the_pulled_model_reproduces_it() {

@@ -1,18 +1,29 @@
 //! int8 models on the emulated device: the firmware runs the int8 body with core's
 //! integer kernels and the float head as the host does, so classes and scores agree bit
-//! for bit with the host's on the 10,000 MNIST test images.
+//! for bit with the host's on the 10,000 MNIST test images; it fine-tunes the float head
+//! on top of the frozen int8 body, and the pulled int8 file reproduces the device.
 
 mod device_common;
 
-use device_common::{boot, classes, labels_u32, mnist, model_trained, test_samples};
+use device_common::{
+    boot, classes, host_test, keras_accuracies, labels_u32, mnist, model_trained, test_samples,
+    train_samples, trained_tutorial_model,
+};
 use microdense::dataset::{Dataset, Features};
-use microdense::device_format::{int8_to_mdl, ExportOptions};
+use microdense::device_format::{from_mdl, int8_from_mdl, int8_to_mdl, AlignedBytes, ExportOptions};
 use microdense::int8::Int8Model;
-use microdense::model::{Compile, TUTORIAL_SPEC};
+use microdense::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense_core::format::decode;
+use microdense_core::Sgd;
+use microdense_tests::{keras_python, TempDir};
 
 /// The tutorial model (1 epoch) quantised with the last `k` Dense layers float.
 fn int8_tutorial(k: usize) -> Int8Model {
-    let model = model_trained(TUTORIAL_SPEC, 1.0, Compile::default(), 1);
+    quantized(&model_trained(TUTORIAL_SPEC, 1.0, Compile::default(), 1), k)
+}
+
+/// `model` quantised on 1000 training images with the last `k` Dense layers float.
+fn quantized(model: &Model, k: usize) -> Int8Model {
     let train = &mnist().train;
     let labels = labels_u32(&train.labels[..1000]);
     let calibration = Dataset::new(
@@ -24,7 +35,7 @@ fn int8_tutorial(k: usize) -> Int8Model {
         &labels,
     )
     .unwrap();
-    Int8Model::quantize(&model, &calibration, k).unwrap()
+    Int8Model::quantize(model, &calibration, k).unwrap()
 }
 
 /// Runs the first `n` test images on the device and on the host: same classes, same
@@ -82,4 +93,111 @@ fn every_layer_int8_classifies_all_test_images_as_the_host() {
 #[test]
 fn int8_body_with_a_float_head_classifies_as_the_host() {
     check_parity(&int8_tutorial(2), 1_000);
+}
+
+/// Test images the fine-tuning test measures accuracy on (as device_finetune.rs).
+const TEST_IMAGES: usize = 2_000;
+/// Training images the device fine-tunes on (as device_finetune.rs).
+const TRAIN_IMAGES: usize = 3_000;
+
+#[test]
+fn finetuning_the_float_head_of_an_int8_model_raises_accuracy_and_the_pulled_file_reproduces_it() {
+    // The float32 fine-tuning test's protocol, on the tutorial model quantised with its
+    // last 2 Dense layers float: the int8 body (784 -> 50) stays frozen in flash.
+    let int8 = quantized(&trained_tutorial_model(3), 2);
+    let options = ExportOptions {
+        with_training_state: true,
+        trainable_layers: Some(2),
+    };
+    let Some(mut booted) = boot(Some(&int8_to_mdl(&int8, &options).unwrap())) else {
+        return;
+    };
+    let device = &mut booted.device;
+    let said = device
+        .train_step(3, None, None, &train_samples(), &[0])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        said.contains("cannot train the last 3 weighted layers: the model has 2 float32 weighted layers"),
+        "{said}"
+    );
+    let test_labels = labels_u32(&mnist().test.labels);
+    let host_data = host_test(&test_labels, TEST_IMAGES);
+    let before = int8.evaluate(&host_data).unwrap().accuracy;
+
+    let sgd = Sgd {
+        learning_rate: 0.1,
+        ..Sgd::default()
+    };
+    let order: Vec<usize> = (0..TRAIN_IMAGES).collect();
+    for _ in 0..2 {
+        let seen = device
+            .train_epoch(2, Some(sgd), None, &train_samples(), &order, 16, &mut |_, _| {})
+            .unwrap();
+        assert_eq!(seen.samples as usize, TRAIN_IMAGES);
+    }
+    let indices: Vec<usize> = (0..TEST_IMAGES).collect();
+    let after = device
+        .evaluate(&test_samples(), &indices, None, &mut |_, _| {})
+        .unwrap();
+    let device_accuracy = f64::from(after.total.correct) / TEST_IMAGES as f64;
+    println!("int8 body, float head fine-tuned on the device: test accuracy {before} -> {device_accuracy}");
+    assert!(
+        device_accuracy > before + 0.005,
+        "fine-tuning did not raise the accuracy: {before} -> {device_accuracy}"
+    );
+
+    // The pulled file: the same int8 body, the tuned head and its training state.
+    let file = device.pull(&mut |_, _| {}).unwrap();
+    let aligned = AlignedBytes::new(&file);
+    let view = decode(aligned.bytes()).unwrap_or_else(|e| panic!("the pulled file is not a valid .mdl: {e}"));
+    let training = view.training().unwrap();
+    assert_eq!(training.trainable_layers, 2);
+    assert_eq!(
+        training.scalars.iterations,
+        938 * 3 + 2 * (TRAIN_IMAGES as u64).div_ceil(16)
+    );
+    let tuned = int8_from_mdl(&file)
+        .unwrap()
+        .expect("the pulled file has an int8 body");
+    assert_eq!(
+        (&tuned.input, &tuned.layers, &tuned.data),
+        (&int8.input, &int8.layers, &int8.data),
+        "the int8 body changed"
+    );
+    assert_ne!(tuned.head.params, int8.head.params);
+    // The host runs the same integer kernels and float head: the device's predictions.
+    assert_eq!(classes(&tuned.predict(&host_data).unwrap()), after.predictions);
+    let host_accuracy = tuned.evaluate(&host_data).unwrap().accuracy;
+    assert!((host_accuracy - device_accuracy).abs() < 1e-9);
+
+    // Fine-tuning RAM of the last 2 layers at batch 1 (issue goal: at most 12 KiB).
+    device.reset().unwrap();
+    device
+        .train_step(2, Some(sgd), None, &train_samples(), &[0])
+        .unwrap();
+    let info = device.info().unwrap();
+    println!(
+        "fine-tuning RAM, last 2 layers on an int8 body, SGD, batch 1: {} bytes",
+        info.measured.train_ram
+    );
+    assert!(
+        info.measured.train_ram > 0 && info.measured.train_ram <= 12 * 1024,
+        "{info}"
+    );
+
+    // Converted back to Keras (dequantised), real Keras gets the device's accuracy within
+    // the quantisation error (the dequantised model runs its activations in float).
+    let Some(python) = keras_python() else { return };
+    let dir = TempDir::new("device-int8-tuned");
+    let h5 = dir.join("tuned.h5");
+    from_mdl(&file).unwrap().save(&h5).unwrap();
+    let (tf_keras, keras3) = keras_accuracies(&python, &h5, TEST_IMAGES);
+    println!("Keras on the dequantised tuned model: tf_keras {tf_keras}, Keras 3 {keras3}");
+    for (name, accuracy) in [("tf_keras", tf_keras), ("Keras 3", keras3)] {
+        assert!(
+            (accuracy - device_accuracy).abs() <= 0.005,
+            "{name} gives {accuracy} for the dequantised tuned model, the device {device_accuracy}"
+        );
+    }
 }

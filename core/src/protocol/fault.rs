@@ -92,11 +92,12 @@ pub enum Fault {
         /// State values per parameter of the request's optimizer.
         requested: u8,
     },
-    /// The request asks to train no layers or more weighted layers than the model has.
+    /// The request asks to train no layers or more weighted layers than the model has in
+    /// float32 (an int8 body's layers are frozen).
     TrainLayers {
         /// The last weighted layers the request asks to train.
         requested: u32,
-        /// The model's weighted layers.
+        /// The model's float32 weighted layers (the head's, after an int8 body).
         weighted: u32,
     },
     /// Training those layers needs more memory than the firmware reserves.
@@ -202,7 +203,8 @@ impl fmt::Display for Fault {
             ),
             Fault::TrainLayers { requested, weighted } => write!(
                 f,
-                "cannot train the last {requested} weighted layers: the model has {weighted}"
+                "cannot train the last {requested} weighted layers: the model has {weighted} float32 \
+                 weighted layers (an int8 body stays frozen)"
             ),
             Fault::TrainMemory {
                 layers,

@@ -25,7 +25,7 @@ use crate::idle::WaitForInput;
 use crate::memory::MemoryProbe;
 use crate::model_region::ModelRegion;
 use crate::FIRMWARE_VERSION;
-use model::{small, BatchSource, Loaded, Stopwatch, Tuned};
+use model::{small, BatchSource, Loaded, SampleBuffers, Stopwatch, Tuned};
 
 /// What the firmware tells about itself.
 #[derive(Clone, Copy, Debug)]
@@ -105,10 +105,12 @@ where
                         Err(e) => Err(Fault::Frame(e)),
                         Ok(request) => {
                             let mut work = Work {
-                                input,
-                                scratch,
-                                mid,
-                                int8,
+                                sample: SampleBuffers {
+                                    input,
+                                    scratch,
+                                    mid,
+                                    int8,
+                                },
                                 arena,
                                 labels,
                             };
@@ -132,10 +134,7 @@ where
 
 /// The working buffers a request may use.
 struct Work<'b> {
-    input: &'b mut [f32],
-    scratch: &'b mut [f32],
-    mid: &'b mut [f32],
-    int8: &'b mut [i8],
+    sample: SampleBuffers<'b>,
     arena: &'b mut [f32],
     labels: &'b mut [u32],
 }
@@ -229,19 +228,15 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             return;
         };
         let Ok(net) = view.network() else { return };
-        let input = &mut buffers.input[..view.input_width()];
-        input.fill(0.0);
+        buffers.input[..view.input_width()].fill(0.0);
+        let mut sample = SampleBuffers {
+            input: &mut buffers.input,
+            scratch: &mut buffers.scratch,
+            mid: &mut buffers.mid,
+            int8: &mut buffers.int8,
+        };
         let start = self.clock.now();
-        let ok = model::infer(
-            view,
-            &net,
-            None,
-            input,
-            &mut buffers.scratch,
-            &mut buffers.mid,
-            &mut buffers.int8,
-        )
-        .is_ok();
+        let ok = model::infer(view, &net, None, &mut sample).is_ok();
         if ok {
             self.measured.infer_ticks = self.clock.now().saturating_sub(start);
         }
@@ -360,13 +355,12 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let view = self.model()?;
         let net = view.network()?;
         Self::check_count(samples, 1, 1)?;
-        let input = &mut work.input[..view.input_width()];
         let mut records = Records::new(samples);
-        records.next(false, input)?;
+        records.next(false, &mut work.sample.input[..view.input_width()])?;
         records.finish()?;
         let tuned = self.tuned.as_ref().map(|t| (t, &work.arena[..t.params]));
         let start = self.clock.now();
-        let out = model::infer(view, &net, tuned, input, work.scratch, work.mid, work.int8)?;
+        let out = model::infer(view, &net, tuned, &mut work.sample)?;
         let ticks = self.clock.now().saturating_sub(start);
         let mut scores = heapless::Vec::new();
         // `load` checked the outputs fit MAX_OUTPUTS.
@@ -387,17 +381,19 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let view = self.model()?;
         let net = view.network()?;
         let count = Self::check_count(samples, 0, MAX_BATCH as u16)?;
-        let input = &mut work.input[..view.input_width()];
+        let width = view.input_width();
         let tuned = self.tuned.as_ref().map(|t| (t, &work.arena[..t.params]));
         let mut records = Records::new(samples);
         let mut batch = Tally::default();
         let mut predictions = heapless::Vec::new();
         let mut ticks = 0;
         for _ in 0..count {
-            let label = records.next(true, input)?.unwrap_or_default();
+            let label = records
+                .next(true, &mut work.sample.input[..width])?
+                .unwrap_or_default();
             check_label(batch.samples as usize, label, net.output_width())?;
             let start = self.clock.now();
-            let out = model::infer(view, &net, tuned, input, work.scratch, work.mid, work.int8)?;
+            let out = model::infer(view, &net, tuned, &mut work.sample)?;
             ticks = self.clock.now().saturating_sub(start);
             let targets = Targets::Classes(core::slice::from_ref(&label));
             batch.samples += 1;
@@ -467,7 +463,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let mut check = Records::new(samples);
         for s in 0..count {
             let label = check
-                .next(true, &mut work.input[..net.input_width()])?
+                .next(true, &mut work.sample.input[..view.input_width()])?
                 .unwrap_or_default();
             check_label(s, label, outputs)?;
         }
@@ -480,14 +476,13 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             total: 0,
         };
         let result = model::train_step(
+            view,
             &net,
-            view.weights(),
             &mut tuned,
             count,
             &mut source,
             &mut watch,
-            work.input,
-            work.scratch,
+            &mut work.sample,
             work.labels,
             work.arena,
             &mut self.rng,

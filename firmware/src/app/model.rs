@@ -91,83 +91,100 @@ pub struct Tuned {
     pub scalars: OptimizerScalars,
 }
 
-/// The network split at `first`: the frozen prefix (none when `first` is 0) and the suffix.
-struct Split<'m> {
-    prefix: Option<Network<'m>>,
-    suffix: Network<'m>,
-    frozen: usize,
+/// The buffers one sample runs through.
+pub struct SampleBuffers<'b> {
+    /// The decoded sample (its first `input_width` values); once the frozen layers ran,
+    /// free for their output (`MAX_INPUT ≥ MAX_WIDTH` values).
+    pub input: &'b mut [f32],
+    /// Float inference scratch.
+    pub scratch: &'b mut [f32],
+    /// An int8 body's dequantised output, or a float prefix's.
+    pub mid: &'b mut [f32],
+    /// An int8 body's scratch.
+    pub int8: &'b mut [i8],
 }
 
-fn split<'m>(net: &Network<'m>, first: usize) -> Result<Split<'m>, Error> {
-    let prefix = match first {
-        0 => None,
-        _ => Some(net.prefix(first)?),
-    };
-    let suffix = net.suffix(first)?;
-    Ok(Split {
-        prefix,
-        suffix,
-        frozen: net.param_offset(first),
-    })
+/// Which buffer holds what the frozen layers handed on.
+#[derive(Clone, Copy)]
+enum Held {
+    Input,
+    Mid,
 }
 
-/// Runs one sample through the model (the tuned suffix from `trainable` when tuned) and
-/// returns the outputs, which live in `scratch`. Gives the same bits as the whole network
-/// run at once: rows never mix, and each layer runs the same kernel on the same values.
-pub fn forward<'s>(
-    net: &Network<'_>,
-    weights: &[f32],
-    tuned: Option<(&Tuned, &[f32])>,
-    input: &[f32],
-    scratch: &'s mut [f32],
-    mid: &mut [f32],
-) -> Result<&'s [f32], Error> {
-    let Some((tuned, trainable)) = tuned else {
-        let len = net.inference_scratch_len(1);
-        return net.predict(&Portable, weights, input, 1, &mut scratch[..len]);
-    };
-    let parts = split(net, tuned.first)?;
-    let suffix_input: &[f32] = match parts.prefix {
-        Some(prefix) => {
-            let len = prefix.inference_scratch_len(1);
-            let out = prefix.predict(&Portable, &weights[..parts.frozen], input, 1, &mut scratch[..len])?;
-            let mid = &mut mid[..out.len()];
-            mid.copy_from_slice(out);
-            mid
+impl<'b> SampleBuffers<'b> {
+    /// Runs the sample in `input` through everything frozen before layer `first` of the
+    /// float network: the int8 body (if any, its dequantised output into `mid`), then the
+    /// float layers `..first` (weights in flash, through `scratch` into whichever of
+    /// `input` and `mid` they did not read). Returns where the result lies.
+    fn run_frozen(&mut self, view: &ModelView<'_>, net: &Network<'_>, first: usize) -> Result<Held, Fault> {
+        let sample = view.input_width();
+        let mut held = Held::Input;
+        if let Some(body) = view.int8_body() {
+            let out = &mut self.mid[..body.output_width()];
+            body.predict(&self.input[..sample], &mut self.int8[..body.scratch_len()], out)
+                .map_err(|e| {
+                    Fault::BadModel(ModelFault::File(FormatError::InconsistentShapes(
+                        Inconsistency::Int8(e),
+                    )))
+                })?;
+            held = Held::Mid;
         }
-        None => input,
-    };
-    let len = parts.suffix.inference_scratch_len(1);
-    parts
-        .suffix
-        .predict(&Portable, trainable, suffix_input, 1, &mut scratch[..len])
+        if first > 0 {
+            let prefix = net.prefix(first)?;
+            let weights = &view.weights()[..net.param_offset(first)];
+            let (from, to) = match held {
+                Held::Input => (&*self.input, &mut *self.mid),
+                Held::Mid => (&*self.mid, &mut *self.input),
+            };
+            let len = prefix.inference_scratch_len(1);
+            let x = &from[..prefix.input_width()];
+            let out = prefix.predict(&Portable, weights, x, 1, &mut self.scratch[..len])?;
+            to[..out.len()].copy_from_slice(out);
+            held = match held {
+                Held::Input => Held::Mid,
+                Held::Mid => Held::Input,
+            };
+        }
+        Ok(held)
+    }
+
+    /// The first `width` values of the buffer that holds them.
+    fn held(&self, held: Held, width: usize) -> &[f32] {
+        match held {
+            Held::Input => &self.input[..width],
+            Held::Mid => &self.mid[..width],
+        }
+    }
 }
 
-/// Runs one sample through the model: its int8 body (if any, into `mid`, scratch in
-/// `int8`), then [`forward`] on the float network. The result lives in `scratch`.
+/// Runs one sample (in `buffers.input`) through the model: its int8 body (if any), the
+/// float network's frozen prefix and its suffix (tuned from `trainable` when tuned). The
+/// outputs live in `buffers.scratch`. Gives the same bits as the whole network run at
+/// once: rows never mix, and each layer runs the same kernel on the same values.
 pub fn infer<'s>(
     view: &ModelView<'_>,
     net: &Network<'_>,
     tuned: Option<(&Tuned, &[f32])>,
-    input: &[f32],
-    scratch: &'s mut [f32],
-    mid: &mut [f32],
-    int8: &mut [i8],
+    buffers: &'s mut SampleBuffers<'_>,
 ) -> Result<&'s [f32], Fault> {
-    let Some(body) = view.int8_body() else {
-        return Ok(forward(net, view.weights(), tuned, input, scratch, mid)?);
+    let (first, suffix, weights) = match tuned {
+        Some((t, trainable)) => (t.first, net.suffix(t.first)?, trainable),
+        None => (0, *net, view.weights()),
     };
-    let head_input = &mut mid[..body.output_width()];
-    body.predict(input, &mut int8[..body.scratch_len()], head_input)
-        .map_err(|e| {
-            Fault::BadModel(ModelFault::File(FormatError::InconsistentShapes(
-                Inconsistency::Int8(e),
-            )))
-        })?;
-    Ok(forward(net, view.weights(), None, head_input, scratch, &mut [])?)
+    let held = buffers.run_frozen(view, net, first)?;
+    let len = suffix.inference_scratch_len(1);
+    let SampleBuffers {
+        input, scratch, mid, ..
+    } = buffers;
+    let x = match held {
+        Held::Input => &input[..suffix.input_width()],
+        Held::Mid => &mid[..suffix.input_width()],
+    };
+    Ok(suffix.predict(&Portable, weights, x, 1, &mut scratch[..len])?)
 }
 
-/// Sets up fine-tuning of the last `layers` weighted layers in `arena`: copies their
+/// Sets up fine-tuning of the last `layers` weighted layers (of the float network, the
+/// head after an int8 body, which stays frozen) in `arena`: copies their
 /// weights from flash and the optimizer state from the file's training state (when it
 /// trains the same layers with an optimizer of the same state layout), else a fresh state
 /// ([`Optimizer::init_state`]: zeros, Adagrad's initial accumulator).
@@ -179,11 +196,8 @@ pub fn start_tuning(
     arena: &mut [f32],
 ) -> Result<Tuned, Fault> {
     let net = view.network()?;
-    // This firmware does not fine-tune on top of an int8 body yet: it has no trainable layers.
-    let weighted = match view.int8_body() {
-        Some(_) => 0,
-        None => net.weighted_layer_count(),
-    };
+    // After an int8 body, the float head: its layers are the trainable ones.
+    let weighted = net.weighted_layer_count();
     if layers == 0 || layers > weighted {
         return Err(Fault::TrainLayers {
             requested: small(layers),
@@ -242,18 +256,18 @@ pub trait Stopwatch {
     fn pause(&mut self);
 }
 
-/// One optimizer step on `batch` samples: each runs through the frozen prefix (weights in
-/// flash) into the arena, then core's [`Trainer`] steps the suffix (weights in RAM).
+/// One optimizer step on `batch` samples: each runs through the frozen layers (an int8
+/// body and the float prefix, weights in flash) into the arena, then core's [`Trainer`]
+/// steps the suffix (weights in RAM).
 #[allow(clippy::too_many_arguments)]
 pub fn train_step(
+    view: &ModelView<'_>,
     net: &Network<'_>,
-    weights: &[f32],
     tuned: &mut Tuned,
     batch: usize,
     source: &mut dyn BatchSource,
     stopwatch: &mut dyn Stopwatch,
-    input: &mut [f32],
-    scratch: &mut [f32],
+    buffers: &mut SampleBuffers<'_>,
     labels: &mut [u32],
     arena: &mut [f32],
     rng: &mut Rng,
@@ -266,29 +280,21 @@ pub fn train_step(
             reserved: small(arena.len()),
         });
     }
-    let parts = split(net, tuned.first)?;
-    let in_f = parts.suffix.input_width();
+    let suffix = net.suffix(tuned.first)?;
+    let in_f = suffix.input_width();
     let (trainable, rest) = arena.split_at_mut(tuned.params);
     let (state, rest) = rest.split_at_mut(tuned.state);
     let (grads, rest) = rest.split_at_mut(tuned.params);
     let (inputs, rest) = rest.split_at_mut(batch * in_f);
-    let trainer = Trainer::new(parts.suffix, 0)?;
+    let trainer = Trainer::new(suffix, 0)?;
     let scratch_len = trainer.scratch_len(batch);
     let train_scratch = &mut rest[..scratch_len];
-    let input = &mut input[..net.input_width()];
     for (s, row) in inputs.chunks_exact_mut(in_f).enumerate() {
         stopwatch.pause();
-        labels[s] = source.sample(s, input)?;
+        labels[s] = source.sample(s, &mut buffers.input[..view.input_width()])?;
         stopwatch.resume();
-        match parts.prefix {
-            Some(prefix) => {
-                let len = prefix.inference_scratch_len(1);
-                let out =
-                    prefix.predict(&Portable, &weights[..parts.frozen], input, 1, &mut scratch[..len])?;
-                row.copy_from_slice(out);
-            }
-            None => row.copy_from_slice(input),
-        }
+        let held = buffers.run_frozen(view, net, tuned.first)?;
+        row.copy_from_slice(buffers.held(held, in_f));
     }
     let mut scalars = tuned.scalars;
     let stats = trainer.step(
@@ -310,11 +316,14 @@ pub fn train_step(
 }
 
 /// The model as a `.mdl` file: the one in flash, or, once tuned, the flash prefix with the
-/// tuned suffix and training state, generated on the fly.
+/// tuned suffix and training state (and the int8 body's data from flash), generated on the
+/// fly.
 pub struct FileImage<'a> {
     flash: &'static [u8],
     view: &'a ModelView<'static>,
     tuned: Option<(&'a Tuned, &'a [f32])>,
+    /// The int8 body's data region (empty without a body).
+    int8: &'a [u8],
     head: heapless::Vec<u8, 512>,
     layout: FileLayout,
 }
@@ -341,14 +350,16 @@ impl<'a> FileImage<'a> {
                 flash,
                 view,
                 tuned: None,
+                int8: &[],
                 head: heapless::Vec::new(),
                 layout: flash_file,
             });
         };
         let net = view.network()?;
         let state = &arena[tuned.params..tuned.params + tuned.state];
+        let body = view.int8_body();
         let model = ModelRef {
-            int8: None,
+            int8: body,
             network: net,
             input_shape: Some(view.input_shape()),
             // The head depends only on the weights' count, which the flash copy has.
@@ -370,6 +381,7 @@ impl<'a> FileImage<'a> {
             flash,
             view,
             tuned: Some((tuned, &arena[..tuned.params + tuned.state])),
+            int8: body.map_or(&[], |b| b.data()),
             head: kept,
             layout,
         })
@@ -396,8 +408,10 @@ impl<'a> FileImage<'a> {
             } else {
                 arena[p - frozen]
             }
-        } else {
+        } else if offset < l.int8 {
             arena[tuned.params + (offset - l.state) / 4]
+        } else {
+            return self.int8[offset - l.int8];
         };
         value.to_le_bytes()[offset % 4]
     }

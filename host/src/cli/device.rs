@@ -421,6 +421,16 @@ fn macs(file: &[u8]) -> Option<u64> {
     )
 }
 
+/// Weighted layers of a `.mdl` file's float network (an int8 model's head): the ones a
+/// device can fine-tune (0 for a file that does not decode).
+fn float_weighted_layers(file: &[u8]) -> usize {
+    let aligned = microdense::device_format::AlignedBytes::new(file);
+    microdense_core::format::decode(aligned.bytes())
+        .ok()
+        .and_then(|view| view.network().ok().map(|net| net.weighted_layer_count()))
+        .unwrap_or(0)
+}
+
 /// The Keras class of the optimizer a model's training state names (`SGD` without one).
 fn optimizer_name(info: &InfoReport) -> &'static str {
     match &info.model {
@@ -439,8 +449,8 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<()> {
     device.reset()?;
     let (_, _, infer_ticks) = device.infer(&test, 0)?;
     let file = device.pull(&mut |_, _| {})?;
-    // The firmware does not fine-tune models with an int8 body yet: inference figures only.
-    let trainable = matches!(microdense::device_format::int8_from_mdl(&file), Ok(None));
+    // Fine-tuning figures when the float network (an int8 model's head) has 2 weighted layers.
+    let trainable = float_weighted_layers(&file) >= 2;
     let (one, eight) = if trainable {
         // The model's own optimizer (Adam, ...), else plain SGD.
         let sgd = device.info()?.model.sgd_override(None, None)?;
