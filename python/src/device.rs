@@ -310,15 +310,21 @@ impl PyDevice {
         crate::model::history(py, &records)
     }
 
-    /// The device's current model, fine-tuned weights included (`microdense device pull`).
-    fn pull(&mut self, py: Python<'_>) -> PyResult<PyModel> {
+    /// The device's current model, fine-tuned weights included (`microdense device pull`):
+    /// a `Model`, or for an int8 model a `QuantizedModel` (the same int8 body, the tuned
+    /// head and its training state).
+    fn pull<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let device = self.device()?;
         let bytes = watch::run(py, |_: &Job<'_, ()>| device.pull(&mut |_, _| {}), |_, ()| Ok(()))?
             .map_err(device_error)?;
-        let model = microdense::device_format::from_mdl(&bytes).map_err(|e| {
+        let invalid = |e: microdense::device_format::DeviceFormatError| {
             crate::errors::FormatError::new_err(format!("the pulled model: {}", crate::errors::message(&e)))
-        })?;
-        Ok(PyModel { model })
+        };
+        if let Some(int8) = PyQuantizedModel::from_mdl(&bytes).map_err(invalid)? {
+            return Ok(Bound::new(py, int8)?.into_any());
+        }
+        let model = microdense::device_format::from_mdl(&bytes).map_err(invalid)?;
+        Ok(Bound::new(py, PyModel { model })?.into_any())
     }
 
     /// Drops the device's fine-tuning and running totals.

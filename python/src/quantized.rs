@@ -5,7 +5,7 @@ use crate::arrays::{class_labels, dataset, Samples};
 use crate::errors::{message, FormatError, TrainingError};
 use crate::model::PyModel;
 use microdense::dataset::Dataset;
-use microdense::device_format::{int8_to_mdl, ExportOptions};
+use microdense::device_format::{int8_from_mdl, int8_to_mdl, DeviceFormatError, ExportOptions};
 use microdense::int8::Int8Model;
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
@@ -44,6 +44,19 @@ impl PyQuantizedModel {
                 trainable_layers: train_head.then_some(k),
             },
         })
+    }
+
+    /// The int8 model a `.mdl` file holds (`None` for a float file), with its training state
+    /// when it has one (a device's pulled, fine-tuned model).
+    pub fn from_mdl(bytes: &[u8]) -> Result<Option<Self>, DeviceFormatError> {
+        Ok(int8_from_mdl(bytes)?.map(|int8| PyQuantizedModel {
+            options: ExportOptions {
+                // The head's trainable layers, marked by the file's training state.
+                with_training_state: int8.head.compile.is_some(),
+                trainable_layers: None,
+            },
+            int8,
+        }))
     }
 
     /// The samples of `x` with `labels`, as the body reads them.
@@ -145,6 +158,25 @@ impl PyQuantizedModel {
             .dequantized()
             .map_err(|e| FormatError::new_err(message(&e)))?;
         Ok(PyModel { model })
+    }
+
+    /// The dequantised float model ([`dequantized`](Self::dequantized)) as a live Keras
+    /// model (`keras` as `Model.to_keras`), with a `UserWarning` saying it is dequantised,
+    /// as `microdense convert` warns.
+    #[pyo3(signature = (keras = None))]
+    fn to_keras<'py>(
+        &self,
+        py: Python<'py>,
+        keras: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let warning = py.get_type::<pyo3::exceptions::PyUserWarning>();
+        PyErr::warn(
+            py,
+            &warning,
+            c"an int8 model goes to Keras dequantised to float32, which predicts what the int8 model predicts within its quantisation error",
+            1,
+        )?;
+        Bound::new(py, self.dequantized()?)?.call_method1("to_keras", (keras,))
     }
 
     /// Dense layers in the int8 body.
