@@ -350,3 +350,59 @@ fn qemu_dies_with_microdense_whatever_ends_it() {
         }
     }
 }
+
+/// An int8 model (`quantize --trainable-layers 2`) fine-tuned by `device finetune` (the
+/// float head trains, the int8 body stays in flash): the pulled file is an int8 `.mdl`
+/// that `inspect` reads, that `evaluate` on the host scores exactly as the device does,
+/// and that `convert` turns into a dequantised `.h5`, saying so.
+#[test]
+fn an_int8_model_fine_tunes_on_the_device_and_the_host_reads_the_pulled_file() {
+    let Some(firmware) = firmware() else { return };
+    let dir = TempDir::new("cli-device-int8");
+    microdense(&dir, &["train", "--epochs", "1", "--out", "tut.h5"]);
+    let args = [
+        "quantize",
+        "tut.h5",
+        "q.mdl",
+        "--calibrate",
+        "500",
+        "--trainable-layers",
+        "2",
+    ];
+    microdense(&dir, &args);
+    let qemu = |model: &'static str| ["--qemu", "--model", model, "--firmware", &firmware].map(String::from);
+    let run = |model, args: &[&str]| {
+        let qemu = qemu(model);
+        let qemu: Vec<&str> = qemu.iter().map(String::as_str).collect();
+        stdout(&device(&dir, &[&qemu[..], args].concat()))
+    };
+    let args = ["finetune", "--layers", "2", "--limit", "2000", "-o", "tuned.mdl"];
+    let tuned = run("q.mdl", &args);
+    assert!(tuned.contains("wrote tuned.mdl"), "{tuned}");
+
+    let inspected = stdout(&microdense(&dir, &["inspect", "tuned.mdl"]));
+    assert!(
+        inspected.contains("int8 body") && inspected.contains("last 2 Dense layer(s) trainable"),
+        "{inspected}"
+    );
+    let correct = |out: &str| {
+        let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        (json["accuracy"].as_f64().unwrap() * 10_000.0).round() as u32
+    };
+    let host = stdout(&microdense(&dir, &["evaluate", "tuned.mdl", "--json"]));
+    assert!(host.contains("integer kernels"), "{host}");
+    let on_device = run("tuned.mdl", &["evaluate", "--json"]);
+    assert_eq!(
+        correct(&host),
+        correct(&on_device),
+        "host: {host}\ndevice: {on_device}"
+    );
+
+    let converted = microdense(&dir, &["convert", "tuned.mdl", "tuned.h5"]);
+    let said = String::from_utf8_lossy(&converted.stderr);
+    assert!(
+        said.contains("int8 body") && said.contains("dequantised"),
+        "{said}"
+    );
+    assert!(dir.join("tuned.h5").exists());
+}
