@@ -5,12 +5,10 @@
 mod device_common;
 
 use device_common::{
-    boot, classes, host_test, keras_accuracies, labels_u32, mdl, mnist, test_samples, train_samples,
+    boot, classes, finetune_last_two, host_test, keras_accuracies, labels_u32, mdl, mnist, pull_finetuned,
     trained_tutorial_model,
 };
-use microdense::device_format::{from_mdl, AlignedBytes};
-use microdense_core::format::decode;
-use microdense_core::Sgd;
+use microdense::device_format::from_mdl;
 use microdense_tests::{keras_python, TempDir};
 
 /// Test images the accuracies are measured on.
@@ -30,22 +28,7 @@ fn finetuning_on_the_device_raises_accuracy_and_the_pulled_model_reproduces_it()
     // The device classifies exactly as the host (device_evaluate.rs shows it on all images).
     let before = model.evaluate(&host_data).unwrap().accuracy;
 
-    let sgd = Sgd {
-        learning_rate: 0.1,
-        ..Sgd::default()
-    };
-    let order: Vec<usize> = (0..TRAIN_IMAGES).collect();
-    for _ in 0..2 {
-        let seen = device
-            .train_epoch(2, Some(sgd), None, &train_samples(), &order, 16, &mut |_, _| {})
-            .unwrap();
-        assert_eq!(seen.samples as usize, TRAIN_IMAGES);
-    }
-    let indices: Vec<usize> = (0..TEST_IMAGES).collect();
-    let after = device
-        .evaluate(&test_samples(), &indices, None, &mut |_, _| {})
-        .unwrap();
-    let device_accuracy = f64::from(after.total.correct) / TEST_IMAGES as f64;
+    let (after, device_accuracy) = finetune_last_two(device, TRAIN_IMAGES, TEST_IMAGES);
     assert!(
         device_accuracy > before + 0.005,
         "fine-tuning did not raise the accuracy: {before} -> {device_accuracy}"
@@ -57,15 +40,7 @@ fn finetuning_on_the_device_raises_accuracy_and_the_pulled_model_reproduces_it()
         "{info}"
     );
 
-    let file = device.pull(&mut |_, _| {}).unwrap();
-    let aligned = AlignedBytes::new(&file);
-    let view = decode(aligned.bytes()).unwrap_or_else(|e| panic!("the pulled file is not a valid .mdl: {e}"));
-    let training = view.training().unwrap();
-    assert_eq!(training.trainable_layers, 2);
-    assert_eq!(
-        training.scalars.iterations,
-        938 * 3 + 2 * (TRAIN_IMAGES as u64).div_ceil(16)
-    );
+    let file = pull_finetuned(device, TRAIN_IMAGES);
     let tuned = from_mdl(&file).unwrap();
     assert_eq!(
         tuned.params[..39_250],

@@ -6,14 +6,13 @@
 mod device_common;
 
 use device_common::{
-    boot, classes, host_test, keras_accuracies, labels_u32, mnist, model_trained, test_samples,
-    train_samples, trained_tutorial_model,
+    boot, classes, finetune_last_two, host_test, keras_accuracies, labels_u32, mnist, model_trained,
+    pull_finetuned, test_samples, train_samples, trained_tutorial_model,
 };
 use microdense::dataset::{Dataset, Features};
-use microdense::device_format::{from_mdl, int8_from_mdl, int8_to_mdl, AlignedBytes, ExportOptions};
+use microdense::device_format::{from_mdl, int8_from_mdl, int8_to_mdl, ExportOptions};
 use microdense::int8::Int8Model;
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
-use microdense_core::format::decode;
 use microdense_core::Sgd;
 use microdense_tests::{keras_python, TempDir};
 
@@ -125,22 +124,7 @@ fn finetuning_the_float_head_of_an_int8_model_raises_accuracy_and_the_pulled_fil
     let host_data = host_test(&test_labels, TEST_IMAGES);
     let before = int8.evaluate(&host_data).unwrap().accuracy;
 
-    let sgd = Sgd {
-        learning_rate: 0.1,
-        ..Sgd::default()
-    };
-    let order: Vec<usize> = (0..TRAIN_IMAGES).collect();
-    for _ in 0..2 {
-        let seen = device
-            .train_epoch(2, Some(sgd), None, &train_samples(), &order, 16, &mut |_, _| {})
-            .unwrap();
-        assert_eq!(seen.samples as usize, TRAIN_IMAGES);
-    }
-    let indices: Vec<usize> = (0..TEST_IMAGES).collect();
-    let after = device
-        .evaluate(&test_samples(), &indices, None, &mut |_, _| {})
-        .unwrap();
-    let device_accuracy = f64::from(after.total.correct) / TEST_IMAGES as f64;
+    let (after, device_accuracy) = finetune_last_two(device, TRAIN_IMAGES, TEST_IMAGES);
     println!("int8 body, float head fine-tuned on the device: test accuracy {before} -> {device_accuracy}");
     assert!(
         device_accuracy > before + 0.005,
@@ -148,15 +132,7 @@ fn finetuning_the_float_head_of_an_int8_model_raises_accuracy_and_the_pulled_fil
     );
 
     // The pulled file: the same int8 body, the tuned head and its training state.
-    let file = device.pull(&mut |_, _| {}).unwrap();
-    let aligned = AlignedBytes::new(&file);
-    let view = decode(aligned.bytes()).unwrap_or_else(|e| panic!("the pulled file is not a valid .mdl: {e}"));
-    let training = view.training().unwrap();
-    assert_eq!(training.trainable_layers, 2);
-    assert_eq!(
-        training.scalars.iterations,
-        938 * 3 + 2 * (TRAIN_IMAGES as u64).div_ceil(16)
-    );
+    let file = pull_finetuned(device, TRAIN_IMAGES);
     let tuned = int8_from_mdl(&file)
         .unwrap()
         .expect("the pulled file has an int8 body");
@@ -174,7 +150,7 @@ fn finetuning_the_float_head_of_an_int8_model_raises_accuracy_and_the_pulled_fil
     // Fine-tuning RAM of the last 2 layers at batch 1 (issue goal: at most 12 KiB).
     device.reset().unwrap();
     device
-        .train_step(2, Some(sgd), None, &train_samples(), &[0])
+        .train_step(2, Some(Sgd::default()), None, &train_samples(), &[0])
         .unwrap();
     let info = device.info().unwrap();
     println!(

@@ -3,12 +3,13 @@
 #![allow(dead_code)]
 
 use microdense::dataset::{Dataset, Features};
-use microdense::device::{Device, Qemu, QemuBoard, QemuConfig, SampleSet};
-use microdense::device_format::from_mdl;
+use microdense::device::{Device, Evaluation, Qemu, QemuBoard, QemuConfig, SampleSet};
+use microdense::device_format::{from_mdl, AlignedBytes};
 use microdense::device_format::{to_mdl, ExportOptions};
 use microdense::fit::FitOptions;
 use microdense::mnist::{Lookup, Mnist};
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense_core::format::decode;
 use microdense_core::optimizer::AdamSettings;
 use microdense_core::protocol::Tally;
 use microdense_core::{Algorithm, Loss, Network, Optimizer, Portable, Rng, Sgd, Targets, Trainer};
@@ -346,4 +347,42 @@ print(json.dumps([acc(tf_keras.models.load_model(path)), acc(keras.models.load_m
     let last = stdout.lines().last().unwrap_or_default();
     let [tk, k3]: [f64; 2] = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     (tk, k3)
+}
+
+/// The fine-tuning tests' protocol: 2 epochs of SGD (learning rate 0.1, batch 16, in
+/// order) over the first `train` training images on the last 2 layers, then the device's
+/// evaluation of the first `test` test images and its accuracy.
+pub fn finetune_last_two(device: &mut Device, train: usize, test: usize) -> (Evaluation, f64) {
+    let sgd = Sgd {
+        learning_rate: 0.1,
+        ..Sgd::default()
+    };
+    let order: Vec<usize> = (0..train).collect();
+    for _ in 0..2 {
+        let seen = device
+            .train_epoch(2, Some(sgd), None, &train_samples(), &order, 16, &mut |_, _| {})
+            .unwrap();
+        assert_eq!(seen.samples as usize, train);
+    }
+    let indices: Vec<usize> = (0..test).collect();
+    let after = device
+        .evaluate(&test_samples(), &indices, None, &mut |_, _| {})
+        .unwrap();
+    let accuracy = f64::from(after.total.correct) / test as f64;
+    (after, accuracy)
+}
+
+/// Pulls the model [`finetune_last_two`] tuned on `train` images from the tutorial model
+/// trained 3 epochs on the host: a valid `.mdl` whose training state counts its steps.
+pub fn pull_finetuned(device: &mut Device, train: usize) -> Vec<u8> {
+    let file = device.pull(&mut |_, _| {}).unwrap();
+    let aligned = AlignedBytes::new(&file);
+    let view = decode(aligned.bytes()).unwrap_or_else(|e| panic!("the pulled file is not a valid .mdl: {e}"));
+    let training = view.training().unwrap();
+    assert_eq!(training.trainable_layers, 2);
+    assert_eq!(
+        training.scalars.iterations,
+        938 * 3 + 2 * (train as u64).div_ceil(16)
+    );
+    file
 }
