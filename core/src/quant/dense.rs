@@ -1,6 +1,7 @@
 //! The int8 Dense kernel: int8 × int8 products accumulated in int32, requantised per
 //! output channel, clamped to the activation's range.
 
+use super::kernel::{Int8Kernel, Native};
 use super::multiplier::Requantizer;
 
 /// One int8 Dense layer's parameters, borrowed (from a file, in flash).
@@ -32,11 +33,20 @@ pub struct Int8Dense<'a> {
     pub max: i8,
 }
 
+/// Units summed at a time (the int32 sums live on the stack: 128 bytes).
+const UNITS_AT_ONCE: usize = 32;
+
 impl Int8Dense<'_> {
     /// `y[j] = clamp(requant_j(bias[j] + Σ_i (x[i] + input_offset) · w[j][i]) +
-    /// output_zero_point)`, as TFLite Micro's reference `FullyConnected` computes it.
-    /// Returns `false` (and writes nothing) when a length disagrees with the shapes.
+    /// output_zero_point)`, as TFLite Micro's reference `FullyConnected` computes it, with
+    /// this target's [`Native`] kernel. Returns `false` (and writes nothing) when a length
+    /// disagrees with the shapes.
     pub fn forward(&self, x: &[i8], y: &mut [i8]) -> bool {
+        self.forward_with(&Native, x, y)
+    }
+
+    /// [`forward`](Self::forward) with the sums from `kernel` (every kernel gives the same bits).
+    pub fn forward_with<K: Int8Kernel>(&self, kernel: &K, x: &[i8], y: &mut [i8]) -> bool {
         let lengths_agree = x.len() == self.inputs
             && y.len() == self.units
             && self.weights.len() == self.units * self.inputs
@@ -46,18 +56,25 @@ impl Int8Dense<'_> {
         if !lengths_agree || self.inputs == 0 {
             return false;
         }
-        let rows = self.weights.chunks_exact(self.inputs);
-        for (j, (row, out)) in rows.zip(y.iter_mut()).enumerate() {
-            let dot = row.iter().zip(x).fold(0i32, |acc, (&w, &v)| {
-                acc.wrapping_add((i32::from(v) + self.input_offset) * i32::from(w))
-            });
-            let acc = dot.wrapping_add(self.bias.get(j).copied().unwrap_or(0));
-            let requant = Requantizer {
-                multiplier: self.multipliers[j],
-                shift: self.shifts[j],
-            };
-            let q = requant.apply(acc).saturating_add(self.output_zero_point);
-            *out = q.clamp(i32::from(self.min), i32::from(self.max)) as i8;
+        let rows = self.weights.chunks(UNITS_AT_ONCE * self.inputs);
+        for (block, (weights, out)) in rows.zip(y.chunks_mut(UNITS_AT_ONCE)).enumerate() {
+            let first = block * UNITS_AT_ONCE;
+            let mut sums = [0i32; UNITS_AT_ONCE];
+            let sums = &mut sums[..out.len()];
+            if let Some(bias) = self.bias.get(first..first + out.len()) {
+                sums.copy_from_slice(bias);
+            }
+            if !kernel.accumulate(weights, x, self.input_offset, sums) {
+                return false;
+            }
+            for (j, (out, &acc)) in out.iter_mut().zip(sums.iter()).enumerate() {
+                let requant = Requantizer {
+                    multiplier: self.multipliers[first + j],
+                    shift: self.shifts[first + j],
+                };
+                let q = requant.apply(acc).saturating_add(self.output_zero_point);
+                *out = q.clamp(i32::from(self.min), i32::from(self.max)) as i8;
+            }
         }
         true
     }

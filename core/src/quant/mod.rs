@@ -8,6 +8,7 @@
 //!   ([`fixed_point`]), so every platform computes the same bits;
 //! - activations: ReLU by clamping, other element-wise ones by a 256-entry table.
 //!
+//! The sums are [`kernel`]'s: portable, or the DSP extension's on Cortex-M4/M7.
 //! An [`Int8Body`] chains such layers over one borrowed data region (a file's, in flash).
 
 mod body;
@@ -16,6 +17,7 @@ pub mod conformance;
 mod dense;
 mod error;
 pub mod fixed_point;
+pub mod kernel;
 mod multiplier;
 mod params;
 
