@@ -191,7 +191,10 @@ impl<'a> Int8Body<'a> {
             layer.output.check().map_err(|d| fail(i, d))?;
             layer.activated().check().map_err(|d| fail(i, d))?;
             let d = body.layer(i).ok_or(fail(i, QuantDefect::DataLength))?;
-            if d.weight_scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+            // Finite and positive: the bits of +min subnormal up to below +∞ (integer
+            // compares; a device checks this on every inference).
+            let positive_finite = |s: &f32| (1..0x7f80_0000).contains(&s.to_bits());
+            if !d.weight_scales.iter().all(positive_finite) {
                 return Err(fail(i, QuantDefect::Scale));
             }
             let requantizers = d.dense.multipliers.iter().zip(d.dense.shifts);
@@ -390,5 +393,65 @@ fn buffer_length() -> QuantError {
     QuantError {
         layer: 0,
         defect: QuantDefect::BufferLength,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-layer body (2 inputs, 1 unit) whose weight scale is `scale`.
+    fn body_with_scale(scale: f32, data: &mut [u32; 4]) -> Result<(), QuantError> {
+        let params = QuantParams {
+            scale: 1.0,
+            zero_point: 0,
+        };
+        let layers = [Int8Layer {
+            units: 1,
+            use_bias: false,
+            output: params,
+            activation: Int8Activation::Linear,
+        }];
+        let layer = Int8LayerData {
+            dense: Int8Dense {
+                inputs: 2,
+                units: 1,
+                weights: &[3, -4],
+                bias: &[],
+                multipliers: &[1 << 30],
+                shifts: &[0],
+                input_offset: 0,
+                output_zero_point: 0,
+                min: -128,
+                max: 127,
+            },
+            weight_scales: &[scale],
+            table: None,
+        };
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(data);
+        assert_eq!(Int8LayerLayout::new(2, &layers[0]).unwrap().len(), bytes.len());
+        assert!(layer.write(bytes));
+        Int8Body::new(2, params, &layers, bytemuck::cast_slice(data)).map(|_| ())
+    }
+
+    #[test]
+    fn weight_scales_must_be_finite_and_positive() {
+        let mut data = [0u32; 4];
+        for ok in [1.0, 1.0e-45, f32::MIN_POSITIVE, f32::MAX] {
+            assert_eq!(body_with_scale(ok, &mut data), Ok(()), "{ok:e}");
+        }
+        for bad in [
+            0.0,
+            -0.0,
+            -1.0,
+            -1.0e-45,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            -f32::NAN,
+        ] {
+            let defect = body_with_scale(bad, &mut data).unwrap_err().defect;
+            assert_eq!(defect, QuantDefect::Scale, "{bad:e}");
+        }
     }
 }

@@ -146,62 +146,21 @@ macro_rules! eight {
     };
 }
 
-/// Sums rows `a` and `b` over the expanded input `x`, adding to `sums`.
-///
-/// # Safety
-/// `x` must hold a word-aligned expanded input of a nonzero multiple of 16 values followed
-/// by [`END`] words, as [`expand`] writes, and `a` and `b` that many weights each,
-/// word-aligned.
-unsafe fn dot_pair(x: *const u32, a: *const i8, b: *const i8, sums: (i32, i32)) -> (i32, i32) {
-    let (mut sa, mut sb) = sums;
-    // SAFETY: reads the expanded input (16 values per iteration) up to and including the
-    // first END word, and as many weights from `a` and `b`, all in bounds and aligned by
-    // the contract; touches only the registers named.
-    unsafe {
+/// The loop over the expanded input at `{x}`: `$eight` (the steps of eight inputs for each
+/// row) twice per iteration, until the next word is [`END`]; `$operands` names the rows'
+/// pointers and sums.
+macro_rules! sum_loop {
+    ([$($eight:expr),+], $($operands:tt)*) => {
         asm!(
             "ldm {x}!, {{r2-r5}}",
             "2:",
-            eight!("{sa}", "ldm {a}!, {{r8, r9}}"),
-            eight!("{sb}", "ldm {b}!, {{r8, r9}}"),
+            $($eight,)+
             "ldm {x}!, {{r2-r5}}",
-            eight!("{sa}", "ldm {a}!, {{r8, r9}}"),
-            eight!("{sb}", "ldm {b}!, {{r8, r9}}"),
+            $($eight,)+
             "ldm {x}!, {{r2-r5}}",
             "cmp r2, #0x80008000",
             "bne 2b",
-            x = inout(reg) x => _,
-            a = inout(reg) a => _,
-            b = inout(reg) b => _,
-            sa = inout(reg) sa,
-            sb = inout(reg) sb,
-            out("r2") _,
-            out("r3") _,
-            out("r4") _,
-            out("r5") _,
-            out("r8") _,
-            out("r9") _,
-            out("r12") _,
-            options(nostack, readonly),
-        );
-    }
-    (sa, sb)
-}
-
-/// The loop of [`dot`] with the weights loaded by `$load`.
-macro_rules! dot_loop {
-    ($x:ident, $w:ident, $sum:ident, $($load:literal),+) => {
-        asm!(
-            "ldm {x}!, {{r2-r5}}",
-            "2:",
-            eight!("{sum}", $($load),+),
-            "ldm {x}!, {{r2-r5}}",
-            eight!("{sum}", $($load),+),
-            "ldm {x}!, {{r2-r5}}",
-            "cmp r2, #0x80008000",
-            "bne 2b",
-            x = inout(reg) $x => _,
-            w = inout(reg) $w => _,
-            sum = inout(reg) $sum,
+            $($operands)*
             out("r2") _,
             out("r3") _,
             out("r4") _,
@@ -214,6 +173,33 @@ macro_rules! dot_loop {
     };
 }
 
+/// Sums rows `a` and `b` over the expanded input `x`, adding to `sums`.
+///
+/// # Safety
+/// `x` must hold a word-aligned expanded input of a nonzero multiple of 16 values followed
+/// by [`END`] words, as [`expand`] writes, and `a` and `b` that many weights each,
+/// word-aligned.
+unsafe fn dot_pair(x: *const u32, a: *const i8, b: *const i8, sums: (i32, i32)) -> (i32, i32) {
+    let (mut sa, mut sb) = sums;
+    // SAFETY: reads the expanded input (16 values per iteration) up to and including the
+    // first END word, and as many weights from `a` and `b`, all in bounds and aligned by
+    // the contract; touches only the registers named.
+    unsafe {
+        sum_loop!(
+            [
+                eight!("{sa}", "ldm {a}!, {{r8, r9}}"),
+                eight!("{sb}", "ldm {b}!, {{r8, r9}}")
+            ],
+            x = inout(reg) x => _,
+            a = inout(reg) a => _,
+            b = inout(reg) b => _,
+            sa = inout(reg) sa,
+            sb = inout(reg) sb,
+        )
+    };
+    (sa, sb)
+}
+
 /// `sum` plus row `w` over the expanded input `x`.
 ///
 /// # Safety
@@ -224,11 +210,25 @@ unsafe fn dot(x: *const u32, w: *const i8, mut sum: i32) -> i32 {
         // SAFETY: reads the expanded input up to and including the first END word, and as
         // many weights from `w` (word-aligned, as `LDM` needs), in bounds by the contract;
         // touches only the registers named.
-        unsafe { dot_loop!(x, w, sum, "ldm {w}!, {{r8, r9}}") };
+        unsafe {
+            sum_loop!(
+                [eight!("{sum}", "ldm {w}!, {{r8, r9}}")],
+                x = inout(reg) x => _,
+                w = inout(reg) w => _,
+                sum = inout(reg) sum,
+            )
+        };
     } else {
         // SAFETY: as above, with the weights read by plain `LDR`s, which the Cortex-M4/M7
         // allow unaligned.
-        unsafe { dot_loop!(x, w, sum, "ldr r8, [{w}], #4", "ldr r9, [{w}], #4") };
+        unsafe {
+            sum_loop!(
+                [eight!("{sum}", "ldr r8, [{w}], #4", "ldr r9, [{w}], #4")],
+                x = inout(reg) x => _,
+                w = inout(reg) w => _,
+                sum = inout(reg) sum,
+            )
+        };
     }
     sum
 }
