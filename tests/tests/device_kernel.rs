@@ -1,5 +1,7 @@
-//! Core's kernel conformance suite run on the emulated Cortex-M4F: the portable kernel's
-//! assembly path must pass it as the host's kernels do.
+//! Core's kernel conformance suites run on the emulated Cortex-M4F: the portable kernel's
+//! assembly path must pass the float suite as the host's kernels do, and the int8 DSP
+//! kernel (`SXTB16`/`SMLAD`) the int8 suite, agreeing with the portable int8 kernel on
+//! pseudo-random shapes.
 
 use microdense::device::{Qemu, QemuBoard, QemuConfig};
 use microdense_tests::qemu::{build_firmware, test_firmware};
