@@ -1,7 +1,7 @@
 //! `microdense convert IN OUT`: between Keras's formats and the device format.
 
 use super::data::DataArgs;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{bail, Context, Result};
 use microdense::device_format::{to_mdl, ExportOptions};
 use microdense::model::Model;
 use microdense::model_io::{FileKind, LoadWeights};
@@ -57,13 +57,13 @@ pub fn run(args: ConvertArgs) -> Result<()> {
     let out = &args.output;
     let to_mdl_file = FileKind::of(out) == Some(FileKind::DeviceFormat);
     if args.int8 && (!to_mdl_file || args.weights_only) {
-        return Err(anyhow!("--int8 is for a .mdl output, not {}", out.display()));
+        bail!("--int8 is for a .mdl output, not {}", out.display());
     }
     if (args.with_training_state || args.trainable_layers.is_some()) && (!to_mdl_file || args.weights_only) {
-        return Err(anyhow!(
+        bail!(
             "--with-training-state and --trainable-layers are for a .mdl output, not {}",
             out.display()
-        ));
+        );
     }
     Model::check_save_path(out, args.weights_only)?;
     let architecture_only = args.weights.is_none()
@@ -97,11 +97,11 @@ pub fn run(args: ConvertArgs) -> Result<()> {
             trainable_layers: args.trainable_layers,
         };
         if let (Some((layer, count)), false) = (model.nonfinite_weights(), args.allow_nonfinite) {
-            return Err(anyhow!(
+            bail!(
                 "{}: layer {layer:?} has {count} weights that are NaN or infinite; \
                  a device cannot run them (--allow-nonfinite writes them anyway)",
                 args.input.display()
-            ));
+            );
         }
         if let Some(n) = args.calibrate {
             let k = args.trainable_layers.unwrap_or(0);

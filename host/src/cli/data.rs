@@ -1,6 +1,6 @@
 //! Finding and loading MNIST for commands, and turning it into [`Dataset`]s.
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use microdense::dataset::{Dataset, Features};
 use microdense::mnist::{Lookup, Mnist, Split, CLASSES};
 use microdense::model::Model;
@@ -83,10 +83,7 @@ impl LoadedMnist {
 
     fn dataset<'a>(&self, which: &str, split: &'a Split, labels: &'a [u32]) -> Result<Dataset<'a>> {
         if labels.is_empty() {
-            return Err(anyhow!(
-                "MNIST in {}: the {which} set has no images",
-                self.path.display()
-            ));
+            bail!("MNIST in {}: the {which} set has no images", self.path.display());
         }
         let features = Features::U8 {
             data: &split.images,

@@ -3,7 +3,7 @@
 
 use super::data::{DataArgs, LoadedMnist};
 use super::progress::ProgressPrinter;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{bail, Context, Result};
 use microdense::dataset::Dataset;
 use microdense::device_format::{inspect, to_mdl, ExportOptions};
 use microdense::fit::FitOptions;
@@ -350,11 +350,11 @@ fn device_command(data: &LoadedMnist, firmware: &Path, model: &Path, args: &[&st
     let out = command.output().context("cannot run microdense device")?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        return Err(anyhow!(
+        bail!(
             "microdense device {} failed:\n{stdout}{}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr)
-        ));
+        );
     }
     Ok(stdout)
 }

@@ -2,7 +2,7 @@
 //! port or a QEMU started for the command.
 
 use super::data::DataArgs;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use microdense::device::{
     Device, InfoReport, ModelState, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport, SocketTransport,
@@ -131,10 +131,7 @@ impl DeviceCommand {
         match self {
             DeviceCommand::Finetune { output, .. } | DeviceCommand::Pull { output } => {
                 if FileKind::of(output) != Some(FileKind::DeviceFormat) {
-                    return Err(anyhow!(
-                        "{}: a device's model is written as a .mdl file",
-                        output.display()
-                    ));
+                    bail!("{}: a device's model is written as a .mdl file", output.display());
                 }
                 super::check_output(output)
             }
@@ -163,11 +160,11 @@ impl Session {
                 .as_deref()
                 .filter(|m| FileKind::of(m) != Some(FileKind::DeviceFormat))
             {
-                return Err(anyhow!(
+                bail!(
                     "--model {}: the firmware runs .mdl files; convert it first: microdense convert {} MODEL.mdl",
                     model.display(),
                     model.display()
-                ));
+                );
             }
             let board = match &c.board {
                 Some(name) => QemuBoard::named(name)?,
@@ -361,7 +358,7 @@ fn command(device: &mut Device, command: DeviceCommand) -> Result<()> {
             let n = limit.unwrap_or(set.len()).min(set.len());
             let info = device.info()?;
             if !matches!(info.model, ModelState::Ok(_)) {
-                return Err(anyhow!("the device has no usable model: {:?}", info.model));
+                bail!("the device has no usable model: {:?}", info.model);
             }
             let sgd = info.model.sgd_override(lr, momentum)?;
             let mut order: Vec<usize> = (0..n).collect();

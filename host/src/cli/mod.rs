@@ -14,7 +14,7 @@ mod quantize;
 mod summary;
 mod train;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use microdense::budget::{ParamBudget, DEFAULT_MAX_PARAMS};
 use microdense::device_format::read_int8_mdl;
@@ -130,10 +130,10 @@ impl ModelArgs {
         } else if matches!(FileKind::of(&self.model), Some(FileKind::Json | FileKind::Yaml))
             && !self.random_weights
         {
-            return Err(anyhow!(
+            bail!(
                 "{} is an architecture without weights: pass --weights FILE (or --random-weights)",
                 self.model.display()
-            ));
+            );
         }
         Ok(model)
     }

@@ -2,7 +2,7 @@
 //! (also `convert … --int8`).
 
 use super::data::DataArgs;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{bail, Context, Result};
 use microdense::device_format::{int8_to_mdl, ExportOptions};
 use microdense::int8::Int8Model;
 use microdense::model::Model;
@@ -49,10 +49,7 @@ pub(super) fn write_int8(model: &Model, out: &Path, n: usize, data: &DataArgs, k
     let mnist = data.load()?;
     let train = mnist.train()?;
     if n == 0 || n > train.len() {
-        return Err(anyhow!(
-            "--calibrate {n}: give 1 to {} training images",
-            train.len()
-        ));
+        bail!("--calibrate {n}: give 1 to {} training images", train.len());
     }
     let int8 = Int8Model::quantize(model, &train.first(n), k)?;
     let train_head = k > 0 && model.compile.is_some();

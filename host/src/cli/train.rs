@@ -2,7 +2,7 @@
 
 use super::data::DataArgs;
 use super::progress::ProgressPrinter;
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use microdense::fit::FitOptions;
 use microdense::history::History;
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
@@ -161,12 +161,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     || "it was saved without a training configuration".to_string(),
                     |why| format!("its training setup cannot be used: {why}"),
                 );
-                return Err(anyhow!(
+                bail!(
                     "cannot resume {}: {why}; to train its weights anew, recompile with \
                      `microdense train --arch {file} --weights {file} --optimizer …`",
                     path.display(),
                     file = path.display(),
-                ));
+                );
             }
             model
         }
