@@ -258,29 +258,31 @@ pub fn run(args: DeviceArgs) -> Result<()> {
     args.command.check_outputs()?;
     let mut session = Session::open(&args.connection)?;
     let result = command(&mut session.device, args.command);
-    match (result, session.qemu.take()) {
-        // A firmware that stopped (a panic, a fault) under QEMU: its report is on QEMU's stderr.
-        (Err(error), Some(qemu)) if !session.keep => match qemu.wait(Duration::from_secs(1)) {
-            Ok(exit) => {
-                let report: Vec<&str> = exit
-                    .stderr
-                    .lines()
-                    .filter(|line| !line.contains("QEMU waiting for connection"))
-                    .collect();
-                Err(error.context(format!(
-                    "the firmware stopped; QEMU exited ({}): {}",
-                    exit.status,
-                    report.join("; ")
-                )))
-            }
-            Err(_) => Err(error),
-        },
-        (result, qemu) => {
-            session.qemu = qemu;
-            session.close();
-            result
+    if result.is_err() && !session.keep {
+        if let Some(qemu) = session.qemu.take() {
+            return result.map_err(|error| with_qemu_report(error, qemu));
         }
     }
+    session.close();
+    result
+}
+
+/// `error` with QEMU's report added when the firmware stopped (a panic, a fault): the
+/// report is on QEMU's stderr. QEMU still running after a second means it did not stop.
+fn with_qemu_report(error: anyhow::Error, qemu: Qemu) -> anyhow::Error {
+    let Ok(exit) = qemu.wait(Duration::from_secs(1)) else {
+        return error;
+    };
+    let report: Vec<&str> = exit
+        .stderr
+        .lines()
+        .filter(|line| !line.contains("QEMU waiting for connection"))
+        .collect();
+    error.context(format!(
+        "the firmware stopped; QEMU exited ({}): {}",
+        exit.status,
+        report.join("; ")
+    ))
 }
 
 fn command(device: &mut Device, command: DeviceCommand) -> Result<()> {
