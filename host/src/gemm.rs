@@ -248,26 +248,38 @@ mod avx2 {
         let chunks = line.len() / 8;
         let mut positions = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         for chunk in 0..chunks {
-            let v = _mm256_loadu_ps(line.as_ptr().add(8 * chunk));
-            let bits = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps())) as usize;
-            let order = _mm256_loadu_si256(COMPRESS[bits].as_ptr().cast::<__m256i>());
-            _mm256_storeu_si256(
-                index.as_mut_ptr().add(len).cast::<__m256i>(),
-                _mm256_permutevar8x32_epi32(positions, order),
-            );
-            _mm256_storeu_ps(value.as_mut_ptr().add(len), _mm256_permutevar8x32_ps(v, order));
-            len += bits.count_ones() as usize;
+            // SAFETY: `8 * chunk + 8 <= line.len()` (whole chunks only); the stores write
+            // eight lanes from `len`, and `len <= 8 * chunk` with `line.len() + 8` reserved
+            // above, so every lane lands in the reserved capacity.
+            unsafe {
+                let v = _mm256_loadu_ps(line.as_ptr().add(8 * chunk));
+                let bits = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps())) as usize;
+                let order = _mm256_loadu_si256(COMPRESS[bits].as_ptr().cast::<__m256i>());
+                _mm256_storeu_si256(
+                    index.as_mut_ptr().add(len).cast::<__m256i>(),
+                    _mm256_permutevar8x32_epi32(positions, order),
+                );
+                _mm256_storeu_ps(value.as_mut_ptr().add(len), _mm256_permutevar8x32_ps(v, order));
+                len += bits.count_ones() as usize;
+            }
             positions = _mm256_add_epi32(positions, _mm256_set1_epi32(8));
         }
         for (t, &x) in line.iter().enumerate().skip(8 * chunks) {
             if x != 0.0 {
-                index.as_mut_ptr().add(len).write(t as u32);
-                value.as_mut_ptr().add(len).write(x);
+                // SAFETY: `len < line.len() + 8`, inside the capacity reserved above.
+                unsafe {
+                    index.as_mut_ptr().add(len).write(t as u32);
+                    value.as_mut_ptr().add(len).write(x);
+                }
                 len += 1;
             }
         }
-        index.set_len(len);
-        value.set_len(len);
+        // SAFETY: the first `len` values of both vectors were written above (a permuted
+        // chunk's leading `count_ones` lanes, then the tail's non-zeros).
+        unsafe {
+            index.set_len(len);
+            value.set_len(len);
+        }
     }
 
     /// See [`super::accumulate`].
@@ -282,41 +294,59 @@ mod avx2 {
         while p < n {
             let width = (n - p).min(64);
             let lanes = width.div_ceil(8);
-            let tail = mask(width - (lanes - 1) * 8);
-            let base = b.data.as_ptr().add(p);
-            let out = c_row.as_mut_ptr().add(p);
-            let s = b.row_stride;
-            match lanes {
-                1 => panel::<1>(index, value, base, s, tail, out),
-                2 => panel::<2>(index, value, base, s, tail, out),
-                3 => panel::<3>(index, value, base, s, tail, out),
-                4 => panel::<4>(index, value, base, s, tail, out),
-                5 => panel::<5>(index, value, base, s, tail, out),
-                6 => panel::<6>(index, value, base, s, tail, out),
-                7 => panel::<7>(index, value, base, s, tail, out),
-                _ => panel::<8>(index, value, base, s, tail, out),
+            // SAFETY: the caller guarantees AVX2 and FMA; `p < n = c_row.len()` and every
+            // row `t` of `index` has `n` values from `b.data[t * row_stride]`, so the panel
+            // reads columns `p..p + width` of those rows and writes `c_row[p..p + width]`.
+            unsafe {
+                let tail = mask(width - (lanes - 1) * 8);
+                let base = b.data.as_ptr().add(p);
+                let out = c_row.as_mut_ptr().add(p);
+                let s = b.row_stride;
+                match lanes {
+                    1 => panel::<1>(index, value, base, s, tail, out),
+                    2 => panel::<2>(index, value, base, s, tail, out),
+                    3 => panel::<3>(index, value, base, s, tail, out),
+                    4 => panel::<4>(index, value, base, s, tail, out),
+                    5 => panel::<5>(index, value, base, s, tail, out),
+                    6 => panel::<6>(index, value, base, s, tail, out),
+                    7 => panel::<7>(index, value, base, s, tail, out),
+                    _ => panel::<8>(index, value, base, s, tail, out),
+                }
             }
             p += width;
         }
     }
 
     /// A mask selecting the first `lanes` (1 to 8) of eight.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
     unsafe fn mask(lanes: usize) -> __m256i {
         let l = lanes as i32;
-        _mm256_setr_epi32(
-            -((l > 0) as i32),
-            -((l > 1) as i32),
-            -((l > 2) as i32),
-            -((l > 3) as i32),
-            -((l > 4) as i32),
-            -((l > 5) as i32),
-            -((l > 6) as i32),
-            -((l > 7) as i32),
-        )
+        // SAFETY: the caller guarantees AVX2. (Rust 1.87 made this intrinsic safe inside an
+        // AVX2 function; the block keeps the crate building with its minimum, 1.85.)
+        #[allow(unused_unsafe)]
+        unsafe {
+            _mm256_setr_epi32(
+                -((l > 0) as i32),
+                -((l > 1) as i32),
+                -((l > 2) as i32),
+                -((l > 3) as i32),
+                -((l > 4) as i32),
+                -((l > 5) as i32),
+                -((l > 6) as i32),
+                -((l > 7) as i32),
+            )
+        }
     }
 
     /// `R` registers of outputs, the last one masked by `tail`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA; for every `t` of `index`, the `8 * (R - 1)` values
+    /// from `base + t * stride` and the `tail` lanes after them must be readable, and as many
+    /// from `out` writable.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn panel<const R: usize>(
         index: &[u32],
@@ -326,24 +356,28 @@ mod avx2 {
         tail: __m256i,
         out: *mut f32,
     ) {
-        let mut acc: [__m256; R] = [_mm256_setzero_ps(); R];
-        for (&t, &x) in index.iter().zip(value) {
-            let x = _mm256_set1_ps(x);
-            let row = base.add(t as usize * stride);
-            for (r, slot) in acc.iter_mut().enumerate() {
-                let w = if r + 1 == R {
-                    _mm256_maskload_ps(row.add(8 * r), tail)
-                } else {
-                    _mm256_loadu_ps(row.add(8 * r))
-                };
-                *slot = _mm256_fmadd_ps(x, w, *slot);
+        // SAFETY: the caller guarantees the CPU features and that each row's panel and
+        // `out`'s are in bounds.
+        unsafe {
+            let mut acc: [__m256; R] = [_mm256_setzero_ps(); R];
+            for (&t, &x) in index.iter().zip(value) {
+                let x = _mm256_set1_ps(x);
+                let row = base.add(t as usize * stride);
+                for (r, slot) in acc.iter_mut().enumerate() {
+                    let w = if r + 1 == R {
+                        _mm256_maskload_ps(row.add(8 * r), tail)
+                    } else {
+                        _mm256_loadu_ps(row.add(8 * r))
+                    };
+                    *slot = _mm256_fmadd_ps(x, w, *slot);
+                }
             }
-        }
-        for (r, v) in acc.iter().enumerate() {
-            if r + 1 == R {
-                _mm256_maskstore_ps(out.add(8 * r), tail, *v);
-            } else {
-                _mm256_storeu_ps(out.add(8 * r), *v);
+            for (r, v) in acc.iter().enumerate() {
+                if r + 1 == R {
+                    _mm256_maskstore_ps(out.add(8 * r), tail, *v);
+                } else {
+                    _mm256_storeu_ps(out.add(8 * r), *v);
+                }
             }
         }
     }

@@ -1,5 +1,7 @@
 //! microdense on the desktop: Keras-compatible models, MNIST, training, conversion,
 //! pictures and talking to a device.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod atomic;
 pub mod budget;

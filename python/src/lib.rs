@@ -1,6 +1,8 @@
 //! microdense for Python: the host library (`microdense`) as the extension module
 //! `microdense._native`, which the `microdense` package re-exports. Built with maturin
 //! (`pip install ./python`); see python/README.md.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod arrays;
 mod device;
