@@ -116,7 +116,7 @@ fn missing_and_cut_short_responses_leave_nothing_behind() {
         .fetch(&dest)
         .unwrap_err();
     assert!(
-        matches!(&err, MnistError::Download { problem, .. } if problem.contains("404")),
+        matches!(&err, MnistError::Download { source, .. } if source.to_string().contains("404")),
         "{err}"
     );
     assert!(err.to_string().contains("/absent/mnist.npz"), "{err}");

@@ -69,17 +69,17 @@ impl Download {
     /// failure nothing is left behind.
     pub fn fetch(&self, dest: &Path) -> Result<(), MnistError> {
         let url = self.url();
-        let failed = |problem: String| MnistError::Download {
+        let failed = |source: Box<dyn std::error::Error + Send + Sync>| MnistError::Download {
             url: url.clone(),
-            problem,
+            source,
         };
         if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|error| MnistError::Write {
+            fs::create_dir_all(dir).map_err(|source| MnistError::Write {
                 path: dir.to_path_buf(),
-                error,
+                source,
             })?;
         }
-        let response = self.agent().get(&url).call().map_err(|e| failed(e.to_string()))?;
+        let response = self.agent().get(&url).call().map_err(|e| failed(e.into()))?;
         let mut body = response.into_body().into_reader();
         write_with(
             dest,
@@ -91,12 +91,12 @@ impl Download {
                         Ok(0) => break,
                         Ok(n) => n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(failed(e.to_string())),
+                        Err(e) => return Err(failed(e.into())),
                     };
                     hasher.update(&buf[..n]);
-                    file.write_all(&buf[..n]).map_err(|error| MnistError::Write {
+                    file.write_all(&buf[..n]).map_err(|source| MnistError::Write {
                         path: dest.to_path_buf(),
-                        error,
+                        source,
                     })?;
                 }
                 let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
@@ -109,9 +109,9 @@ impl Download {
                 }
                 Ok(())
             },
-            |error| MnistError::Write {
+            |source| MnistError::Write {
                 path: dest.to_path_buf(),
-                error,
+                source,
             },
         )
     }

@@ -90,8 +90,8 @@ pub enum Problem {
         /// Its value.
         value: i128,
     },
-    /// The `.npz` archive itself is unreadable.
-    BadZip(String),
+    /// The `.npz` archive itself is unreadable (or an entry's data is corrupt).
+    BadZip(zip::result::ZipError),
     /// The `.npz` archive lacks an entry.
     MissingEntry,
     /// The `.npy` header is malformed.
@@ -203,8 +203,8 @@ pub enum MnistError {
     Download {
         /// The address downloaded from.
         url: String,
-        /// What went wrong.
-        problem: String,
+        /// What went wrong: the HTTP client's or the connection's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The downloaded file's SHA-256 is not the expected one (nothing was kept).
     HashMismatch {
@@ -220,7 +220,7 @@ pub enum MnistError {
         /// The file being written.
         path: PathBuf,
         /// The cause.
-        error: io::Error,
+        source: io::Error,
     },
 }
 
@@ -268,7 +268,7 @@ impl fmt::Display for MnistError {
                 write!(f, "{} (entry {entry}): {problem}", path.display())
             }
             MnistError::NotFound(nf) => write!(f, "{nf}"),
-            MnistError::Download { url, problem } => write!(f, "downloading {url} failed: {problem}"),
+            MnistError::Download { url, source } => write!(f, "downloading {url} failed: {source}"),
             MnistError::HashMismatch {
                 url,
                 expected,
@@ -277,7 +277,7 @@ impl fmt::Display for MnistError {
                 f,
                 "the file downloaded from {url} has SHA-256 {actual}, expected {expected}; it was discarded"
             ),
-            MnistError::Write { path, error } => write!(f, "cannot write {}: {error}", path.display()),
+            MnistError::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
         }
     }
 }
@@ -289,7 +289,12 @@ impl std::error::Error for MnistError {
                 problem: Problem::Io(e) | Problem::CorruptGzip(e),
                 ..
             } => Some(e),
-            MnistError::Write { error, .. } => Some(error),
+            MnistError::File {
+                problem: Problem::BadZip(e),
+                ..
+            } => Some(e),
+            MnistError::Download { source, .. } => Some(source.as_ref()),
+            MnistError::Write { source, .. } => Some(source),
             _ => None,
         }
     }

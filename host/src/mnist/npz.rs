@@ -28,8 +28,8 @@ const LABELS_SHAPE: &str = "(n,)";
 /// Loads both splits from an `.npz` archive.
 pub(crate) fn load(path: &Path) -> Result<Mnist, MnistError> {
     let file = File::open(path).map_err(|e| MnistError::file(path, Problem::Io(e)))?;
-    let mut zip = ZipArchive::new(BufReader::new(file))
-        .map_err(|e| MnistError::file(path, Problem::BadZip(e.to_string())))?;
+    let mut zip =
+        ZipArchive::new(BufReader::new(file)).map_err(|e| MnistError::file(path, Problem::BadZip(e)))?;
     let [(train_x, train_y), (test_x, test_y)] = ENTRIES;
     Ok(Mnist {
         train: load_split(&mut zip, path, train_x, train_y)?,
@@ -79,7 +79,7 @@ fn read_entry<R: Read + Seek, T>(
     let mut entry = zip.by_name(name).map_err(|e| {
         let problem = match e {
             ZipError::FileNotFound => Problem::MissingEntry,
-            other => Problem::BadZip(other.to_string()),
+            other => Problem::BadZip(other),
         };
         MnistError::entry(path, name, problem)
     })?;
@@ -101,7 +101,7 @@ fn read_entry<R: Read + Seek, T>(
 
 /// An I/O error inside a zip entry (a CRC mismatch, corrupt deflate data).
 fn zip_io(e: io::Error) -> Problem {
-    Problem::BadZip(e.to_string())
+    Problem::BadZip(ZipError::Io(e))
 }
 
 /// Parses an image array: uint8, `(n, 28, 28)` or `(n, 784)`, C order.
@@ -184,9 +184,9 @@ pub(crate) fn write(mnist: &Mnist, path: &Path, compress: bool) -> Result<(), Mn
     write_with(
         path,
         |file| {
-            let io_err = |error| MnistError::Write {
+            let io_err = |source| MnistError::Write {
                 path: path.to_path_buf(),
-                error,
+                source,
             };
             let zip_err = |e: ZipError| io_err(io::Error::other(e));
             let mut zip = ZipWriter::new(file);
@@ -202,9 +202,9 @@ pub(crate) fn write(mnist: &Mnist, path: &Path, compress: bool) -> Result<(), Mn
             zip.finish().map_err(zip_err)?;
             Ok(())
         },
-        |error| MnistError::Write {
+        |source| MnistError::Write {
             path: path.to_path_buf(),
-            error,
+            source,
         },
     )
 }
