@@ -108,7 +108,7 @@ const SAVE_WEIGHTS_EXTENSIONS: &str = ".weights.h5, .h5";
 /// The error for loading a model from a `.weights.h5` file, which has no architecture.
 fn weights_only(file: String) -> KerasError {
     KerasError::Missing {
-        file,
+        path: file,
         what: "architecture (a .weights.h5 file holds weights only: build the model, then load_weights)"
             .into(),
     }
@@ -131,29 +131,17 @@ fn device_format_error(path: &Path, e: DeviceFormatError) -> KerasError {
     }
 }
 
-/// Turns a failure to write `path` into [`KerasError::Io`].
-fn writing(path: &Path) -> impl FnOnce(std::io::Error) -> KerasError + '_ {
-    move |source| KerasError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// The UTF-8 text of the architecture file `path`, of at most [`MAX_CONFIG_BYTES`].
 fn read_text(path: &Path) -> Result<String, KerasError> {
-    let io = |source| KerasError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let mut bytes = Vec::new();
     std::fs::File::open(path)
-        .map_err(io)?
+        .map_err(KerasError::io(path))?
         .take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(io)?;
+        .map_err(KerasError::io(path))?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
         return Err(KerasError::Config {
-            file: path.display().to_string(),
+            path: path.display().to_string(),
             at: "model_config".into(),
             message: format!(
                 "the file holds more than the {MAX_CONFIG_BYTES} bytes an architecture may take"
@@ -161,7 +149,7 @@ fn read_text(path: &Path) -> Result<String, KerasError> {
         });
     }
     String::from_utf8(bytes).map_err(|_| KerasError::Config {
-        file: path.display().to_string(),
+        path: path.display().to_string(),
         at: "model_config".into(),
         message: "the file is not UTF-8 text".into(),
     })
@@ -191,7 +179,7 @@ fn from_architecture(value: &Value, file: &str, budget: ParamBudget) -> Result<M
 /// `/`, or shared).
 fn writable_names(model: &Model, path: &Path) -> Result<(), KerasError> {
     model.validate_names().map_err(|source| KerasError::Model {
-        file: path.display().to_string(),
+        path: path.display().to_string(),
         source,
     })
 }
@@ -201,7 +189,7 @@ fn check_finite(model: &Model, path: &Path) -> Result<(), KerasError> {
     match model.nonfinite_weights() {
         None => Ok(()),
         Some((layer, count)) => Err(KerasError::Weights {
-            file: path.display().to_string(),
+            path: path.display().to_string(),
             message: format!(
                 "layer {layer:?} has {count} weights that are NaN or infinite; a device cannot run them"
             ),
@@ -275,13 +263,15 @@ impl Model {
         writable_names(self, path)?;
         match FileKind::of(path) {
             Some(FileKind::H5) => Ok(h5::write(path, &model_to_h5(self)?)?),
-            Some(FileKind::Keras) => crate::atomic::write(path, &keras_bytes(self)?).map_err(writing(path)),
+            Some(FileKind::Keras) => {
+                crate::atomic::write(path, &keras_bytes(self)?).map_err(KerasError::io(path))
+            }
             Some(FileKind::WeightsH5) => self.save_weights(path),
             Some(FileKind::Json) => {
-                crate::atomic::write(path, self.to_json().as_bytes()).map_err(writing(path))
+                crate::atomic::write(path, self.to_json().as_bytes()).map_err(KerasError::io(path))
             }
             Some(FileKind::Yaml) => {
-                crate::atomic::write(path, self.to_yaml()?.as_bytes()).map_err(writing(path))
+                crate::atomic::write(path, self.to_yaml()?.as_bytes()).map_err(KerasError::io(path))
             }
             Some(FileKind::DeviceFormat) => {
                 // The training state (its trailing trainable Dense layers) goes along when
@@ -296,7 +286,7 @@ impl Model {
                     trainable_layers: None,
                 };
                 let bytes = to_mdl(self, &options).map_err(|e| device_format_error(path, e))?;
-                crate::atomic::write(path, &bytes).map_err(writing(path))
+                crate::atomic::write(path, &bytes).map_err(KerasError::io(path))
             }
             None => Err(extension(path, "save", SAVE_EXTENSIONS)),
         }
@@ -313,7 +303,7 @@ impl Model {
             Some(_) => {}
             None => return Err(extension(path, "save", SAVE_EXTENSIONS)),
         }
-        crate::atomic::check(path).map_err(writing(path))
+        crate::atomic::check(path).map_err(KerasError::io(path))
     }
 
     /// The architecture as JSON, exactly as tf_keras's `model.to_json()` writes it

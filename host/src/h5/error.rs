@@ -23,7 +23,7 @@ pub enum H5ErrorKind {
 #[derive(Debug)]
 pub struct H5Error {
     /// The file, or a label for in-memory bytes (e.g. `model.keras:model.weights.h5`).
-    pub file: String,
+    pub path: String,
     /// The path inside the file (`/model_weights/dense`, `/@layer_names`), or
     /// empty when the failure concerns the file as a whole.
     pub object: String,
@@ -38,7 +38,7 @@ impl H5Error {
     /// An error of `kind` about `object` in `file`.
     pub(crate) fn new(file: &str, object: &str, kind: H5ErrorKind, message: impl Into<String>) -> Self {
         H5Error {
-            file: file.to_string(),
+            path: file.to_string(),
             object: object.to_string(),
             kind,
             message: message.into(),
@@ -49,7 +49,7 @@ impl H5Error {
     /// An I/O failure on `file`, keeping the underlying error as the source.
     pub(crate) fn io(file: &str, what: &str, err: std::io::Error) -> Self {
         H5Error {
-            file: file.to_string(),
+            path: file.to_string(),
             object: String::new(),
             kind: H5ErrorKind::Io,
             message: format!("{what}: {err}"),
@@ -61,9 +61,9 @@ impl H5Error {
 impl fmt::Display for H5Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.object.is_empty() {
-            write!(f, "{}: {}", self.file, self.message)
+            write!(f, "{}: {}", self.path, self.message)
         } else {
-            write!(f, "{}: {}: {}", self.file, self.object, self.message)
+            write!(f, "{}: {}: {}", self.path, self.object, self.message)
         }
     }
 }

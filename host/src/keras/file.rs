@@ -6,8 +6,5 @@ use std::path::Path;
 
 /// The bytes of `path`.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, KerasError> {
-    fs::read(path).map_err(|source| KerasError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    fs::read(path).map_err(KerasError::io(path))
 }

@@ -32,7 +32,7 @@ use microdense_core::{Algorithm, Optimizer, OptimizerScalars};
 /// The `model_config` attribute of a whole-model HDF5 tree, parsed.
 fn model_config(root: &H5Group, file: &str) -> Result<serde_json::Value, KerasError> {
     let config_text = root.attr_str("model_config").ok_or_else(|| KerasError::Missing {
-        file: file.to_string(),
+        path: file.to_string(),
         what:
             "model_config attribute (not a whole-model Keras file; weights-only files load with load_weights)"
                 .into(),
@@ -51,7 +51,7 @@ pub fn read_architecture(root: &H5Group, file: &str, budget: ParamBudget) -> Res
 pub fn read_model(root: &H5Group, file: &str, budget: ParamBudget) -> Result<Model, KerasError> {
     let mut model = model_from_config(&model_config(root, file)?, file, 0, budget)?;
     let weights = root.group("model_weights").ok_or_else(|| KerasError::Missing {
-        file: file.to_string(),
+        path: file.to_string(),
         what: "model_weights group".into(),
     })?;
     load_weights_group(&mut model, weights, file, LoadWeights::default())?;
@@ -87,14 +87,14 @@ fn read_optimizer_weights(
     let names = group
         .attr_str_list("weight_names")
         .ok_or_else(|| KerasError::Missing {
-            file: file.to_string(),
+            path: file.to_string(),
             what: "weight_names attribute of optimizer_weights".into(),
         })?;
     let mut iterations = None;
     let mut saved = Vec::new();
     for name in names {
         let ds = group.dataset(name).ok_or_else(|| KerasError::Missing {
-            file: file.to_string(),
+            path: file.to_string(),
             what: format!("optimizer weight {name:?}"),
         })?;
         if !ds.shape.is_empty() {
@@ -104,7 +104,7 @@ fn read_optimizer_weights(
         }
     }
     let iterations = iterations.ok_or_else(|| KerasError::Missing {
-        file: file.to_string(),
+        path: file.to_string(),
         what: "iteration count in optimizer_weights".into(),
     })?;
     // tf_keras does not save Nadam's product: it resumes from 1, and so do we.

@@ -137,7 +137,7 @@ pub fn parse(text: &str, file: &str) -> Result<Value, KerasError> {
             );
         }
         KerasError::Json {
-            file: file.to_string(),
+            path: file.to_string(),
             message,
         }
     })

@@ -121,7 +121,7 @@ pub fn load_weights_h5(
     how: LoadWeights,
 ) -> Result<WeightsReport, KerasError> {
     let layers = root.group("layers").ok_or_else(|| KerasError::Missing {
-        file: file.to_string(),
+        path: file.to_string(),
         what: "layers group (not a Keras 3 .weights.h5 file)".into(),
     })?;
     let slots = weight_slots(model, file)?;
@@ -148,7 +148,7 @@ pub fn load_weights_h5(
                 continue;
             }
             return Err(KerasError::Missing {
-                file: file.to_string(),
+                path: file.to_string(),
                 what: format!("weights of layer {name:?}"),
             });
         };
@@ -161,7 +161,7 @@ pub fn load_weights_h5(
         };
         let result = if saved.len() != expected.len() {
             Err(KerasError::Weights {
-                file: file.to_string(),
+                path: file.to_string(),
                 message: format!(
                     "layer {name:?} needs {} weights, the file holds {}",
                     expected.len(),
@@ -211,7 +211,7 @@ fn read_optimizer(
         .transpose()?
         .flatten()
         .ok_or_else(|| KerasError::Missing {
-            file: file.to_string(),
+            path: file.to_string(),
             what: "iteration count in optimizer/vars/0".into(),
         })?;
     // Scalars before the buffers are the iteration count and the learning rate; one
@@ -249,7 +249,7 @@ impl<'a> Archive<'a> {
     /// Opens the archive held in `bytes`; `file` names it in errors.
     pub fn new(bytes: Vec<u8>, file: &'a str) -> Result<Self, KerasError> {
         let zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| KerasError::Archive {
-            file: file.to_string(),
+            path: file.to_string(),
             message: format!("not a readable .keras (zip) archive: {e}"),
         })?;
         Ok(Archive { zip, file })
@@ -259,7 +259,7 @@ impl<'a> Archive<'a> {
     /// `max_bytes`, and read no further than that whatever it declares.
     pub fn entry(&mut self, name: &str, max_bytes: u64) -> Result<Vec<u8>, KerasError> {
         let archive_err = |message: String| KerasError::Archive {
-            file: self.file.to_string(),
+            path: self.file.to_string(),
             message,
         };
         let entry = self
@@ -291,7 +291,7 @@ impl<'a> Archive<'a> {
         let bytes = self.entry(CONFIG_ENTRY, MAX_CONFIG_BYTES)?;
         let label = format!("{}:{CONFIG_ENTRY}", self.file);
         let text = String::from_utf8(bytes).map_err(|_| KerasError::Archive {
-            file: self.file.to_string(),
+            path: self.file.to_string(),
             message: format!("{CONFIG_ENTRY} is not UTF-8 text"),
         })?;
         let config = json::parse(&text, &label)?;
@@ -351,7 +351,7 @@ pub fn keras_bytes(model: &Model) -> Result<Vec<u8>, KerasError> {
     ]);
     let weights = h5::to_bytes(&weights_h5(model)?, WEIGHTS_ENTRY)?;
     let zip_err = |e: &dyn std::fmt::Display| KerasError::Archive {
-        file: "(output)".into(),
+        path: "(output)".into(),
         message: format!("cannot build the archive: {e}"),
     };
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));

@@ -215,7 +215,7 @@ impl Reader<'_> {
 
     fn config_error(&self, message: impl Into<String>) -> KerasError {
         KerasError::Config {
-            file: self.file.to_string(),
+            path: self.file.to_string(),
             at: self.at(),
             message: message.into(),
         }
@@ -223,7 +223,7 @@ impl Reader<'_> {
 
     fn unsupported(&self, what: impl Into<String>) -> KerasError {
         KerasError::Unsupported {
-            file: self.file.to_string(),
+            path: self.file.to_string(),
             at: self.at(),
             what: what.into(),
         }

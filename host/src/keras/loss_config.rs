@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 /// [`KerasError::Unsupported`], naming them.
 pub fn loss_from_config(value: &Value, file: &str) -> Result<LossFunction, KerasError> {
     let unsupported = |what: String| KerasError::Unsupported {
-        file: file.to_string(),
+        path: file.to_string(),
         at: "loss".to_string(),
         what,
     };

@@ -156,7 +156,7 @@ pub(crate) fn state_from_buffers(
     }
     if saved.len() != order.len() {
         return Err(KerasError::Weights {
-            file: file.to_string(),
+            path: file.to_string(),
             message: format!(
                 "the optimizer state holds {} buffers, {} keeps {} ({} per trainable weight tensor)",
                 saved.len(),

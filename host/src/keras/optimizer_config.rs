@@ -215,7 +215,7 @@ struct Cx<'a> {
 impl Cx<'_> {
     fn unsupported(&self, what: String) -> KerasError {
         KerasError::Unsupported {
-            file: self.file.to_string(),
+            path: self.file.to_string(),
             at: self.at.to_string(),
             what,
         }
@@ -223,7 +223,7 @@ impl Cx<'_> {
 
     fn config(&self, message: String) -> KerasError {
         KerasError::Config {
-            file: self.file.to_string(),
+            path: self.file.to_string(),
             at: self.at.to_string(),
             message,
         }

@@ -22,7 +22,7 @@ use serde_json::Value;
 pub fn compile_from_config(value: &Value, file: &str) -> Result<Option<Compile>, KerasError> {
     let at = "training_config";
     let config_err = |message: String| KerasError::Config {
-        file: file.to_string(),
+        path: file.to_string(),
         at: at.to_string(),
         message,
     };

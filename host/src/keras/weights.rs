@@ -120,7 +120,7 @@ pub(crate) fn weight_slots(model: &Model, file: &str) -> Result<Vec<WeightSlot>,
                 .collect())
         })
         .map_err(|source| KerasError::Model {
-            file: file.to_string(),
+            path: file.to_string(),
             source,
         })
 }
@@ -134,7 +134,7 @@ pub(crate) fn count_value(ds: &H5Dataset, file: &str, layer: &str) -> Result<i64
         _ => None,
     };
     value.ok_or_else(|| KerasError::Weights {
-        file: file.to_string(),
+        path: file.to_string(),
         message: format!("layer {layer:?}: count is not an integer scalar"),
     })
 }
@@ -150,7 +150,7 @@ pub(crate) fn checked_tensor(
 ) -> Result<Vec<f32>, KerasError> {
     if ds.shape != expected {
         return Err(KerasError::WeightShape {
-            file: file.to_string(),
+            path: file.to_string(),
             layer: layer.to_string(),
             weight: weight.to_string(),
             expected: expected.to_vec(),
@@ -165,7 +165,7 @@ pub(crate) fn checked_tensor(
     values
         .filter(|v| v.len() == ds.shape_len().unwrap_or(usize::MAX))
         .ok_or_else(|| KerasError::Weights {
-            file: file.to_string(),
+            path: file.to_string(),
             message: format!(
                 "layer {layer:?}: {weight} holds {} values, not floats",
                 ds.data.dtype_name()
@@ -222,7 +222,7 @@ fn file_layer_tensors<'g>(
     file: &str,
 ) -> Result<Vec<(String, &'g H5Dataset)>, KerasError> {
     let group = root.group(name).ok_or_else(|| KerasError::Missing {
-        file: file.to_string(),
+        path: file.to_string(),
         what: format!("group for layer {name:?} (listed in layer_names)"),
     })?;
     let names = group.attr_str_list("weight_names").unwrap_or_default();
@@ -233,7 +233,7 @@ fn file_layer_tensors<'g>(
                 .dataset(w)
                 .map(|ds| (w.to_string(), ds))
                 .ok_or_else(|| KerasError::Missing {
-                    file: file.to_string(),
+                    path: file.to_string(),
                     what: format!("weight {w:?} of layer {name:?}"),
                 })
         })
@@ -258,7 +258,7 @@ fn assign(
     };
     if tensors.len() != expected.len() {
         return Err(KerasError::Weights {
-            file: file.to_string(),
+            path: file.to_string(),
             message: format!(
                 "layer {layer:?} needs {} weights ({}), the file holds {}",
                 expected.len(),
@@ -288,7 +288,7 @@ pub fn load_weights_group(
     let file_names = root
         .attr_str_list("layer_names")
         .ok_or_else(|| KerasError::Missing {
-            file: file.to_string(),
+            path: file.to_string(),
             what: "layer_names attribute (not a Keras weights file)".into(),
         })?;
     let mut params = model.params.clone();
@@ -325,7 +325,7 @@ pub fn load_weights_group(
         }
         if with_weights.len() != slots.len() {
             return Err(KerasError::Weights {
-                file: file.to_string(),
+                path: file.to_string(),
                 message: format!(
                     "the file holds weights for {} layers, the model has {} layers with weights",
                     with_weights.len(),

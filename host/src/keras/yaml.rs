@@ -19,7 +19,7 @@ pub const MAX_ALIASES: usize = 1_000;
 /// The YAML text of `node`.
 pub fn to_yaml(node: &Node) -> Result<String, KerasError> {
     serde_saphyr::to_string(node).map_err(|e| KerasError::Yaml {
-        file: "(output)".into(),
+        path: "(output)".into(),
         message: e.to_string(),
     })
 }
@@ -37,7 +37,7 @@ pub fn parse(text: &str, file: &str) -> Result<Value, KerasError> {
     // One-line messages: the error names the line and column.
     options.with_snippet = false;
     serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| KerasError::Yaml {
-        file: file.to_string(),
+        path: file.to_string(),
         message: in_user_terms(&e),
     })
 }

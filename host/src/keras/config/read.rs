@@ -26,7 +26,7 @@ pub fn model_from_config(
     model
         .allocate_weights(seed, budget)
         .map_err(|source| KerasError::Model {
-            file: file.to_string(),
+            path: file.to_string(),
             source,
         })?;
     Ok(model)
@@ -61,7 +61,7 @@ pub fn architecture_from_config(
         "Functional" | "Model" => parser.functional(inner)?,
         other => {
             return Err(KerasError::Unsupported {
-                file: file.to_string(),
+                path: file.to_string(),
                 at: "model_config".into(),
                 what: format!("model class {other:?} (only Sequential and Functional)"),
             })
@@ -80,7 +80,7 @@ pub fn architecture_from_config(
         dropped_training: None,
     };
     let model_err = |source| KerasError::Model {
-        file: file.to_string(),
+        path: file.to_string(),
         source,
     };
     model.with_network(|_| Ok(())).map_err(model_err)?;
@@ -126,7 +126,7 @@ struct ConfigParser<'a> {
 impl<'a> ConfigParser<'a> {
     fn config(&self, at: &str, message: impl Into<String>) -> KerasError {
         KerasError::Config {
-            file: self.file.to_string(),
+            path: self.file.to_string(),
             at: at.to_string(),
             message: message.into(),
         }
@@ -134,7 +134,7 @@ impl<'a> ConfigParser<'a> {
 
     fn unsupported(&self, layer: &str, what: impl Into<String>) -> KerasError {
         KerasError::Unsupported {
-            file: self.file.to_string(),
+            path: self.file.to_string(),
             at: format!("layer {layer:?}"),
             what: what.into(),
         }
@@ -244,7 +244,7 @@ impl<'a> ConfigParser<'a> {
         let outputs = self.endpoints(map.get("output_layers"), "output_layers")?;
         if inputs.len() != 1 || outputs.len() != 1 {
             return Err(KerasError::Unsupported {
-                file: self.file.to_string(),
+                path: self.file.to_string(),
                 at: "model_config".into(),
                 what: format!(
                     "a Functional model with {} inputs and {} outputs (only plain chains)",
@@ -578,7 +578,7 @@ impl<'a> ConfigParser<'a> {
             "InputLayer" => return Err(self.config(&at, "an InputLayer can only start the model")),
             other => layers::read(other, &e.name, e.config, self.file)?.ok_or_else(|| {
                 KerasError::UnsupportedLayer {
-                    file: self.file.to_string(),
+                    path: self.file.to_string(),
                     class: other.to_string(),
                     layer: e.name.clone(),
                 }
