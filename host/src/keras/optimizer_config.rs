@@ -23,8 +23,8 @@ use serde_json::{Map, Value};
 
 /// The optimizer of an optimizer config (an object, or a bare name such as `"adam"`).
 pub fn optimizer_from_config(value: &Value, file: &str) -> Result<Optimizer, KerasError> {
-    let cx = Cx {
-        file,
+    let site = SettingSite {
+        path: file,
         at: "optimizer",
     };
     let empty = Map::new();
@@ -34,7 +34,7 @@ pub fn optimizer_from_config(value: &Value, file: &str) -> Result<Optimizer, Ker
             o.get("class_name").and_then(Value::as_str).unwrap_or(""),
             o.get("config").and_then(Value::as_object).unwrap_or(&empty),
         ),
-        other => return Err(cx.unsupported(format!("optimizer {other}"))),
+        other => return Err(site.unsupported(format!("optimizer {other}"))),
     };
     let base = class
         .strip_prefix("Custom>")
@@ -44,7 +44,7 @@ pub fn optimizer_from_config(value: &Value, file: &str) -> Result<Optimizer, Ker
         .get("is_legacy_optimizer")
         .and_then(Value::as_bool)
         .unwrap_or(config.contains_key("decay"));
-    let c = Settings { cx, config };
+    let c = Settings { site, config };
     let adam = || -> Result<AdamSettings, KerasError> {
         Ok(AdamSettings {
             beta_1: c.number("beta_1", 0.9)?,
@@ -76,19 +76,19 @@ pub fn optimizer_from_config(value: &Value, file: &str) -> Result<Optimizer, Ker
             epsilon: c.number("epsilon", 1e-7)?,
         },
         "nadam" | "adagrad" => {
-            return Err(cx.unsupported(format!(
+            return Err(site.unsupported(format!(
                 "the legacy optimizer {class:?} (its update differs from Keras's current {class})"
             )))
         }
         _ => {
-            return Err(cx.unsupported(format!(
+            return Err(site.unsupported(format!(
                 "optimizer {class:?} (microdense trains with SGD, Adam, AdamW, Nadam, RMSprop, Adagrad)"
             )))
         }
     };
     let learning_rate = match config.get("learning_rate").or_else(|| config.get("lr")) {
         None | Some(Value::Null) => Schedule::Constant(algorithm.default_learning_rate()),
-        Some(Value::Object(o)) => schedule_from_config(o, &cx)?,
+        Some(Value::Object(o)) => schedule_from_config(o, &site)?,
         Some(v) => Schedule::Constant(c.value_number("learning_rate", v)?),
     };
     let default_decay = if matches!(algorithm, Algorithm::AdamW(_)) {
@@ -108,17 +108,17 @@ pub fn optimizer_from_config(value: &Value, file: &str) -> Result<Optimizer, Ker
         }
     }
     if clippings.len() > 1 {
-        return Err(cx.config("sets more than one of clipnorm, global_clipnorm and clipvalue".into()));
+        return Err(site.config("sets more than one of clipnorm, global_clipnorm and clipvalue".into()));
     }
     if let Some(d) = c.optional("decay")?.filter(|d| *d != 0.0) {
-        return Err(cx.unsupported(format!("decay {d} (Keras 2's per-step decay)")));
+        return Err(site.unsupported(format!("decay {d} (Keras 2's per-step decay)")));
     }
     if c.flag("use_ema") {
-        return Err(cx.unsupported("use_ema".into()));
+        return Err(site.unsupported("use_ema".into()));
     }
     for key in ["gradient_accumulation_steps", "loss_scale_factor"] {
         if let Some(v) = config.get(key).filter(|v| !v.is_null()) {
-            return Err(cx.unsupported(format!("{key} {v}")));
+            return Err(site.unsupported(format!("{key} {v}")));
         }
     }
     let optimizer = Optimizer {
@@ -129,25 +129,25 @@ pub fn optimizer_from_config(value: &Value, file: &str) -> Result<Optimizer, Ker
     };
     optimizer
         .check()
-        .map_err(|why| cx.config(format!("invalid {class} settings: {why}")))?;
+        .map_err(|why| site.config(format!("invalid {class} settings: {why}")))?;
     Ok(optimizer)
 }
 
 /// A learning-rate schedule object.
-fn schedule_from_config(o: &Map<String, Value>, cx: &Cx) -> Result<Schedule, KerasError> {
+fn schedule_from_config(o: &Map<String, Value>, site: &SettingSite) -> Result<Schedule, KerasError> {
     let class = o.get("class_name").and_then(Value::as_str).unwrap_or("object");
     let empty = Map::new();
     let config = o.get("config").and_then(Value::as_object).unwrap_or(&empty);
     let c = Settings {
-        cx: Cx {
-            file: cx.file,
+        site: SettingSite {
+            path: site.path,
             at: "learning_rate",
         },
         config,
     };
     let need = |key: &str| {
         c.optional(key)?
-            .ok_or_else(|| c.cx.config(format!("{class} has no {key}")))
+            .ok_or_else(|| c.site.config(format!("{class} has no {key}")))
     };
     Ok(match class {
         "ExponentialDecay" => Schedule::ExponentialDecay {
@@ -181,14 +181,14 @@ fn schedule_from_config(o: &Map<String, Value>, cx: &Cx) -> Result<Schedule, Ker
                 config
                     .get(key)
                     .and_then(Value::as_array)
-                    .ok_or_else(|| c.cx.config(format!("{class} has no {key} list")))?
+                    .ok_or_else(|| c.site.config(format!("{class} has no {key} list")))?
                     .iter()
                     .map(|v| c.value_number(key, v))
                     .collect()
             };
             let (boundaries, values) = (list("boundaries")?, list("values")?);
             Schedule::piecewise_constant(&boundaries, &values).ok_or_else(|| {
-                c.cx.config(format!(
+                c.site.config(format!(
                     "{class} has {} boundaries and {} values (one more value than boundaries, \
                      at most {MAX_BOUNDARIES} boundaries)",
                     boundaries.len(),
@@ -197,7 +197,7 @@ fn schedule_from_config(o: &Map<String, Value>, cx: &Cx) -> Result<Schedule, Ker
             })?
         }
         other => {
-            return Err(c.cx.unsupported(format!(
+            return Err(c.site.unsupported(format!(
                 "schedule {other:?} (microdense has ExponentialDecay, PiecewiseConstantDecay, \
                  InverseTimeDecay, CosineDecay, PolynomialDecay)"
             )))
@@ -205,17 +205,17 @@ fn schedule_from_config(o: &Map<String, Value>, cx: &Cx) -> Result<Schedule, Ker
     })
 }
 
-/// Where a setting is read, for errors.
+/// Where a setting is read (the file and the part of the configuration), for errors.
 #[derive(Clone, Copy)]
-struct Cx<'a> {
-    file: &'a str,
+struct SettingSite<'a> {
+    path: &'a str,
     at: &'static str,
 }
 
-impl Cx<'_> {
+impl SettingSite<'_> {
     fn unsupported(&self, what: String) -> KerasError {
         KerasError::Unsupported {
-            path: self.file.to_string(),
+            path: self.path.to_string(),
             at: self.at.to_string(),
             what,
         }
@@ -223,7 +223,7 @@ impl Cx<'_> {
 
     fn config(&self, message: String) -> KerasError {
         KerasError::Config {
-            path: self.file.to_string(),
+            path: self.path.to_string(),
             at: self.at.to_string(),
             message,
         }
@@ -232,7 +232,7 @@ impl Cx<'_> {
 
 /// A config object's settings.
 struct Settings<'a> {
-    cx: Cx<'a>,
+    site: SettingSite<'a>,
     config: &'a Map<String, Value>,
 }
 
@@ -257,12 +257,12 @@ impl Settings<'_> {
                 .as_f64()
                 .map(|x| x as f32)
                 .filter(|x| x.is_finite())
-                .ok_or_else(|| self.cx.config(format!("{key} {n} is out of range"))),
+                .ok_or_else(|| self.site.config(format!("{key} {n} is out of range"))),
             Value::Object(o) => {
                 let class = o.get("class_name").and_then(Value::as_str).unwrap_or("object");
-                Err(self.cx.unsupported(format!("{key} given by {class:?}")))
+                Err(self.site.unsupported(format!("{key} given by {class:?}")))
             }
-            other => Err(self.cx.config(format!("{key} {other} is not a number"))),
+            other => Err(self.site.config(format!("{key} {other} is not a number"))),
         }
     }
 
