@@ -64,7 +64,11 @@ fn rates_are_checked_when_the_arguments_are_parsed() {
 fn loss_options_are_checked_before_any_work() {
     let dir = TempDir::new("valid-loss");
     for (args, code, expected) in [
-        (&["--loss", "focal"][..], 2, "unknown loss; Keras's names:"),
+        (
+            &["--loss", "focal"][..],
+            2,
+            "[possible values: categorical_crossentropy",
+        ),
         (&["--loss", "huber", "--huber-delta", "0"], 2, "must be above 0"),
         (&["--label-smoothing", "1.5"], 2, "must be from 0 to 1"),
         (

@@ -152,21 +152,22 @@ impl LossKind {
     /// Parses a Keras loss name: the function name, its aliases (`mse`, `mae`, `msle`,
     /// `kld`, `logcosh`, `huber_loss`, ...) or the class name.
     pub fn from_keras_name(name: &str) -> Option<LossKind> {
-        if let Some(kind) = LossKind::ALL
+        LossKind::ALL
             .into_iter()
-            .find(|k| k.keras_name() == name || k.class_name() == name)
-        {
-            return Some(kind);
+            .find(|k| k.keras_name() == name || k.class_name() == name || k.aliases().contains(&name))
+    }
+
+    /// Keras's other names for the loss function (`"mse"`, `"kld"`, ...).
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            LossKind::MeanSquaredError => &["mse"],
+            LossKind::MeanAbsoluteError => &["mae"],
+            LossKind::MeanSquaredLogarithmicError => &["msle"],
+            LossKind::Huber => &["huber_loss"],
+            LossKind::LogCosh => &["logcosh"],
+            LossKind::KlDivergence => &["kld", "kullback_leibler_divergence", "KLD"],
+            _ => &[],
         }
-        Some(match name {
-            "mse" => LossKind::MeanSquaredError,
-            "mae" => LossKind::MeanAbsoluteError,
-            "msle" => LossKind::MeanSquaredLogarithmicError,
-            "huber_loss" => LossKind::Huber,
-            "logcosh" => LossKind::LogCosh,
-            "kld" | "kullback_leibler_divergence" | "KLD" => LossKind::KlDivergence,
-            _ => return None,
-        })
     }
 
     /// Whether Keras's loss of this kind takes `from_logits`.

@@ -2,7 +2,6 @@
 //! its option cannot mean, saying what it accepts (clap names the option and the value).
 
 use microdense_core::protocol::MAX_BATCH;
-use microdense_core::LossKind;
 
 /// A finite number (NaN and infinities are refused).
 fn finite(s: &str) -> Result<f32, String> {
@@ -54,17 +53,6 @@ pub fn positive(s: &str) -> Result<f32, String> {
     }
 }
 
-/// A Keras loss name: function names, their aliases and class names.
-pub fn loss(s: &str) -> Result<LossKind, String> {
-    LossKind::from_keras_name(s.trim()).ok_or_else(|| {
-        let names: Vec<&str> = LossKind::ALL.iter().map(|k| k.keras_name()).collect();
-        format!(
-            "unknown loss; Keras's names: {} (or mse, mae, msle, kld, logcosh, or a class name)",
-            names.join(", ")
-        )
-    })
-}
-
 /// A count of at least 1 (sizes, limits, epochs).
 pub fn at_least_one(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
@@ -101,9 +89,6 @@ mod tests {
         assert_eq!(at_least_one("9223372036854775807"), Ok(9223372036854775807));
         assert!(at_least_one("0").is_err() && at_least_one("-1").is_err());
         assert_eq!(device_batch("64"), Ok(64));
-        assert_eq!(loss("mae"), Ok(LossKind::MeanAbsoluteError));
-        assert_eq!(loss("Huber"), Ok(LossKind::Huber));
-        assert!(loss("focal").unwrap_err().contains("categorical_hinge"));
         assert_eq!(fraction("0.1"), Ok(0.1));
         assert!(fraction("1.1").is_err() && positive("0").is_err() && positive("nan").is_err());
         assert!(device_batch("65").is_err() && device_batch("18446744073709551615").is_err());

@@ -89,12 +89,10 @@ pub struct TrainArgs {
     /// Clip each gradient value to [-v, v].
     #[arg(long)]
     clipvalue: Option<f32>,
-    /// The loss, as Keras names it: categorical_crossentropy,
-    /// sparse_categorical_crossentropy, binary_crossentropy, mean_squared_error (mse),
-    /// mean_absolute_error (mae), mean_squared_logarithmic_error (msle), huber, log_cosh,
-    /// kl_divergence (kld), poisson, hinge, squared_hinge, categorical_hinge.
-    #[arg(long, default_value = "categorical_crossentropy", value_parser = super::parse::loss)]
-    loss: LossKind,
+    /// The loss, as Keras names it (its aliases such as `mse`, `mae`, `kld` and its class
+    /// name such as `Huber` work too).
+    #[arg(long, value_enum, default_value = "categorical_crossentropy")]
+    loss: LossName,
     /// The model outputs logits, not probabilities (the cross-entropies' `from_logits`).
     #[arg(long)]
     from_logits: bool,
@@ -124,7 +122,7 @@ pub struct TrainArgs {
 
 /// The loss the flags ask for; a setting the loss does not take is an error naming both.
 fn loss(args: &TrainArgs) -> Result<LossFunction> {
-    let kind = args.loss;
+    let kind = args.loss.0;
     let refuse = |flag: &str| Err(anyhow!("{flag} does not apply to the loss {}", kind.keras_name()));
     if args.from_logits && !kind.has_from_logits() {
         return refuse("--from-logits");
@@ -226,6 +224,35 @@ pub fn run(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// A loss `--loss` names: Keras's function name, with its aliases and class name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LossName(LossKind);
+
+/// Every loss `--loss` takes, in [`LossKind::ALL`]'s order.
+static LOSS_NAMES: [LossName; LossKind::ALL.len()] = {
+    let mut names = [LossName(LossKind::ALL[0]); LossKind::ALL.len()];
+    let mut i = 1;
+    while i < names.len() {
+        names[i] = LossName(LossKind::ALL[i]);
+        i += 1;
+    }
+    names
+};
+
+impl clap::ValueEnum for LossName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &LOSS_NAMES
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let kind = self.0;
+        let value = clap::builder::PossibleValue::new(kind.keras_name())
+            .alias(kind.class_name())
+            .aliases(kind.aliases().iter().copied());
+        Some(value)
+    }
+}
+
 /// The optimizers `--optimizer` names.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum OptimizerName {
@@ -291,4 +318,27 @@ fn optimizer(args: &TrainArgs) -> Result<Optimizer> {
         .check()
         .map_err(|why| anyhow!("--optimizer {:?}: {why}", args.optimizer))?;
     Ok(optimizer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LossName;
+    use clap::ValueEnum;
+    use microdense_core::LossKind;
+
+    /// `--loss` takes Keras's function names, their aliases and the class names, and
+    /// nothing else.
+    #[test]
+    fn loss_names_are_keras_names_aliases_and_classes() {
+        let parse = |s| LossName::from_str(s, false).map(|n| n.0);
+        assert_eq!(LossName::value_variants().len(), LossKind::ALL.len());
+        for kind in LossKind::ALL {
+            assert_eq!(parse(kind.keras_name()), Ok(kind));
+            assert_eq!(parse(kind.class_name()), Ok(kind));
+        }
+        assert_eq!(parse("mse"), Ok(LossKind::MeanSquaredError));
+        assert_eq!(parse("KLD"), Ok(LossKind::KlDivergence));
+        assert_eq!(parse("huber_loss"), Ok(LossKind::Huber));
+        assert!(parse("focal").is_err() && parse("MSE").is_err());
+    }
 }
