@@ -275,4 +275,9 @@ fn options_that_would_be_ignored_are_errors() {
         1,
         "the firmware runs .mdl files",
     );
+    refused(
+        &microdense(&["device", "--qemu", "--board", "nope", "info"], dir.path()),
+        2,
+        "[possible values: mps2-an385, mps2-an386",
+    );
 }

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use microdense::device::{
     Device, InfoReport, ModelState, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport, SocketTransport,
-    Transport,
+    Transport, BOARDS,
 };
 use microdense::mnist::Split;
 use microdense::model_io::FileKind;
@@ -36,10 +36,9 @@ struct Connection {
     /// Boot the firmware under QEMU for this command instead.
     #[arg(long, global = true)]
     qemu: bool,
-    /// With --qemu: the board QEMU emulates (mps2-an385, mps2-an386, mps2-an500, mps2-an505,
-    /// riscv32-virt; default mps2-an386).
-    #[arg(long, global = true)]
-    board: Option<String>,
+    /// With --qemu: the board QEMU emulates (default mps2-an386).
+    #[arg(long, global = true, value_enum)]
+    board: Option<BoardName>,
     /// With --qemu: the .mdl file written into the firmware's model region (convert other
     /// model files first: `microdense convert m.h5 m.mdl`).
     #[arg(long, global = true)]
@@ -166,10 +165,7 @@ impl Session {
                     model.display()
                 );
             }
-            let board = match &c.board {
-                Some(name) => QemuBoard::named(name)?,
-                None => QemuBoard::default(),
-            };
+            let board = c.board.map_or_else(QemuBoard::default, |b| b.0);
             let config = QemuConfig {
                 board,
                 elf: c.firmware.clone().unwrap_or_else(|| board.default_firmware()),
@@ -219,6 +215,31 @@ impl Session {
                 qemu.keep();
             }
         }
+    }
+}
+
+/// A board `--board` names: one of [`BOARDS`].
+#[derive(Clone, Copy, Debug)]
+struct BoardName(QemuBoard);
+
+/// Every board `--board` takes, in [`BOARDS`]'s order.
+static BOARD_NAMES: [BoardName; BOARDS.len()] = {
+    let mut names = [BoardName(BOARDS[0]); BOARDS.len()];
+    let mut i = 1;
+    while i < names.len() {
+        names[i] = BoardName(BOARDS[i]);
+        i += 1;
+    }
+    names
+};
+
+impl clap::ValueEnum for BoardName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &BOARD_NAMES
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name))
     }
 }
 
