@@ -27,9 +27,9 @@ use core::ops::Range;
 /// ```
 /// use microdense_core::{Activation, Layer, Network};
 /// let layers = [
-///     Layer::Dense { units: 50, activation: Activation::Linear, use_bias: true },
+///     Layer::Dense { units: 50, activation: Activation::Linear, use_bias: true, activity_regularizer: None },
 ///     Layer::Activation(Activation::Sigmoid),
-///     Layer::Dense { units: 10, activation: Activation::Softmax, use_bias: true },
+///     Layer::Dense { units: 10, activation: Activation::Softmax, use_bias: true, activity_regularizer: None },
 /// ];
 /// let net = Network::new(784, &layers).unwrap();
 /// assert_eq!(net.param_count(), 784 * 50 + 50 + 50 * 10 + 10);

@@ -97,6 +97,7 @@ fn every_layer_kind_round_trips() {
             units: 5,
             activation: Activation::Gelu,
             use_bias: false,
+            activity_regularizer: None,
         },
         Layer::Dropout { rate: 0.25 },
         Layer::Activation(Activation::HardSigmoid),
@@ -104,6 +105,7 @@ fn every_layer_kind_round_trips() {
             units: 3,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
     ];
     let params = Network::new(6, &layers).unwrap().param_count();
@@ -313,40 +315,40 @@ fn assemble(version: u16, min_reader: u16, meta: &[u8], data: &[u8]) -> Vec<u8> 
 fn newer_versions_are_refused_only_when_they_say_so() {
     let (_, meta, data) = split(&golden_trainable_model().encode());
     assert_eq!(
-        decode_err(&assemble(6, 5, &meta, &data)),
+        decode_err(&assemble(7, 6, &meta, &data)),
         FormatError::NewerVersion {
-            version: 6,
-            min_reader: 5,
-            supported: 4
+            version: 7,
+            min_reader: 6,
+            supported: 5
         }
     );
-    // A version-5 file that only appended fields (after version 4's int8 field, absent
+    // A version-6 file that only appended fields (after version 4's int8 field, absent
     // here: 0): read, with the extras skipped.
     let mut meta2 = meta.clone();
     meta2.extend_from_slice(&[0, 7, 1, 2]);
     let mut data2 = data.clone();
     data2.extend_from_slice(&[0xAB; 8]);
-    let file = assemble(5, 1, &meta2, &data2);
+    let file = assemble(6, 1, &meta2, &data2);
     with_view(&file, |view| {
         let view = view.unwrap();
-        assert_eq!(view.header().version, 5);
+        assert_eq!(view.header().version, 6);
         assert_eq!(view.ignored_bytes(), 3 + 8);
         assert_eq!(view.weights(), &golden_model().weights[..]);
         assert_eq!(view.training().unwrap().state.len(), 8);
     });
     // The same additions in a file of the reader's own version are errors.
     assert!(matches!(
-        decode_err(&assemble(4, 1, &meta2, &data)),
+        decode_err(&assemble(5, 1, &meta2, &data)),
         FormatError::Malformed { offset: 44, .. }
     ));
     assert!(matches!(
-        decode_err(&assemble(4, 1, &meta, &data2)),
+        decode_err(&assemble(5, 1, &meta, &data2)),
         FormatError::InconsistentShapes(Inconsistency::Count {
             what: StoredCount::FileLength,
             ..
         })
     ));
-    for (version, min_reader) in [(1, 0), (1, 2), (0, 0), (2, 3), (3, 4), (4, 5)] {
+    for (version, min_reader) in [(1, 0), (1, 2), (0, 0), (2, 3), (3, 4), (4, 5), (5, 6)] {
         let err = decode_err(&assemble(version, min_reader, &meta, &data));
         assert!(
             matches!(
@@ -462,6 +464,7 @@ fn version_2_layers_round_trip_and_need_a_version_2_reader() {
             units: 6,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::BatchNormalization {
             momentum: 0.99,
@@ -492,6 +495,7 @@ fn version_2_layers_round_trip_and_need_a_version_2_reader() {
             units: 3,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Softmax,
     ];
@@ -536,6 +540,7 @@ fn residual_graph() -> (Vec<Layer>, Vec<Inbound>) {
         units,
         activation,
         use_bias: true,
+        activity_regularizer: None,
     };
     let layers = vec![
         dense(4, Activation::Tanh),

@@ -14,6 +14,7 @@ use format_support::{
 use microdense_core::format::{decode, VERSION};
 use microdense_core::format::{FormatError, Inconsistency};
 use microdense_core::quant::{QuantDefect, QuantError};
+use microdense_core::{Layer, Regularizer};
 use std::path::PathBuf;
 
 fn repo_path(rel: &str) -> PathBuf {
@@ -124,6 +125,47 @@ fn small_int8_model_encoding_is_stable() {
             defect: QuantDefect::Scale
         })))
     );
+}
+
+/// A Dense layer with an activity regularizer (format 5): `min_reader` 5 (older readers
+/// refuse the file by version: `format::decode`'s tests), read back as written.
+#[test]
+fn small_model_with_an_activity_regularizer_encoding_is_stable() {
+    let mut model = golden_model();
+    let Layer::Dense {
+        activity_regularizer, ..
+    } = &mut model.layers[0]
+    else {
+        unreachable!("the golden model starts with a Dense layer")
+    };
+    *activity_regularizer = Some(Regularizer { l1: 0.5, l2: 0.25 });
+    check_model("small-activity.mdl", &model);
+    let bytes = model.encode();
+    assert_eq!((bytes[4], bytes[6]), (VERSION as u8, 5));
+}
+
+/// The files version 4 wrote (kept in `tests/golden/v4/`) decode to the models this
+/// version writes: version 5 only added a record.
+#[test]
+fn version_4_files_stay_readable() {
+    let models = [
+        ("small.mdl", golden_model().encode()),
+        ("small-trainable.mdl", golden_trainable_model().encode()),
+        ("small-adam.mdl", golden_adam_model().encode()),
+        ("small-int8.mdl", golden_int8_model().encode()),
+    ];
+    for (name, bytes) in models {
+        let old = std::fs::read(repo_path("tests/golden/v4").join(name)).unwrap();
+        assert_eq!(u16::from_le_bytes([old[4], old[5]]), 4, "{name}");
+        let n = bytes.len();
+        assert_eq!((&old[6..n - 4], old.len()), (&bytes[6..n - 4], n), "{name}");
+        let old = AlignedBytes::new(&old);
+        let new = AlignedBytes::new(&bytes);
+        let (old, new) = (decode(old.bytes()).unwrap(), decode(new.bytes()).unwrap());
+        assert_eq!(old.weights(), new.weights(), "{name}");
+        assert_eq!(old.training(), new.training(), "{name}");
+        assert_eq!(old.layers(), new.layers(), "{name}");
+    }
 }
 
 /// Plain SGD stays readable by every reader: the SGD file keeps `min_reader = 1`, and

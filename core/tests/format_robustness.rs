@@ -52,7 +52,7 @@ fn activation() -> impl Strategy<Value = Activation> {
 fn layer() -> impl Strategy<Value = Layer> {
     prop_oneof![
         3 => (1u32..6, activation(), any::<bool>()).prop_map(|(units, activation, use_bias)| {
-            Layer::Dense { units, activation, use_bias }
+            Layer::Dense { units, activation, use_bias, activity_regularizer: None }
         }),
         1 => activation().prop_map(Layer::Activation),
         1 => (0.0f32..0.9).prop_map(|rate| Layer::Dropout { rate }),

@@ -5,7 +5,7 @@
 
 use microdense_core::{
     Activation, Buffer, Error, Inbound, Layer, LayerDefect, Loss, LossFunction, LossKind, Mat, MatMul, Merge,
-    Network, Optimizer, OptimizerScalars, Portable, Rng, Sgd, Source, Targets, Trainer,
+    Network, Optimizer, OptimizerScalars, Portable, Regularizer, Rng, Sgd, Source, Targets, Trainer,
 };
 
 /// Relative tolerance of the finite-difference checks.
@@ -165,23 +165,27 @@ fn all_layers() -> [Layer; 8] {
             units: 6,
             activation: Activation::Tanh,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Dropout { rate: 0.3 },
         Layer::Dense {
             units: 5,
             activation: Activation::Linear,
             use_bias: false,
+            activity_regularizer: None,
         },
         Layer::Activation(Activation::Swish),
         Layer::Dense {
             units: 4,
             activation: Activation::Elu,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Dense {
             units: 3,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Activation(Activation::Softmax),
     ]
@@ -268,6 +272,7 @@ fn one_sgd_step_matches_hand_computation() {
         units: 1,
         activation: Activation::Linear,
         use_bias: true,
+        activity_regularizer: None,
     }];
     let net = Network::new(2, &layers).unwrap();
     let trainer = Trainer::new(net, 0).unwrap();
@@ -314,6 +319,7 @@ fn wrong_buffer_sizes_are_errors_not_panics() {
         units: 3,
         activation: Activation::Softmax,
         use_bias: true,
+        activity_regularizer: None,
     }];
     let net = Network::new(2, &layers).unwrap();
     let params = [0.0; 9];
@@ -365,7 +371,8 @@ fn wrong_buffer_sizes_are_errors_not_panics() {
         &[Layer::Dense {
             units: 0,
             activation: Activation::Linear,
-            use_bias: true
+            use_bias: true,
+            activity_regularizer: None,
         }]
     )
     .is_err());
@@ -420,18 +427,21 @@ fn buffer_formulas_match_the_documentation() {
             units: 50,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Activation(Activation::Sigmoid),
         Layer::Dense {
             units: 20,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Activation(Activation::Sigmoid),
         Layer::Dense {
             units: 10,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Activation(Activation::Softmax),
     ];
@@ -522,6 +532,15 @@ fn layers_under_test() -> Vec<(&'static str, Layer)> {
             "ActivityRegularization",
             Layer::ActivityRegularization { l1: 0.05, l2: 0.1 },
         ),
+        (
+            "Dense with an activity regularizer",
+            Layer::Dense {
+                units: 5,
+                activation: Activation::Sigmoid,
+                use_bias: true,
+                activity_regularizer: Some(Regularizer { l1: 0.05, l2: 0.1 }),
+            },
+        ),
     ]
 }
 
@@ -532,12 +551,14 @@ fn sandwich(layer: Layer) -> [Layer; 4] {
             units: 5,
             activation: Activation::Tanh,
             use_bias: true,
+            activity_regularizer: None,
         },
         layer,
         Layer::Dense {
             units: 3,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Activation(Activation::Softmax),
     ]
@@ -699,6 +720,7 @@ fn batch_normalization_updates_moving_statistics_only_with_batch_statistics() {
             units: 1,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
     ];
     let net = Network::new(2, &layers).unwrap();
@@ -749,33 +771,41 @@ fn batch_normalization_updates_moving_statistics_only_with_batch_statistics() {
 
 #[test]
 fn activity_regularization_adds_its_loss_in_training_and_evaluation() {
-    let layers = [
-        Layer::Dense {
-            units: 2,
-            activation: Activation::Linear,
-            use_bias: false,
+    let dense = |activity_regularizer| Layer::Dense {
+        units: 2,
+        activation: Activation::Linear,
+        use_bias: false,
+        activity_regularizer,
+    };
+    let penalty = Regularizer { l1: 0.5, l2: 0.25 };
+    // The layer, and Dense's own `activity_regularizer`: the same penalty.
+    let as_layer = [
+        dense(None),
+        Layer::ActivityRegularization {
+            l1: penalty.l1,
+            l2: penalty.l2,
         },
-        Layer::ActivityRegularization { l1: 0.5, l2: 0.25 },
     ];
-    let net = Network::new(2, &layers).unwrap();
-    let params = [1.0f32, 0.0, 0.0, -2.0];
-    let x = [1.0f32, 1.0];
-    let targets = Targets::Values(&[1.0, -2.0]);
-    // Output (1, −2) hits the targets: the loss is 0.5·3 + 0.25·5 = 2.75.
-    let mut scratch = vec![0.0; net.inference_scratch_len(1)];
-    let eval = net
-        .evaluate(
-            &Portable,
-            &params,
-            &x,
-            &targets,
-            Loss::MeanSquaredError,
-            &mut scratch,
-        )
-        .unwrap();
-    assert!((eval.loss_sum - 2.75).abs() < 1e-6, "{eval:?}");
-    let trainer = Trainer::new(net, 0).unwrap();
-    let (loss, _) = {
+    let on_dense = [dense(Some(penalty))];
+    for layers in [&as_layer[..], &on_dense[..]] {
+        let net = Network::new(2, layers).unwrap();
+        let params = [1.0f32, 0.0, 0.0, -2.0];
+        let x = [1.0f32, 1.0];
+        let targets = Targets::Values(&[1.0, -2.0]);
+        // Output (1, −2) hits the targets: the loss is 0.5·3 + 0.25·5 = 2.75.
+        let mut scratch = vec![0.0; net.inference_scratch_len(1)];
+        let eval = net
+            .evaluate(
+                &Portable,
+                &params,
+                &x,
+                &targets,
+                Loss::MeanSquaredError,
+                &mut scratch,
+            )
+            .unwrap();
+        assert!((eval.loss_sum - 2.75).abs() < 1e-6, "{layers:?}: {eval:?}");
+        let trainer = Trainer::new(net, 0).unwrap();
         let mut grads = vec![0.0; 4];
         let mut s = vec![0.0; trainer.scratch_len(1)];
         let stats = trainer
@@ -792,9 +822,10 @@ fn activity_regularization_adds_its_loss_in_training_and_evaluation() {
                 &mut s,
             )
             .unwrap();
-        (stats.loss_sum, grads)
-    };
-    assert!((loss - 2.75).abs() < 1e-6);
+        assert!((stats.loss_sum - 2.75).abs() < 1e-6, "{layers:?}");
+        // dL/dy = (0.5·sign(y) + 0.5·y) = (1, −1.5) at y = (1, −2); dL/dW = x ⊗ dL/dy.
+        assert_eq!(grads, [1.0, -1.5, 1.0, -1.5], "{layers:?}");
+    }
 }
 
 #[test]
@@ -804,6 +835,7 @@ fn new_layer_buffer_sizes_follow_the_formulas() {
             units: 8,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::BatchNormalization {
             momentum: 0.99,
@@ -821,6 +853,7 @@ fn new_layer_buffer_sizes_follow_the_formulas() {
             units: 4,
             activation: Activation::Softmax,
             use_bias: true,
+            activity_regularizer: None,
         },
     ];
     let net = Network::new(3, &layers).unwrap();
@@ -843,6 +876,7 @@ fn dense(units: u32, activation: Activation) -> Layer {
         units,
         activation,
         use_bias: true,
+        activity_regularizer: None,
     }
 }
 

@@ -39,7 +39,18 @@ pub fn fold_frozen_batch_norms(model: &Model, first: usize) -> Result<Model, Mod
             ) if i + 1 < first => Some((epsilon, center, scale)),
             _ => None,
         };
-        let (Some((epsilon, center, scale)), Layer::Dense { units, use_bias, .. }) = (bn, layers[i]) else {
+        // A Dense with an activity regularizer keeps its BatchNormalization: the penalty is
+        // on the Dense's own outputs, which folding would replace.
+        let (
+            Some((epsilon, center, scale)),
+            Layer::Dense {
+                units,
+                use_bias,
+                activity_regularizer: None,
+                ..
+            },
+        ) = (bn, layers[i])
+        else {
             out.layers.push(model.layers[i].clone());
             out.params.extend_from_slice(params);
             i += 1;
@@ -67,6 +78,7 @@ pub fn fold_frozen_batch_norms(model: &Model, first: usize) -> Result<Model, Mod
             units: units as u32,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         };
         out.layers.push(dense);
         i += 2;

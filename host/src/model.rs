@@ -369,6 +369,7 @@ impl Model {
                         units: units.parse().unwrap_or(0),
                         activation,
                         use_bias,
+                        activity_regularizer: None,
                     }
                 }
                 [name] if Activation::from_keras_name(name).is_some() => {

@@ -303,6 +303,7 @@ fn empty_or_slashed_layer_names_are_refused_on_read_and_write() {
                 units: 2,
                 activation: Activation::Softmax,
                 use_bias: true,
+                activity_regularizer: None,
             },
         )];
         let model = Model::sequential(vec![3], layers, 1, Default::default()).unwrap();

@@ -202,13 +202,15 @@ fn layers_read_as_keras_defined_them() {
                 Layer::Dense {
                     units: 40,
                     activation: Activation::Sigmoid,
-                    use_bias: false
+                    use_bias: false,
+                    activity_regularizer: None,
                 },
                 Layer::Dropout { rate: 0.2 },
                 Layer::Dense {
                     units: 10,
                     activation: Activation::Linear,
-                    use_bias: false
+                    use_bias: false,
+                    activity_regularizer: None,
                 },
                 Layer::Activation(Activation::Softmax),
             ]
@@ -243,13 +245,15 @@ fn layers_read_as_keras_defined_them() {
                 Layer::Dense {
                     units: 32,
                     activation: Activation::Linear,
-                    use_bias: true
+                    use_bias: true,
+                    activity_regularizer: None,
                 },
                 Layer::LeakyRelu { negative_slope: 0.2 },
                 Layer::Dense {
                     units: 10,
                     activation: Activation::Linear,
-                    use_bias: true
+                    use_bias: true,
+                    activity_regularizer: None,
                 },
                 Layer::Softmax,
             ]

@@ -42,7 +42,12 @@ CASES = {
         None,
         {"kernel_regularizer": ("L2", {"l2": 1e-3}), "kernel_constraint": ("MaxNorm", {"max_value": 2.0})},
     ),
-    "scce_logits": ("SparseCategoricalCrossentropy", {"from_logits": True}, None, {}),
+    "scce_logits": (
+        "SparseCategoricalCrossentropy",
+        {"from_logits": True},
+        None,
+        {"activity_regularizer": ("L1L2", {"l1": 1e-4, "l2": 1e-3})},
+    ),
     "bce_logits_smoothing": (
         "BinaryCrossentropy",
         {"from_logits": True, "label_smoothing": 0.1},
@@ -63,7 +68,7 @@ CASES = {
     ),
     "msle": ("MeanSquaredLogarithmicError", {}, "softmax", {}),
     "kld": ("KLDivergence", {}, "softmax", {}),
-    "poisson": ("Poisson", {}, "softmax", {}),
+    "poisson": ("Poisson", {}, "softmax", {"activity_regularizer": ("L2", {"l2": 1e-3})}),
     "logcosh": ("LogCosh", {}, "softmax", {}),
     "hinge": ("Hinge", {}, None, {}),
     "squared_hinge": ("SquaredHinge", {}, None, {}),

@@ -1,7 +1,8 @@
 //! A Functional graph on the device: a residual MLP (Dense → Dense → Add with the skip →
 //! Dense → Dense) trained on the host, converted to `.mdl` (format 4: merge and wiring
 //! records) with its last 2 Dense layers trainable, gives the host's outputs bit for bit
-//! and the host's fine-tuning steps bit for bit (weights, optimizer state, losses).
+//! and the host's fine-tuning steps bit for bit (weights, optimizer state, losses); with
+//! an activity regularizer on a trainable Dense (format 5), the same.
 
 mod device_common;
 
@@ -11,7 +12,7 @@ use microdense::dataset::{Dataset, Features};
 use microdense::fit::FitOptions;
 use microdense::model::{Compile, Model};
 use microdense_core::format::decode;
-use microdense_core::{Activation, Layer, Merge, Sgd, Source};
+use microdense_core::{Activation, Layer, Merge, Regularizer, Sgd, Source};
 
 /// Test images compared bit for bit.
 const INFER_IMAGES: usize = 8;
@@ -24,6 +25,7 @@ fn residual_model() -> Model {
         units,
         activation,
         use_bias: true,
+        activity_regularizer: None,
     };
     // On raw pixels, as the tutorial's model (sigmoids, plain SGD).
     let graph: [(Layer, &[Source]); 5] = [
@@ -83,4 +85,34 @@ fn a_residual_model_infers_and_fine_tunes_on_the_device_as_on_the_host() {
         nesterov: false,
     };
     assert_training_matches_host(device, &model, Some(sgd));
+}
+
+/// Keras's `activity_regularizer` on the first trainable Dense: its penalty's gradient
+/// enters the device's steps exactly as the host's.
+#[test]
+fn a_dense_activity_regularizer_fine_tunes_on_the_device_as_on_the_host() {
+    let mut model = residual_model();
+    let Layer::Dense {
+        activity_regularizer,
+        ..
+    } = &mut model.layers[3].layer
+    else {
+        panic!("layer 3 of the residual model is a Dense layer")
+    };
+    *activity_regularizer = Some(Regularizer {
+        l1: 1e-3,
+        l2: 1e-2,
+    });
+    let file = mdl(&model);
+    let aligned = microdense::device_format::AlignedBytes::new(&file);
+    assert_eq!(decode(aligned.bytes()).unwrap().header().min_reader, 5);
+    let Some(mut booted) = boot(Some(&file)) else {
+        return;
+    };
+    let sgd = Sgd {
+        learning_rate: 0.05,
+        momentum: 0.9,
+        nesterov: false,
+    };
+    assert_training_matches_host(&mut booted.device, &model, Some(sgd));
 }

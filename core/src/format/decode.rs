@@ -484,7 +484,9 @@ mod tests {
     use crate::format::Aligned;
 
     static ADAM: Aligned<[u8; 224]> = Aligned(*include_bytes!("../../../tests/golden/v3/small-adam.mdl"));
-    static INT8: Aligned<[u8; 140]> = Aligned(*include_bytes!("../../../tests/golden/small-int8.mdl"));
+    static INT8: Aligned<[u8; 140]> = Aligned(*include_bytes!("../../../tests/golden/v4/small-int8.mdl"));
+    static ACTIVITY: Aligned<[u8; 136]> =
+        Aligned(*include_bytes!("../../../tests/golden/small-activity.mdl"));
     static SGD: Aligned<[u8; 172]> = Aligned(*include_bytes!("../../../tests/golden/v3/small-trainable.mdl"));
 
     /// Readers of versions 1 and 2 ran this same version check with their own number: they
@@ -521,6 +523,30 @@ mod tests {
         assert!(decode(&INT8.0).unwrap().int8_body().is_some());
     }
 
+    /// Readers of versions 1 to 4 refuse a Dense layer with an activity regularizer by
+    /// version, naming both.
+    #[test]
+    fn older_readers_refuse_activity_regularizers_by_version() {
+        for old in 1..=4 {
+            assert_eq!(
+                verify(&ACTIVITY.0, old),
+                Err(FormatError::NewerVersion {
+                    version: 5,
+                    min_reader: 5,
+                    supported: old
+                })
+            );
+        }
+        let view = decode(&ACTIVITY.0).unwrap();
+        assert!(matches!(
+            view.layers()[0],
+            Layer::Dense {
+                activity_regularizer: Some(_),
+                ..
+            }
+        ));
+    }
+
     /// Readers of versions 1 to 3 refuse a graph (merge and wiring records) by version.
     #[test]
     fn older_readers_refuse_graphs_by_version() {
@@ -529,6 +555,7 @@ mod tests {
             units: 2,
             activation: Activation::Linear,
             use_bias: false,
+            activity_regularizer: None,
         };
         let layers = [dense, dense, Layer::Merge(Merge::Concatenate)];
         let wiring = [

@@ -5,7 +5,7 @@
 //! ```text
 //! offset        size        field
 //! 0             4           magic 89 4D 44 4C ("\x89MDL")
-//! 4             2           version      u16 LE  (writer's format version, 4)
+//! 4             2           version      u16 LE  (writer's format version, 5)
 //! 6             2           min_reader   u16 LE  (oldest reader version that can use the file)
 //! 8             4           len          u32 LE  (whole file, CRC included)
 //! 12            4           meta_len     u32 LE
@@ -28,7 +28,7 @@
 //! use microdense_core::format::{decode, Aligned, ModelRef};
 //! use microdense_core::{Activation, Layer, Network};
 //!
-//! let layers = [Layer::Dense { units: 2, activation: Activation::Softmax, use_bias: true }];
+//! let layers = [Layer::Dense { units: 2, activation: Activation::Softmax, use_bias: true, activity_regularizer: None }];
 //! let network = Network::new(3, &layers).unwrap();
 //! let weights = [0.5f32; 8];
 //! let model = ModelRef { network, input_shape: None, weights: &weights, training: None, int8: None };
@@ -60,8 +60,9 @@ pub use wire::{CRC_LEN, HEADER_LEN, MAGIC, MAX_INPUT_DIMS, MIN_FILE_LEN};
 /// version 3 the optimizer record that holds any of core's optimizers (Adam, ...,
 /// schedules, clipping, weight decay), whose state follows the weights; version 4 the
 /// int8 body (its record after the metadata, its data after the optimizer state), the
-/// merge layer records and the wiring record of graphs.
-pub const VERSION: u16 = 4;
+/// merge layer records and the wiring record of graphs; version 5 the record of a Dense
+/// layer with an activity regularizer.
+pub const VERSION: u16 = 5;
 
 /// The `min_reader` this code writes for files that only use version-1 records (files
 /// with a version-2 layer record get 2, with a version-3 optimizer record 3, see

@@ -13,7 +13,9 @@
 use super::{FormatError, Inconsistency, Quantity, ShapeDefect};
 use crate::optimizer::{Algorithm, Clipping, Schedule};
 use crate::quant::QuantParams;
-use crate::{Activation, Inbound, Layer, Loss, Network, Optimizer, Sgd, Source, MAX_INPUTS, MAX_LAYERS};
+use crate::{
+    Activation, Inbound, Layer, Loss, Network, Optimizer, Regularizer, Sgd, Source, MAX_INPUTS, MAX_LAYERS,
+};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The first four bytes of every file: `0x89 'M' 'D' 'L'` (the high byte, as in PNG,
@@ -246,11 +248,26 @@ pub(super) enum LayerRecord {
     /// A merge layer (format 4): the [`Merge`](crate::Merge) as a varint in its
     /// declaration order (Add 0, ..., Concatenate 6). Only in graphs.
     Merge(crate::Merge) = 19,
+    /// A `Dense` with an activity regularizer (format 5): units (varint), activation tag,
+    /// use_bias (byte 0/1), then the regularizer's l1 and l2 (f32 each).
+    RegularizedDense {
+        /// Output width.
+        units: u32,
+        /// Fused activation.
+        activation: ActivationTag,
+        /// Whether there is a bias vector.
+        use_bias: bool,
+        /// The activity regularizer's L1 factor.
+        l1: f32,
+        /// Its L2 factor.
+        l2: f32,
+    } = 20,
 }
 
 impl LayerRecord {
     /// The oldest format version that knows this record: 1 for Dense, Activation,
-    /// Dropout and Flatten, 4 for merges, 2 for the rest.
+    /// Dropout and Flatten, 4 for merges, 5 for a Dense with an activity regularizer, 2 for
+    /// the rest.
     pub(super) fn min_reader(&self) -> u16 {
         match self {
             LayerRecord::Dense { .. }
@@ -258,6 +275,7 @@ impl LayerRecord {
             | LayerRecord::Dropout { .. }
             | LayerRecord::Flatten => 1,
             LayerRecord::Merge(_) => 4,
+            LayerRecord::RegularizedDense { .. } => 5,
             _ => 2,
         }
     }
@@ -550,10 +568,23 @@ impl From<&Layer> for LayerRecord {
                 units,
                 activation,
                 use_bias,
+                activity_regularizer: None,
             } => LayerRecord::Dense {
                 units,
                 activation: activation.into(),
                 use_bias,
+            },
+            Layer::Dense {
+                units,
+                activation,
+                use_bias,
+                activity_regularizer: Some(Regularizer { l1, l2 }),
+            } => LayerRecord::RegularizedDense {
+                units,
+                activation: activation.into(),
+                use_bias,
+                l1,
+                l2,
             },
             Layer::Activation(a) => LayerRecord::Activation(a.into()),
             Layer::Dropout { rate } => LayerRecord::Dropout { rate },
@@ -615,6 +646,19 @@ impl From<LayerRecord> for Layer {
                 units,
                 activation: activation.into(),
                 use_bias,
+                activity_regularizer: None,
+            },
+            LayerRecord::RegularizedDense {
+                units,
+                activation,
+                use_bias,
+                l1,
+                l2,
+            } => Layer::Dense {
+                units,
+                activation: activation.into(),
+                use_bias,
+                activity_regularizer: Some(Regularizer { l1, l2 }),
             },
             LayerRecord::Activation(a) => Layer::Activation(a.into()),
             LayerRecord::Dropout { rate } => Layer::Dropout { rate },
@@ -704,6 +748,7 @@ mod tests {
                     units: 300,
                     activation: Activation::Softmax,
                     use_bias: true,
+                    activity_regularizer: None,
                 },
                 &[0, 0xAC, 0x02, 4, 1],
             ),
@@ -715,6 +760,7 @@ mod tests {
                     units: 1,
                     activation: Activation::Linear,
                     use_bias: false,
+                    activity_regularizer: None,
                 },
                 &[0, 1, 0, 0],
             ),

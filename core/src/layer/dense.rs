@@ -1,25 +1,61 @@
 //! `Dense`: `activation(x · kernel + bias)`.
 
 use super::{Backward, Flow, Io, Training};
-use crate::{Activation, Error, Mat, MatMul};
+use crate::{math, Activation, Error, Mat, MatMul, Regularizer};
 
-/// Forward pass; in training keeps the pre-activation when the activation is non-linear.
-pub(super) fn forward<K: MatMul>(
-    kernel: &K,
-    io: Io<'_, '_>,
-    activation: Activation,
-    units: usize,
-    use_bias: bool,
-    train: Option<&mut Training<'_>>,
-) -> Result<(), Error> {
-    linear(
-        kernel, io.params, io.src, io.dst, io.batch, io.w_in, units, use_bias,
-    )?;
-    if let Some(t) = train.filter(|t| !t.kept.is_empty()) {
-        t.kept.copy_from_slice(io.dst);
+/// A Dense layer's settings ([`super::Layer::Dense`]).
+pub(super) struct Dense {
+    pub activation: Activation,
+    pub units: usize,
+    pub use_bias: bool,
+    pub activity_regularizer: Option<Regularizer>,
+}
+
+impl Dense {
+    /// Forward pass; in training keeps the pre-activation when the activation is
+    /// non-linear. Returns the activity regularizer's penalty of the outputs (summed over
+    /// the batch; 0 without one).
+    pub(super) fn forward<K: MatMul>(
+        &self,
+        kernel: &K,
+        io: Io<'_, '_>,
+        train: Option<&mut Training<'_>>,
+    ) -> Result<f32, Error> {
+        let units = self.units;
+        linear(
+            kernel,
+            io.params,
+            io.src,
+            io.dst,
+            io.batch,
+            io.w_in,
+            units,
+            self.use_bias,
+        )?;
+        if let Some(t) = train.filter(|t| !t.kept.is_empty()) {
+            t.kept.copy_from_slice(io.dst);
+        }
+        self.activation.forward_rows(kernel, io.dst, units);
+        Ok(self.activity_regularizer.map_or(0.0, |r| r.loss(io.dst)))
     }
-    activation.forward_rows(kernel, io.dst, units);
-    Ok(())
+
+    /// Backward pass: the activity penalty's gradient added to the outputs' gradient, then
+    /// through the activation (in place), then kernel and bias gradients, then
+    /// `next = grad · kernelᵀ` when the input's gradient is wanted.
+    pub(super) fn backward<K: MatMul>(
+        &self,
+        kernel: &K,
+        b: Backward<'_, '_>,
+        grad: &mut [f32],
+        next: Option<&mut [f32]>,
+    ) -> Result<Flow, Error> {
+        if let Some(r) = self.activity_regularizer {
+            for (g, &y) in grad.iter_mut().zip(b.output) {
+                *g += b.scale * (r.l1 * math::sign(y) + 2.0 * r.l2 * y);
+            }
+        }
+        backward(kernel, b, self.activation, self.units, self.use_bias, grad, next)
+    }
 }
 
 /// `dst = src · kernel + bias` for a Dense layer's `params` (kernel then bias).
@@ -53,9 +89,9 @@ pub(crate) fn linear<K: MatMul>(
     Ok(())
 }
 
-/// Backward pass: through the activation (in place), then kernel and bias gradients, then
+/// Backward through the activation (in place), then kernel and bias gradients, then
 /// `next = grad · kernelᵀ` when the input's gradient is wanted.
-pub(super) fn backward<K: MatMul>(
+fn backward<K: MatMul>(
     kernel: &K,
     b: Backward<'_, '_>,
     activation: Activation,

@@ -29,6 +29,10 @@ pub enum Layer {
         activation: Activation,
         /// Whether the layer has a bias vector.
         use_bias: bool,
+        /// Keras's `activity_regularizer`: adds `(l1 · Σ|y| + l2 · Σy²) / batch` of the
+        /// layer's outputs `y` to the training loss, as an `ActivityRegularization` layer
+        /// after it would.
+        activity_regularizer: Option<crate::Regularizer>,
     },
     /// `keras.layers.Activation`: an activation as a layer of its own.
     Activation(Activation),
@@ -248,6 +252,12 @@ impl Layer {
         let finite = |v: f32| v.is_finite();
         match *self {
             Layer::Dense { units: 0, .. } => Some(LayerDefect::ZeroUnits),
+            Layer::Dense {
+                activity_regularizer: Some(r),
+                ..
+            } if !(r.l1 >= 0.0 && r.l2 >= 0.0 && finite(r.l1) && finite(r.l2)) => {
+                Some(LayerDefect::ActivityRegularization)
+            }
             Layer::Dropout { rate } | Layer::GaussianDropout { rate } | Layer::AlphaDropout { rate }
                 if !(0.0..1.0).contains(&rate) =>
             {
@@ -325,7 +335,16 @@ impl Layer {
                 units,
                 activation,
                 use_bias,
-            } => dense::forward(kernel, io, activation, units as usize, use_bias, train)?,
+                activity_regularizer,
+            } => {
+                let dense = dense::Dense {
+                    activation,
+                    units: units as usize,
+                    use_bias,
+                    activity_regularizer,
+                };
+                return dense.forward(kernel, io, train);
+            }
             Layer::Activation(activation) => activations::forward(kernel, io, activation),
             Layer::Softmax => activations::forward(kernel, io, Activation::Softmax),
             Layer::Relu {
@@ -381,7 +400,16 @@ impl Layer {
                 units,
                 activation,
                 use_bias,
-            } => return dense::backward(kernel, b, activation, units as usize, use_bias, grad, next),
+                activity_regularizer,
+            } => {
+                let dense = dense::Dense {
+                    activation,
+                    units: units as usize,
+                    use_bias,
+                    activity_regularizer,
+                };
+                return dense.backward(kernel, b, grad, next);
+            }
             Layer::Activation(activation) => activations::backward(b, activation, grad),
             Layer::Softmax => activations::backward(b, Activation::Softmax, grad),
             Layer::Relu {

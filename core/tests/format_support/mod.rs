@@ -124,11 +124,13 @@ pub fn golden_model() -> OwnedModel {
             units: 3,
             activation: Activation::Relu,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Dense {
             units: 2,
             activation: Activation::Softmax,
             use_bias: true,
+            activity_regularizer: None,
         },
     ];
     let params = Network::new(4, &layers).unwrap().param_count();
@@ -171,18 +173,21 @@ pub fn tutorial_model(seed: u64) -> OwnedModel {
             units: 50,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Activation(Activation::Sigmoid),
         Layer::Dense {
             units: 20,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Activation(Activation::Sigmoid),
         Layer::Dense {
             units: 10,
             activation: Activation::Linear,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Activation(Activation::Softmax),
     ];
@@ -277,6 +282,7 @@ pub fn golden_int8_model() -> OwnedInt8 {
         units: 2,
         activation: Activation::Softmax,
         use_bias: true,
+        activity_regularizer: None,
     }];
     OwnedInt8 {
         head: OwnedModel {

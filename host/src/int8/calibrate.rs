@@ -71,11 +71,13 @@ pub(super) fn calibrate(model: &Model, data: &Dataset<'_>, end: usize) -> Result
                     units,
                     activation,
                     use_bias,
+                    activity_regularizer: _,
                 } => (
                     Layer::Dense {
                         units,
                         activation: Activation::Linear,
                         use_bias,
+                        activity_regularizer: None,
                     },
                     Some(Layer::Activation(activation)),
                 ),

@@ -24,6 +24,7 @@ pub fn dequantize(body: &Int8Body<'_>, input_shape: &[usize], head: &Model) -> R
             units: spec.units,
             activation: fused,
             use_bias: spec.use_bias,
+            activity_regularizer: None,
         };
         for k in 0..d.inputs {
             for (j, &s) in data.weight_scales.iter().enumerate() {

@@ -80,6 +80,7 @@ pub(super) fn plan(model: &Model, k: usize) -> Result<Plan, QuantizeError> {
                 units,
                 activation,
                 use_bias,
+                ..
             } => {
                 body.push(BodyDense {
                     layer: i,

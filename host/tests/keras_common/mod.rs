@@ -220,6 +220,7 @@ fn graph_models(sgd: impl Fn(f32, f32, bool) -> Compile) -> [Model; 3] {
         units,
         activation,
         use_bias: true,
+        activity_regularizer: None,
     };
     let mut residual = graph_model(
         "residual",

@@ -116,7 +116,7 @@ struct Entry<'a> {
 
 /// Settings that change what a Dense layer computes or how it trains; any non-null
 /// value is refused.
-const DENSE_UNSUPPORTED: [&str; 3] = ["activity_regularizer", "quantization_config", "lora_rank"];
+const DENSE_UNSUPPORTED: [&str; 2] = ["quantization_config", "lora_rank"];
 
 /// Parses one file's `model_config`; the file is named in its errors.
 struct ConfigParser<'a> {
@@ -550,6 +550,9 @@ impl<'a> ConfigParser<'a> {
                     .filter(|&u| u > 0)
                     .and_then(|u| u32::try_from(u).ok())
                     .ok_or_else(|| self.config(&at, "Dense has no valid units"))?;
+                let activity_regularizer = e.config.get("activity_regularizer").unwrap_or(&Value::Null);
+                let activity_regularizer = regularizer_config::regularizer_from_config(activity_regularizer)
+                    .map_err(|what| self.unsupported(&e.name, format!("activity_regularizer {what}")))?;
                 Layer::Dense {
                     units,
                     activation: self.activation(e)?,
@@ -559,6 +562,7 @@ impl<'a> ConfigParser<'a> {
                             .as_bool()
                             .ok_or_else(|| self.config(&at, format!("use_bias {v} is not a boolean")))?,
                     },
+                    activity_regularizer,
                 }
             }
             "Activation" => Layer::Activation(self.activation(e)?),

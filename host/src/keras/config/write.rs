@@ -152,6 +152,7 @@ fn layer_entry(model: &Model, i: usize, style: Style) -> Node {
             units,
             activation,
             use_bias,
+            activity_regularizer,
         } => {
             config.set("units", Node::Int(units.into()));
             config.set("activation", Node::str(activation.keras_name()));
@@ -167,8 +168,12 @@ fn layer_entry(model: &Model, i: usize, style: Style) -> Node {
                 "bias_regularizer",
                 regularizer_config(r.bias_regularizer.as_ref()),
             );
-            if style != Style::Keras3 {
-                config.set("activity_regularizer", Node::Null);
+            // Keras 3 writes the key only when there is a regularizer; tf_keras always.
+            if style != Style::Keras3 || activity_regularizer.is_some() {
+                config.set(
+                    "activity_regularizer",
+                    regularizer_config(activity_regularizer.as_ref()),
+                );
             }
             config.set(
                 "kernel_constraint",
