@@ -1,8 +1,8 @@
 //! Picks the board: exactly one board feature must be on. Puts its memory layout
 //! (`memory/<board>.x`) where the runtime's `link.x` (cortex-m-rt's, riscv-rt's) finds it (`memory.x` in OUT_DIR) next to
 //! the others (a layout may INCLUDE another, and all INCLUDE `memory/model-region.x`), sets `cfg(family = …)` for the
-//! board's family module, and passes the size of the model to check against the model region
-//! (`MICRODENSE_MODEL`, optional: the linker then fails, naming the sizes, if it does not
+//! board's family module, and checks the size of a model against the model region
+//! (`MICRODENSE_MODEL`, optional: the build then fails, naming the sizes, if it does not
 //! fit). No `memory.x` may sit in the package root: the linker looks in its working directory
 //! first, so that file would win over the board's.
 
@@ -17,6 +17,7 @@ const BOARDS: &[(&str, &str)] = &[
     ("mps2-an386", "mps2"),
     ("mps2-an500", "mps2"),
     ("mps2-an505", "mps2"),
+    ("microbit", "nrf51"),
     ("nrf52840-dk", "nrf52"),
     ("stm32f411", "stm32f4"),
     ("riscv32-virt", "riscv_virt"),
@@ -34,6 +35,38 @@ fn install(from: &Path, to: &Path) {
     if let Err(e) = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, to)) {
         fail(format!("cannot write {}: {e}", to.display()));
     }
+}
+
+/// The length of the MODEL region in `memory/<layout>.x` (`MODEL : ORIGIN = …, LENGTH = 160K`),
+/// or in the layout it INCLUDEs.
+fn model_region_len(layout: &str) -> u64 {
+    let path = format!("memory/{layout}.x");
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| fail(format!("cannot read {path}: {e}")));
+    for line in text.lines().map(str::trim) {
+        if let Some(length) = line
+            .strip_prefix("MODEL")
+            .and_then(|rest| rest.split("LENGTH").nth(1))
+        {
+            let value = length.trim_start_matches([' ', '=']).trim();
+            let (digits, unit) = match value.strip_suffix('K') {
+                Some(kib) => (kib, 1024),
+                None => (value, 1),
+            };
+            return digits
+                .parse::<u64>()
+                .map(|n| n * unit)
+                .unwrap_or_else(|_| fail(format!("{path}: cannot read the MODEL length '{value}'")));
+        }
+        if let Some(other) = line
+            .strip_prefix("INCLUDE ")
+            .and_then(|f| f.trim().strip_suffix(".x"))
+        {
+            if other != "model-region" {
+                return model_region_len(other);
+            }
+        }
+    }
+    fail(format!("{path} has no MODEL region"))
 }
 
 fn main() {
@@ -73,7 +106,7 @@ fn main() {
     install(Path::new(&format!("memory/{board}.x")), &out.join("memory.x"));
     println!("cargo::rustc-link-search={}", out.display());
 
-    // The model to check against the model region at link time (see model-region.x).
+    // The model to check against the model region, if one is given.
     println!("cargo::rerun-if-env-changed=MICRODENSE_MODEL");
     if let Some(model) = env::var_os("MICRODENSE_MODEL") {
         let model = PathBuf::from(model);
@@ -81,7 +114,15 @@ fn main() {
             .unwrap_or_else(|e| fail(format!("MICRODENSE_MODEL={}: {e}", model.display())))
             .len();
         println!("cargo::rerun-if-changed={}", model.display());
-        println!("cargo::rustc-link-arg=--defsym=_microdense_model_bytes={len}");
+        let region = model_region_len(board);
+        if len > region {
+            fail(format!(
+                "the model {} ({len} bytes) does not fit the model region of board {board} ({region} bytes, \
+                 MODEL in memory/{board}.x): use a smaller model (e.g. `microdense quantize`) or a part \
+                 with more flash",
+                model.display()
+            ));
+        }
     }
     println!("cargo::rerun-if-changed=memory");
     println!("cargo::rerun-if-changed=build.rs");

@@ -3,9 +3,10 @@
 #
 #   scripts/firmware-build.sh [--release] [--board BOARD] [--model FILE.mdl] [cargo build options...]
 #
-# Boards (QEMU runs the first five): mps2-an386 (Cortex-M4F, the default), mps2-an385
+# Boards (QEMU runs the first six): mps2-an386 (Cortex-M4F, the default), mps2-an385
 # (Cortex-M3), mps2-an500 (Cortex-M7), mps2-an505 (Cortex-M33), riscv32-virt (QEMU's RISC-V
-# `virt`, rv32imac); built only: stm32f411, nrf52840-dk.
+# `virt`, rv32imac), microbit (nRF51822, Cortex-M0, 16 KiB RAM); built only: stm32f411,
+# nrf52840-dk.
 # e.g. `scripts/firmware-build.sh --release`, `scripts/firmware-build.sh --release --example panic_probe`,
 #      `scripts/firmware-build.sh --release --board mps2-an385`, `... --features micromath`.
 # --model FILE checks at link time that FILE fits the board's model region.
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
         --board) board="${2:?--board needs a name}"; shift ;;
         --model) model="$(realpath "${2:?--model needs a file}")"; shift ;;
         --features) features="${2:?--features needs a list}"; cargo_args+=(--features "$features"); shift ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) cargo_args+=("$1") ;;
     esac
     shift
@@ -56,9 +57,10 @@ cd "$repo/firmware"
 case "$board" in
     mps2-an386|mps2-an500|stm32f411|nrf52840-dk) TARGET=thumbv7em-none-eabihf ;;
     mps2-an385) TARGET=thumbv7m-none-eabi ;;
+    microbit) TARGET=thumbv6m-none-eabi ;;
     mps2-an505) TARGET=thumbv8m.main-none-eabihf ;;
     riscv32-virt) TARGET=riscv32imac-unknown-none-elf ;;
-    *) echo "firmware-build: unknown board '$board' (mps2-an385, mps2-an386, mps2-an500, mps2-an505, riscv32-virt, stm32f411, nrf52840-dk)" >&2; exit 2 ;;
+    *) echo "firmware-build: unknown board '$board' (mps2-an385, mps2-an386, mps2-an500, mps2-an505, riscv32-virt, microbit, stm32f411, nrf52840-dk)" >&2; exit 2 ;;
 esac
 case "$TARGET" in
     riscv32*) qemu_package=qemu-system-misc; qemu_program=qemu-system-riscv32 ;;

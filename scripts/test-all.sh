@@ -32,11 +32,11 @@ else
     skipped+=("real-Keras interop tests (the venv could not be made; see above)")
 fi
 
-step "firmware for every QEMU board (Cortex-M3, M4F, M7, M33, RISC-V rv32imac) and QEMU"
+step "firmware for every QEMU board (Cortex-M0, M3, M4F, M7, M33, RISC-V rv32imac) and QEMU"
 # Each board's ELF goes to the tests as MICRODENSE_FIRMWARE_<BOARD> (MICRODENSE_FIRMWARE: the
 # default board, mps2-an386); tests/tests/device_boards.rs runs one conformance suite on each.
 firmware_ok=1
-for board in mps2-an386 mps2-an385 mps2-an500 mps2-an505 riscv32-virt; do
+for board in mps2-an386 mps2-an385 mps2-an500 mps2-an505 riscv32-virt microbit; do
     if elf=$(bash scripts/firmware-build.sh --release --board "$board" | tail -n 1) && [ -f "$elf" ]; then
         echo "firmware for $board: $elf"
         var="MICRODENSE_FIRMWARE_$(echo "$board" | tr 'a-z-' 'A-Z_')"

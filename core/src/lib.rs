@@ -55,4 +55,9 @@ pub use sgd::Sgd;
 pub use train::{BatchStats, Trainer};
 
 /// Most layers a network may have (a bound for fixed-size containers on devices).
+#[cfg(not(feature = "max-layers-8"))]
 pub const MAX_LAYERS: usize = 64;
+/// Most layers a network may have (a bound for fixed-size containers on devices): 8 with
+/// the feature `max-layers-8`, for parts with 16 KiB of RAM.
+#[cfg(feature = "max-layers-8")]
+pub const MAX_LAYERS: usize = 8;

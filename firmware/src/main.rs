@@ -6,7 +6,7 @@
 
 #[cfg(target_arch = "arm")]
 use cortex_m_rt::entry;
-use microdense_firmware::app::{self, Buffers, Identity};
+use microdense_firmware::app::{self, Buffers, Identity, Loaded};
 use microdense_firmware::board::{self, ExitStatus};
 use microdense_firmware::clock::Clock;
 use microdense_firmware::memory::LinkedMemory;
@@ -19,6 +19,9 @@ const CLOCK_CHECK_ITERATIONS: u32 = 500_000;
 
 /// The server's buffers: static, so the linker proves they fit the RAM.
 static mut BUFFERS: Buffers = Buffers::new();
+
+/// The model, validated at boot: static like the buffers.
+static mut MODEL: Loaded = Loaded::None;
 
 /// Runs `iterations` times a loop of exactly two instructions (`subs`, `bne` on Arm; `addi`,
 /// `bnez` on RISC-V).
@@ -85,9 +88,22 @@ fn main() -> ! {
         check_instructions: 2 * CLOCK_CHECK_ITERATIONS,
         check_ticks,
     };
-    // SAFETY: `main` runs once and never returns, and nothing else names BUFFERS, so this
-    // is the only reference to it for the rest of the program.
-    let buffers = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
-    let _port_error = app::run(&mut board.serial, &board.clock, &LinkedMemory, identity, buffers);
+    // SAFETY: `main` runs once and never returns, and nothing else names BUFFERS or MODEL, so
+    // these are the only references to them for the rest of the program.
+    let (buffers, model) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(BUFFERS),
+            &mut *core::ptr::addr_of_mut!(MODEL),
+        )
+    };
+    app::load_model(identity.model, model);
+    let _port_error = app::run(
+        &mut board.serial,
+        &board.clock,
+        &LinkedMemory,
+        identity,
+        model,
+        buffers,
+    );
     board::exit(ExitStatus::Failure)
 }

@@ -7,34 +7,18 @@ mod device_common;
 
 use device_common::{
     boot, classes, finetune_last_two, host_test, keras_accuracies, labels_u32, mnist, model_trained,
-    pull_finetuned, test_samples, train_samples, trained_tutorial_model,
+    pull_finetuned, quantized, test_samples, train_samples, trained_tutorial_model,
 };
 use microdense::dataset::{Dataset, Features};
 use microdense::device_format::{from_mdl, int8_from_mdl, int8_to_mdl, ExportOptions};
 use microdense::int8::Int8Model;
-use microdense::model::{Compile, Model, TUTORIAL_SPEC};
+use microdense::model::{Compile, TUTORIAL_SPEC};
 use microdense_core::Sgd;
 use microdense_tests::{keras_python, TempDir};
 
 /// The tutorial model (1 epoch) quantised with the last `k` Dense layers float.
 fn int8_tutorial(k: usize) -> Int8Model {
     quantized(&model_trained(TUTORIAL_SPEC, 1.0, Compile::default(), 1), k)
-}
-
-/// `model` quantised on 1000 training images with the last `k` Dense layers float.
-fn quantized(model: &Model, k: usize) -> Int8Model {
-    let train = &mnist().train;
-    let labels = labels_u32(&train.labels[..1000]);
-    let calibration = Dataset::new(
-        Features::U8 {
-            data: &train.images[..1000 * 784],
-            scale: 1.0,
-        },
-        784,
-        &labels,
-    )
-    .unwrap();
-    Int8Model::quantize(model, &calibration, k).unwrap()
 }
 
 /// Runs the first `n` test images on the device and on the host: same classes, same

@@ -1,9 +1,10 @@
 //! The serial link: receiving frames (with a timeout for frames cut off) and sending them.
 
 use embedded_io::{Read, ReadReady, Write};
-use microdense_core::protocol::{encode_frame, Fault, FrameError, MAX_FRAME};
+use microdense_core::protocol::{encode_frame, Fault, FrameError};
 use serde::Serialize;
 
+use super::buffers::RX_FRAME;
 use crate::clock::Clock;
 use crate::idle::WaitForInput;
 
@@ -17,7 +18,7 @@ pub const FRAME_TIMEOUT_TICKS: u64 = 200_000_000;
 /// cut off ([`Fault::CutOff`]), or damaged by the port ([`Fault::Serial`]).
 /// Sleeps while no byte is waiting (the clock's interrupt wakes it too), so a partial frame
 /// always ends.
-pub fn receive<S, C>(serial: &mut S, clock: &C, buf: &mut [u8; MAX_FRAME]) -> Result<usize, Fault>
+pub fn receive<S, C>(serial: &mut S, clock: &C, buf: &mut [u8; RX_FRAME]) -> Result<usize, Fault>
 where
     S: Read + ReadReady + WaitForInput,
     C: Clock,
@@ -61,7 +62,7 @@ where
             }
             if oversized {
                 return Err(Fault::Frame(FrameError::Oversized {
-                    limit: MAX_FRAME as u32,
+                    limit: RX_FRAME as u32,
                 }));
             }
             if len > 0 {
@@ -72,7 +73,7 @@ where
         }
         match buf.get_mut(len) {
             // The last slot stays free: a full buffer is already too long a frame.
-            Some(slot) if len + 1 < MAX_FRAME => {
+            Some(slot) if len + 1 < RX_FRAME => {
                 *slot = byte[0];
                 len += 1;
             }
@@ -90,10 +91,11 @@ pub enum SendError<E> {
     Io(E),
 }
 
-/// Sends `message` with `id` as one frame, built in `buf`.
+/// Sends `message` with `id` as one frame, built in `buf` (a message too long for it is
+/// [`SendError::Frame`]).
 pub fn send<S: Write, T: Serialize>(
     serial: &mut S,
-    buf: &mut [u8; MAX_FRAME],
+    buf: &mut [u8],
     id: u16,
     message: &T,
 ) -> Result<(), SendError<S::Error>> {

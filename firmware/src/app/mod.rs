@@ -10,13 +10,16 @@ mod buffers;
 mod link;
 mod model;
 
-pub use buffers::{Buffers, MAX_INPUT, MAX_INT8_SCRATCH, MAX_SCRATCH, MAX_WIDTH, TRAIN_ARENA};
+pub use buffers::{
+    Buffers, MAX_BATCH, MAX_INPUT, MAX_INT8_SCRATCH, MAX_SCRATCH, MAX_WIDTH, PULL_CHUNK, RX_FRAME,
+    TRAIN_ARENA, TX_FRAME,
+};
 pub use link::{SendError, FRAME_TIMEOUT_TICKS};
 
 use embedded_io::{Read, ReadReady, Write};
 use microdense_core::protocol::{
     decode_values, open_frame, ClockUnit, DeviceInfo, Fault, Limits, Measured, MemoryUse, ModelStatus,
-    Request, Response, Samples, Tally, MAX_BATCH, MAX_CHUNK, PROTOCOL_VERSION, UNKNOWN_ID,
+    Request, Response, Samples, Tally, PROTOCOL_VERSION, UNKNOWN_ID,
 };
 use microdense_core::{argmax, Loss, Optimizer, Rng, Targets};
 
@@ -25,7 +28,8 @@ use crate::idle::WaitForInput;
 use crate::memory::MemoryProbe;
 use crate::model_region::ModelRegion;
 use crate::FIRMWARE_VERSION;
-use model::{small, BatchSource, Loaded, SampleBuffers, Stopwatch, Tuned};
+pub use model::Loaded;
+use model::{small, BatchSource, SampleBuffers, Stopwatch, Tuned};
 
 /// What the firmware tells about itself.
 #[derive(Clone, Copy, Debug)]
@@ -48,19 +52,29 @@ struct Server<'a, C, M> {
     clock: &'a C,
     memory: &'a M,
     identity: Identity<'a>,
-    loaded: Loaded,
+    loaded: &'a Loaded,
     tuned: Option<Tuned>,
     totals: Tally,
     measured: Measured,
     rng: Rng,
 }
 
-/// Serves the host until the serial port fails; returns the port's error.
+/// Validates the model in `region` into `loaded` (CRC, version, shapes, and that it fits the
+/// buffers), before [`run`] serves it. A function of its own, so the decoder's stack frame is
+/// gone before the server's starts: on a 16 KiB part they would not fit on top of each other.
+#[inline(never)]
+pub fn load_model(region: ModelRegion, loaded: &mut Loaded) {
+    model::load(region.bytes(), region.is_blank(), loaded);
+}
+
+/// Serves the host the model `loaded` ([`load_model`]) until the serial port fails; returns the
+/// port's error.
 pub fn run<S, C, M>(
     serial: &mut S,
     clock: &C,
     memory: &M,
     identity: Identity<'_>,
+    loaded: &Loaded,
     buffers: &mut Buffers,
 ) -> SendError<S::Error>
 where
@@ -68,12 +82,11 @@ where
     C: Clock,
     M: MemoryProbe,
 {
-    let region = identity.model;
     let mut server = Server {
         clock,
         memory,
         identity,
-        loaded: model::load(region.bytes(), region.is_blank()),
+        loaded,
         tuned: None,
         totals: Tally::default(),
         measured: Measured {
@@ -206,7 +219,7 @@ impl<'r> Records<'r> {
 impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
     /// The valid model, or the reason there is none.
     fn model(&self) -> Result<&microdense_core::format::ModelView<'static>, Fault> {
-        match &self.loaded {
+        match self.loaded {
             Loaded::Ready(view) => Ok(view),
             _ => Err(self.no_model()),
         }
@@ -214,7 +227,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
 
     /// Why there is no valid model (only meaningful when there is none).
     fn no_model(&self) -> Fault {
-        match &self.loaded {
+        match self.loaded {
             Loaded::Corrupted(why) => Fault::BadModel(*why),
             _ => Fault::NoModel {
                 address: self.identity.model.address(),
@@ -223,8 +236,9 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
     }
 
     /// Measures one inference on an all-zero input, so Info has a figure from the start.
+    #[inline(never)]
     fn calibrate(&mut self, buffers: &mut Buffers) {
-        let Loaded::Ready(view) = &self.loaded else {
+        let Loaded::Ready(view) = self.loaded else {
             return;
         };
         let Ok(net) = view.network() else { return };
@@ -242,28 +256,17 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         }
     }
 
+    #[inline(never)]
     fn handle<S: Write>(
         &mut self,
         request: &Request<'_>,
         work: &mut Work<'_>,
-        tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
+        tx: &mut [u8; TX_FRAME],
         id: u16,
         serial: &mut S,
     ) -> Result<Sent, Fault> {
         match request {
-            Request::Info => {
-                let summary = match &self.loaded {
-                    Loaded::Ready(view) => Some(model::summary(view, self.tuned.as_ref())?),
-                    _ => None,
-                };
-                let status = match (&self.loaded, summary) {
-                    (Loaded::Corrupted(why), _) => ModelStatus::Corrupted(*why),
-                    (_, Some(s)) => ModelStatus::Ok(s),
-                    _ => ModelStatus::None,
-                };
-                let info = Response::Info(self.info(status));
-                send_now(serial, tx, id, &info)
-            }
+            Request::Info => self.send_info(tx, id, serial),
             Request::Infer(samples) => self.infer(samples, work, tx, id, serial),
             Request::Evaluate { reset, loss, samples } => self.evaluate(*reset, *loss, samples, work),
             Request::Train {
@@ -282,12 +285,26 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         }
     }
 
+    #[inline(never)]
+    fn send_info<S: Write>(&self, tx: &mut [u8; TX_FRAME], id: u16, serial: &mut S) -> Result<Sent, Fault> {
+        let summary = match self.loaded {
+            Loaded::Ready(view) => Some(model::summary(view, self.tuned.as_ref())?),
+            _ => None,
+        };
+        let status = match (self.loaded, summary) {
+            (Loaded::Corrupted(why), _) => ModelStatus::Corrupted(*why),
+            (_, Some(s)) => ModelStatus::Ok(s),
+            _ => ModelStatus::None,
+        };
+        send_now(serial, tx, id, &Response::Info(self.info(status)))
+    }
+
     fn info<'s>(&self, model: ModelStatus) -> DeviceInfo<'s>
     where
         'a: 's,
     {
         let m = self.memory.report();
-        let flash_model = match &self.loaded {
+        let flash_model = match self.loaded {
             Loaded::Ready(view) => view.header().len as u32,
             _ => 0,
         };
@@ -334,7 +351,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
     }
 
     fn loss_for(&self, requested: Option<Loss>) -> Loss {
-        let trained = match &self.loaded {
+        let trained = match self.loaded {
             Loaded::Ready(view) => view.training().map(|t| t.loss),
             _ => None,
         };
@@ -344,11 +361,12 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             .unwrap_or(Loss::CategoricalCrossentropy)
     }
 
+    #[inline(never)]
     fn infer<S: Write>(
         &mut self,
         samples: &Samples<'_>,
         work: &mut Work<'_>,
-        tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
+        tx: &mut [u8; TX_FRAME],
         id: u16,
         serial: &mut S,
     ) -> Result<Sent, Fault> {
@@ -370,6 +388,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         send_now(serial, tx, id, &Response::Inferred { class, scores, ticks })
     }
 
+    #[inline(never)]
     fn evaluate(
         &mut self,
         reset: bool,
@@ -417,6 +436,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         }))
     }
 
+    #[inline(never)]
     fn train(
         &mut self,
         layers: usize,
@@ -427,7 +447,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
     ) -> Result<Sent, Fault> {
         let loss = self.loss_for(loss);
         // Borrows only `loaded`, so the step can update the other fields.
-        let view = match &self.loaded {
+        let view = match self.loaded {
             Loaded::Ready(view) => view,
             _ => return Err(self.no_model()),
         };
@@ -501,18 +521,26 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         }))
     }
 
+    #[inline(never)]
     fn pull<S: Write>(
         &mut self,
         offset: u32,
         len: u16,
         work: &mut Work<'_>,
-        tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
+        tx: &mut [u8; TX_FRAME],
         id: u16,
         serial: &mut S,
     ) -> Result<Sent, Fault> {
         let view = self.model()?;
-        let image =
-            model::FileImage::new(self.identity.model.bytes(), view, self.tuned.as_ref(), work.arena)?;
+        // The int8 scratch is free while pulling: the tuned file's head is generated there.
+        let head = bytemuck::cast_slice_mut::<i8, u8>(work.sample.int8);
+        let image = model::FileImage::new(
+            self.identity.model.bytes(),
+            view,
+            self.tuned.as_ref(),
+            work.arena,
+            head,
+        )?;
         let total = image.len();
         let offset = offset as usize;
         if offset > total {
@@ -521,10 +549,11 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
                 total: small(total),
             });
         }
-        let take = usize::from(len).min(MAX_CHUNK).min(total - offset);
-        let mut chunk = [0u8; MAX_CHUNK];
+        let take = usize::from(len).min(PULL_CHUNK).min(total - offset);
+        // The input buffer is free while pulling: the chunk goes there, not on the stack.
+        let chunk = &mut bytemuck::cast_slice_mut::<f32, u8>(work.sample.input)[..take];
         let crc = image.crc();
-        image.read(offset, &mut chunk[..take], crc);
+        image.read(offset, chunk, crc);
         send_now(
             serial,
             tx,
@@ -533,7 +562,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
                 offset: offset as u32,
                 total: total as u32,
                 crc,
-                bytes: &chunk[..take],
+                bytes: chunk,
             },
         )
     }
@@ -542,7 +571,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
 /// Sends a reply that borrows request-local data right away.
 fn send_now<S: Write>(
     serial: &mut S,
-    tx: &mut [u8; microdense_core::protocol::MAX_FRAME],
+    tx: &mut [u8; TX_FRAME],
     id: u16,
     response: &Response<'_>,
 ) -> Result<Sent, Fault> {

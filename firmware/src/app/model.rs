@@ -15,6 +15,9 @@ use super::buffers::{MAX_INPUT, MAX_INT8_SCRATCH, MAX_SCRATCH, MAX_WIDTH, TRAIN_
 /// What the model region holds.
 // One value for the program's life, in static memory: there is no heap to box the view in.
 #[allow(clippy::large_enum_variant)]
+// A tag of its own, `None` first: the static holding it starts as zeros, in `.bss` (with a
+// niche in the view, `None` had non-zero bytes, which put it in `.data`: flash and RAM).
+#[repr(u8)]
 pub enum Loaded {
     /// Nothing was ever written there.
     None,
@@ -25,19 +28,25 @@ pub enum Loaded {
 }
 
 /// Validates the model at the start of `region` (CRC, version, shapes, via core's decoder)
-/// and checks it fits the firmware's buffers.
-pub fn load(region: &'static [u8], blank: bool) -> Loaded {
-    if blank {
-        return Loaded::None;
+/// and checks it fits the firmware's buffers; the result goes straight into `loaded`, so the
+/// decoded model (about 1 KB) is not copied around the stack.
+pub fn load(region: &'static [u8], blank: bool, loaded: &mut Loaded) {
+    *loaded = match (blank, decode_prefix(region)) {
+        (true, _) => Loaded::None,
+        (false, Ok((view, _))) => Loaded::Ready(view),
+        (false, Err(e)) => Loaded::Corrupted(ModelFault::File(e)),
+    };
+    let Loaded::Ready(view) = loaded else {
+        return;
+    };
+    if let Err(fault) = fits_buffers(view) {
+        *loaded = Loaded::Corrupted(fault);
     }
-    let view = match decode_prefix(region) {
-        Ok((view, _)) => view,
-        Err(e) => return Loaded::Corrupted(ModelFault::File(e)),
-    };
-    let net = match view.network() {
-        Ok(net) => net,
-        Err(e) => return Loaded::Corrupted(ModelFault::Network(e)),
-    };
+}
+
+/// Checks a decoded model against the firmware's buffers.
+fn fits_buffers(view: &ModelView<'static>) -> Result<(), ModelFault> {
+    let net = view.network().map_err(ModelFault::Network)?;
     let body = view.int8_body();
     let checks = [
         (Capacity::InputValues, view.input_width(), MAX_INPUT),
@@ -61,14 +70,14 @@ pub fn load(region: &'static [u8], blank: bool) -> Loaded {
     ];
     for (buffer, needed, available) in checks {
         if needed > available {
-            return Loaded::Corrupted(ModelFault::TooLarge {
+            return Err(ModelFault::TooLarge {
                 buffer,
                 needed: small(needed),
                 available: small(available),
             });
         }
     }
-    Loaded::Ready(view)
+    Ok(())
 }
 
 /// The fine-tuned suffix living in the training arena: `[weights n | optimizer state m |
@@ -324,18 +333,21 @@ pub struct FileImage<'a> {
     tuned: Option<(&'a Tuned, &'a [f32])>,
     /// The int8 body's data region (empty without a body).
     int8: &'a [u8],
-    head: heapless::Vec<u8, 512>,
+    /// The generated header and metadata (empty when the file is the flash copy).
+    head: &'a [u8],
     layout: FileLayout,
 }
 
 impl<'a> FileImage<'a> {
     /// The file of `view` (whose bytes start `flash`), with `tuned` weights and optimizer
-    /// state from `arena` when tuned.
+    /// state from `arena` when tuned; its header and metadata are generated into `head`
+    /// (a free buffer, not the stack).
     pub fn new(
         flash: &'static [u8],
         view: &'a ModelView<'static>,
         tuned: Option<&'a Tuned>,
         arena: &'a [f32],
+        head: &'a mut [u8],
     ) -> Result<Self, Fault> {
         let file_len = view.header().len;
         let flash_file = FileLayout {
@@ -351,7 +363,7 @@ impl<'a> FileImage<'a> {
                 view,
                 tuned: None,
                 int8: &[],
-                head: heapless::Vec::new(),
+                head: &[],
                 layout: flash_file,
             });
         };
@@ -372,17 +384,13 @@ impl<'a> FileImage<'a> {
                 state,
             }),
         };
-        let mut head = [0u8; 512];
-        let layout = model.encode_head(&mut head).map_err(Fault::ModelHead)?;
-        let mut kept = heapless::Vec::new();
-        // `encode_head` succeeded, so the head fits the 512 bytes.
-        let _ = kept.extend_from_slice(&head[..layout.weights]);
+        let layout = model.encode_head(head).map_err(Fault::ModelHead)?;
         Ok(FileImage {
             flash,
             view,
             tuned: Some((tuned, &arena[..tuned.params + tuned.state])),
             int8: body.map_or(&[], |b| b.data()),
-            head: kept,
+            head: &head[..layout.weights],
             layout,
         })
     }

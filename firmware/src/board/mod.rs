@@ -4,7 +4,8 @@
 //! and links its `memory/<board>.x`). Each provides [`init`] returning a [`Board`] (a serial
 //! port implementing `embedded-io` and [`WaitForInput`](crate::idle::WaitForInput), and a
 //! [`BoardClock`]), [`exit`], [`NAME`] and the panic report. What a family of boards shares
-//! lives in its own module (build.rs sets `cfg(family = …)`): `cmsdk_uart` and `mps2` for QEMU's MPS2 boards, `cortex_m` and
+//! lives in its own module (build.rs sets `cfg(family = …)`): `cmsdk_uart` and `mps2` for QEMU's MPS2 boards, `semihosting` for them and the
+//! micro:bit, `nrf_uart` for the nRF51 and nRF52 parts, `cortex_m` and
 //! `systick` for every Cortex-M core, `ns16550_uart`, `riscv_wake` and `riscv_virt` for QEMU's RISC-V `virt`.
 
 #[cfg(target_arch = "arm")]
@@ -25,12 +26,20 @@ mod mps2;
 #[cfg(family = "mps2")]
 use mps2 as active;
 
+#[cfg(any(family = "mps2", family = "nrf51"))]
+mod semihosting;
+
 #[cfg(family = "nrf52")]
 mod nrf52840_dk;
 #[cfg(family = "nrf52")]
 use nrf52840_dk as active;
-#[cfg(family = "nrf52")]
+#[cfg(any(family = "nrf51", family = "nrf52"))]
 mod nrf_uart;
+
+#[cfg(family = "nrf51")]
+mod microbit;
+#[cfg(family = "nrf51")]
+use microbit as active;
 
 #[cfg(family = "stm32f4")]
 mod stm32f411;

@@ -3,12 +3,13 @@
 //! panic reports (they go to QEMU's stdout/stderr, never into the serial data). A board of
 //! the family is one [`Part`] constant (and its `memory/<board>.x`).
 
-use cortex_m_semihosting::{debug, hio};
-
 use super::cmsdk_uart::CmsdkUart;
-use super::systick::SysTickClock;
-use super::{Board, ExitStatus};
+use super::systick::{SysTickClock, TickScale};
+use super::Board;
 use crate::clock::TickUnit;
+
+pub use super::semihosting::exit;
+pub(crate) use super::semihosting::report_panic;
 
 /// What tells one MPS2 board from another.
 pub struct Part {
@@ -74,28 +75,10 @@ pub fn init() -> Option<Board> {
     Some(Board {
         // SAFETY: `Peripherals::take` succeeded, so this runs once: nothing else owns UART0.
         serial: unsafe { CmsdkUart::new(PART.uart0, PART.uart0_rx_irq, PART.sysclk_hz) },
-        clock: SysTickClock::start(core.SYST, instructions_per_tick, TickUnit::Instructions),
+        clock: SysTickClock::start(
+            core.SYST,
+            TickScale::whole(instructions_per_tick),
+            TickUnit::Instructions,
+        ),
     })
-}
-
-/// Ends the program: QEMU exits with status 0 for success, 1 for failure.
-pub fn exit(status: ExitStatus) -> ! {
-    debug::exit(match status {
-        ExitStatus::Success => debug::EXIT_SUCCESS,
-        ExitStatus::Failure => debug::EXIT_FAILURE,
-    });
-    // Only reached without a semihosting host (no debugger attached): stop here.
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
-/// Prints a panic report (one line, without its newline) on QEMU's stderr (semihosting), apart
-/// from the serial data.
-pub(crate) fn report_panic(report: &[u8]) {
-    if let Ok(mut stderr) = hio::hstderr() {
-        // Nothing more can be done if the report itself fails.
-        let _ = stderr.write_all(report);
-        let _ = stderr.write_all(b"\n");
-    }
 }

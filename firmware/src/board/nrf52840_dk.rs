@@ -6,7 +6,7 @@
 use core::ptr::{read_volatile, write_volatile};
 
 use super::nrf_uart::{write_for_panic, NrfUart};
-use super::systick::SysTickClock;
+use super::systick::{SysTickClock, TickScale};
 use super::Board;
 use crate::clock::TickUnit;
 
@@ -38,7 +38,7 @@ pub fn init() -> Option<Board> {
     Some(Board {
         // SAFETY: `Peripherals::take` succeeded, so this runs once.
         serial: unsafe { NrfUart::new(TX_PIN, RX_PIN) },
-        clock: SysTickClock::start(core.SYST, 1, TickUnit::Cycles),
+        clock: SysTickClock::start(core.SYST, TickScale::whole(1), TickUnit::Cycles),
     })
 }
 

@@ -159,7 +159,9 @@ impl embedded_io::Write for NrfUart {
     }
 }
 
-/// Writes `bytes` to UART0 whoever owns it, for a panic report (the program is ending).
+/// Writes `bytes` to UART0 whoever owns it, for a panic report (the program is ending) on a
+/// board without semihosting.
+#[cfg(family = "nrf52")]
 pub fn write_for_panic(bytes: &[u8]) {
     for &byte in bytes {
         write_reg(EVENTS_TXDRDY, 0);

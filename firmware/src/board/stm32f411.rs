@@ -11,7 +11,7 @@ use stm32f4xx_hal::rcc::Config as RccConfig;
 use stm32f4xx_hal::serial::config::Config as SerialConfig;
 
 use super::cortex_m::{sleep_until, Irq};
-use super::systick::SysTickClock;
+use super::systick::{SysTickClock, TickScale};
 use super::Board;
 use crate::clock::TickUnit;
 use crate::idle::WaitForInput;
@@ -137,7 +137,7 @@ pub fn init() -> Option<Board> {
         .modify(|_, w| w.rxneie().set_bit());
     Some(Board {
         serial: Usart2 { serial },
-        clock: SysTickClock::start(core.SYST, 1, TickUnit::Cycles),
+        clock: SysTickClock::start(core.SYST, TickScale::whole(1), TickUnit::Cycles),
     })
 }
 

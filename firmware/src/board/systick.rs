@@ -15,22 +15,47 @@ const RELOAD: u32 = 0x00FF_FFFF;
 /// SysTick periods completed since the clock started.
 static WRAPS: AtomicU32 = AtomicU32::new(0);
 
+// Only this handler writes WRAPS once the clock runs (a load and a store: the Cortex-M0 has no
+// atomic read-modify-write), and readers mask interrupts.
 #[exception]
 fn SysTick() {
-    WRAPS.fetch_add(1, Ordering::Relaxed);
+    WRAPS.store(WRAPS.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+}
+
+/// How many ticks of the clock's unit one SysTick tick is: `numerator / 2^shift` (62.5 =
+/// 125 / 2 instructions at the micro:bit's 16 MHz under QEMU's one instruction per
+/// nanosecond). A power of two below, so reading the clock divides by shifting: a Cortex-M0
+/// has no divide instruction, and a 64-bit division's library call would take a few hundred
+/// instructions of every measurement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TickScale {
+    /// Ticks of the unit per `2^shift` SysTick ticks.
+    pub numerator: u32,
+    /// The power of two the numerator is divided by.
+    pub shift: u32,
+}
+
+impl TickScale {
+    /// `n` ticks of the unit per SysTick tick.
+    pub const fn whole(n: u32) -> Self {
+        TickScale {
+            numerator: n,
+            shift: 0,
+        }
+    }
 }
 
 /// A [`Clock`] counting SysTick ticks at the core clock, scaled to the board's tick unit.
 pub struct SysTickClock {
     _syst: SYST,
-    scale: u32,
+    scale: TickScale,
     unit: TickUnit,
 }
 
 impl SysTickClock {
     /// Starts SysTick from the core clock, counting wraps in its exception; each SysTick tick
     /// counts as `scale` ticks of `unit`.
-    pub fn start(mut syst: SYST, scale: u32, unit: TickUnit) -> Self {
+    pub fn start(mut syst: SYST, scale: TickScale, unit: TickUnit) -> Self {
         syst.disable_counter();
         syst.set_clock_source(SystClkSource::Core);
         syst.set_reload(RELOAD);
@@ -73,7 +98,10 @@ impl SysTickClock {
 
 impl Clock for SysTickClock {
     fn now(&self) -> u64 {
-        Self::raw_ticks().saturating_mul(u64::from(self.scale))
+        // No overflow in practice: 2^64 / 125 SysTick ticks of 16 MHz are 292 centuries (and
+        // wrapping multiplication is a few instructions on a Cortex-M0, where overflow
+        // checking takes a library call).
+        Self::raw_ticks().wrapping_mul(u64::from(self.scale.numerator)) >> self.scale.shift
     }
 
     fn unit(&self) -> TickUnit {
@@ -81,6 +109,6 @@ impl Clock for SysTickClock {
     }
 
     fn resolution(&self) -> u32 {
-        self.scale
+        self.scale.numerator.div_ceil(1 << self.scale.shift)
     }
 }

@@ -11,7 +11,7 @@ use microdense::device::{
 use microdense::mnist::Split;
 use microdense::model_io::FileKind;
 use microdense::plot::ConfusionMatrix;
-use microdense_core::Rng;
+use microdense_core::{Rng, Sgd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -117,7 +117,8 @@ enum DeviceCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Measure: one inference, training steps (batch 1 and 8, last 2 layers), then Info.
+    /// Measure: one inference, training steps (batch 1 and 8, or the device's most, on the
+    /// last 2 layers, or the last one where its arena holds no more), then Info.
     Bench {
         #[command(flatten)]
         data: DataArgs,
@@ -441,13 +442,28 @@ fn macs(file: &[u8]) -> Option<u64> {
     )
 }
 
-/// Weighted layers of a `.mdl` file's float network (an int8 model's head): the ones a
-/// device can fine-tune (0 for a file that does not decode).
-fn float_weighted_layers(file: &[u8]) -> usize {
+/// How many of its last 2 weighted float layers (an int8 model's head) a device whose
+/// training arena holds `arena` f32 can fine-tune on one sample with the optimizer it would
+/// step (`sgd`, else the file's own, else plain SGD): 0 when none (or the file does not
+/// decode).
+fn bench_layers(file: &[u8], sgd: Option<Sgd>, arena: usize) -> usize {
     let aligned = microdense::device_format::AlignedBytes::new(file);
-    microdense_core::format::decode(aligned.bytes())
-        .ok()
-        .and_then(|view| view.network().ok().map(|net| net.weighted_layer_count()))
+    let Ok(view) = microdense_core::format::decode(aligned.bytes()) else {
+        return 0;
+    };
+    let Ok(net) = view.network() else { return 0 };
+    let optimizer = match (sgd, view.training()) {
+        (Some(sgd), _) => microdense_core::Optimizer::from(sgd),
+        (None, Some(t)) => t.optimizer.clone(),
+        (None, None) => microdense_core::Optimizer::from(Sgd::default()),
+    };
+    (1..=net.weighted_layer_count().min(2))
+        .rev()
+        .find(|&k| {
+            microdense_core::Trainer::last_weighted(net, k)
+                .fine_tune_len(&optimizer, 1)
+                .is_ok_and(|len| len <= arena)
+        })
         .unwrap_or(0)
 }
 
@@ -469,24 +485,33 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<()> {
     device.reset()?;
     let (_, _, infer_ticks) = device.infer(&test, 0)?;
     let file = device.pull(&mut |_, _| {})?;
-    // Fine-tuning figures when the float network (an int8 model's head) has 2 weighted layers.
-    let trainable = float_weighted_layers(&file) >= 2;
-    let (one, eight) = if trainable {
-        // The model's own optimizer (Adam, ...), else plain SGD.
-        let sgd = device.info()?.model.sgd_override(None, None)?;
-        device.train_step(2, sgd, None, &train, &[0])?;
-        let one = device.info()?;
-        let batch: Vec<usize> = (0..8).collect();
-        device.train_step(2, sgd, None, &train, &batch)?;
-        (Some(one), device.info()?)
-    } else {
-        (None, device.info()?)
+    // Fine-tuning figures for the last 2 float weighted layers (an int8 model's head), or the
+    // last one where the device's arena holds no more, at batch 1 and at batch 8 (or the most
+    // a request may carry); the model's own optimizer (Adam, ...), else plain SGD.
+    let info = device.info()?;
+    let sgd = info.model.sgd_override(None, None)?;
+    let layers = bench_layers(&file, sgd, info.limits.train_arena as usize);
+    let large = 8.min(info.limits.max_batch as usize);
+    let mut steps = Vec::new();
+    if layers > 0 {
+        for batch in [1, large] {
+            if steps.iter().any(|&(b, _)| b == batch) {
+                continue;
+            }
+            let indices: Vec<usize> = (0..batch).collect();
+            device.train_step(layers as u8, sgd, None, &train, &indices)?;
+            steps.push((batch, device.info()?));
+        }
+    }
+    let last = match steps.last() {
+        Some((_, info)) => info.clone(),
+        None => device.info()?,
     };
     device.reset()?;
-    let unit = eight.unit();
-    println!("{eight}");
+    let unit = last.unit();
+    println!("{last}");
     println!();
-    let m = &eight.memory;
+    let m = &last.memory;
     println!("| figure | value |");
     println!("| --- | --- |");
     println!("| flash: firmware code | {} bytes |", m.flash_code);
@@ -495,19 +520,14 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<()> {
         "| RAM: static + stack high-water | {} + {} = {} bytes |",
         m.static_ram,
         m.stack_used,
-        eight.ram_used()
+        last.ram_used()
     );
-    println!("| RAM: inference buffers | {} bytes |", eight.measured.infer_ram);
-    if let Some(one) = &one {
+    println!("| RAM: inference buffers | {} bytes |", last.measured.infer_ram);
+    for (batch, info) in &steps {
         println!(
-            "| RAM: fine-tune last 2 layers ({}), batch 1 | {} bytes |",
-            optimizer_name(one),
-            one.measured.train_ram
-        );
-        println!(
-            "| RAM: fine-tune last 2 layers ({}), batch 8 | {} bytes |",
-            optimizer_name(&eight),
-            eight.measured.train_ram
+            "| RAM: fine-tune last {layers} layers ({}), batch {batch} | {} bytes |",
+            optimizer_name(info),
+            info.measured.train_ram
         );
     }
     match macs(&file) {
@@ -517,14 +537,10 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<()> {
         ),
         None => println!("| {unit} per inference | {infer_ticks} |"),
     }
-    if let Some(one) = &one {
+    for (batch, info) in &steps {
         println!(
-            "| {unit} per training sample (last 2 layers), batch 1 | {} |",
-            one.measured.train_ticks_per_sample
-        );
-        println!(
-            "| {unit} per training sample (last 2 layers), batch 8 | {} |",
-            eight.measured.train_ticks_per_sample
+            "| {unit} per training sample (last {layers} layers), batch {batch} | {} |",
+            info.measured.train_ticks_per_sample
         );
     }
     Ok(())

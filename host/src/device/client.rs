@@ -21,6 +21,8 @@ pub struct Device {
     next_id: u16,
     /// Bytes received after the last complete frame.
     pending: Vec<u8>,
+    /// Most samples the device takes in one request (its Info's limits), once known.
+    max_batch: Option<usize>,
 }
 
 /// The result of evaluating samples.
@@ -58,6 +60,7 @@ impl Device {
             timeout,
             next_id: 0,
             pending: Vec::new(),
+            max_batch: None,
         }
     }
 
@@ -146,10 +149,21 @@ impl Device {
 
     /// What the device is, holds and measured.
     pub fn info(&mut self) -> Result<InfoReport, DeviceError> {
-        self.call(&Request::Info, |r| match r {
+        let report = self.call(&Request::Info, |r| match r {
             Response::Info(info) => Ok(InfoReport::from(&info)),
             other => Self::unexpected("Info", &other),
-        })
+        })?;
+        self.max_batch = Some(report.limits.max_batch as usize);
+        Ok(report)
+    }
+
+    /// Most samples the device takes in one request (asks for its Info the first time): a
+    /// device with little RAM receives only frames of that many samples.
+    fn max_batch(&mut self) -> Result<usize, DeviceError> {
+        match self.max_batch {
+            Some(n) => Ok(n),
+            None => Ok(self.info()?.limits.max_batch as usize),
+        }
     }
 
     /// Runs sample `index` of `set` (its label is not sent): the class, the scores and the
@@ -188,7 +202,8 @@ impl Device {
             total: Tally::default(),
             predictions: Vec::with_capacity(indices.len()),
         };
-        for (n, (count, data)) in set.pack(indices, usize::MAX)?.into_iter().enumerate() {
+        let max_batch = self.max_batch()?;
+        for (n, (count, data)) in set.pack(indices, max_batch)?.into_iter().enumerate() {
             let request = Request::Evaluate {
                 reset: n == 0,
                 loss,
@@ -219,7 +234,7 @@ impl Device {
     }
 
     /// One SGD step on the last `layers` weighted layers over the samples `batch` of `set`
-    /// (one frame: errors if they do not fit one).
+    /// (one frame: errors if they do not fit one, or are more than the device's Info allows).
     pub fn train_step(
         &mut self,
         layers: u8,
@@ -228,6 +243,14 @@ impl Device {
         set: &SampleSet<'_>,
         batch: &[usize],
     ) -> Result<StepResult, DeviceError> {
+        let max_batch = self.max_batch()?;
+        if batch.len() > max_batch {
+            return Err(DeviceError::Usage(format!(
+                "a batch of {} samples is more than the device takes in one request ({max_batch}, \
+                 its Info's limits); use a batch size of at most {max_batch}",
+                batch.len()
+            )));
+        }
         let packs = set.pack(batch, batch.len())?;
         let [(count, data)] = packs.as_slice() else {
             return Err(DeviceError::Usage(format!(

@@ -99,6 +99,14 @@ pub const BOARDS: &[QemuBoard] = &[
         // No firmware of QEMU's own: the reset vector jumps straight to ours at 0x8000_0000.
         options: &["-bios", "none"],
     },
+    QemuBoard {
+        name: "microbit",
+        emulator: "qemu-system-arm",
+        machine: "microbit",
+        cpu: "cortex-m0",
+        target: "thumbv6m-none-eabi",
+        options: &[],
+    },
 ];
 
 impl QemuBoard {

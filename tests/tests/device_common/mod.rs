@@ -7,6 +7,7 @@ use microdense::device::{Device, Evaluation, Qemu, QemuBoard, QemuConfig, Sample
 use microdense::device_format::{from_mdl, AlignedBytes};
 use microdense::device_format::{to_mdl, ExportOptions};
 use microdense::fit::FitOptions;
+use microdense::int8::Int8Model;
 use microdense::mnist::{Lookup, Mnist};
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
 use microdense_core::format::decode;
@@ -110,6 +111,22 @@ pub fn model_trained(spec: &str, scale: f32, compile: Compile, epochs: usize) ->
     model
 }
 
+/// `model` quantised on 1000 training images with the last `k` Dense layers float.
+pub fn quantized(model: &Model, k: usize) -> Int8Model {
+    let train = &mnist().train;
+    let labels = labels_u32(&train.labels[..1000]);
+    let calibration = Dataset::new(
+        Features::U8 {
+            data: &train.images[..1000 * 784],
+            scale: 1.0,
+        },
+        784,
+        &labels,
+    )
+    .unwrap();
+    Int8Model::quantize(model, &calibration, k).unwrap()
+}
+
 /// The model as a `.mdl` file with its training state, the last 2 Dense layers trainable.
 pub fn mdl(model: &Model) -> Vec<u8> {
     let options = ExportOptions {
@@ -194,25 +211,37 @@ pub fn assert_training_matches_host(device: &mut Device, model: &Model, sgd: Opt
 /// As [`assert_training_matches_host`], the last batch `last_batch` images (smaller for
 /// optimizers whose state leaves a batch of 16 no room in the training arena).
 pub fn assert_steps_match_host(device: &mut Device, model: &Model, sgd: Option<Sgd>, last_batch: usize) {
+    let batches = [
+        (0..1).collect(),
+        (1..9).collect(),
+        (100..100 + last_batch).collect(),
+    ];
+    assert_batches_match_host(device, model, sgd, 2, &batches);
+}
+
+/// As [`assert_training_matches_host`], one step per batch of training-image indices in
+/// `batches`, on the last `trained` Dense layers.
+pub fn assert_batches_match_host(
+    device: &mut Device,
+    model: &Model,
+    sgd: Option<Sgd>,
+    trained: usize,
+    batches: &[Vec<usize>],
+) {
     let optimizer = match sgd {
         Some(sgd) => Optimizer::from(sgd),
         None => model.compile.as_ref().unwrap().optimizer.clone(),
     };
     let loss = Loss::CategoricalCrossentropy;
     let set = train_samples();
-    let batches: [Vec<usize>; 3] = [
-        (0..1).collect(),
-        (1..9).collect(),
-        (100..100 + last_batch).collect(),
-    ];
 
-    // Host: core's Trainer over the whole network, the last 2 Dense layers trainable,
-    // starting as the device does: from the file's optimizer state when it has this
-    // optimizer's layout, else from a fresh one.
+    // Host: core's Trainer over the whole network, the last `trained` Dense layers
+    // trainable, starting as the device does: from the file's optimizer state when it has
+    // this optimizer's layout, else from a fresh one.
     let layers = model.core_layers();
     let wiring = model.wiring();
     let net = Network::graph(784, &layers, &wiring).unwrap();
-    let trainer = Trainer::last_weighted(net, 2);
+    let trainer = Trainer::last_weighted(net, trained);
     let frozen = trainer.frozen_param_count();
     let slots = optimizer.slots();
     let mut trainable = model.params[frozen..].to_vec();
@@ -227,7 +256,7 @@ pub fn assert_steps_match_host(device: &mut Device, model: &Model, sgd: Option<S
     let mut scalars = saved.scalars;
     let mut grads = vec![0.0; trainable.len()];
     let mut host_stats = Vec::new();
-    for batch in &batches {
+    for batch in batches {
         let inputs: Vec<f32> = batch
             .iter()
             .flat_map(|&i| set.values(i).iter().map(|&b| b as f32))
@@ -255,8 +284,10 @@ pub fn assert_steps_match_host(device: &mut Device, model: &Model, sgd: Option<S
 
     // Device: the same steps, then the model pulled back.
     let mut device_stats = Vec::new();
-    for batch in &batches {
-        let step = device.train_step(2, sgd, Some(loss), &set, batch).unwrap();
+    for batch in batches {
+        let step = device
+            .train_step(trained as u8, sgd, Some(loss), &set, batch)
+            .unwrap();
         device_stats.push(step.batch);
         assert!(step.iterations <= scalars.iterations);
     }
@@ -295,7 +326,7 @@ pub fn assert_steps_match_host(device: &mut Device, model: &Model, sgd: Option<S
     );
     assert_eq!(bits(&pulled_state.slots[frozen * slots..]), bits(&state));
     assert_eq!(pulled.compile.unwrap().optimizer, optimizer);
-    assert!(!pulled.layers[0].trainable && pulled.layers[2].trainable);
+    assert!(!pulled.layers[0].trainable && pulled.layers.last().unwrap().trainable);
 }
 
 /// The share of one core process `pid` used over `span` (user + system time from
