@@ -9,7 +9,7 @@
 # nrf52840-dk.
 # e.g. `scripts/firmware-build.sh --release`, `scripts/firmware-build.sh --release --example panic_probe`,
 #      `scripts/firmware-build.sh --release --board mps2-an385`, `... --features micromath`.
-# --model FILE checks at link time that FILE fits the board's model region.
+# --model FILE checks at build time that FILE fits the board's model region.
 #
 # Toolchain: rustup's target for the board when it is installed; otherwise Debian's Rust
 # (rustc-web, cargo-web), its library source (rust-web-src) and lld, building `core` from source

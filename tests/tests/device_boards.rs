@@ -5,6 +5,9 @@
 //! `assert_training_matches_host`), with SGD and with the file's Adam state; and while it waits for the host, QEMU stays (nearly)
 //! idle: the firmware sleeps. All this on the FPU cores (core's assembly kernel) and the
 //! soft-float ones (the portable kernel: the Cortex-M3 and the rv32imac RISC-V hart) alike.
+//! The micro:bit (Cortex-M0, 16 KiB of RAM) runs the same checks sized for its buffers
+//! (`conforms_in_16_kib`: the last layer fine-tuned, one sample per request), with the int8
+//! model as well, and the refusals of what does not fit.
 //!
 //! The boards run in parallel (one test each): QEMU's UART moves about 16 KB/s, so each
 //! board's 10,000 images take about 2 minutes, mostly waiting.

@@ -310,7 +310,8 @@ pub struct Limits {
     pub max_inference_scratch: u32,
     /// f32 reserved for fine-tuning: trainable weights, gradients, momentum, batch.
     pub train_arena: u32,
-    /// Most samples per request.
+    /// Most samples per request: [`super::MAX_BATCH`], or fewer on a device with little RAM,
+    /// whose receive buffer holds only that many (the host packs no more into a request).
     pub max_batch: u32,
 }
 
