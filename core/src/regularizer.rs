@@ -29,8 +29,14 @@ impl Regularizer {
     /// Adds the penalty's gradient to `grad` (same length as `w`; the sign of 0 is 0, as
     /// TensorFlow's gradient of `abs`).
     pub fn add_gradient(&self, w: &[f32], grad: &mut [f32]) {
+        self.add_scaled_gradient(w, 1.0, grad);
+    }
+
+    /// Adds `scale ×` the penalty's gradient to `grad`: an activity regularizer's, whose
+    /// penalty joins a loss that is a mean over the batch (`scale = 1 / N`).
+    pub fn add_scaled_gradient(&self, w: &[f32], scale: f32, grad: &mut [f32]) {
         for (g, &x) in grad.iter_mut().zip(w) {
-            *g += self.l1 * math::sign(x) + 2.0 * self.l2 * x;
+            *g += scale * (self.l1 * math::sign(x) + 2.0 * self.l2 * x);
         }
     }
 }

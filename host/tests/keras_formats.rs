@@ -350,7 +350,10 @@ fn bad_configs_are_named() {
     assert!(act.unwrap_err().to_string().contains("\"mish\""));
     for (key, value) in [
         ("kernel_regularizer", r#"{"class_name": "OrthogonalRegularizer"}"#),
-        ("activity_regularizer", r#"{"class_name": "OrthogonalRegularizer"}"#),
+        (
+            "activity_regularizer",
+            r#"{"class_name": "OrthogonalRegularizer"}"#,
+        ),
     ] {
         let reg = Model::from_json(&Model::from_spec("784,10", 1).unwrap().to_json().replacen(
             &format!(r#""{key}": null"#),

@@ -93,16 +93,12 @@ fn a_residual_model_infers_and_fine_tunes_on_the_device_as_on_the_host() {
 fn a_dense_activity_regularizer_fine_tunes_on_the_device_as_on_the_host() {
     let mut model = residual_model();
     let Layer::Dense {
-        activity_regularizer,
-        ..
+        activity_regularizer, ..
     } = &mut model.layers[3].layer
     else {
         panic!("layer 3 of the residual model is a Dense layer")
     };
-    *activity_regularizer = Some(Regularizer {
-        l1: 1e-3,
-        l2: 1e-2,
-    });
+    *activity_regularizer = Some(Regularizer { l1: 1e-3, l2: 1e-2 });
     let file = mdl(&model);
     let aligned = microdense::device_format::AlignedBytes::new(&file);
     assert_eq!(decode(aligned.bytes()).unwrap().header().min_reader, 5);

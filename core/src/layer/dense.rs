@@ -1,7 +1,7 @@
 //! `Dense`: `activation(x · kernel + bias)`.
 
-use super::{Backward, Flow, Io, Training};
-use crate::{math, Activation, Error, Mat, MatMul, Regularizer};
+use super::{Backward, Flow, Io, Layer, Training};
+use crate::{Activation, Error, Mat, MatMul, Regularizer};
 
 /// A Dense layer's settings ([`super::Layer::Dense`]).
 pub(super) struct Dense {
@@ -12,6 +12,24 @@ pub(super) struct Dense {
 }
 
 impl Dense {
+    /// The settings of `layer`, if it is a Dense layer.
+    pub(super) fn of(layer: &Layer) -> Option<Dense> {
+        match *layer {
+            Layer::Dense {
+                units,
+                activation,
+                use_bias,
+                activity_regularizer,
+            } => Some(Dense {
+                activation,
+                units: units as usize,
+                use_bias,
+                activity_regularizer,
+            }),
+            _ => None,
+        }
+    }
+
     /// Forward pass; in training keeps the pre-activation when the activation is
     /// non-linear. Returns the activity regularizer's penalty of the outputs (summed over
     /// the batch; 0 without one).
@@ -50,9 +68,7 @@ impl Dense {
         next: Option<&mut [f32]>,
     ) -> Result<Flow, Error> {
         if let Some(r) = self.activity_regularizer {
-            for (g, &y) in grad.iter_mut().zip(b.output) {
-                *g += b.scale * (r.l1 * math::sign(y) + 2.0 * r.l2 * y);
-            }
+            r.add_scaled_gradient(b.output, b.scale, grad);
         }
         backward(kernel, b, self.activation, self.units, self.use_bias, grad, next)
     }

@@ -8,7 +8,7 @@ mod noise;
 mod normalization;
 mod preprocessing;
 
-use crate::{Activation, Error, LayerDefect, MatMul, Rng};
+use crate::{Activation, Error, LayerDefect, MatMul, Regularizer, Rng};
 use serde::{Deserialize, Serialize};
 
 pub use merge::Merge;
@@ -330,21 +330,12 @@ impl Layer {
         io: Io<'_, '_>,
         train: Option<&mut Training<'_>>,
     ) -> Result<f32, Error> {
+        if let Some(dense) = dense::Dense::of(self) {
+            return dense.forward(kernel, io, train);
+        }
         match *self {
-            Layer::Dense {
-                units,
-                activation,
-                use_bias,
-                activity_regularizer,
-            } => {
-                let dense = dense::Dense {
-                    activation,
-                    units: units as usize,
-                    use_bias,
-                    activity_regularizer,
-                };
-                return dense.forward(kernel, io, train);
-            }
+            // Run above.
+            Layer::Dense { .. } => {}
             Layer::Activation(activation) => activations::forward(kernel, io, activation),
             Layer::Softmax => activations::forward(kernel, io, Activation::Softmax),
             Layer::Relu {
@@ -374,7 +365,7 @@ impl Layer {
             Layer::AlphaDropout { rate } => noise::alpha_dropout_forward(io, rate, train),
             Layer::ActivityRegularization { l1, l2 } => {
                 io.dst.copy_from_slice(io.src);
-                return Ok(activity_loss(io.src, l1, l2));
+                return Ok(Regularizer { l1, l2 }.loss(io.src));
             }
             // Networks run merges themselves (`merge::forward`); of one input, a merge is it.
             Layer::Flatten | Layer::Identity | Layer::Reshape | Layer::Merge(_) => {
@@ -395,21 +386,12 @@ impl Layer {
         grad: &mut [f32],
         next: Option<&mut [f32]>,
     ) -> Result<Flow, Error> {
+        if let Some(dense) = dense::Dense::of(self) {
+            return dense.backward(kernel, b, grad, next);
+        }
         match *self {
-            Layer::Dense {
-                units,
-                activation,
-                use_bias,
-                activity_regularizer,
-            } => {
-                let dense = dense::Dense {
-                    activation,
-                    units: units as usize,
-                    use_bias,
-                    activity_regularizer,
-                };
-                return dense.backward(kernel, b, grad, next);
-            }
+            // Run above.
+            Layer::Dense { .. } => {}
             Layer::Activation(activation) => activations::backward(b, activation, grad),
             Layer::Softmax => activations::backward(b, Activation::Softmax, grad),
             Layer::Relu {
@@ -439,9 +421,7 @@ impl Layer {
                 noise::masked_backward(b, grad)
             }
             Layer::ActivityRegularization { l1, l2 } => {
-                for (g, &x) in grad.iter_mut().zip(b.input) {
-                    *g += b.scale * (l1 * crate::math::sign(x) + 2.0 * l2 * x);
-                }
+                Regularizer { l1, l2 }.add_scaled_gradient(b.input, b.scale, grad)
             }
             Layer::Flatten
             | Layer::Identity
@@ -451,14 +431,6 @@ impl Layer {
         }
         Ok(Flow::InPlace)
     }
-}
-
-/// `Σ (l1·|x| + l2·x²)` over a batch's values.
-fn activity_loss(values: &[f32], l1: f32, l2: f32) -> f32 {
-    values
-        .iter()
-        .map(|&x| l1 * crate::math::abs(x) + l2 * x * x)
-        .sum()
 }
 
 /// A layer's inputs and outputs for one forward pass over a batch.
