@@ -1,7 +1,8 @@
 //! Picks the board: exactly one board feature must be on. Puts its memory layout
 //! (`memory/<board>.x`) where the runtime's `link.x` (cortex-m-rt's, riscv-rt's) finds it (`memory.x` in OUT_DIR) next to
 //! the others (a layout may INCLUDE another, and all INCLUDE `memory/model-region.x`), sets `cfg(family = …)` for the
-//! board's family module, and checks the size of a model against the model region
+//! board's family module and `cfg(training)` (the fine-tuning code) unless the
+//! `inference-only` feature is on, and checks the size of a model against the model region
 //! (`MICRODENSE_MODEL`, optional: the build then fails, naming the sizes, if it does not
 //! fit). No `memory.x` may sit in the package root: the linker looks in its working directory
 //! first, so that file would win over the board's.
@@ -90,6 +91,11 @@ fn main() {
         )),
     };
     println!("cargo::rustc-cfg=family=\"{family}\"");
+    // The training code (fine-tuning, Pull), unless the image is inference-only.
+    println!("cargo::rustc-check-cfg=cfg(training)");
+    if env::var_os("CARGO_FEATURE_INFERENCE_ONLY").is_none() {
+        println!("cargo::rustc-cfg=training");
+    }
     let out = env::var_os("OUT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| fail("cargo did not set OUT_DIR".into()));

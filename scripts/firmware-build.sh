@@ -8,7 +8,8 @@
 # `virt`, rv32imac), microbit (nRF51822, Cortex-M0, 16 KiB RAM); built only: stm32f411,
 # nrf52840-dk.
 # e.g. `scripts/firmware-build.sh --release`, `scripts/firmware-build.sh --release --example panic_probe`,
-#      `scripts/firmware-build.sh --release --board mps2-an385`, `... --features micromath`.
+#      `scripts/firmware-build.sh --release --board mps2-an385`, `... --features micromath`,
+#      `... --features inference-only` (no training code: Train and Pull are refused).
 # --model FILE checks at build time that FILE fits the board's model region.
 #
 # Toolchain: rustup's target for the board when it is installed; otherwise Debian's Rust

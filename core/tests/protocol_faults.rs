@@ -10,7 +10,7 @@ use microdense_core::format::{
 };
 use microdense_core::protocol::{
     decode_frame, encode_frame, Capacity, ErrorCode, Fault, FrameError, ModelFault, ModelStatus, Response,
-    SampleError, MAX_FRAME,
+    SampleError, TrainingRequest, MAX_FRAME,
 };
 use microdense_core::{BatchDefect, Buffer, Error, LayerDefect};
 use serde::de::DeserializeOwned;
@@ -68,6 +68,7 @@ fn names_are_tagged_by_their_positions() {
     assert_name_tags(ShapeDefect::ALL, |v| v as u8);
     assert_name_tags(TrainingDefect::ALL, |v| v as u8);
     assert_name_tags(Capacity::ALL, |v| v as u8);
+    assert_name_tags(TrainingRequest::ALL, |v| v as u8);
     assert_eq!(encoded(&Buffer::MatmulOutput), [11]);
     assert_eq!(encoded(&Malformation::WeightsPadding), [10]);
 }
@@ -299,6 +300,7 @@ fn fault_tags_are_pinned() {
             },
             &[19, 99, 98],
         ),
+        (Fault::InferenceOnly(TrainingRequest::Pull), &[20, 1]),
     ]);
     assert_tags::<ModelFault>(&[
         (ModelFault::File(FormatError::BigEndianTarget), &[0, 8]),
@@ -372,7 +374,7 @@ fn faults_survive_a_frame() {
 
 #[test]
 fn the_host_words_faults_as_sentences() {
-    let cases: [(Fault, ErrorCode, &str); 9] = [
+    let cases: [(Fault, ErrorCode, &str); 10] = [
         (
             Fault::NoModel { address: 0x4_0000 },
             ErrorCode::NoModel,
@@ -449,6 +451,12 @@ fn the_host_words_faults_as_sentences() {
             ErrorCode::TooLarge,
             "model file head: input shape (more than MAX_INPUT_DIMS dimensions) is too large for \
              the device format",
+        ),
+        (
+            Fault::InferenceOnly(TrainingRequest::Finetune),
+            ErrorCode::BadRequest,
+            "finetune: the firmware was not built with training (it is the inference-only image); \
+             flash the full firmware to fine-tune or pull",
         ),
     ];
     for (fault, code, text) in cases {

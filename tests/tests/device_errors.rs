@@ -3,8 +3,8 @@
 
 mod device_common;
 
-use device_common::{boot, mdl, test_samples, train_samples, TIMEOUT};
-use microdense::device::{Device, DeviceError, ModelState};
+use device_common::{boot, device_error, mdl, test_samples, train_samples, TIMEOUT};
+use microdense::device::{Device, ModelState};
 use microdense::model::{Model, TUTORIAL_SPEC};
 use microdense_core::protocol::{
     encode_frame, ErrorCode, FrameError, Request, Response, MAX_FRAME, UNKNOWN_ID,
@@ -27,13 +27,6 @@ fn error_reply(device: &mut Device, timeout: Duration) -> (u16, ErrorCode, Strin
             other => panic!("expected an error reply, got {other:?}"),
         })
         .unwrap()
-}
-
-fn device_error(result: Result<impl std::fmt::Debug, DeviceError>) -> (ErrorCode, String) {
-    match result {
-        Err(DeviceError::Device { code, message }) => (code, message),
-        other => panic!("expected a device error, got {other:?}"),
-    }
 }
 
 /// Info answers and reports a loaded model: the firmware still serves.

@@ -11,22 +11,14 @@
 mod device_common;
 
 use device_common::{
-    adam_tutorial_model, assert_steps_match_host, assert_training_matches_host, boot, mdl, train_samples,
-    tutorial_model_trained_with,
+    adam_tutorial_model, assert_steps_match_host, assert_training_matches_host, boot, device_error, mdl,
+    train_samples, tutorial_model_trained_with,
 };
-use microdense::device::{DeviceError, ModelState};
+use microdense::device::ModelState;
 use microdense::model::Compile;
 use microdense_core::optimizer::{AdamSettings, Clipping, Schedule};
 use microdense_core::protocol::ErrorCode;
 use microdense_core::{Algorithm, Optimizer, Sgd};
-
-/// The device's error code and message for a request it refused.
-fn device_error(result: Result<impl std::fmt::Debug, DeviceError>) -> (ErrorCode, String) {
-    match result {
-        Err(DeviceError::Device { code, message }) => (code, message),
-        other => panic!("expected a device error, got {other:?}"),
-    }
-}
 
 #[test]
 fn adam_steps_on_the_device_are_the_hosts_bit_for_bit() {

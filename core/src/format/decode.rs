@@ -162,11 +162,27 @@ pub fn read_header(bytes: &[u8]) -> Result<FileHeader, FormatError> {
 /// its actual length in the length field), the error is [`FormatError::Corrupted`], so any
 /// single damaged byte is reported as corruption.
 pub fn decode(bytes: &[u8]) -> Result<ModelView<'_>, FormatError> {
+    decode_file(bytes, TrainingUse::Read)
+}
+
+/// What a reader takes from a file's training state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrainingUse {
+    /// Reads and checks it (the optimizer, its state): for readers that fine-tune.
+    Read,
+    /// Leaves it out of the view ([`ModelView::training`] is `None`): its record still
+    /// parses and its bytes are covered by the CRC, but neither its optimizer nor its state
+    /// is checked. For inference-only readers, which then carry no optimizer code.
+    Skip,
+}
+
+/// [`decode`], taking the training state as `training` says.
+fn decode_file(bytes: &[u8], training: TrainingUse) -> Result<ModelView<'_>, FormatError> {
     if cfg!(target_endian = "big") {
         return Err(FormatError::BigEndianTarget);
     }
     let header = verify(bytes, VERSION)?;
-    parse(bytes, header)
+    parse(bytes, header, training)
 }
 
 /// Decodes a file at the start of `bytes` (e.g. a flash partition larger than the file)
@@ -174,6 +190,14 @@ pub fn decode(bytes: &[u8]) -> Result<ModelView<'_>, FormatError> {
 /// damaged length field is reported as [`FormatError::Truncated`] or
 /// [`FormatError::Corrupted`].
 pub fn decode_prefix(bytes: &[u8]) -> Result<(ModelView<'_>, &[u8]), FormatError> {
+    decode_prefix_with(bytes, TrainingUse::Read)
+}
+
+/// [`decode_prefix`], taking the training state as `training` says.
+pub fn decode_prefix_with(
+    bytes: &[u8],
+    training: TrainingUse,
+) -> Result<(ModelView<'_>, &[u8]), FormatError> {
     let header = read_header(bytes)?;
     if header.len > bytes.len() {
         return Err(FormatError::Truncated {
@@ -182,7 +206,7 @@ pub fn decode_prefix(bytes: &[u8]) -> Result<(ModelView<'_>, &[u8]), FormatError
         });
     }
     let (file, rest) = bytes.split_at(header.len);
-    Ok((decode(file)?, rest))
+    Ok((decode_file(file, training)?, rest))
 }
 
 /// The CRC stored in the last four bytes of `bytes` (at least four long).
@@ -266,7 +290,7 @@ fn verify(bytes: &[u8], supported: u16) -> Result<FileHeader, FormatError> {
 }
 
 /// Parses and validates the metadata and slices the weights of a verified file.
-fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError> {
+fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<ModelView<'_>, FormatError> {
     let n = bytes.len();
     let data_end = n - CRC_LEN;
     let meta_end = HEADER_LEN
@@ -383,7 +407,7 @@ fn parse(bytes: &[u8], header: FileHeader) -> Result<ModelView<'_>, FormatError>
     }
 
     let weights = f32s(bytes, layout.weights, params)?;
-    let training = match meta.training {
+    let training = match meta.training.filter(|_| training == TrainingUse::Read) {
         Some(record) => {
             let (optimizer, u_product) = record.optimizer.optimizer();
             let state = TrainingState {
@@ -545,6 +569,18 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// An inference-only reader gets the same model without its training state.
+    #[test]
+    fn skipping_the_training_state_keeps_the_model() {
+        let (read, _) = decode_prefix_with(&ADAM.0, TrainingUse::Read).unwrap();
+        let (skipped, rest) = decode_prefix_with(&ADAM.0, TrainingUse::Skip).unwrap();
+        assert!(read.training().is_some());
+        assert!(skipped.training().is_none() && rest.is_empty());
+        assert_eq!(skipped.layers(), read.layers());
+        assert_eq!(skipped.weights(), read.weights());
+        assert_eq!(skipped.crc(), read.crc());
     }
 
     /// Readers of versions 1 to 3 refuse a graph (merge and wiring records) by version.

@@ -47,7 +47,9 @@ mod training;
 mod wire;
 
 pub use crc32::{crc32, Crc32};
-pub use decode::{decode, decode_prefix, read_header, FileHeader, ModelView};
+pub use decode::{
+    decode, decode_prefix, decode_prefix_with, read_header, FileHeader, ModelView, TrainingUse,
+};
 pub use encode::{FileLayout, ModelRef};
 pub use error::{
     FormatError, Inconsistency, Malformation, Quantity, ShapeDefect, StoredCount, TrainingDefect,

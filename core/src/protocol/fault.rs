@@ -127,6 +127,9 @@ pub enum Fault {
         /// The file's length in bytes.
         total: u32,
     },
+    /// The firmware was built for inference only (its `inference-only` feature): it has
+    /// no training code, so it cannot serve this request.
+    InferenceOnly(TrainingRequest),
 }
 
 impl Fault {
@@ -151,7 +154,8 @@ impl Fault {
             | Fault::TunedLayers { .. }
             | Fault::TunedOptimizer { .. }
             | Fault::TrainLayers { .. }
-            | Fault::PullOffset { .. } => ErrorCode::BadRequest,
+            | Fault::PullOffset { .. }
+            | Fault::InferenceOnly(_) => ErrorCode::BadRequest,
         }
     }
 }
@@ -228,6 +232,11 @@ impl fmt::Display for Fault {
             Fault::PullOffset { offset, total } => {
                 write!(f, "offset {offset} is past the model file's end ({total} bytes)")
             }
+            Fault::InferenceOnly(request) => write!(
+                f,
+                "{request}: the firmware was not built with training (it is the inference-only \
+                 image); flash the full firmware to fine-tune or pull"
+            ),
         }
     }
 }
@@ -285,5 +294,16 @@ names! {
         LayerWidth = 2 => "layer width",
         /// f32 of inference scratch.
         InferenceScratch = 3 => "inference scratch (f32)",
+    }
+}
+
+names! {
+    /// A request only firmware with training serves ([`Fault::InferenceOnly`]), named as
+    /// the host's command.
+    pub enum TrainingRequest {
+        /// Train: a fine-tuning step.
+        Finetune = 0 => "finetune",
+        /// Pull: the fine-tuned model's file.
+        Pull = 1 => "pull",
     }
 }

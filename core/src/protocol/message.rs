@@ -308,7 +308,8 @@ pub struct Limits {
     pub max_input: u32,
     /// Most f32 of inference scratch (`Network::inference_scratch_len(1)`).
     pub max_inference_scratch: u32,
-    /// f32 reserved for fine-tuning: trainable weights, gradients, momentum, batch.
+    /// f32 reserved for fine-tuning: trainable weights, gradients, momentum, batch (0: an
+    /// inference-only image, which refuses Train and Pull).
     pub train_arena: u32,
     /// Most samples per request: [`super::MAX_BATCH`], or fewer on a device with little RAM,
     /// whose receive buffer holds only that many (the host packs no more into a request).

@@ -32,7 +32,7 @@ mod frame;
 mod message;
 mod pixels;
 
-pub use fault::{Capacity, Fault, ModelFault};
+pub use fault::{Capacity, Fault, ModelFault, TrainingRequest};
 pub use frame::{decode_frame, encode_frame, open_frame, FrameError, OpenFrame};
 pub use message::{
     ClockUnit, DeviceInfo, ErrorCode, Limits, Measured, MemoryUse, ModelStatus, ModelSummary, Request,

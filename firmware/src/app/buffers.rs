@@ -106,12 +106,15 @@ pub struct Buffers {
     pub mid: [f32; MAX_WIDTH],
     /// An int8 body's scratch.
     pub int8: [i8; MAX_INT8_SCRATCH],
-    /// Fine-tuning memory: trainable weights, optimizer state, gradients, the batch's
-    /// frozen-prefix outputs and the trainer's scratch ([`Trainer::scratch_len`]).
+    /// Fine-tuning memory (not in an inference-only image): trainable weights, optimizer
+    /// state, gradients, the batch's frozen-prefix outputs and the trainer's scratch
+    /// ([`Trainer::scratch_len`]).
     ///
     /// [`Trainer::scratch_len`]: microdense_core::Trainer::scratch_len
+    #[cfg(training)]
     pub arena: [f32; TRAIN_ARENA],
     /// The labels of a batch.
+    #[cfg(training)]
     pub labels: [u32; MAX_BATCH],
 }
 
@@ -125,7 +128,9 @@ impl Buffers {
             scratch: [0.0; MAX_SCRATCH],
             mid: [0.0; MAX_WIDTH],
             int8: [0; MAX_INT8_SCRATCH],
+            #[cfg(training)]
             arena: [0.0; TRAIN_ARENA],
+            #[cfg(training)]
             labels: [0; MAX_BATCH],
         }
     }

@@ -9,6 +9,8 @@
 mod buffers;
 mod link;
 mod model;
+#[cfg(training)]
+mod tuning;
 
 pub use buffers::{
     Buffers, MAX_BATCH, MAX_INPUT, MAX_INT8_SCRATCH, MAX_SCRATCH, MAX_WIDTH, PULL_CHUNK, RX_FRAME,
@@ -21,7 +23,7 @@ use microdense_core::protocol::{
     decode_values, open_frame, ClockUnit, DeviceInfo, Fault, Limits, Measured, MemoryUse, ModelStatus,
     Request, Response, Samples, Tally, PROTOCOL_VERSION, UNKNOWN_ID,
 };
-use microdense_core::{argmax, Loss, Optimizer, Rng, Targets};
+use microdense_core::{argmax, Loss, Targets};
 
 use crate::clock::{Clock, TickUnit};
 use crate::idle::WaitForInput;
@@ -29,7 +31,7 @@ use crate::memory::MemoryProbe;
 use crate::model_region::ModelRegion;
 use crate::FIRMWARE_VERSION;
 pub use model::Loaded;
-use model::{small, BatchSource, SampleBuffers, Stopwatch, Tuned};
+use model::{small, SampleBuffers};
 
 /// What the firmware tells about itself.
 #[derive(Clone, Copy, Debug)]
@@ -44,8 +46,8 @@ pub struct Identity<'a> {
     pub check_ticks: u64,
 }
 
-/// Seed of the generator dropout layers draw from while fine-tuning.
-const DROPOUT_SEED: u64 = 0x6d69_6372_6f64_656e;
+/// f32 of fine-tuning memory this image has (none when inference-only).
+const TRAINING_MEMORY: usize = if cfg!(training) { TRAIN_ARENA } else { 0 };
 
 /// The server's state besides its buffers.
 struct Server<'a, C, M> {
@@ -53,10 +55,14 @@ struct Server<'a, C, M> {
     memory: &'a M,
     identity: Identity<'a>,
     loaded: &'a Loaded,
-    tuned: Option<Tuned>,
+    /// The fine-tuned suffix, once fine-tuning started.
+    #[cfg(training)]
+    tuned: Option<tuning::Tuned>,
     totals: Tally,
     measured: Measured,
-    rng: Rng,
+    /// The generator dropout layers draw from while fine-tuning.
+    #[cfg(training)]
+    rng: microdense_core::Rng,
 }
 
 /// Validates the model in `region` into `loaded` (CRC, version, shapes, and that it fits the
@@ -87,6 +93,7 @@ where
         memory,
         identity,
         loaded,
+        #[cfg(training)]
         tuned: None,
         totals: Tally::default(),
         measured: Measured {
@@ -95,7 +102,8 @@ where
             infer_ram: (4 * (MAX_INPUT + MAX_SCRATCH + MAX_WIDTH) + MAX_INT8_SCRATCH) as u32,
             ..Measured::default()
         },
-        rng: Rng::new(DROPOUT_SEED),
+        #[cfg(training)]
+        rng: microdense_core::Rng::new(tuning::DROPOUT_SEED),
     };
     server.calibrate(buffers);
     let Buffers {
@@ -105,8 +113,11 @@ where
         scratch,
         mid,
         int8,
+        #[cfg(training)]
         arena,
+        #[cfg(training)]
         labels,
+        ..
     } = buffers;
     loop {
         let (id, reply) = match link::receive(serial, clock, rx) {
@@ -124,10 +135,20 @@ where
                                     mid,
                                     int8,
                                 },
+                                #[cfg(training)]
                                 arena,
+                                #[cfg(training)]
                                 labels,
                             };
-                            server.handle(&request, &mut work, tx, frame.id, serial)
+                            server.handle(
+                                &request,
+                                &mut work,
+                                Reply {
+                                    serial,
+                                    tx,
+                                    id: frame.id,
+                                },
+                            )
                         }
                     };
                     (frame.id, reply)
@@ -148,7 +169,11 @@ where
 /// The working buffers a request may use.
 struct Work<'b> {
     sample: SampleBuffers<'b>,
+    /// Fine-tuning memory.
+    #[cfg(training)]
     arena: &'b mut [f32],
+    /// A training batch's labels.
+    #[cfg(training)]
     labels: &'b mut [u32],
 }
 
@@ -261,34 +286,41 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         &mut self,
         request: &Request<'_>,
         work: &mut Work<'_>,
-        tx: &mut [u8; TX_FRAME],
-        id: u16,
-        serial: &mut S,
+        reply: Reply<'_, S>,
     ) -> Result<Sent, Fault> {
         match request {
-            Request::Info => self.send_info(tx, id, serial),
-            Request::Infer(samples) => self.infer(samples, work, tx, id, serial),
+            Request::Info => self.send_info(reply),
+            Request::Infer(samples) => self.infer(samples, work, reply),
             Request::Evaluate { reset, loss, samples } => self.evaluate(*reset, *loss, samples, work),
+            #[cfg(training)]
             Request::Train {
                 layers,
                 sgd,
                 loss,
                 samples,
             } => self.train(usize::from(*layers), *sgd, *loss, samples, work),
-            Request::Pull { offset, len } => self.pull(*offset, *len, work, tx, id, serial),
+            #[cfg(training)]
+            Request::Pull { offset, len } => self.pull(*offset, *len, work, reply),
+            #[cfg(not(training))]
+            Request::Train { .. } => Err(Fault::InferenceOnly(
+                microdense_core::protocol::TrainingRequest::Finetune,
+            )),
+            #[cfg(not(training))]
+            Request::Pull { .. } => Err(Fault::InferenceOnly(
+                microdense_core::protocol::TrainingRequest::Pull,
+            )),
             Request::Reset => {
-                self.tuned = None;
+                self.reset_tuning();
                 self.totals = Tally::default();
-                self.rng = Rng::new(DROPOUT_SEED);
                 Ok(Sent::Simple(Response::Reset))
             }
         }
     }
 
     #[inline(never)]
-    fn send_info<S: Write>(&self, tx: &mut [u8; TX_FRAME], id: u16, serial: &mut S) -> Result<Sent, Fault> {
+    fn send_info<S: Write>(&self, reply: Reply<'_, S>) -> Result<Sent, Fault> {
         let summary = match self.loaded {
-            Loaded::Ready(view) => Some(model::summary(view, self.tuned.as_ref())?),
+            Loaded::Ready(view) => Some(model::summary(view, self.tuned_summary())?),
             _ => None,
         };
         let status = match (self.loaded, summary) {
@@ -296,7 +328,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             (_, Some(s)) => ModelStatus::Ok(s),
             _ => ModelStatus::None,
         };
-        send_now(serial, tx, id, &Response::Info(self.info(status)))
+        reply.send(&Response::Info(self.info(status)))
     }
 
     fn info<'s>(&self, model: ModelStatus) -> DeviceInfo<'s>
@@ -331,7 +363,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             limits: Limits {
                 max_input: MAX_INPUT as u32,
                 max_inference_scratch: MAX_SCRATCH as u32,
-                train_arena: TRAIN_ARENA as u32,
+                train_arena: TRAINING_MEMORY as u32,
                 max_batch: MAX_BATCH as u32,
             },
             measured: self.measured,
@@ -356,7 +388,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             _ => None,
         };
         requested
-            .or(self.tuned.as_ref().map(|t| t.loss))
+            .or(self.tuned_loss())
             .or(trained)
             .unwrap_or(Loss::CategoricalCrossentropy)
     }
@@ -366,9 +398,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         &mut self,
         samples: &Samples<'_>,
         work: &mut Work<'_>,
-        tx: &mut [u8; TX_FRAME],
-        id: u16,
-        serial: &mut S,
+        reply: Reply<'_, S>,
     ) -> Result<Sent, Fault> {
         let view = self.model()?;
         let net = view.network()?;
@@ -376,7 +406,10 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let mut records = Records::new(samples);
         records.next(false, &mut work.sample.input[..view.input_width()])?;
         records.finish()?;
-        let tuned = self.tuned.as_ref().map(|t| (t, &work.arena[..t.params]));
+        #[cfg(training)]
+        let tuned = self.tuned_suffix(work.arena);
+        #[cfg(not(training))]
+        let tuned = None;
         let start = self.clock.now();
         let out = model::infer(view, &net, tuned, &mut work.sample)?;
         let ticks = self.clock.now().saturating_sub(start);
@@ -385,7 +418,7 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let _ = scores.extend_from_slice(out);
         let class = argmax(out) as u8;
         self.measured.infer_ticks = ticks;
-        send_now(serial, tx, id, &Response::Inferred { class, scores, ticks })
+        reply.send(&Response::Inferred { class, scores, ticks })
     }
 
     #[inline(never)]
@@ -401,7 +434,10 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let net = view.network()?;
         let count = Self::check_count(samples, 0, MAX_BATCH as u16)?;
         let width = view.input_width();
-        let tuned = self.tuned.as_ref().map(|t| (t, &work.arena[..t.params]));
+        #[cfg(training)]
+        let tuned = self.tuned_suffix(work.arena);
+        #[cfg(not(training))]
+        let tuned = None;
         let mut records = Records::new(samples);
         let mut batch = Tally::default();
         let mut predictions = heapless::Vec::new();
@@ -435,151 +471,39 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             predictions,
         }))
     }
-
-    #[inline(never)]
-    fn train(
-        &mut self,
-        layers: usize,
-        sgd: Option<microdense_core::Sgd>,
-        loss: Option<Loss>,
-        samples: &Samples<'_>,
-        work: &mut Work<'_>,
-    ) -> Result<Sent, Fault> {
-        let loss = self.loss_for(loss);
-        // Borrows only `loaded`, so the step can update the other fields.
-        let view = match self.loaded {
-            Loaded::Ready(view) => view,
-            _ => return Err(self.no_model()),
-        };
-        let net = view.network()?;
-        let count = Self::check_count(samples, 1, MAX_BATCH as u16)?;
-        let optimizer = match (sgd, view.training()) {
-            (Some(sgd), _) => Optimizer::from(sgd),
-            (None, Some(t)) => t.optimizer.clone(),
-            (None, None) => return Err(Fault::NoHyperparameters),
-        };
-        let mut tuned = match &self.tuned {
-            Some(t) if t.layers != layers => {
-                return Err(Fault::TunedLayers {
-                    tuned: small(t.layers),
-                    requested: small(layers),
-                })
-            }
-            Some(t) if t.optimizer.slots() != optimizer.slots() => {
-                return Err(Fault::TunedOptimizer {
-                    slots: t.optimizer.slots() as u8,
-                    requested: optimizer.slots() as u8,
-                })
-            }
-            Some(t) => Tuned {
-                optimizer,
-                loss,
-                ..t.clone()
-            },
-            None => model::start_tuning(view, layers, optimizer, loss, work.arena)?,
-        };
-        // Every record is checked before the step, so a bad one changes nothing.
-        let outputs = net.output_width();
-        let mut check = Records::new(samples);
-        for s in 0..count {
-            let label = check
-                .next(true, &mut work.sample.input[..view.input_width()])?
-                .unwrap_or_default();
-            check_label(s, label, outputs)?;
-        }
-        check.finish()?;
-        let mut source = Source(Records::new(samples));
-        let mut watch = Watch {
-            clock: self.clock,
-            since: self.clock.now(),
-            running: true,
-            total: 0,
-        };
-        let result = model::train_step(
-            view,
-            &net,
-            &mut tuned,
-            count,
-            &mut source,
-            &mut watch,
-            &mut work.sample,
-            work.labels,
-            work.arena,
-            &mut self.rng,
-        );
-        watch.pause();
-        // A failed first step leaves nothing tuned; a later one changed nothing.
-        let stats = result?;
-        self.measured.train_ticks_per_sample = watch.total / count as u64;
-        self.measured.train_batch = count as u32;
-        self.measured.train_ram = model::train_len(&net, &tuned, count).map_or(0, |n| 4 * n as u32);
-        let iterations = tuned.scalars.iterations;
-        self.tuned = Some(tuned);
-        Ok(Sent::Simple(Response::Trained {
-            batch: stats.into(),
-            iterations,
-        }))
-    }
-
-    #[inline(never)]
-    fn pull<S: Write>(
-        &mut self,
-        offset: u32,
-        len: u16,
-        work: &mut Work<'_>,
-        tx: &mut [u8; TX_FRAME],
-        id: u16,
-        serial: &mut S,
-    ) -> Result<Sent, Fault> {
-        let view = self.model()?;
-        // The int8 scratch is free while pulling: the tuned file's head is generated there.
-        let head = bytemuck::cast_slice_mut::<i8, u8>(work.sample.int8);
-        let image = model::FileImage::new(
-            self.identity.model.bytes(),
-            view,
-            self.tuned.as_ref(),
-            work.arena,
-            head,
-        )?;
-        let total = image.len();
-        let offset = offset as usize;
-        if offset > total {
-            return Err(Fault::PullOffset {
-                offset: small(offset),
-                total: small(total),
-            });
-        }
-        let take = usize::from(len).min(PULL_CHUNK).min(total - offset);
-        // The input buffer is free while pulling: the chunk goes there, not on the stack.
-        let chunk = &mut bytemuck::cast_slice_mut::<f32, u8>(work.sample.input)[..take];
-        let crc = image.crc();
-        image.read(offset, chunk, crc);
-        send_now(
-            serial,
-            tx,
-            id,
-            &Response::Chunk {
-                offset: offset as u32,
-                total: total as u32,
-                crc,
-                bytes: chunk,
-            },
-        )
-    }
 }
 
-/// Sends a reply that borrows request-local data right away.
-fn send_now<S: Write>(
-    serial: &mut S,
-    tx: &mut [u8; TX_FRAME],
+/// An inference-only image never fine-tunes.
+#[cfg(not(training))]
+impl<C, M> Server<'_, C, M> {
+    fn tuned_summary(&self) -> Option<microdense_core::protocol::TunedSummary> {
+        None
+    }
+
+    fn tuned_loss(&self) -> Option<Loss> {
+        None
+    }
+
+    fn reset_tuning(&mut self) {}
+}
+
+/// Where a handler sends a reply that borrows request-local data: right away, as the reply
+/// to frame `id`.
+struct Reply<'r, S> {
+    serial: &'r mut S,
+    tx: &'r mut [u8; TX_FRAME],
     id: u16,
-    response: &Response<'_>,
-) -> Result<Sent, Fault> {
-    match link::send(serial, tx, id, response) {
-        Ok(()) => Ok(Sent::Done),
-        Err(SendError::Frame(e)) => Err(Fault::Reply(e)),
-        // The port failed: nothing more can be sent; the next receive reports it.
-        Err(SendError::Io(_)) => Ok(Sent::Done),
+}
+
+impl<S: Write> Reply<'_, S> {
+    /// Sends `response` now.
+    fn send(self, response: &Response<'_>) -> Result<Sent, Fault> {
+        match link::send(self.serial, self.tx, self.id, response) {
+            Ok(()) => Ok(Sent::Done),
+            Err(SendError::Frame(e)) => Err(Fault::Reply(e)),
+            // The port failed: nothing more can be sent; the next receive reports it.
+            Err(SendError::Io(_)) => Ok(Sent::Done),
+        }
     }
 }
 
@@ -593,37 +517,4 @@ fn check_label(sample: usize, label: u32, outputs: usize) -> Result<(), Fault> {
         });
     }
     Ok(())
-}
-
-/// Training samples decoded from a request's records.
-struct Source<'r>(Records<'r>);
-
-impl BatchSource for Source<'_> {
-    fn sample(&mut self, _s: usize, input: &mut [f32]) -> Result<u32, Fault> {
-        Ok(self.0.next(true, input)?.unwrap_or_default())
-    }
-}
-
-/// Times a training step without its sample decoding.
-struct Watch<'c, C> {
-    clock: &'c C,
-    since: u64,
-    running: bool,
-    total: u64,
-}
-
-impl<C: Clock> Stopwatch for Watch<'_, C> {
-    fn resume(&mut self) {
-        if !self.running {
-            self.since = self.clock.now();
-            self.running = true;
-        }
-    }
-
-    fn pause(&mut self) {
-        if self.running {
-            self.total += self.clock.now().saturating_sub(self.since);
-            self.running = false;
-        }
-    }
 }

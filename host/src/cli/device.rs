@@ -467,6 +467,20 @@ fn bench_layers(file: &[u8], sgd: Option<Sgd>, arena: usize) -> usize {
         .unwrap_or(0)
 }
 
+/// The firmware code budget of the board `info` names and what it applies to: 16 KiB for an
+/// inference-only image (the goal set on the Cortex-M4F), else 40 KiB on a core with an FPU
+/// and 48 KiB in software floating point (issue 16); `None` for a board QEMU does not run.
+fn code_budget(info: &InfoReport) -> Option<(u32, &'static str)> {
+    let board = QemuBoard::named(&info.board).ok()?;
+    Some(if info.limits.train_arena == 0 {
+        (16 * 1024, "inference only")
+    } else if board.target.ends_with("eabihf") {
+        (40 * 1024, "FPU core, all features")
+    } else {
+        (48 * 1024, "soft-float core, all features")
+    })
+}
+
 /// The Keras class of the optimizer a model's training state names (`SGD` without one).
 fn optimizer_name(info: &InfoReport) -> &'static str {
     match &info.model {
@@ -484,13 +498,19 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<()> {
     let train = sample_set(&loaded.mnist.train, data)?;
     device.reset()?;
     let (_, _, infer_ticks) = device.infer(&test, 0)?;
-    let file = device.pull(&mut |_, _| {})?;
+    // An inference-only image neither trains nor sends its model back.
+    let file = match device.info()?.limits.train_arena {
+        0 => None,
+        _ => Some(device.pull(&mut |_, _| {})?),
+    };
     // Fine-tuning figures for the last 2 float weighted layers (an int8 model's head), or the
     // last one where the device's arena holds no more, at batch 1 and at batch 8 (or the most
     // a request may carry); the model's own optimizer (Adam, ...), else plain SGD.
     let info = device.info()?;
     let sgd = info.model.sgd_override(None, None)?;
-    let layers = bench_layers(&file, sgd, info.limits.train_arena as usize);
+    let layers = file
+        .as_deref()
+        .map_or(0, |f| bench_layers(f, sgd, info.limits.train_arena as usize));
     let large = 8.min(info.limits.max_batch as usize);
     let mut steps = Vec::new();
     if layers > 0 {
@@ -515,6 +535,14 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<()> {
     println!("| figure | value |");
     println!("| --- | --- |");
     println!("| flash: firmware code | {} bytes |", m.flash_code);
+    if let Some((budget, what)) = code_budget(&last) {
+        let verdict = if m.flash_code <= budget {
+            format!("within, {} bytes to spare", budget - m.flash_code)
+        } else {
+            format!("over by {} bytes", m.flash_code - budget)
+        };
+        println!("| code-size budget ({what}) | {budget} bytes: {verdict} |");
+    }
     println!("| flash: model | {} bytes |", m.flash_model);
     println!(
         "| RAM: static + stack high-water | {} + {} = {} bytes |",
@@ -530,7 +558,7 @@ fn bench(device: &mut Device, data: &DataArgs) -> Result<()> {
             info.measured.train_ram
         );
     }
-    match macs(&file) {
+    match file.as_deref().and_then(macs) {
         Some(macs) => println!(
             "| {unit} per inference | {infer_ticks} ({:.2} per multiply-accumulate, {macs} MACs) |",
             infer_ticks as f64 / macs as f64

@@ -152,6 +152,10 @@ impl fmt::Display for InfoReport {
                         t.iterations,
                         t.trainable_layers
                     )?,
+                    // An inference-only image reads no training state.
+                    None if self.limits.train_arena == 0 => {
+                        writeln!(f, "training state: not read (inference-only firmware)")?
+                    }
                     None => writeln!(f, "training state: none")?,
                 }
                 if let Some(t) = &s.tuned {

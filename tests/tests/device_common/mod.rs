@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use microdense::dataset::{Dataset, Features};
-use microdense::device::{Device, Evaluation, Qemu, QemuBoard, QemuConfig, SampleSet};
+use microdense::device::{Device, DeviceError, Evaluation, Qemu, QemuBoard, QemuConfig, SampleSet};
 use microdense::device_format::{from_mdl, AlignedBytes};
 use microdense::device_format::{to_mdl, ExportOptions};
 use microdense::fit::FitOptions;
@@ -12,7 +12,7 @@ use microdense::mnist::{Lookup, Mnist};
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
 use microdense_core::format::decode;
 use microdense_core::optimizer::AdamSettings;
-use microdense_core::protocol::Tally;
+use microdense_core::protocol::{ErrorCode, Tally};
 use microdense_core::{Algorithm, Loss, Network, Optimizer, Portable, Rng, Sgd, Targets, Trainer};
 use microdense_tests::qemu::{board_firmware, test_firmware};
 use microdense_tests::{mnist_dir, TempDir};
@@ -175,6 +175,14 @@ fn boot_elf(board: QemuBoard, elf: PathBuf, region: Option<&[u8]>) -> Booted {
         device: Device::new(Box::new(transport), TIMEOUT),
         qemu,
         _dir: dir,
+    }
+}
+
+/// The device's error code and the host's wording of it, for a request it refused.
+pub fn device_error(result: Result<impl std::fmt::Debug, DeviceError>) -> (ErrorCode, String) {
+    match result {
+        Err(DeviceError::Device { code, message }) => (code, message),
+        other => panic!("expected a device error, got {other:?}"),
     }
 }
 
