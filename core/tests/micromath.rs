@@ -42,11 +42,13 @@ fn a_network_still_learns() {
             units: 8,
             activation: Activation::Tanh,
             use_bias: true,
+            activity_regularizer: None,
         },
         Layer::Dense {
             units: 2,
             activation: Activation::Softmax,
             use_bias: true,
+            activity_regularizer: None,
         },
     ];
     let net = Network::new(4, &layers).unwrap();
