@@ -6,7 +6,9 @@
 
 mod device_common;
 
-use device_common::{assert_training_matches_host, boot, host_test, labels_u32, mdl, mnist, test_samples};
+use device_common::{
+    assert_outputs_match_host, assert_training_matches_host, boot, host_test, labels_u32, mdl, mnist,
+};
 use microdense::budget::ParamBudget;
 use microdense::dataset::{Dataset, Features};
 use microdense::fit::FitOptions;
@@ -70,15 +72,7 @@ fn a_residual_model_infers_and_fine_tunes_on_the_device_as_on_the_host() {
         return;
     };
     let device = &mut booted.device;
-    let host_outputs = model.predict(&host_test(&labels, INFER_IMAGES)).unwrap();
-    let set = test_samples();
-    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
-    for i in 0..INFER_IMAGES {
-        let (class, scores, _) = device.infer(&set, i).unwrap();
-        let host = &host_outputs[i * 10..(i + 1) * 10];
-        assert_eq!(bits(&scores), bits(host), "image {i}: {scores:?} vs {host:?}");
-        assert_eq!(usize::from(class), microdense_core::argmax(host));
-    }
+    assert_outputs_match_host(device, &model, INFER_IMAGES);
     let sgd = Sgd {
         learning_rate: 0.05,
         momentum: 0.9,

@@ -11,28 +11,12 @@
 
 mod device_common;
 
-use device_common::{
-    assert_training_matches_host, boot, host_test, labels_u32, mdl, mnist, model_trained, test_samples,
-};
-use microdense::model::{Compile, Model};
+use device_common::{assert_outputs_match_host, assert_training_matches_host, boot, mdl, model_trained};
+use microdense::model::Compile;
 use microdense_core::Sgd;
 
 /// Test images compared bit for bit.
 const IMAGES: usize = 8;
-
-/// The host's outputs for the first test images, and the device's, as bits.
-fn assert_inference_matches_host(device: &mut microdense::device::Device, model: &Model) {
-    let labels = labels_u32(&mnist().test.labels);
-    let host = model.predict(&host_test(&labels, IMAGES)).unwrap();
-    let set = test_samples();
-    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
-    for i in 0..IMAGES {
-        let (class, scores, _) = device.infer(&set, i).unwrap();
-        let host = &host[i * 10..(i + 1) * 10];
-        assert_eq!(bits(&scores), bits(host), "image {i}: {scores:?} vs {host:?}");
-        assert_eq!(usize::from(class), microdense_core::argmax(host));
-    }
-}
 
 #[test]
 fn every_deterministic_layer_infers_and_fine_tunes_on_the_device_as_on_the_host() {
@@ -46,7 +30,7 @@ fn every_deterministic_layer_infers_and_fine_tunes_on_the_device_as_on_the_host(
     let Some(mut booted) = boot(Some(&mdl(&model))) else {
         return;
     };
-    assert_inference_matches_host(&mut booted.device, &model);
+    assert_outputs_match_host(&mut booted.device, &model, IMAGES);
     let sgd = Sgd {
         learning_rate: 0.05,
         momentum: 0.9,
@@ -66,5 +50,5 @@ fn noise_layers_infer_on_the_device_as_on_the_host() {
     let Some(mut booted) = boot(Some(&mdl(&model))) else {
         return;
     };
-    assert_inference_matches_host(&mut booted.device, &model);
+    assert_outputs_match_host(&mut booted.device, &model, IMAGES);
 }

@@ -192,6 +192,21 @@ pub fn test_samples() -> SampleSet<'static> {
     SampleSet::new(&test.images, 784, &test.labels, 1.0).unwrap()
 }
 
+/// The device's outputs for the first `images` test images are the host's, bit for bit,
+/// and its classes their arg-max.
+pub fn assert_outputs_match_host(device: &mut Device, model: &Model, images: usize) {
+    let labels = labels_u32(&mnist().test.labels);
+    let host = model.predict(&host_test(&labels, images)).unwrap();
+    let set = test_samples();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    for i in 0..images {
+        let (class, scores, _) = device.infer(&set, i).unwrap();
+        let host = &host[i * 10..(i + 1) * 10];
+        assert_eq!(bits(&scores), bits(host), "image {i}: {scores:?} vs {host:?}");
+        assert_eq!(usize::from(class), microdense_core::argmax(host));
+    }
+}
+
 /// The training split as the device receives it.
 pub fn train_samples() -> SampleSet<'static> {
     let train = &mnist().train;
