@@ -108,6 +108,8 @@ names! {
         MatmulRight = 10 => "matmul right operand",
         /// A matrix product's output.
         MatmulOutput = 11 => "matmul output",
+        /// Per-layer activity-penalty sums ([`crate::Rows`]).
+        PenaltySums = 12 => "activity penalty sums",
     }
 }
 

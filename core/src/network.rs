@@ -2,7 +2,7 @@
 
 use crate::graph::{Inbound, Source, MAX_INPUTS};
 use crate::layer::{merge, Io, Merge, Training};
-use crate::{Buffer, Error, Layer, LayerDefect, MatMul, MAX_LAYERS};
+use crate::{Buffer, Error, Layer, LayerDefect, MatMul, PenaltySums, Regularizer, Rng, MAX_LAYERS};
 use core::ops::Range;
 
 /// A sequential network over borrowed layers, validated once so every later call can
@@ -366,17 +366,40 @@ impl<'a> Network<'a> {
         batch: usize,
         scratch: &'s mut [f32],
     ) -> Result<&'s [f32], Error> {
-        Ok(self.infer(kernel, params, inputs, batch, scratch)?.0)
+        Ok(self.infer(kernel, params, inputs, batch, None, scratch)?.0)
     }
 
-    /// [`predict`](Self::predict), also returning the sum over the batch of what
-    /// ActivityRegularization layers add to the loss.
+    /// [`predict`](Self::predict) for samples of a larger batch run a few at a time (a
+    /// device runs them one by one): `rows` says where they lie in the batch and whether
+    /// noise layers draw as a frozen prefix's do in fine-tuning, and gathers the activity
+    /// penalties, so that the batch gives the bits it gives run at once (the
+    /// [`crate::Trainer`]'s forward pass of a frozen prefix; [`Rows::penalty`]).
+    ///
+    /// Errors as [`predict`](Self::predict), and when `rows` has not one penalty sum per
+    /// layer.
+    pub fn predict_rows<'s, K: MatMul>(
+        &self,
+        kernel: &K,
+        params: &[f32],
+        inputs: &[f32],
+        batch: usize,
+        rows: &mut Rows<'_>,
+        scratch: &'s mut [f32],
+    ) -> Result<&'s [f32], Error> {
+        check_len(Buffer::PenaltySums, self.layers.len(), rows.penalties.len())?;
+        Ok(self.infer(kernel, params, inputs, batch, Some(rows), scratch)?.0)
+    }
+
+    /// [`predict`](Self::predict), also returning the sum over the batch of what the
+    /// layers add to the loss (activity penalties); with `rows`, these go to its sums
+    /// instead (and 0 is returned).
     pub(crate) fn infer<'s, K: MatMul>(
         &self,
         kernel: &K,
         params: &[f32],
         inputs: &[f32],
         batch: usize,
+        mut rows: Option<&mut Rows<'_>>,
         scratch: &'s mut [f32],
     ) -> Result<(&'s [f32], f32), Error> {
         check_len(Buffer::Parameters, self.param_count(), params.len())?;
@@ -387,7 +410,7 @@ impl<'a> Network<'a> {
             scratch.len(),
         )?;
         if self.inbound.is_some() {
-            return self.infer_graph(kernel, params, inputs, batch, scratch);
+            return self.infer_graph(kernel, params, inputs, batch, rows, scratch);
         }
         let half = batch * self.max_output_width();
         let (mut cur, mut next) = scratch.split_at_mut(half);
@@ -402,7 +425,8 @@ impl<'a> Network<'a> {
                 batch,
                 w_in: width,
             };
-            added_loss += layer.forward(kernel, io, None)?;
+            let added = layer.forward(kernel, io, Rows::training(&rows, i).as_mut())?;
+            added_loss += Rows::gather(&mut rows, i, layer, &next[..batch * out], added);
             core::mem::swap(&mut cur, &mut next);
             width = out;
         }
@@ -417,6 +441,7 @@ impl<'a> Network<'a> {
         params: &[f32],
         inputs: &[f32],
         batch: usize,
+        mut rows: Option<&mut Rows<'_>>,
         scratch: &'s mut [f32],
     ) -> Result<(&'s [f32], f32), Error> {
         let widths = self.widths();
@@ -439,15 +464,10 @@ impl<'a> Network<'a> {
                     &after[r.start - at.end..r.end - at.end]
                 }
             });
-            added_loss += self.forward_layer(
-                kernel,
-                i,
-                &params[self.param_range(i)],
-                &sources,
-                batch,
-                dst,
-                None,
-            )?;
+            let mut train = Rows::training(&rows, i);
+            let params = &params[self.param_range(i)];
+            let added = self.forward_layer(kernel, i, params, &sources, batch, dst, train.as_mut())?;
+            added_loss += Rows::gather(&mut rows, i, &self.layers[i], dst, added);
         }
         let last: &'s [f32] = scratch;
         Ok((&last[place(self.layers.len() - 1)], added_loss))
@@ -578,5 +598,78 @@ pub(crate) fn check_len(what: Buffer, expected: usize, actual: usize) -> Result<
             expected,
             actual,
         })
+    }
+}
+
+/// Where the samples [`Network::predict_rows`] runs lie in their batch, and what it gathers
+/// for the whole batch.
+///
+/// ```
+/// use microdense_core::{Activation, Layer, Network, PenaltySums, Portable, Regularizer, Rows};
+/// let layers = [Layer::Dense {
+///     units: 2,
+///     activation: Activation::Linear,
+///     use_bias: false,
+///     activity_regularizer: Some(Regularizer { l1: 0.5, l2: 0.0 }),
+/// }];
+/// let net = Network::new(2, &layers).unwrap();
+/// let weights = [1.0, 0.0, 0.0, 1.0]; // the identity
+/// let mut sums = [PenaltySums::default(); 1];
+/// let mut rows = Rows { noise: None, first_sample: 0, penalties: &mut sums };
+/// let mut scratch = [0.0; 4];
+/// for (sample, x) in [[1.0, -2.0], [3.0, 4.0]].iter().enumerate() {
+///     rows.first_sample = sample;
+///     net.predict_rows(&Portable, &weights, x, 1, &mut rows, &mut scratch).unwrap();
+/// }
+/// // 0.5 · (|1| + |-2| + |3| + |4|), as the batch run at once gives.
+/// assert_eq!(rows.penalty(&layers), 5.0);
+/// ```
+pub struct Rows<'p> {
+    /// `Some(seed)`: dropout and noise layers draw as a frozen prefix's do in fine-tuning
+    /// (layer `i`, sample `s` of the batch from [`Rng::keyed`]`(seed, i, s)`); `None`:
+    /// they are the identity (inference).
+    pub noise: Option<u64>,
+    /// Index in the batch of the first sample run.
+    pub first_sample: usize,
+    /// Each layer's running activity-penalty sums over the batch so far (one per layer of
+    /// the network run).
+    pub penalties: &'p mut [PenaltySums],
+}
+
+impl Rows<'_> {
+    /// The seed of a training step's noise in the frozen prefix `layers`, drawn from `rng`
+    /// when one of them draws (dropout, noise); `None`, drawing nothing, otherwise.
+    pub fn frozen_noise(layers: &[Layer], rng: &mut Rng) -> Option<u64> {
+        layers.iter().any(Layer::draws).then(|| rng.next_u64())
+    }
+
+    /// The batch's activity penalty so far: each layer's, added in layer order (the bits of
+    /// the penalty the layers add run over the whole batch at once).
+    pub fn penalty(&self, layers: &[Layer]) -> f32 {
+        layers
+            .iter()
+            .zip(self.penalties.iter())
+            .filter_map(|(layer, &sums)| layer.activity_regularizer().map(|r| r.penalty(sums)))
+            .fold(0.0, |total, p| total + p)
+    }
+
+    /// Layer `i`'s training pass under `rows`: a frozen prefix's when it draws noise.
+    fn training(rows: &Option<&mut Rows<'_>>, i: usize) -> Option<Training<'static>> {
+        let rows = rows.as_ref()?;
+        Some(Training::frozen(rows.noise?, i, rows.first_sample))
+    }
+
+    /// Gathers layer `i`'s activity penalty of its `output` into `rows` and returns 0, or
+    /// without `rows` returns `added`, what the layer's forward pass returned.
+    fn gather(rows: &mut Option<&mut Rows<'_>>, i: usize, layer: &Layer, output: &[f32], added: f32) -> f32 {
+        match rows {
+            Some(rows) => {
+                if layer.activity_regularizer().is_some() {
+                    Regularizer::accumulate(output, &mut rows.penalties[i]);
+                }
+                0.0
+            }
+            None => added,
+        }
     }
 }

@@ -17,13 +17,34 @@ pub struct Regularizer {
     pub l2: f32,
 }
 
+/// The running sums a [`Regularizer`]'s penalty is made of, `sum(|w|)` and `sum(w^2)`:
+/// summed slice after slice, in order, they give the bits of [`Regularizer::loss`] of the
+/// slices joined (an activity penalty over a batch its samples run one by one).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PenaltySums {
+    abs: f32,
+    square: f32,
+}
+
 impl Regularizer {
     /// The penalty of the weights `w`.
     pub fn loss(&self, w: &[f32]) -> f32 {
-        let (abs, square) = w
-            .iter()
-            .fold((0.0f32, 0.0f32), |(a, s), &x| (a + math::abs(x), s + x * x));
-        self.l1 * abs + self.l2 * square
+        let mut sums = PenaltySums::default();
+        Self::accumulate(w, &mut sums);
+        self.penalty(sums)
+    }
+
+    /// Adds `w` to the running `sums`.
+    pub fn accumulate(w: &[f32], sums: &mut PenaltySums) {
+        for &x in w {
+            sums.abs += math::abs(x);
+            sums.square += x * x;
+        }
+    }
+
+    /// The penalty of everything accumulated in `sums`.
+    pub fn penalty(&self, sums: PenaltySums) -> f32 {
+        self.l1 * sums.abs + self.l2 * sums.square
     }
 
     /// Adds the penalty's gradient to `grad` (same length as `w`; the sign of 0 is 0, as

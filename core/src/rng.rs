@@ -12,6 +12,14 @@ impl Rng {
         Rng { state: seed }
     }
 
+    /// The generator of one (layer, sample) of a batch drawn from `seed`: a frozen prefix's
+    /// noise in fine-tuning draws from these, so running the prefix sample by sample (a
+    /// device) gives the bits of running it over the whole batch layer by layer (the host).
+    pub fn keyed(seed: u64, layer: usize, sample: usize) -> Self {
+        let mut mixed = Rng::new(seed ^ ((layer as u64) << 48) ^ sample as u64);
+        Rng::new(mixed.next_u64())
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);

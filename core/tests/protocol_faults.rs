@@ -70,6 +70,7 @@ fn names_are_tagged_by_their_positions() {
     assert_name_tags(Capacity::ALL, |v| v as u8);
     assert_name_tags(TrainingRequest::ALL, |v| v as u8);
     assert_eq!(encoded(&Buffer::MatmulOutput), [11]);
+    assert_eq!(encoded(&Buffer::PenaltySums), [12]);
     assert_eq!(encoded(&Malformation::WeightsPadding), [10]);
 }
 

@@ -298,6 +298,29 @@ impl Layer {
         }
     }
 
+    /// Whether the layer draws random numbers in training (dropout and noise).
+    pub fn draws(&self) -> bool {
+        matches!(
+            self,
+            Layer::Dropout { .. }
+                | Layer::GaussianNoise { .. }
+                | Layer::GaussianDropout { .. }
+                | Layer::AlphaDropout { .. }
+        )
+    }
+
+    /// The penalty the layer adds to the loss from its outputs: a Dense layer's
+    /// `activity_regularizer`, an ActivityRegularization layer's factors.
+    pub fn activity_regularizer(&self) -> Option<Regularizer> {
+        match *self {
+            Layer::Dense {
+                activity_regularizer, ..
+            } => activity_regularizer,
+            Layer::ActivityRegularization { l1, l2 } => Some(Regularizer { l1, l2 }),
+            _ => None,
+        }
+    }
+
     /// Per-sample values the layer keeps between its training forward and backward
     /// passes besides its input and output (`e_i` in [`crate::Trainer`]'s sizes).
     pub(crate) fn kept_per_sample(&self, input: usize) -> usize {
@@ -449,8 +472,8 @@ pub(crate) struct Io<'a, 'b> {
 
 /// What a training forward pass adds to [`Io`].
 pub(crate) struct Training<'a> {
-    /// Draws dropout masks and noise.
-    pub rng: &'a mut Rng,
+    /// Where dropout masks and noise come from.
+    pub draws: Draws<'a>,
     /// The layer's [`Layer::kept_per_sample`] values for a batch (empty in a frozen prefix).
     pub kept: &'a mut [f32],
     /// The layer's [`Layer::kept_per_batch`] values (empty in a frozen prefix).
@@ -458,6 +481,37 @@ pub(crate) struct Training<'a> {
     /// Whether BatchNormalization normalises with the batch's moments (Keras's fit) or
     /// its moving ones (frozen statistics, as when fine-tuning).
     pub batch_statistics: bool,
+}
+
+impl Training<'_> {
+    /// A frozen prefix's layer `layer` in training: dropout and noise drawn per sample from
+    /// `seed` (the batch's first sample is `first_sample`), nothing kept, BatchNormalization
+    /// with its moving statistics.
+    pub(crate) fn frozen(seed: u64, layer: usize, first_sample: usize) -> Self {
+        Training {
+            draws: Draws::Keyed {
+                seed,
+                layer,
+                first_sample,
+            },
+            kept: &mut [],
+            stats: &mut [],
+            batch_statistics: false,
+        }
+    }
+}
+
+/// Where a training pass's dropout masks and noise come from.
+pub(crate) enum Draws<'a> {
+    /// One stream, value after value over the batch (the trainable layers).
+    Stream(&'a mut Rng),
+    /// A generator per sample, [`Rng::keyed`]`(seed, layer, first_sample + row)` (a frozen
+    /// prefix, so that it gives the same bits run sample by sample as over the batch).
+    Keyed {
+        seed: u64,
+        layer: usize,
+        first_sample: usize,
+    },
 }
 
 /// What a layer's backward pass reads, and where its weight gradients go.

@@ -2,26 +2,42 @@
 //! `AlphaDropout` (the identity at inference). The multiplicative ones keep the factor
 //! they applied to each value for the backward pass.
 
-use super::{Backward, Io, Training};
+use super::{Backward, Draws, Io, Training};
 use crate::activation::{SELU_ALPHA, SELU_SCALE};
-use crate::math;
+use crate::{math, Rng};
 
 /// Applies `value(x, rng) -> (y, factor)` to every value in training, recording the
 /// factors when the layer keeps them; copies at inference.
 fn apply(
     io: Io<'_, '_>,
     train: Option<&mut Training<'_>>,
-    mut value: impl FnMut(f32, &mut crate::Rng) -> (f32, f32),
+    mut value: impl FnMut(f32, &mut Rng) -> (f32, f32),
 ) {
     let Some(t) = train else {
         io.dst.copy_from_slice(io.src);
         return;
     };
-    for (i, (y, &x)) in io.dst.iter_mut().zip(io.src).enumerate() {
-        let (out, factor) = value(x, t.rng);
-        *y = out;
-        if let Some(k) = t.kept.get_mut(i) {
-            *k = factor;
+    let mut run = |rng: &mut Rng, dst: &mut [f32], src: &[f32], kept: &mut [f32]| {
+        for (i, (y, &x)) in dst.iter_mut().zip(src).enumerate() {
+            let (out, factor) = value(x, rng);
+            *y = out;
+            if let Some(k) = kept.get_mut(i) {
+                *k = factor;
+            }
+        }
+    };
+    match t.draws {
+        Draws::Stream(ref mut rng) => run(rng, io.dst, io.src, t.kept),
+        Draws::Keyed {
+            seed,
+            layer,
+            first_sample,
+        } => {
+            let w = io.w_in;
+            for (r, (dst, src)) in io.dst.chunks_exact_mut(w).zip(io.src.chunks_exact(w)).enumerate() {
+                let kept = t.kept.get_mut(r * w..).unwrap_or_default();
+                run(&mut Rng::keyed(seed, layer, first_sample + r), dst, src, kept);
+            }
         }
     }
 }

@@ -60,5 +60,10 @@ pub const MAX_OUTPUTS: usize = 64;
 /// Most model bytes one Pull response carries.
 pub const MAX_CHUNK: usize = 3072;
 
+/// Seed of the generator a device's fine-tuning draws dropout and noise from, restarted
+/// at boot and by Reset: its steps are the host [`crate::Trainer`]'s with `Rng::new` of it
+/// carried from step to step.
+pub const DROPOUT_SEED: u64 = 0x6d69_6372_6f64_656e;
+
 /// The id of replies to frames whose id could not be read.
 pub const UNKNOWN_ID: u16 = u16::MAX;

@@ -2,7 +2,7 @@
 //! output several layers take is the sum of what each sends back.
 
 use super::{loss_gradient, Params, Trainer};
-use crate::layer::{merge, Backward, Flow, Training};
+use crate::layer::{merge, Backward, Draws, Flow, Training};
 use crate::{BatchStats, Error, Layer, LossFunction, MatMul, Rng, Source, Targets};
 
 /// The parts of a graph's training scratch.
@@ -89,14 +89,15 @@ impl Trainer<'_> {
             stats,
             sums,
         } = buffers;
-        let added_loss = self.graph_forward(kernel, params, inputs, batch, rng, stored, stats)?;
+        let (trainable_loss, frozen_loss) =
+            self.graph_forward(kernel, params, inputs, batch, rng, stored, stats)?;
         let stored: &[f32] = stored;
         let last = net.layers().len() - 1;
         sums.fill(0.0);
         let at = self.sum_at(last, batch);
         let pred = self.output_of(stored, last, batch);
         let mut out = loss_gradient(pred, targets, loss, scale, batch, &mut sums[at..at + pred.len()]);
-        out.loss_sum += added_loss;
+        out.add_penalties(trainable_loss, frozen_loss);
         for i in (self.first..=last).rev() {
             self.graph_backward(
                 kernel, params, inputs, batch, scale, stored, stats, grads, work, sums, i,
@@ -105,8 +106,9 @@ impl Trainer<'_> {
         Ok(out)
     }
 
-    /// Every layer forward, each output and the trainable layers' kept values stored.
-    /// Returns the loss the layers add.
+    /// Every layer forward, each output and the trainable layers' kept values stored
+    /// (frozen layers' dropout and noise drawn sample by sample, as in a chain's prefix).
+    /// Returns the loss the trainable layers add, and the frozen ones.
     #[allow(clippy::too_many_arguments)]
     fn graph_forward<K: MatMul>(
         &self,
@@ -117,8 +119,9 @@ impl Trainer<'_> {
         rng: &mut Rng,
         stored: &mut [f32],
         stats: &mut [f32],
-    ) -> Result<f32, Error> {
-        let mut added_loss = 0.0;
+    ) -> Result<(f32, f32), Error> {
+        let seed = self.frozen_seed(rng);
+        let (mut trainable_loss, mut frozen_loss) = (0.0, 0.0);
         for i in 0..self.net.layers().len() {
             let (kept_at, out_at) = self.graph_slots(i, batch);
             let (before, after) = stored.split_at_mut(kept_at);
@@ -127,21 +130,32 @@ impl Trainer<'_> {
             let sources = self
                 .net
                 .sources(i, inputs, batch, |j| self.output_of(before, j, batch));
-            let trainable = i >= self.first;
-            let at = self.stats_at(i.max(self.first));
-            let per_batch = if trainable { self.kept_per_batch(i) } else { 0 };
-            let mut train = Training {
-                rng,
-                kept,
-                stats: &mut stats[at..at + per_batch],
-                batch_statistics: trainable && self.batch_statistics,
-            };
             let dst = &mut rest[..batch * self.net.layer_output_width(i)];
-            added_loss +=
+            if i < self.first {
+                let mut train = Training::frozen(seed, i, 0);
+                frozen_loss += self.net.forward_layer(
+                    kernel,
+                    i,
+                    params.of(i),
+                    &sources,
+                    batch,
+                    dst,
+                    Some(&mut train),
+                )?;
+                continue;
+            }
+            let at = self.stats_at(i);
+            let mut train = Training {
+                draws: Draws::Stream(rng),
+                kept,
+                stats: &mut stats[at..at + self.kept_per_batch(i)],
+                batch_statistics: self.batch_statistics,
+            };
+            trainable_loss +=
                 self.net
                     .forward_layer(kernel, i, params.of(i), &sources, batch, dst, Some(&mut train))?;
         }
-        Ok(added_loss)
+        Ok((trainable_loss, frozen_loss))
     }
 
     /// Back-propagates trainable layer `i` from its summed output gradient, adding what

@@ -2,10 +2,10 @@
 
 mod graph;
 
-use crate::layer::{Backward, Flow, Io, Training};
+use crate::layer::{Backward, Draws, Flow, Io, Training};
 use crate::network::check_len;
 use crate::{
-    BatchDefect, Buffer, Error, Layer, LossFunction, MatMul, Network, Optimizer, OptimizerScalars, Rng,
+    BatchDefect, Buffer, Error, Layer, LossFunction, MatMul, Network, Optimizer, OptimizerScalars, Rng, Rows,
     Targets,
 };
 use core::ops::Range;
@@ -22,6 +22,13 @@ pub struct BatchStats {
 }
 
 impl BatchStats {
+    /// Adds what activity regularizers add to the loss: the trainable layers' penalty,
+    /// then the frozen prefix's (the order a device, running its prefix apart, follows).
+    pub fn add_penalties(&mut self, trainable: f32, frozen: f32) {
+        self.loss_sum += trainable;
+        self.loss_sum += frozen;
+    }
+
     /// Adds another batch's figures to these.
     pub fn merge(&mut self, other: BatchStats) {
         self.loss_sum += other.loss_sum;
@@ -294,14 +301,15 @@ impl<'a> Trainer<'a> {
             );
         }
 
-        let mut added_loss =
-            self.forward_frozen(kernel, &params, inputs, batch, rng, stored, work_a, work_b)?;
-        added_loss += self.forward_trainable(kernel, &params, inputs, batch, rng, stored, stats)?;
+        let seed = self.frozen_seed(rng);
+        let frozen_loss =
+            self.forward_frozen(kernel, &params, inputs, batch, seed, stored, work_a, work_b)?;
+        let trainable_loss = self.forward_trainable(kernel, &params, inputs, batch, rng, stored, stats)?;
         let stored: &[f32] = stored;
         let last = self.net.layers().len() - 1;
         let pred = &stored[self.slots(last, batch).1..][..batch * net.output_width()];
         let mut stats_out = loss_gradient(pred, targets, loss.into(), scale, batch, work_a);
-        stats_out.loss_sum += added_loss;
+        stats_out.add_penalties(trainable_loss, frozen_loss);
         self.backward(
             kernel, &params, inputs, batch, scale, stored, stats, grads, work_a, work_b,
         )?;
@@ -339,9 +347,16 @@ impl<'a> Trainer<'a> {
         check_len(Buffer::TrainingScratch, self.scratch_len(batch), scratch.len())
     }
 
-    /// Frozen prefix: forward only (dropout and noise active, BatchNormalization with its
-    /// moving statistics), ping-ponging through the work buffers, the last output landing
-    /// at the start of `stored`. Returns the loss the layers add.
+    /// The seed of the frozen prefix's dropout and noise ([`Rows::frozen_noise`]; 0 when
+    /// none draws).
+    fn frozen_seed(&self, rng: &mut Rng) -> u64 {
+        Rows::frozen_noise(&self.net.layers()[..self.first], rng).unwrap_or(0)
+    }
+
+    /// Frozen prefix: forward only (dropout and noise active, drawn from `seed` sample by
+    /// sample; BatchNormalization with its moving statistics), ping-ponging through the
+    /// work buffers, the last output landing at the start of `stored`. Returns the loss the
+    /// layers add.
     #[allow(clippy::too_many_arguments)]
     fn forward_frozen<K: MatMul>(
         &self,
@@ -349,7 +364,7 @@ impl<'a> Trainer<'a> {
         params: &Params,
         inputs: &[f32],
         batch: usize,
-        rng: &mut Rng,
+        seed: u64,
         stored: &mut [f32],
         work_a: &mut [f32],
         work_b: &mut [f32],
@@ -371,13 +386,7 @@ impl<'a> Trainer<'a> {
                 batch,
                 w_in: width,
             };
-            let mut train = Training {
-                rng,
-                kept: &mut [],
-                stats: &mut [],
-                batch_statistics: false,
-            };
-            added_loss += layer.forward(kernel, io, Some(&mut train))?;
+            added_loss += layer.forward(kernel, io, Some(&mut Training::frozen(seed, i, 0)))?;
             core::mem::swap(&mut cur, &mut next);
             width = out;
         }
@@ -416,7 +425,7 @@ impl<'a> Trainer<'a> {
                 w_in,
             };
             let mut train = Training {
-                rng,
+                draws: Draws::Stream(rng),
                 kept,
                 stats: &mut stats[at..at + self.kept_per_batch(i)],
                 batch_statistics: self.batch_statistics,
@@ -669,9 +678,8 @@ impl Network<'_> {
         let loss = loss.into();
         let outputs = self.output_width();
         let batch = targets.samples(outputs);
-        let (pred, added_loss) = self.infer(kernel, params, inputs, batch, scratch)?;
+        let (pred, added_loss) = self.infer(kernel, params, inputs, batch, None, scratch)?;
         let mut stats = BatchStats {
-            loss_sum: added_loss,
             samples: batch as u32,
             ..BatchStats::default()
         };
@@ -679,6 +687,8 @@ impl Network<'_> {
             stats.loss_sum += loss.value(row, targets, s);
             stats.correct += loss.is_correct(row, targets, s) as u32;
         }
+        // After the samples' losses, as a device running them one by one adds it.
+        stats.loss_sum += added_loss;
         Ok(stats)
     }
 }

@@ -23,7 +23,7 @@ use microdense_core::protocol::{
     decode_values, open_frame, ClockUnit, DeviceInfo, Fault, Limits, Measured, MemoryUse, ModelStatus,
     Request, Response, Samples, Tally, PROTOCOL_VERSION, UNKNOWN_ID,
 };
-use microdense_core::{argmax, Loss, Targets};
+use microdense_core::{argmax, Loss, PenaltySums, Targets, MAX_LAYERS};
 
 use crate::clock::{Clock, TickUnit};
 use crate::idle::WaitForInput;
@@ -103,7 +103,7 @@ where
             ..Measured::default()
         },
         #[cfg(training)]
-        rng: microdense_core::Rng::new(tuning::DROPOUT_SEED),
+        rng: microdense_core::Rng::new(microdense_core::protocol::DROPOUT_SEED),
     };
     server.calibrate(buffers);
     let Buffers {
@@ -274,8 +274,10 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             mid: &mut buffers.mid,
             int8: &mut buffers.int8,
         };
+        let mut room = [PenaltySums::default(); MAX_LAYERS];
+        let mut rows = model::batch_rows(&mut room, &net, None);
         let start = self.clock.now();
-        let ok = model::infer(view, &net, None, &mut sample).is_ok();
+        let ok = model::infer(view, &net, None, &mut sample, &mut rows).is_ok();
         if ok {
             self.measured.infer_ticks = self.clock.now().saturating_sub(start);
         }
@@ -410,8 +412,10 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let tuned = self.tuned_suffix(work.arena);
         #[cfg(not(training))]
         let tuned = None;
+        let mut room = [PenaltySums::default(); MAX_LAYERS];
+        let mut rows = model::batch_rows(&mut room, &net, None);
         let start = self.clock.now();
-        let out = model::infer(view, &net, tuned, &mut work.sample)?;
+        let out = model::infer(view, &net, tuned, &mut work.sample, &mut rows)?;
         let ticks = self.clock.now().saturating_sub(start);
         let mut scores = heapless::Vec::new();
         // `load` checked the outputs fit MAX_OUTPUTS.
@@ -442,13 +446,16 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
         let mut batch = Tally::default();
         let mut predictions = heapless::Vec::new();
         let mut ticks = 0;
-        for _ in 0..count {
+        let mut room = [PenaltySums::default(); MAX_LAYERS];
+        let mut rows = model::batch_rows(&mut room, &net, None);
+        for s in 0..count {
             let label = records
                 .next(true, &mut work.sample.input[..width])?
                 .unwrap_or_default();
-            check_label(batch.samples as usize, label, net.output_width())?;
+            check_label(s, label, net.output_width())?;
+            rows.first_sample = s;
             let start = self.clock.now();
-            let out = model::infer(view, &net, tuned, &mut work.sample)?;
+            let out = model::infer(view, &net, tuned, &mut work.sample, &mut rows)?;
             ticks = self.clock.now().saturating_sub(start);
             let targets = Targets::Classes(core::slice::from_ref(&label));
             batch.samples += 1;
@@ -458,6 +465,8 @@ impl<'a, C: Clock, M: MemoryProbe> Server<'a, C, M> {
             let _ = predictions.push(argmax(out) as u8);
         }
         records.finish()?;
+        // What activity regularizers add, after the samples' losses (as the host's evaluate).
+        batch.loss_sum += rows.penalty(net.layers());
         if count > 0 {
             self.measured.infer_ticks = ticks;
         }

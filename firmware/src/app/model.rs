@@ -6,7 +6,7 @@ use microdense_core::format::{decode_prefix_with, FormatError, Inconsistency, Mo
 use microdense_core::protocol::{
     Capacity, Fault, ModelFault, ModelSummary, TrainingSummary, TunedSummary, MAX_OUTPUTS,
 };
-use microdense_core::{Error, Network, Portable};
+use microdense_core::{Error, Network, PenaltySums, Portable, Rows, MAX_LAYERS};
 
 use super::buffers::{MAX_INPUT, MAX_INT8_SCRATCH, MAX_SCRATCH, MAX_WIDTH};
 
@@ -108,12 +108,14 @@ impl<'b> SampleBuffers<'b> {
     /// Runs the sample in `input` through everything frozen before layer `first` of the
     /// float network: the int8 body (if any, its dequantised output into `mid`), then the
     /// float layers `..first` (weights in flash, through `scratch` into whichever of
-    /// `input` and `mid` they did not read). Returns where the result lies.
+    /// `input` and `mid` they did not read; noise and activity penalties as `rows` says,
+    /// whose penalty sums are the whole float network's). Returns where the result lies.
     pub(super) fn run_frozen(
         &mut self,
         view: &ModelView<'_>,
         net: &Network<'_>,
         first: usize,
+        rows: &mut Rows<'_>,
     ) -> Result<Held, Fault> {
         let sample = view.input_width();
         let mut held = Held::Input;
@@ -136,7 +138,13 @@ impl<'b> SampleBuffers<'b> {
             };
             let len = prefix.inference_scratch_len(1);
             let x = &from[..prefix.input_width()];
-            let out = prefix.predict(&Portable, weights, x, 1, &mut self.scratch[..len])?;
+            let mut prefix_rows = Rows {
+                noise: rows.noise,
+                first_sample: rows.first_sample,
+                penalties: &mut rows.penalties[..first],
+            };
+            let scratch = &mut self.scratch[..len];
+            let out = prefix.predict_rows(&Portable, weights, x, 1, &mut prefix_rows, scratch)?;
             to[..out.len()].copy_from_slice(out);
             held = match held {
                 Held::Input => Held::Mid,
@@ -147,21 +155,24 @@ impl<'b> SampleBuffers<'b> {
     }
 }
 
-/// Runs one sample (in `buffers.input`) through the model: its int8 body (if any), the
-/// float network's frozen prefix and its suffix (tuned from `trainable` when tuned). The
-/// outputs live in `buffers.scratch`. Gives the same bits as the whole network run at
-/// once: rows never mix, and each layer runs the same kernel on the same values.
+/// Runs one sample (in `buffers.input`, sample `rows.first_sample` of its batch) through
+/// the model: its int8 body (if any), the float network's frozen prefix and its suffix
+/// (tuned from `trainable` when tuned), gathering the activity penalties in `rows` (one
+/// sum per layer of the float network). The outputs live in `buffers.scratch`. Gives the
+/// same bits as the whole network run at once: rows never mix, and each layer runs the
+/// same kernel on the same values.
 pub fn infer<'s>(
     view: &ModelView<'_>,
     net: &Network<'_>,
     tuned: Option<(usize, &[f32])>,
     buffers: &'s mut SampleBuffers<'_>,
+    rows: &mut Rows<'_>,
 ) -> Result<&'s [f32], Fault> {
     let (first, suffix, weights) = match tuned {
         Some((first, trainable)) => (first, net.suffix(first)?, trainable),
         None => (0, *net, view.weights()),
     };
-    let held = buffers.run_frozen(view, net, first)?;
+    let held = buffers.run_frozen(view, net, first, rows)?;
     let len = suffix.inference_scratch_len(1);
     let SampleBuffers {
         input, scratch, mid, ..
@@ -170,7 +181,27 @@ pub fn infer<'s>(
         Held::Input => &input[..suffix.input_width()],
         Held::Mid => &mid[..suffix.input_width()],
     };
-    Ok(suffix.predict(&Portable, weights, x, 1, &mut scratch[..len])?)
+    let mut suffix_rows = Rows {
+        noise: None,
+        first_sample: rows.first_sample,
+        penalties: &mut rows.penalties[first..],
+    };
+    Ok(suffix.predict_rows(&Portable, weights, x, 1, &mut suffix_rows, &mut scratch[..len])?)
+}
+
+/// Room for the activity-penalty sums of a batch ([`Rows`]), one per layer.
+pub type PenaltyRoom = [PenaltySums; MAX_LAYERS];
+
+/// The [`Rows`] of a batch through the float network `net` (its first sample first),
+/// with its sums in `room` (zeroed).
+pub fn batch_rows<'p>(room: &'p mut PenaltyRoom, net: &Network<'_>, noise: Option<u64>) -> Rows<'p> {
+    let penalties = &mut room[..net.layers().len()];
+    penalties.fill(PenaltySums::default());
+    Rows {
+        noise,
+        first_sample: 0,
+        penalties,
+    }
 }
 
 /// A summary of a valid model for Info.

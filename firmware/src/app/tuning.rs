@@ -4,17 +4,17 @@
 
 use embedded_io::Write;
 use microdense_core::format::{Crc32, FileLayout, ModelRef, ModelView, TrainingState};
-use microdense_core::protocol::{Fault, Response, Samples, TunedSummary};
-use microdense_core::{Error, Loss, Network, Optimizer, OptimizerScalars, Portable, Rng, Targets, Trainer};
+use microdense_core::protocol::{Fault, Response, Samples, TunedSummary, DROPOUT_SEED};
+use microdense_core::{
+    Error, Loss, Network, Optimizer, OptimizerScalars, PenaltySums, Portable, Rng, Rows, Targets, Trainer,
+    MAX_LAYERS,
+};
 
 use super::buffers::{MAX_BATCH, PULL_CHUNK, TRAIN_ARENA};
-use super::model::{small, Held, Loaded, SampleBuffers};
+use super::model::{batch_rows, small, Held, Loaded, SampleBuffers};
 use super::{check_label, Records, Reply, Sent, Server, Work};
 use crate::clock::Clock;
 use crate::memory::MemoryProbe;
-
-/// Seed of the generator dropout layers draw from while fine-tuning.
-pub(super) const DROPOUT_SEED: u64 = 0x6d69_6372_6f64_656e;
 
 impl<C, M> Server<'_, C, M> {
     /// The fine-tuned suffix: its first layer and its weights in `arena`.
@@ -305,15 +305,21 @@ fn train_step(
     let trainer = Trainer::new(suffix, 0)?;
     let scratch_len = trainer.scratch_len(batch);
     let train_scratch = &mut rest[..scratch_len];
+    // The frozen prefix sample by sample, its noise and penalties as the host's trainer
+    // has them over the batch (`Rows`).
+    let frozen = &net.layers()[..tuned.first];
+    let mut room = [PenaltySums::default(); MAX_LAYERS];
+    let mut rows = batch_rows(&mut room, net, Rows::frozen_noise(frozen, rng));
     for (s, row) in inputs.chunks_exact_mut(in_f).enumerate() {
         stopwatch.pause();
         labels[s] = source.sample(s, &mut buffers.input[..view.input_width()])?;
         stopwatch.resume();
-        let held = buffers.run_frozen(view, net, tuned.first)?;
+        rows.first_sample = s;
+        let held = buffers.run_frozen(view, net, tuned.first, &mut rows)?;
         row.copy_from_slice(buffers.held(held, in_f));
     }
     let mut scalars = tuned.scalars;
-    let stats = trainer.step(
+    let mut stats = trainer.step(
         &Portable,
         &tuned.optimizer,
         &mut scalars,
@@ -328,6 +334,7 @@ fn train_step(
         train_scratch,
     )?;
     tuned.scalars = scalars;
+    stats.add_penalties(0.0, rows.penalty(frozen));
     Ok(stats)
 }
 

@@ -12,7 +12,7 @@ use microdense::mnist::{Lookup, Mnist};
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
 use microdense_core::format::decode;
 use microdense_core::optimizer::AdamSettings;
-use microdense_core::protocol::{ErrorCode, Tally};
+use microdense_core::protocol::{ErrorCode, Tally, DROPOUT_SEED};
 use microdense_core::{Algorithm, Loss, Network, Optimizer, Portable, Rng, Sgd, Targets, Trainer};
 use microdense_tests::qemu::{board_firmware, test_firmware};
 use microdense_tests::{mnist_dir, TempDir};
@@ -193,7 +193,8 @@ pub fn test_samples() -> SampleSet<'static> {
 }
 
 /// The device's outputs for the first `images` test images are the host's, bit for bit,
-/// and its classes their arg-max.
+/// its classes their arg-max, and its Evaluate loss over them in one request (activity
+/// penalties included) core's `Network::evaluate` of the same batch, bit for bit.
 pub fn assert_outputs_match_host(device: &mut Device, model: &Model, images: usize) {
     let labels = labels_u32(&mnist().test.labels);
     let host = model.predict(&host_test(&labels, images)).unwrap();
@@ -205,6 +206,28 @@ pub fn assert_outputs_match_host(device: &mut Device, model: &Model, images: usi
         assert_eq!(bits(&scores), bits(host), "image {i}: {scores:?} vs {host:?}");
         assert_eq!(usize::from(class), microdense_core::argmax(host));
     }
+
+    let (layers, wiring) = (model.core_layers(), model.wiring());
+    let net = Network::graph(784, &layers, &wiring).unwrap();
+    let inputs: Vec<f32> = (0..images)
+        .flat_map(|i| set.values(i).iter().map(|&b| b as f32))
+        .collect();
+    let mut scratch = vec![0.0; net.inference_scratch_len(images)];
+    let loss = Loss::CategoricalCrossentropy;
+    let targets = Targets::Classes(&labels[..images]);
+    let host = net
+        .evaluate(&Portable, &model.params, &inputs, &targets, loss, &mut scratch)
+        .unwrap();
+    let indices: Vec<usize> = (0..images).collect();
+    let device = device
+        .evaluate(&set, &indices, Some(loss), &mut |_, _| {})
+        .unwrap();
+    assert_eq!(
+        device.total.loss_sum.to_bits(),
+        host.loss_sum.to_bits(),
+        "{device:?} vs {host:?}"
+    );
+    assert_eq!(device.total.correct, host.correct);
 }
 
 /// The training split as the device receives it.
@@ -278,6 +301,8 @@ pub fn assert_batches_match_host(
     };
     let mut scalars = saved.scalars;
     let mut grads = vec![0.0; trainable.len()];
+    // The device's dropout and noise stream, from boot on.
+    let mut rng = Rng::new(DROPOUT_SEED);
     let mut host_stats = Vec::new();
     for batch in batches {
         let inputs: Vec<f32> = batch
@@ -297,7 +322,7 @@ pub fn assert_batches_match_host(
                 &inputs,
                 &Targets::Classes(&labels),
                 loss,
-                &mut Rng::new(0),
+                &mut rng,
                 &mut grads,
                 &mut scratch,
             )
