@@ -167,6 +167,34 @@ def preprocessing(k):
     return model, k.optimizers.SGD(learning_rate=0.05)
 
 
+def zoo(k):
+    """Every other layer of issue 12 in one chain; `train` adapts the Normalization. The
+    ReLU has no threshold: with one it jumps by the threshold there, and float roundoff
+    on either side of it is no longer roundoff in the predictions (our own zoo model,
+    which Keras loads, has one)."""
+    model = k.Sequential(
+        [
+            k.Input(shape=(784,)),
+            k.layers.Normalization(),
+            k.layers.LayerNormalization(),
+            k.layers.Dense(32),
+            k.layers.PReLU(),
+            k.layers.GaussianNoise(0.05),
+            k.layers.Dense(24),
+            k.layers.ELU(alpha=0.5),
+            k.layers.AlphaDropout(0.05),
+            k.layers.GaussianDropout(0.05),
+            k.layers.ReLU(max_value=6.0, negative_slope=0.1),
+            k.layers.Identity(),
+            k.layers.Reshape((24,)),
+            k.layers.ActivityRegularization(l1=0.0001, l2=0.001),
+            k.layers.BatchNormalization(momentum=0.9, epsilon=0.01),
+            k.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    return model, k.optimizers.SGD(learning_rate=0.02, momentum=0.5, nesterov=True)
+
+
 def residual(k):
     """A residual MLP: Dense -> Dense -> Add with the skip -> Dense, SGD with momentum."""
     inputs = k.Input(shape=(784,))
@@ -213,6 +241,7 @@ MODELS = {
     "functional": (functional, (28, 28)),
     "bn_relu": (bn_relu, (784,)),
     "preprocessing": (preprocessing, (784,)),
+    "zoo": (zoo, (784,)),
     "residual": (residual, (784,)),
     "wide_deep": (wide_deep, (784,)),
     "merges": (merges, (784,)),
@@ -224,8 +253,14 @@ def train(k, builder, input_shape, x_train, y_train, epochs):
     k.backend.clear_session()  # layer names restart at dense, dense_1, ...
     k.utils.set_random_seed(SEED)
     model, optimizer = builder(k)
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     x = x_train.reshape((len(x_train),) + input_shape)
+    for layer in model.layers:
+        if isinstance(layer, k.layers.Normalization):
+            # Pixels that are 0 in every training image would get variance 0 (and be divided
+            # by epsilon at test time): adapt on the images with a little noise.
+            noise = np.random.default_rng(SEED).uniform(0.0, 0.05, x.shape).astype(np.float32)
+            layer.adapt(x + noise)
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y_train, batch_size=32, epochs=epochs, shuffle=True, verbose=0)
     return model
 
