@@ -2,7 +2,8 @@
 //! Dense → Dense) trained on the host, converted to `.mdl` (format 4: merge and wiring
 //! records) with its last 2 Dense layers trainable, gives the host's outputs bit for bit
 //! and the host's fine-tuning steps bit for bit (weights, optimizer state, losses); with
-//! an activity regularizer on a trainable Dense (format 5), the same.
+//! an activity regularizer on a trainable Dense (format 5), the same; and a graph holding
+//! every other merge, the same.
 
 mod device_common;
 
@@ -21,23 +22,30 @@ const INFER_IMAGES: usize = 8;
 /// Training images the host trains the model on before conversion.
 const TRAIN_IMAGES: usize = 5_000;
 
-/// The residual MLP, trained for one epoch on the first training images.
-fn residual_model() -> Model {
-    let dense = |units, activation| Layer::Dense {
+fn dense(units: u32, activation: Activation) -> Layer {
+    Layer::Dense {
         units,
         activation,
         use_bias: true,
         activity_regularizer: None,
-    };
+    }
+}
+
+/// The residual MLP, trained for one epoch on the first training images.
+fn residual_model() -> Model {
     // On raw pixels, as the tutorial's model (sigmoids, plain SGD).
-    let graph: [(Layer, &[Source]); 5] = [
+    trained(&[
         (dense(32, Activation::Sigmoid), &[Source::Input]),
         (dense(32, Activation::Sigmoid), &[Source::Layer(0)]),
         (Layer::Merge(Merge::Add), &[Source::Layer(1), Source::Layer(0)]),
         (dense(16, Activation::Sigmoid), &[Source::Layer(2)]),
         (dense(10, Activation::Softmax), &[Source::Layer(3)]),
-    ];
-    let mut model = Model::from_graph(vec![784], &graph, 3, ParamBudget::default()).unwrap();
+    ])
+}
+
+/// The model of `graph`, trained for one epoch on the first training images.
+fn trained(graph: &[(Layer, &[Source])]) -> Model {
+    let mut model = Model::from_graph(vec![784], graph, 3, ParamBudget::default()).unwrap();
     model.compile(Compile::default());
     let train = &mnist().train;
     let labels = labels_u32(&train.labels[..TRAIN_IMAGES]);
@@ -99,6 +107,40 @@ fn a_dense_activity_regularizer_fine_tunes_on_the_device_as_on_the_host() {
     let Some(mut booted) = boot(Some(&file)) else {
         return;
     };
+    let sgd = Sgd {
+        learning_rate: 0.05,
+        momentum: 0.9,
+        nesterov: false,
+    };
+    assert_training_matches_host(&mut booted.device, &model, Some(sgd));
+}
+
+/// Every other merge — Subtract, Multiply, Average (of three), Maximum, Minimum,
+/// Concatenate — in one graph of three branches from the input: outputs bit for bit, and
+/// the host's fine-tuning steps of the chain after the last merge.
+#[test]
+fn every_merge_infers_and_fine_tunes_on_the_device_as_on_the_host() {
+    let merge = |m| Layer::Merge(m);
+    let model = trained(&[
+        (dense(16, Activation::Tanh), &[Source::Input]),
+        (dense(16, Activation::Sigmoid), &[Source::Input]),
+        (dense(16, Activation::Relu), &[Source::Input]),
+        (merge(Merge::Subtract), &[Source::Layer(0), Source::Layer(1)]),
+        (merge(Merge::Multiply), &[Source::Layer(0), Source::Layer(2)]),
+        (
+            merge(Merge::Average),
+            &[Source::Layer(3), Source::Layer(4), Source::Layer(1)],
+        ),
+        (merge(Merge::Maximum), &[Source::Layer(5), Source::Layer(0)]),
+        (merge(Merge::Minimum), &[Source::Layer(6), Source::Layer(2)]),
+        (merge(Merge::Concatenate), &[Source::Layer(7), Source::Layer(0)]),
+        (dense(16, Activation::Sigmoid), &[Source::Layer(8)]),
+        (dense(10, Activation::Softmax), &[Source::Layer(9)]),
+    ]);
+    let Some(mut booted) = boot(Some(&mdl(&model))) else {
+        return;
+    };
+    assert_outputs_match_host(&mut booted.device, &model, INFER_IMAGES);
     let sgd = Sgd {
         learning_rate: 0.05,
         momentum: 0.9,
