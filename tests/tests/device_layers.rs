@@ -7,13 +7,20 @@
 //! the Softmax layer in the trainable suffix and an activity penalty in the frozen prefix
 //! too. The noise layers (GaussianNoise, GaussianDropout, AlphaDropout, Dropout), identities
 //! at inference, give the host's outputs bit for bit, and its fine-tuning steps with two of
-//! them in the frozen prefix (drawn sample by sample, `Rows`) and two in the suffix.
+//! them in the frozen prefix (drawn sample by sample, `Rows`) and two in the suffix. A
+//! BatchNormalization model converted to `.mdl` (its frozen BatchNormalization folded into
+//! the Dense before it) gets the host's accuracy on 2,000 test images.
 
 mod device_common;
 
-use device_common::{assert_outputs_match_host, assert_training_matches_host, boot, mdl, model_trained};
+use device_common::{
+    assert_outputs_match_host, assert_training_matches_host, boot, classes, host_test, labels_u32, mdl,
+    mnist, model_trained, test_samples,
+};
+use microdense::device_format::AlignedBytes;
 use microdense::model::Compile;
-use microdense_core::Sgd;
+use microdense_core::format::decode;
+use microdense_core::{Layer, Sgd};
 
 /// Test images compared bit for bit.
 const IMAGES: usize = 8;
@@ -52,4 +59,46 @@ fn noise_layers_infer_and_fine_tune_on_the_device_as_on_the_host() {
     };
     assert_outputs_match_host(&mut booted.device, &model, IMAGES);
     assert_training_matches_host(&mut booted.device, &model, None);
+}
+
+#[test]
+fn a_folded_batch_normalization_model_gets_the_hosts_accuracy_on_the_device() {
+    let model = model_trained(
+        "784,48:linear:nobias,bn,relu,24,bn:0.9,relu,10:softmax",
+        1.0,
+        Compile::default(),
+        1,
+    );
+    let file = mdl(&model);
+    let bn = |layers: &[Layer]| {
+        layers
+            .iter()
+            .filter(|l| matches!(l, Layer::BatchNormalization { .. }))
+            .count()
+    };
+    let aligned = AlignedBytes::new(&file);
+    let view = decode(aligned.bytes()).unwrap();
+    // The frozen one folded into the Dense before it; the trainable suffix's stays.
+    assert_eq!(bn(view.network().unwrap().layers()), 1);
+    let Some(mut booted) = boot(Some(&file)) else {
+        return;
+    };
+    // 2,000 of the test images (the QEMU UART takes ~15 ms an image); the host test
+    // batch_norm_fold checks all 10,000 for changed classes.
+    let n = 2_000;
+    let labels = labels_u32(&mnist().test.labels);
+    let host = classes(&model.predict(&host_test(&labels, n)).unwrap());
+    let host_correct = (0..n).filter(|&i| u32::from(host[i]) == labels[i]).count();
+    let indices: Vec<usize> = (0..n).collect();
+    let device = booted
+        .device
+        .evaluate(&test_samples(), &indices, None, &mut |_, _| {})
+        .unwrap();
+    println!(
+        "BatchNormalization model, {n} test images: device accuracy {:.4}, host (unfolded) {:.4}",
+        f64::from(device.total.correct) / n as f64,
+        host_correct as f64 / n as f64
+    );
+    assert_eq!(device.total.correct as usize, host_correct);
+    assert!(host_correct > n / 2, "the model learned: {host_correct} of {n}");
 }
