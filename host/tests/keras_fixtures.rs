@@ -80,9 +80,9 @@ fn whole_model_files_of_every_flavour_predict_like_keras_and_resume() {
             }
         }
     }
-    // 10 models (7 chains, 3 graphs) × (tf_keras .h5, Keras 3 .h5, .keras) + the Keras
+    // 11 models (8 chains, 3 graphs) × (tf_keras .h5, Keras 3 .h5, .keras) + the Keras
     // 2.1-era file.
-    assert_eq!(checked, 31);
+    assert_eq!(checked, 34);
 }
 
 /// Every whole-model file with an optimizer (tf_keras `.h5`, Keras 3 `.keras`; chains,
@@ -115,7 +115,7 @@ fn whole_model_files_resume_like_keras() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 20, "10 models × 2 Kerases");
+    assert_eq!(checked, 22, "11 models × 2 Kerases");
 }
 
 /// `summary` of every tf_keras file is the text tf_keras's `model.summary()` printed for
@@ -187,7 +187,7 @@ fn architectures_plus_weights_files_predict_like_keras() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 20, "10 models × 2 Kerases");
+    assert_eq!(checked, 22, "11 models × 2 Kerases");
 }
 
 #[test]

@@ -168,7 +168,8 @@ def preprocessing(k):
 
 
 def zoo(k):
-    """Every other layer of issue 12 in one chain; `train` adapts the Normalization. The
+    """Every other deterministic layer of issue 12 in one chain; `train` adapts the
+    Normalization. The
     ReLU has no threshold: with one it jumps by the threshold there, and float roundoff
     on either side of it is no longer roundoff in the predictions (our own zoo model,
     which Keras loads, has one)."""
@@ -179,11 +180,8 @@ def zoo(k):
             k.layers.LayerNormalization(),
             k.layers.Dense(32),
             k.layers.PReLU(),
-            k.layers.GaussianNoise(0.05),
             k.layers.Dense(24),
             k.layers.ELU(alpha=0.5),
-            k.layers.AlphaDropout(0.05),
-            k.layers.GaussianDropout(0.05),
             k.layers.ReLU(max_value=6.0, negative_slope=0.1),
             k.layers.Identity(),
             k.layers.Reshape((24,)),
@@ -193,6 +191,22 @@ def zoo(k):
         ]
     )
     return model, k.optimizers.SGD(learning_rate=0.02, momentum=0.5, nesterov=True)
+
+
+def noise(k):
+    """The noise layers (active in training only): GaussianNoise, AlphaDropout, GaussianDropout."""
+    model = k.Sequential(
+        [
+            k.Input(shape=(784,)),
+            k.layers.GaussianNoise(0.05),
+            k.layers.Dense(32, activation="selu"),
+            k.layers.AlphaDropout(0.05),
+            k.layers.Dense(24, activation="relu"),
+            k.layers.GaussianDropout(0.05),
+            k.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    return model, k.optimizers.SGD(learning_rate=0.05, momentum=0.5)
 
 
 def residual(k):
@@ -242,6 +256,7 @@ MODELS = {
     "bn_relu": (bn_relu, (784,)),
     "preprocessing": (preprocessing, (784,)),
     "zoo": (zoo, (784,)),
+    "noise": (noise, (784,)),
     "residual": (residual, (784,)),
     "wide_deep": (wide_deep, (784,)),
     "merges": (merges, (784,)),
