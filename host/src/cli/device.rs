@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use microdense::device::{
     Device, InfoReport, ModelState, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport, SocketTransport,
-    Transport, BOARDS,
+    Transport, BOARDS, QEMU_TIMEOUT, SERIAL_TIMEOUT,
 };
 use microdense::mnist::Split;
 use microdense::model_io::FileKind;
@@ -50,9 +50,10 @@ struct Connection {
     /// With --qemu: leave QEMU running after the command (connect again with --port SOCKET).
     #[arg(long, global = true)]
     keep: bool,
-    /// Seconds a reply may take.
-    #[arg(long, global = true, default_value_t = 30)]
-    timeout: u64,
+    /// Seconds a reply may take [default: 30; with --qemu 120, as QEMU slows down with the
+    /// machine's load].
+    #[arg(long, global = true)]
+    timeout: Option<u64>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -153,7 +154,11 @@ struct Session {
 
 impl Session {
     fn open(c: &Connection) -> Result<Session> {
-        let timeout = Duration::from_secs(c.timeout.max(1));
+        let timeout = match c.timeout {
+            Some(seconds) => Duration::from_secs(seconds.max(1)),
+            None if c.qemu => QEMU_TIMEOUT,
+            None => SERIAL_TIMEOUT,
+        };
         if c.qemu {
             if let Some(model) = c
                 .model

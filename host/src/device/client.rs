@@ -11,8 +11,12 @@ use microdense_core::protocol::{
 use microdense_core::{Loss, Sgd};
 use std::time::{Duration, Instant};
 
-/// How long a reply may take by default.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a device's reply may take by default.
+pub const SERIAL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a reply may take by default under QEMU, whose speed falls with the machine's
+/// load (a heavily loaded machine once took more than 30 s for one).
+pub const QEMU_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A device at the other end of a [`Transport`].
 pub struct Device {

@@ -14,7 +14,7 @@ mod report;
 mod samples;
 mod transport;
 
-pub use client::{Device, Evaluation, StepResult, DEFAULT_TIMEOUT};
+pub use client::{Device, Evaluation, StepResult, QEMU_TIMEOUT, SERIAL_TIMEOUT};
 pub use qemu::{Qemu, QemuBoard, QemuConfig, QemuExit, BOARDS};
 pub use report::{InfoReport, ModelState};
 pub use samples::{SampleSet, PACK_OVERHEAD};
