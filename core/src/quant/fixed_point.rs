@@ -4,14 +4,18 @@
 /// `round(a · b / 2³¹)` with ties toward +∞ (gemmlowp's nudge, then C's truncating
 /// division: 1.5 → 2, −1.5 → −1), saturating the one overflowing case
 /// (`a = b = i32::MIN`) to `i32::MAX`: gemmlowp's `SaturatingRoundingDoublingHighMul`.
+///
+/// gemmlowp writes it `(ab + nudge) / 2³¹` with `nudge = 2³⁰` for `ab ≥ 0`, else
+/// `1 − 2³⁰`, dividing toward zero; that is `⌊(ab + 2³⁰) / 2³¹⌋` for every `ab` (for
+/// `ab < 0`, `trunc((ab + 1 − 2³⁰) / 2³¹) = −⌊(|ab| + 2³⁰ − 1) / 2³¹⌋ = −⌈(|ab| − 2³⁰) / 2³¹⌉`),
+/// one arithmetic shift: a multiply, an add with carry and a shift on a 32-bit core.
 pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
     let ab = i64::from(a) * i64::from(b);
-    let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // Division truncates toward zero, as C's does; the quotient fits: |ab| < 2⁶².
-    ((ab + nudge) / (1i64 << 31)) as i32
+    // |ab| ≤ 2⁶²: neither the sum nor the quotient overflows.
+    ((ab + (1 << 30)) >> 31) as i32
 }
 
 /// `x / 2^exponent` rounded to nearest, ties away from zero: gemmlowp's
@@ -65,6 +69,53 @@ mod tests {
             saturating_rounding_doubling_high_mul(i32::MAX, i32::MAX),
             i32::MAX - 1
         );
+    }
+
+    #[test]
+    fn doubling_high_mul_is_gemmlowps_division() {
+        // gemmlowp's form, a nudge and a division toward zero, on edges and random pairs.
+        let gemmlowp = |a: i32, b: i32| {
+            let ab = i64::from(a) * i64::from(b);
+            let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+            ((ab + nudge) / (1i64 << 31)) as i32
+        };
+        let edges = [
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            3,
+            -3,
+            1 << 30,
+            -(1 << 30),
+            i32::MAX,
+            i32::MIN + 1,
+            12345,
+        ];
+        for &a in &edges {
+            for &b in &edges {
+                assert_eq!(
+                    saturating_rounding_doubling_high_mul(a, b),
+                    gemmlowp(a, b),
+                    "{a} {b}"
+                );
+            }
+        }
+        let mut rng = crate::Rng::new(11);
+        for _ in 0..200_000 {
+            let (a, b) = (rng.next_u64() as i32, rng.next_u64() as i32);
+            // Small products too, where the ties are.
+            for (a, b) in [(a, b), (a >> 20, b), (a, (1 << 30) + (b & 7))] {
+                if a != i32::MIN || b != i32::MIN {
+                    assert_eq!(
+                        saturating_rounding_doubling_high_mul(a, b),
+                        gemmlowp(a, b),
+                        "{a} {b}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
