@@ -314,13 +314,31 @@ impl<'a> Int8Body<'a> {
         })
     }
 
-    /// Quantises `x` (`input_width` f32) into `q` (`input_width` i8).
+    /// Quantises `x` (`input_width` f32) into `q` (`input_width` i8). Four zeros (±0.0) in
+    /// a row are written as the zero point without dividing, which is what
+    /// [`QuantParams::quantize`] gives them (MNIST's background pixels are zeros).
     pub fn quantize_input(&self, x: &[f32], q: &mut [i8]) -> Result<(), QuantError> {
         if x.len() != self.input_width || q.len() != self.input_width {
             return Err(buffer_length());
         }
-        for (q, &x) in q.iter_mut().zip(x) {
-            *q = self.input.quantize(x);
+        let zero = self.input.zero_point as i8;
+        let p = self.input;
+        let mut fours = q.chunks_exact_mut(4);
+        let mut x_fours = x.chunks_exact(4);
+        for (q, x) in (&mut fours).zip(&mut x_fours) {
+            let (Ok(q), Ok(&[a, b, c, d])) = (<&mut [i8; 4]>::try_from(q), <&[f32; 4]>::try_from(x)) else {
+                continue;
+            };
+            // ±0.0 alone have no bits but the sign.
+            *q = if (a.to_bits() | b.to_bits() | c.to_bits() | d.to_bits()) << 1 == 0 {
+                [zero; 4]
+            } else {
+                [p.quantize(a), p.quantize(b), p.quantize(c), p.quantize(d)]
+            };
+        }
+        let rest = fours.into_remainder().iter_mut().zip(x_fours.remainder());
+        for (q, &x) in rest {
+            *q = p.quantize(x);
         }
         Ok(())
     }
@@ -400,6 +418,26 @@ fn buffer_length() -> QuantError {
 mod tests {
     use super::*;
 
+    /// One unit over `weights` (no bias, multiplier 2³⁰, shift 0), weight scale `scale[0]`.
+    fn one_unit<'a>(weights: &'a [i8], scale: &'a [f32]) -> Int8LayerData<'a> {
+        Int8LayerData {
+            dense: Int8Dense {
+                inputs: weights.len(),
+                units: 1,
+                weights,
+                bias: &[],
+                multipliers: &[1 << 30],
+                shifts: &[0],
+                input_offset: 0,
+                output_zero_point: 0,
+                min: -128,
+                max: 127,
+            },
+            weight_scales: scale,
+            table: None,
+        }
+    }
+
     /// A one-layer body (2 inputs, 1 unit) whose weight scale is `scale`.
     fn body_with_scale(scale: f32, data: &mut [u32; 4]) -> Result<(), QuantError> {
         let params = QuantParams {
@@ -412,26 +450,54 @@ mod tests {
             output: params,
             activation: Int8Activation::Linear,
         }];
-        let layer = Int8LayerData {
-            dense: Int8Dense {
-                inputs: 2,
-                units: 1,
-                weights: &[3, -4],
-                bias: &[],
-                multipliers: &[1 << 30],
-                shifts: &[0],
-                input_offset: 0,
-                output_zero_point: 0,
-                min: -128,
-                max: 127,
-            },
-            weight_scales: &[scale],
-            table: None,
-        };
+        let scales = [scale];
+        let layer = one_unit(&[3, -4], &scales);
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(data);
         assert_eq!(Int8LayerLayout::new(2, &layers[0]).unwrap().len(), bytes.len());
         assert!(layer.write(bytes));
         Int8Body::new(2, params, &layers, bytemuck::cast_slice(data)).map(|_| ())
+    }
+
+    #[test]
+    fn input_quantisation_skips_zeros_exactly() {
+        // Widths with every remainder of 4; zeros (±0.0) alone, in groups of four, among
+        // other values; every result as QuantParams::quantize gives it.
+        let mut rng = crate::Rng::new(3);
+        let input = QuantParams {
+            scale: 0.75,
+            zero_point: -7,
+        };
+        let layers = [Int8Layer {
+            units: 1,
+            use_bias: false,
+            output: input,
+            activation: Int8Activation::Linear,
+        }];
+        let weights = [1i8; 23];
+        for width in 1..=23 {
+            let mut data = [0u32; 16];
+            let len = Int8Body::data_len(width, &layers).unwrap();
+            let layer = one_unit(&weights[..width], &[1.0]);
+            let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut data);
+            assert!(layer.write(&mut bytes[..len]));
+            let body = Int8Body::new(width, input, &layers, &bytemuck::cast_slice(&data)[..len]).unwrap();
+            for _ in 0..200 {
+                let mut x = [0.0f32; 23];
+                for v in &mut x[..width] {
+                    *v = match rng.below(4) {
+                        0 => 0.0,
+                        1 => -0.0,
+                        2 => f32::from_bits(rng.next_u64() as u32),
+                        _ => (rng.next_f32() - 0.5) * 400.0,
+                    };
+                }
+                let mut q = [0i8; 23];
+                body.quantize_input(&x[..width], &mut q[..width]).unwrap();
+                for (&v, &q) in x[..width].iter().zip(&q) {
+                    assert_eq!(q, input.quantize(v), "{v:e}");
+                }
+            }
+        }
     }
 
     #[test]
