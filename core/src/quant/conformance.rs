@@ -3,8 +3,9 @@
 //! [`Int8Kernel`] inside [`Int8Dense`] against a plain reference (i64 sums, then the same
 //! requantiser) and against [`PortableInt8`], on pseudo-random shapes — widths 1–40, so
 //! every tail of every block, and 500–1100, so rows longer than a kernel's chunk — weights,
-//! biases, zero points, scales, ReLU clamps, misaligned rows and buffers, and one case in
-//! four drawn from the int8 extremes only. No heap.
+//! biases, zero points, scales, ReLU clamps, misaligned rows and buffers, one case in four
+//! drawn from the int8 extremes only, one in three with most inputs the zero point (as a
+//! kernel that skips them sees them) and one in three with none. No heap.
 
 use super::kernel::{Int8Kernel, PortableInt8};
 use super::{Int8Dense, Requantizer};
@@ -71,6 +72,18 @@ pub fn conformance<K: Int8Kernel>(kernel: &K, seed: u64, cases: usize) -> Result
             }
         };
         let (zero_in, zero_out) = (zero_point(&mut rng), zero_point(&mut rng));
+        // One case in three sparse: most inputs the zero point (every one, or all but about
+        // 1 in 32, 1 in 8, 1 in 3), as MNIST's background pixels are; the others with no
+        // input the zero point at all.
+        let zero = zero_in as i8;
+        if case % 3 == 1 {
+            let keep = [0, 32, 8, 3][rng.below(4)];
+            x.iter_mut()
+                .filter(|_| keep == 0 || rng.below(keep) != 0)
+                .for_each(|v| *v = zero);
+        } else if case % 3 == 2 {
+            x.iter_mut().filter(|v| **v == zero).for_each(|v| *v ^= 1);
+        }
         let relu = rng.below(2) == 1;
         // Rows and buffers at every alignment.
         let (x_at, w_at) = (rng.below(4), rng.below(4));
