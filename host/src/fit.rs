@@ -110,6 +110,9 @@ pub enum FitError {
         /// 1-based batch that was not run.
         step: usize,
     },
+    /// [`Model::evaluate_until`]'s or [`Model::predict_until`]'s stop flag was set.
+    #[error("stopped before the end of the data")]
+    Cancelled,
     /// The loss became NaN or infinite.
     #[error("the loss became NaN or infinite in epoch {epoch}, batch {step}: lower the learning rate")]
     Diverged {
@@ -213,6 +216,10 @@ impl Model {
             return Err(FitError::Options("batch size and threads must be at least 1"));
         }
         self.check_data(data)?;
+        check_not_empty(data)?;
+        // As Keras: a batch larger than the data is the whole data (nothing is allocated
+        // for samples that do not exist).
+        let batch_size = options.batch_size.min(data.len());
         let layers = self.core_layers();
         let wiring = self.wiring();
         let net = Network::graph(self.input_width(), &layers, &wiring).map_err(ModelError::from)?;
@@ -235,13 +242,13 @@ impl Model {
 
         // BatchNormalization normalises with the whole batch's moments: such a model's
         // batch is one chunk.
-        let chunk = if whole_batches { options.batch_size } else { CHUNK };
-        let chunk_count = options.batch_size.div_ceil(chunk);
+        let chunk = if whole_batches { batch_size } else { CHUNK };
+        let chunk_count = batch_size.div_ceil(chunk);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(options.threads.min(chunk_count))
             .build()
             .map_err(|_| FitError::Options("could not start the training threads"))?;
-        let share = options.batch_size.min(chunk);
+        let share = batch_size.min(chunk);
         let mut chunks: Vec<Chunk> = (0..chunk_count)
             .map(|c| Chunk {
                 inputs: vec![0.0; share * data.width()],
@@ -253,7 +260,7 @@ impl Model {
             .collect();
         let mut shuffle_rng = Rng::new(options.seed);
         let mut order: Vec<usize> = (0..data.len()).collect();
-        let steps = data.len().div_ceil(options.batch_size);
+        let steps = data.len().div_ceil(batch_size);
         let mut history = Vec::new();
         let result = pool.install(|| {
             for epoch in 1..=options.epochs {
@@ -267,7 +274,7 @@ impl Model {
                     shuffle(&mut order, &mut shuffle_rng);
                 }
                 let mut total = BatchStats::default();
-                for (step, batch) in order.chunks(options.batch_size).enumerate() {
+                for (step, batch) in order.chunks(batch_size).enumerate() {
                     if stop.load(Ordering::Relaxed) {
                         return Err(FitError::Stopped {
                             epoch,
@@ -304,7 +311,7 @@ impl Model {
                 }
                 let score = Evaluation::from(total);
                 let seconds = Some(started.elapsed().as_secs_f64());
-                let val = validation.map(|v| self.evaluate(v)).transpose()?;
+                let val = validation.map(|v| self.evaluate_until(v, stop)).transpose()?;
                 let record = EpochRecord {
                     epoch,
                     loss: score.loss,
@@ -369,9 +376,16 @@ impl Model {
     /// Mean loss and accuracy on `data` (Keras's `evaluate`), computed with core's
     /// portable kernel exactly as a device computes them. Uses the compiled loss.
     pub fn evaluate(&self, data: &Dataset<'_>) -> Result<Evaluation, FitError> {
+        self.evaluate_until(data, &AtomicBool::new(false))
+    }
+
+    /// [`evaluate`](Self::evaluate) that ends with [`FitError::Cancelled`] once `stop` is
+    /// set (checked before each chunk of samples).
+    pub fn evaluate_until(&self, data: &Dataset<'_>, stop: &AtomicBool) -> Result<Evaluation, FitError> {
         let loss = self.compile.as_ref().ok_or(FitError::NotCompiled)?.loss;
+        check_not_empty(data)?;
         let mut total = BatchStats::default();
-        self.for_each_chunk(data, |net, params, x, y, scratch| {
+        self.for_each_chunk(data, stop, |net, params, x, y, scratch| {
             let stats = net.evaluate(&Portable, params, x, &Targets::Classes(y), loss, scratch)?;
             Ok(vec![stats])
         })?
@@ -389,17 +403,26 @@ impl Model {
     /// The model's outputs for every sample of `data` (`len × outputs`, row-major),
     /// computed with core's portable kernel (Keras's `predict`).
     pub fn predict(&self, data: &Dataset<'_>) -> Result<Vec<f32>, FitError> {
-        self.for_each_chunk(data, |net, params, x, _, scratch| {
+        self.predict_until(data, &AtomicBool::new(false))
+    }
+
+    /// [`predict`](Self::predict) that ends with [`FitError::Cancelled`] once `stop` is
+    /// set (checked before each chunk of samples).
+    pub fn predict_until(&self, data: &Dataset<'_>, stop: &AtomicBool) -> Result<Vec<f32>, FitError> {
+        self.for_each_chunk(data, stop, |net, params, x, _, scratch| {
             Ok(net
                 .predict(&Portable, params, x, x.len() / net.input_width(), scratch)?
                 .to_vec())
         })
     }
 
-    /// Runs `f` over chunks of `data` on all cores, in order, and returns the results in order.
+    /// Runs `f` over chunks of `data` on all cores, in order, and returns the results in
+    /// order; once `stop` is set, the chunks not started are skipped and the result is
+    /// [`FitError::Cancelled`].
     fn for_each_chunk<T: Send>(
         &self,
         data: &Dataset<'_>,
+        stop: &AtomicBool,
         f: impl Fn(&Network<'_>, &[f32], &[f32], &[u32], &mut [f32]) -> Result<Vec<T>, microdense_core::Error>
             + Sync,
     ) -> Result<Vec<T>, FitError> {
@@ -411,12 +434,15 @@ impl Model {
         let wiring = self.wiring();
         let net = Network::graph(self.input_width(), &layers, &wiring).map_err(ModelError::from)?;
         let starts: Vec<usize> = (0..data.len()).step_by(CHUNK).collect();
-        let parts: Vec<Result<Vec<T>, microdense_core::Error>> = starts
+        let parts: Vec<Result<Vec<T>, FitError>> = starts
             .par_iter()
             .map(|&start| {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(FitError::Cancelled);
+                }
                 let (x, y) = data.slice(start, start + CHUNK);
                 let mut scratch = vec![0.0; net.inference_scratch_len(y.len())];
-                f(&net, &self.params, &x, &y, &mut scratch)
+                Ok(f(&net, &self.params, &x, &y, &mut scratch)?)
             })
             .collect();
         let mut out = Vec::new();
@@ -425,6 +451,14 @@ impl Model {
         }
         Ok(out)
     }
+}
+
+/// Refuses a data set without samples (no loss to train on or to report), as Keras does.
+fn check_not_empty(data: &Dataset<'_>) -> Result<(), FitError> {
+    if data.is_empty() {
+        return Err(FitError::Data("there are no samples".into()));
+    }
+    Ok(())
 }
 
 /// The ranges of the trainable weight tensors in the parameters, as Keras's optimizers
@@ -579,5 +613,56 @@ mod tests {
         assert_eq!(result, Err(FitError::Stopped { epoch: 1, step: 3 }));
         assert_eq!(model.optimizer.as_ref().map(|o| o.scalars.iterations), Some(2));
         assert_ne!(model.params, before);
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_data_is_the_whole_data() {
+        let x: Vec<f32> = (0..40).map(|i| (i % 7) as f32 / 7.0).collect();
+        let y: Vec<u32> = (0..10).map(|i| i % 2).collect();
+        let data = Dataset::new(Features::F32(&x), 4, &y).unwrap();
+        let trained = |batch_size| {
+            let mut model = Model::from_spec("4,3:relu,2:softmax", 7).unwrap();
+            model.compile(Compile::default());
+            let options = FitOptions {
+                batch_size,
+                epochs: 1,
+                ..FitOptions::default()
+            };
+            model.fit(&data, None, &options, &mut |_| {}).unwrap();
+            model
+        };
+        // Nothing is allocated for the samples that do not exist.
+        let huge = trained(usize::MAX / 2);
+        assert_eq!(huge.optimizer.as_ref().map(|o| o.scalars.iterations), Some(1));
+        assert_eq!(huge.params, trained(10).params);
+    }
+
+    #[test]
+    fn fit_and_evaluate_refuse_empty_data_and_predict_gives_nothing() {
+        let mut model = Model::from_spec("4,3:relu,2:softmax", 7).unwrap();
+        model.compile(Compile::default());
+        let data = Dataset::new(Features::F32(&[]), 4, &[]).unwrap();
+        let empty = Err(FitError::Data("there are no samples".into()));
+        let fitted = model.fit(&data, None, &FitOptions::default(), &mut |_| {});
+        assert_eq!(fitted.map(|_| ()), empty);
+        assert_eq!(model.evaluate(&data).map(|_| ()), empty);
+        assert_eq!(model.predict(&data), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn predict_and_evaluate_until_end_once_stopped() {
+        let mut model = Model::from_spec("4,3:relu,2:softmax", 7).unwrap();
+        model.compile(Compile::default());
+        let x = vec![0.5; 4 * 1000];
+        let y = vec![1; 1000];
+        let data = Dataset::new(Features::F32(&x), 4, &y).unwrap();
+        let stopped = AtomicBool::new(true);
+        assert_eq!(model.predict_until(&data, &stopped), Err(FitError::Cancelled));
+        assert_eq!(
+            model.evaluate_until(&data, &stopped).map(|_| ()),
+            Err(FitError::Cancelled)
+        );
+        let running = AtomicBool::new(false);
+        assert_eq!(model.predict_until(&data, &running), model.predict(&data));
     }
 }
