@@ -5,8 +5,8 @@ use super::data::DataArgs;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use microdense::device::{
-    Device, InfoReport, ModelState, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport, SocketTransport,
-    Transport, BOARDS, QEMU_TIMEOUT, SERIAL_TIMEOUT,
+    open_port, Device, InfoReport, ModelState, Qemu, QemuBoard, QemuConfig, SampleSet, BOARDS, QEMU_TIMEOUT,
+    SERIAL_TIMEOUT,
 };
 use microdense::mnist::Split;
 use microdense::model_io::FileKind;
@@ -196,11 +196,7 @@ impl Session {
             .port
             .as_deref()
             .context("say where the device is: --port PORT, or --qemu --model MODEL.mdl")?;
-        let transport: Box<dyn Transport> = if is_socket(Path::new(port)) {
-            Box::new(SocketTransport::connect(Path::new(port))?)
-        } else {
-            Box::new(SerialTransport::open(port, c.baud)?)
-        };
+        let transport = open_port(port, c.baud)?;
         Ok(Session {
             device: Device::new(transport, timeout),
             qemu: None,
@@ -247,12 +243,6 @@ impl clap::ValueEnum for BoardName {
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.0.name))
     }
-}
-
-/// True when `path` is a Unix socket.
-fn is_socket(path: &Path) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).

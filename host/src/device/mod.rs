@@ -18,7 +18,7 @@ pub use client::{Device, Evaluation, StepResult, QEMU_TIMEOUT, SERIAL_TIMEOUT};
 pub use qemu::{Qemu, QemuBoard, QemuConfig, QemuExit, BOARDS};
 pub use report::{InfoReport, ModelState};
 pub use samples::{SampleSet, PACK_OVERHEAD};
-pub use transport::{SerialTransport, SocketTransport, Transport};
+pub use transport::{open_port, SerialTransport, SocketTransport, Transport};
 
 use microdense_core::protocol::{ErrorCode, FrameError};
 use std::io;

@@ -16,6 +16,18 @@ pub trait Transport: Send {
     fn receive(&mut self, buf: &mut [u8], deadline: Instant) -> Result<usize, DeviceError>;
 }
 
+/// Opens `port`: the UART socket of a QEMU (`microdense device --qemu --keep`) when it is
+/// a Unix socket, else a serial port at `baud`.
+pub fn open_port(port: &str, baud: u32) -> Result<Box<dyn Transport>, DeviceError> {
+    use std::os::unix::fs::FileTypeExt;
+    let path = Path::new(port);
+    if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        Ok(Box::new(SocketTransport::connect(path)?))
+    } else {
+        Ok(Box::new(SerialTransport::open(port, baud)?))
+    }
+}
+
 /// The time left until `deadline`, or a timeout error naming `what`.
 fn left(deadline: Instant, what: &str) -> Result<Duration, DeviceError> {
     let left = deadline.saturating_duration_since(Instant::now());

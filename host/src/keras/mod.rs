@@ -39,6 +39,7 @@ pub mod yaml;
 
 pub use error::KerasError;
 pub(crate) use file::read_file;
+pub use optimizer::{keras_optimizer_state, set_keras_optimizer_state, KerasOptimizerState};
 pub use style::Style;
 
 /// The tf_keras version whose layout we write in `.h5` files and JSON (`keras_version`).

@@ -108,6 +108,59 @@ pub(crate) fn buffers(
     Ok((state.scalars, out))
 }
 
+/// An optimizer's state as a live Keras optimizer holds it in its variables: the step
+/// count, Nadam's product, and the per-weight buffers (momentum, velocity, ...) in the
+/// order of `optimizer.variables`, each with its weight's shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KerasOptimizerState {
+    /// `optimizer.iterations`.
+    pub iterations: u64,
+    /// Nadam's running product (Keras 3's last scalar variable; 1 for other optimizers).
+    pub u_product: f32,
+    /// The buffers, in Keras's order.
+    pub buffers: Vec<(Vec<usize>, Vec<f32>)>,
+}
+
+/// The optimizer state of a compiled `model` as Keras's variables hold it (the fresh state
+/// when it has none yet); `None` when it is not compiled.
+pub fn keras_optimizer_state(model: &Model) -> Result<Option<KerasOptimizerState>, KerasError> {
+    let Some(compile) = &model.compile else {
+        return Ok(None);
+    };
+    let (scalars, saved) = buffers(model, &compile.optimizer)?;
+    Ok(Some(KerasOptimizerState {
+        iterations: scalars.iterations,
+        u_product: scalars.u_product,
+        buffers: saved
+            .into_iter()
+            .map(|b| (b.shape.into_iter().map(|d| d as usize).collect(), b.values))
+            .collect(),
+    }))
+}
+
+/// Sets the optimizer state of a compiled `model` from a live Keras optimizer's variables;
+/// the model is unchanged on error (buffers that do not fit its weights).
+pub fn set_keras_optimizer_state(model: &mut Model, state: &KerasOptimizerState) -> Result<(), KerasError> {
+    let file = "(the Keras optimizer)";
+    let compile = model.compile.as_ref().ok_or_else(|| KerasError::Missing {
+        path: file.to_string(),
+        what: "compile settings for the optimizer state".into(),
+    })?;
+    let saved: Vec<H5Dataset> = state
+        .buffers
+        .iter()
+        .map(|(shape, values)| H5Dataset::f32(shape.iter().map(|&d| d as u64).collect(), values.clone()))
+        .collect();
+    let scalars = OptimizerScalars {
+        iterations: state.iterations,
+        u_product: state.u_product,
+    };
+    let refs: Vec<&H5Dataset> = saved.iter().collect();
+    let optimizer_state = state_from_buffers(model, &compile.optimizer, scalars, &refs, file)?;
+    model.optimizer = Some(optimizer_state);
+    Ok(())
+}
+
 /// The iteration count held by a scalar dataset (int64, or an integral float as some
 /// old files stored it); `None` for anything else.
 pub(crate) fn iteration_count(ds: &H5Dataset) -> Result<Option<u64>, KerasError> {

@@ -125,6 +125,47 @@ pub(crate) fn weight_slots(model: &Model, file: &str) -> Result<Vec<WeightSlot>,
         })
 }
 
+/// One array of Keras's `model.get_weights()`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KerasWeight {
+    /// Index of its layer in `Model::layers`.
+    pub layer: usize,
+    /// `layer/weight`, as Keras names it (`dense/kernel`, `batch_normalization/gamma`).
+    pub name: String,
+    /// Keras's shape: Dense's kernel `[in, units]`, every other float tensor `[in]` or
+    /// `[units]`, a Normalization's `count` `[]`.
+    pub shape: Vec<usize>,
+    /// Its values in `Model::params`; `None` for a Normalization's `count` (an int64 kept
+    /// in the layer: `Model::layers[layer].count`).
+    pub values: Option<Range<usize>>,
+}
+
+/// The arrays of Keras's `model.get_weights()` for `model`, in Keras's order (the layers'
+/// order, each layer's tensors as its `weights`): what `set_weights` takes.
+pub fn keras_weights(model: &Model) -> Result<Vec<KerasWeight>, KerasError> {
+    let mut out = Vec::new();
+    for slot in weight_slots(model, "(model)")? {
+        let layer = &model.layers[slot.index].name;
+        for ((tensor, shape), range) in slot.tensors().into_iter().zip(slot.ranges()) {
+            out.push(KerasWeight {
+                layer: slot.index,
+                name: format!("{layer}/{tensor}"),
+                shape: shape.into_iter().map(|d| d as usize).collect(),
+                values: Some(range),
+            });
+        }
+        if slot.has_count() {
+            out.push(KerasWeight {
+                layer: slot.index,
+                name: format!("{layer}/count"),
+                shape: Vec::new(),
+                values: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// A Normalization's `count`: an integer scalar (int64, or an integral float).
 pub(crate) fn count_value(ds: &H5Dataset, file: &str, layer: &str) -> Result<i64, KerasError> {
     let value = match (&*ds.load()?, ds.shape.is_empty()) {
@@ -184,7 +225,7 @@ pub(crate) fn layer_names(model: &Model) -> Vec<String> {
 
 /// The weights of `model` in Keras 2's layout (tf_keras 2.21 names: `dense/kernel:0`).
 pub fn weights_group(model: &Model) -> Result<H5Group, KerasError> {
-    let slots = weight_slots(model, "(model)")?;
+    let weights = keras_weights(model)?;
     let mut root = H5Group::new();
     root.set_attr("backend", H5Attr::var_ascii(BACKEND));
     root.set_attr("keras_version", H5Attr::var_ascii(TF_KERAS_VERSION));
@@ -192,19 +233,18 @@ pub fn weights_group(model: &Model) -> Result<H5Group, KerasError> {
     root.set_attr("layer_names", H5Attr::name_list(names.iter().cloned()));
     for name in &names {
         let mut group = H5Group::new();
-        let slot = slots.iter().find(|s| &model.layers[s.index].name == name);
         let mut weight_names = Vec::new();
-        if let Some(slot) = slot {
-            for ((tensor, shape), range) in slot.tensors().into_iter().zip(slot.ranges()) {
-                let weight = format!("{name}/{tensor}:0");
-                group.insert_dataset(&weight, H5Dataset::f32(shape, model.params[range].to_vec()));
-                weight_names.push(weight);
-            }
-            if slot.has_count() {
-                let weight = format!("{name}/count:0");
-                group.insert_dataset(&weight, H5Dataset::scalar_i64(model.layers[slot.index].count));
-                weight_names.push(weight);
-            }
+        for w in weights.iter().filter(|w| &model.layers[w.layer].name == name) {
+            let weight = format!("{}:0", w.name);
+            let dataset = match &w.values {
+                Some(range) => H5Dataset::f32(
+                    w.shape.iter().map(|&d| d as u64).collect(),
+                    model.params[range.clone()].to_vec(),
+                ),
+                None => H5Dataset::scalar_i64(model.layers[w.layer].count),
+            };
+            group.insert_dataset(&weight, dataset);
+            weight_names.push(weight);
         }
         group.set_attr("weight_names", H5Attr::name_list(weight_names));
         root.insert_group(name, group);
