@@ -17,18 +17,20 @@ if ! python=$(bash scripts/keras-venv.sh | tail -n 1) || [ ! -x "$python" ]; the
     exit 0
 fi
 export MICRODENSE_REQUIRE_KERAS=1
-venv_bin="$(dirname "$python")"
 
-"$python" -m pip install --quiet "maturin>=1.9,<2" pytest || exit 1
+# The build tool and the test tools, when missing (pip does nothing when they are there):
+# maturin, pytest, and a Jupyter kernel with a client to run notebook cells (nbclient,
+# ipykernel) for the progress-bar and diagram tests.
+"$python" -m pip install --quiet "maturin>=1.9,<2" pytest nbclient nbformat ipykernel || exit 1
 
-# The dev profile (opt-level 2) reuses what `cargo test --workspace` compiled; `pip install .`
-# builds the release profile.
-echo "=== building the microdense wheel (maturin build --profile dev)"
+# What the README tells users to run, `pip install ./python` (maturin's PEP 517 build of a
+# wheel, then its installation), with the dev profile (opt-level 2), which reuses what
+# `cargo test --workspace` compiled; a user's `pip install ./python` builds the release profile.
+echo "=== pip install ./python (the microdense wheel, maturin with --profile dev)"
 started=$(date +%s)
-rm -rf target/wheels/microdense-*.whl
-"$venv_bin/maturin" build --profile dev -m python/Cargo.toml -o target/wheels --interpreter "$python" || exit 1
-echo "wheel built in $(( $(date +%s) - started )) s"
-"$python" -m pip install --quiet --force-reinstall --no-deps target/wheels/microdense-*.whl || exit 1
+PATH="$(dirname "$python"):$PATH" MATURIN_PEP517_ARGS="--profile dev" "$python" -m pip install --quiet --force-reinstall --no-deps \
+    --no-build-isolation ./python || exit 1
+echo "wheel built and installed in $(( $(date +%s) - started )) s"
 
 echo "=== the microdense CLI the tests compare with"
 cargo build -p microdense --bin microdense || exit 1

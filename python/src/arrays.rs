@@ -38,8 +38,19 @@ impl<'py> Samples<'py> {
             }
         } else {
             let numpy = x.py().import("numpy")?;
+            let x = numpy
+                .call_method1("asarray", (x,))
+                .map_err(|e| ShapeError::new_err(format!("x is not an array of samples: {e}")))?;
+            let dtype = x.getattr("dtype")?;
+            // Booleans, integers and floats are numbers; complex values, strings, objects
+            // would be cast with a loss NumPy only warns about, or not at all.
+            if !"biuf".contains(dtype.getattr("kind")?.extract::<char>()?) {
+                return Err(ShapeError::new_err(format!(
+                    "x has dtype {dtype}; samples are numbers (float32 and uint8 are read in place, other real types converted)"
+                )));
+            }
             let converted = numpy
-                .call_method1("ascontiguousarray", (x, "float32"))
+                .call_method1("asarray", (&x, "float32", "C"))
                 .map_err(|e| ShapeError::new_err(format!("x cannot be read as float32 samples: {e}")))?;
             Samples::F32(converted.extract()?)
         };

@@ -2,15 +2,16 @@
 //! a QEMU started for it, as `microdense device` talks to it.
 
 use crate::arrays::{class_labels, Samples};
-use crate::errors::{device_error, DeviceError, ShapeError};
+use crate::errors::{device_error, DeviceError, ShapeError, TrainingError};
 use crate::model::{show_progress, PyModel};
 use crate::quantized::PyQuantizedModel;
 use crate::report;
 use crate::watch::{self, Job};
-use microdense::device::{qemu, Device, Qemu, QemuBoard, QemuConfig, SampleSet, SerialTransport};
+use microdense::device::{open_port, qemu, Device, Qemu, QemuBoard, QemuConfig, SampleSet};
 use microdense::fit::Progress;
 use microdense::history::{EpochRecord, Evaluation};
-use microdense_core::protocol::Tally;
+use microdense::model_io::FileKind;
+use microdense_core::protocol::{Tally, MAX_BATCH};
 use microdense_core::Rng;
 use numpy::PyArrayMethods;
 use pyo3::prelude::*;
@@ -25,8 +26,10 @@ const EVALUATE_CHUNK: usize = 1000;
 /// Environment variable naming the firmware ELF QEMU boots (as the tests use it).
 const FIRMWARE_ENV: &str = "MICRODENSE_FIRMWARE";
 
-/// A connected device; with `qemu=True` the firmware runs under QEMU (mps2-an386) with
-/// `model` (a `Model`, a `QuantizedModel` or a `.mdl` path) in its model region, until `close()`.
+/// A connected device: `port` is a serial port (or the UART socket of a QEMU kept with
+/// `microdense device --qemu --keep`); with `qemu=True` the firmware runs under QEMU
+/// (mps2-an386) with `model` (a `Model`, a `QuantizedModel` or any model file's path) in its
+/// model region, until `close()`.
 #[pyclass(name = "Device", module = "microdense")]
 pub struct PyDevice {
     /// The connection (in a mutex because a Python object must be `Sync`; methods take
@@ -35,6 +38,24 @@ pub struct PyDevice {
     qemu: Option<Qemu>,
     /// Holds the `.mdl` file QEMU was given while QEMU runs.
     _model_dir: Option<tempfile::TempDir>,
+}
+
+/// `batch` when a device takes it: 1 to the protocol's [`MAX_BATCH`] samples, as the
+/// CLI's `--batch` and `--batch-size` check it.
+pub fn device_batch(name: &str, batch: usize) -> PyResult<usize> {
+    if (1..=MAX_BATCH).contains(&batch) {
+        Ok(batch)
+    } else {
+        Err(TrainingError::new_err(format!(
+            "{name}={batch}: must be from 1 to {MAX_BATCH} (the most samples a device takes in one step)"
+        )))
+    }
+}
+
+/// The model QEMU is given: a `.mdl` file, used as it is, or a model saved as one.
+enum GivenModel<'py> {
+    Mdl(PathBuf),
+    Object(Bound<'py, PyAny>),
 }
 
 /// The labelled bytes a device receives.
@@ -122,10 +143,10 @@ impl PyDevice {
                 )
             })?;
             let transport = py
-                .detach(|| SerialTransport::open(&port.to_string_lossy(), baud))
+                .detach(|| open_port(&port.to_string_lossy(), baud))
                 .map_err(device_error)?;
             return Ok(PyDevice {
-                device: Mutex::new(Some(Device::new(Box::new(transport), timeout))),
+                device: Mutex::new(Some(Device::new(transport, timeout))),
                 qemu: None,
                 _model_dir: None,
             });
@@ -133,23 +154,34 @@ impl PyDevice {
         if port.is_some() {
             return Err(DeviceError::new_err("port= and qemu=True exclude each other"));
         }
-        let (model_path, model_dir) = match model {
+        let given = match model {
+            None => None,
+            Some(m) if m.is_instance_of::<PyModel>() || m.is_instance_of::<PyQuantizedModel>() => {
+                Some(GivenModel::Object(m))
+            }
+            Some(m) => {
+                let path = m.extract::<PathBuf>().map_err(|_| {
+                    DeviceError::new_err("model= takes a Model, a QuantizedModel or a model file's path")
+                })?;
+                Some(if FileKind::of(&path) == Some(FileKind::DeviceFormat) {
+                    GivenModel::Mdl(path)
+                } else {
+                    // Another model file is read as `md.load` reads it.
+                    GivenModel::Object(crate::load(py, path)?)
+                })
+            }
+        };
+        let (model_path, model_dir) = match given {
             None => (None, None),
-            Some(m) => match m
-                .cast::<PyModel>()
-                .map(|_| ())
-                .or_else(|_| m.cast::<PyQuantizedModel>().map(|_| ()))
-            {
-                Ok(()) => {
-                    let dir = tempfile::tempdir().map_err(|e| {
-                        DeviceError::new_err(format!("cannot create a directory for the model: {e}"))
-                    })?;
-                    let path = dir.path().join("model.mdl");
-                    m.call_method1("save", (&path,))?;
-                    (Some(path), Some(dir))
-                }
-                Err(_) => (Some(m.extract::<PathBuf>()?), None),
-            },
+            Some(GivenModel::Mdl(path)) => (Some(path), None),
+            Some(GivenModel::Object(m)) => {
+                let dir = tempfile::tempdir().map_err(|e| {
+                    DeviceError::new_err(format!("cannot create a directory for the model: {e}"))
+                })?;
+                let path = dir.path().join("model.mdl");
+                m.call_method1("save", (&path,))?;
+                (Some(path), Some(dir))
+            }
         };
         let elf = firmware
             .or_else(|| std::env::var_os(FIRMWARE_ENV).map(PathBuf::from))
@@ -250,6 +282,18 @@ impl PyDevice {
         scale: f32,
         verbose: u8,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let batch_size = device_batch("batch_size", batch_size)?;
+        // As the CLI's --lr and --momentum.
+        if let Some(rate) = learning_rate.filter(|r| !(r.is_finite() && *r > 0.0)) {
+            return Err(TrainingError::new_err(format!(
+                "learning_rate={rate}: must be positive (a learning rate above 0)"
+            )));
+        }
+        if let Some(m) = momentum.filter(|m| !(0.0..=1.0).contains(m)) {
+            return Err(TrainingError::new_err(format!(
+                "momentum={m}: must be from 0 to 1"
+            )));
+        }
         let (width, classes) = self.model_shape(py)?;
         let data = Labelled::new(x, y, width, classes)?;
         let set = data.set(scale)?;
@@ -258,13 +302,12 @@ impl PyDevice {
         let sgd = info
             .model
             .sgd_override(learning_rate, momentum)
-            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+            .map_err(device_error)?;
         let printer: Py<PyAny> = py
             .import("microdense._progress")?
             .call_method1("FitProgress", (verbose,))?
             .unbind();
         let mut last_draw = None;
-        let batch_size = batch_size.max(1);
         let records = watch::run(
             py,
             |job: &Job<'_, Progress>| -> Result<Vec<EpochRecord>, microdense::device::DeviceError> {

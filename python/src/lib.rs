@@ -16,10 +16,18 @@ use pyo3::prelude::*;
 use std::path::PathBuf;
 
 /// Loads a model from any file the CLI reads: `.h5` (every Keras flavour), `.keras`,
-/// `.json`/`.yaml`/`.yml` architectures, `.mdl`. A training setup microdense cannot use
-/// (an optimizer it does not have) is dropped with a `UserWarning`, as the CLI warns.
+/// `.json`/`.yaml`/`.yml` architectures, `.mdl` (a `QuantizedModel` for an int8 one). A
+/// training setup microdense cannot use (an optimizer it does not have) is dropped with a
+/// `UserWarning`, as the CLI warns.
 #[pyfunction]
-fn load(py: Python<'_>, path: PathBuf) -> PyResult<model::PyModel> {
+pub(crate) fn load(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
+    use microdense::model_io::FileKind;
+    if FileKind::of(&path) == Some(FileKind::DeviceFormat) {
+        // A float `.mdl`, or one that cannot be read, goes on to `Model::load` and its message.
+        if let Ok(Some(int8)) = py.detach(|| microdense::device_format::read_int8_mdl(&path)) {
+            return Ok(Bound::new(py, quantized::PyQuantizedModel::from_int8(int8))?.into_any());
+        }
+    }
     let model = py
         .detach(|| microdense::model::Model::load(&path))
         .map_err(errors::format_error)?;
@@ -36,7 +44,7 @@ fn load(py: Python<'_>, path: PathBuf) -> PyResult<model::PyModel> {
             1,
         )?;
     }
-    Ok(model::PyModel { model })
+    Ok(Bound::new(py, model::PyModel { model })?.into_any())
 }
 
 /// MNIST as Keras's `mnist.load_data()` returns it, found as the CLI finds it (`path`,

@@ -7,20 +7,18 @@ use crate::watch::{self, Job};
 use microdense::device_format::{inspect, to_mdl, ExportOptions};
 use microdense::fit::{FitError, FitOptions, Progress};
 use microdense::history::EpochRecord;
-use microdense::keras::training_config::compile_from_config;
+use microdense::keras::training_config::{compile_config, compile_from_config, training_config};
+use microdense::keras::weights::{keras_weights, KerasWeight};
+use microdense::keras::{keras_optimizer_state, set_keras_optimizer_state, KerasOptimizerState};
 use microdense::model::Model;
 use microdense::model_io::FileKind;
 use microdense::plot::{model_layers, render_diagram, DiagramFormat, DiagramOptions, RankDir};
 use microdense::summary::summary;
-use microdense_core::Layer;
 use numpy::{PyArray1, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// Samples per `predict` step between two looks for Ctrl-C.
-const PREDICT_CHUNK: usize = 16_384;
 
 /// How often a running `fit` redraws its progress bar.
 const REDRAW: Duration = Duration::from_millis(100);
@@ -33,38 +31,10 @@ pub struct PyModel {
     pub model: Model,
 }
 
-/// One Dense layer's weights: where they start, its input width, units and bias.
-struct DenseWeights {
-    name: String,
-    offset: usize,
-    inputs: usize,
-    units: usize,
-    use_bias: bool,
-}
-
 impl PyModel {
-    /// The model's Dense layers with the place of their weights, in Keras's
-    /// `get_weights()` order (kernel `(inputs, units)`, then bias).
-    fn dense_layers(&self) -> PyResult<Vec<DenseWeights>> {
-        let layers = self.model.core_layers();
-        let net = microdense_core::Network::new(self.model.input_width(), &layers)
-            .map_err(|e| FormatError::new_err(format!("invalid network: {e}")))?;
-        Ok(self
-            .model
-            .layers
-            .iter()
-            .enumerate()
-            .filter_map(|(i, named)| match named.layer {
-                Layer::Dense { units, use_bias, .. } => Some(DenseWeights {
-                    name: named.name.clone(),
-                    offset: net.param_offset(i),
-                    inputs: net.layer_input_width(i),
-                    units: units as usize,
-                    use_bias,
-                }),
-                _ => None,
-            })
-            .collect())
+    /// The arrays of Keras's `get_weights()`, in its order.
+    fn keras_weights(&self) -> PyResult<Vec<KerasWeight>> {
+        keras_weights(&self.model).map_err(format_error)
     }
 
     /// Outputs per sample.
@@ -123,6 +93,67 @@ impl PyModel {
             .call_method1("training_config_json", (optimizer, loss, metrics))?
             .extract::<String>()?;
         self.compile_json(&config)
+    }
+
+    /// The loss, optimizer and metrics as Keras writes them, in JSON: Keras 3's
+    /// `compile_config` (`keras3=True`) or tf_keras's `training_config`; `None` when the
+    /// model is not compiled.
+    fn keras_compile_config(&self, keras3: bool) -> Option<String> {
+        self.model.compile.as_ref().map(|c| {
+            if keras3 {
+                compile_config(c).to_json()
+            } else {
+                training_config(c).to_json()
+            }
+        })
+    }
+
+    /// The optimizer state as a Keras optimizer's variables hold it:
+    /// `(iterations, nadam_product, buffers)`, the buffers (float32 arrays shaped as their
+    /// weights) in the order of `optimizer.variables`; `None` when not compiled.
+    #[allow(clippy::type_complexity)]
+    fn keras_optimizer_state<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Option<(u64, f32, Vec<Bound<'py, PyAny>>)>> {
+        let Some(state) = keras_optimizer_state(&self.model).map_err(format_error)? else {
+            return Ok(None);
+        };
+        let buffers = state
+            .buffers
+            .into_iter()
+            .map(|(shape, values)| Ok(PyArray1::from_vec(py, values).reshape(shape)?.into_any()))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(Some((state.iterations, state.u_product, buffers)))
+    }
+
+    /// Sets the optimizer state from a live Keras optimizer's variables: its step count,
+    /// Nadam's product (1 for others) and its per-weight buffers in `optimizer.variables`'
+    /// order (without the scalars). The model must be compiled with that optimizer.
+    fn set_keras_optimizer_state(
+        &mut self,
+        py: Python<'_>,
+        iterations: u64,
+        nadam_product: f32,
+        buffers: Vec<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let numpy = py.import("numpy")?;
+        let buffers = buffers
+            .iter()
+            .map(|b| {
+                let array = numpy
+                    .call_method1("ascontiguousarray", (b, "float32"))?
+                    .cast_into::<numpy::PyArrayDyn<f32>>()?;
+                let readonly = array.readonly();
+                Ok((readonly.shape().to_vec(), readonly.as_slice()?.to_vec()))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let state = KerasOptimizerState {
+            iterations,
+            u_product: nadam_product,
+            buffers,
+        };
+        set_keras_optimizer_state(&mut self.model, &state).map_err(format_error)
     }
 
     /// Sets the loss and optimizer from a Keras `training_config`/`compile_config` in JSON.
@@ -213,65 +244,81 @@ impl PyModel {
         self.model.params.len()
     }
 
-    /// The weights as Keras's `get_weights()`: per Dense layer its kernel
-    /// `(inputs, units)` and, with a bias, the bias `(units,)`; float32 copies.
+    /// The weights as Keras's `get_weights()`: every weighted layer's arrays in Keras's
+    /// order and shapes (Dense: kernel `(inputs, units)`, bias; BatchNormalization: gamma,
+    /// beta, moving mean and variance; Normalization: mean, variance, an int64 `count`);
+    /// copies.
     fn get_weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
-        for d in self.dense_layers()? {
-            let kernel = &self.model.params[d.offset..d.offset + d.inputs * d.units];
-            list.append(PyArray1::from_slice(py, kernel).reshape([d.inputs, d.units])?)?;
-            if d.use_bias {
-                let start = d.offset + d.inputs * d.units;
-                list.append(PyArray1::from_slice(
-                    py,
-                    &self.model.params[start..start + d.units],
-                ))?;
+        for w in self.keras_weights()? {
+            match w.values {
+                Some(range) => {
+                    list.append(PyArray1::from_slice(py, &self.model.params[range]).reshape(w.shape)?)?
+                }
+                None => list.append(
+                    py.import("numpy")?
+                        .call_method1("asarray", (self.model.layers[w.layer].count, "int64"))?,
+                )?,
             }
         }
         Ok(list)
     }
 
     /// Sets the weights from a list shaped as `get_weights()` returns it (Keras's
-    /// `set_weights`); the model is unchanged on error.
+    /// `set_weights`): a Dense kernel must have its shape, every other array its number of
+    /// values. The model is unchanged on error.
     fn set_weights(&mut self, py: Python<'_>, weights: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
-        let mut shapes = Vec::new();
-        for d in self.dense_layers()? {
-            shapes.push((format!("{} kernel", d.name), vec![d.inputs, d.units], d.offset));
-            if d.use_bias {
-                shapes.push((
-                    format!("{} bias", d.name),
-                    vec![d.units],
-                    d.offset + d.inputs * d.units,
-                ));
-            }
-        }
-        if weights.len() != shapes.len() {
+        let expected = self.keras_weights()?;
+        if weights.len() != expected.len() {
             return Err(ShapeError::new_err(format!(
                 "{} arrays were given; the model has {} weight arrays ({})",
                 weights.len(),
-                shapes.len(),
-                shapes.iter().map(|s| s.0.as_str()).collect::<Vec<_>>().join(", ")
+                expected.len(),
+                expected
+                    .iter()
+                    .map(|w| w.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let numpy = py.import("numpy")?;
         let mut params = self.model.params.clone();
-        for (array, (what, shape, offset)) in weights.iter().zip(&shapes) {
+        let mut counts = Vec::new();
+        for (array, w) in weights.iter().zip(&expected) {
+            let wrong = |shape: &[usize]| {
+                ShapeError::new_err(format!(
+                    "{} has shape {shape:?} here; the layer needs {:?}",
+                    w.name, w.shape
+                ))
+            };
+            let Some(range) = &w.values else {
+                let count = numpy.call_method1("asarray", (array,))?;
+                let shape: Vec<usize> = count.getattr("shape")?.extract()?;
+                if !shape.is_empty() {
+                    return Err(wrong(&shape));
+                }
+                let count = count
+                    .call_method0("item")?
+                    .extract::<i64>()
+                    .map_err(|_| ShapeError::new_err(format!("{} must be an integer", w.name)))?;
+                counts.push((w.layer, count));
+                continue;
+            };
             let array = numpy
-                .call_method1("ascontiguousarray", (array, "float32"))?
+                .call_method1("ascontiguousarray", (array, "float32"))
+                .map_err(|e| ShapeError::new_err(format!("{} cannot be read as float32: {e}", w.name)))?
                 .cast_into::<numpy::PyArrayDyn<f32>>()?;
             let readonly = array.readonly();
-            if readonly.shape() != shape.as_slice() {
-                return Err(ShapeError::new_err(format!(
-                    "{what} has shape {:?} here; the layer needs {shape:?}",
-                    readonly.shape()
-                )));
+            let is_kernel = w.shape.len() == 2;
+            if (is_kernel && readonly.shape() != w.shape.as_slice()) || readonly.len() != range.len() {
+                return Err(wrong(readonly.shape()));
             }
-            let values = readonly
-                .as_slice()
-                .map_err(|e| ShapeError::new_err(format!("{what}: {e}")))?;
-            params[*offset..offset + values.len()].copy_from_slice(values);
+            params[range.clone()].copy_from_slice(readonly.as_slice()?);
         }
         self.model.params = params;
+        for (layer, count) in counts {
+            self.model.layers[layer].count = count;
+        }
         Ok(())
     }
 
@@ -350,6 +397,7 @@ impl PyModel {
 
     /// The outputs for `x` (`(n, outputs)` float32), computed as a device computes them.
     /// `x`: `(n, *input_shape)` or `(n, width)`; float32 and uint8 arrays are read in place.
+    /// Ctrl-C stops it and raises `KeyboardInterrupt`.
     #[pyo3(signature = (x, batch_size = None, verbose = 0))]
     fn predict<'py>(
         &self,
@@ -358,38 +406,27 @@ impl PyModel {
         batch_size: Option<usize>,
         verbose: u8,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = (batch_size, verbose); // Keras's arguments; the work is split by PREDICT_CHUNK.
+        let _ = (batch_size, verbose); // Keras's arguments; the engine picks its own chunks.
         let width = self.model.input_width();
         let samples = Samples::new(x, width)?;
         let n = samples.len();
-        let outputs = self.outputs();
-        let features = samples.features()?;
-        let zeros = vec![0u32; PREDICT_CHUNK.min(n)];
+        let labels = vec![0u32; n];
+        let data = dataset(samples.features()?, width, &labels)?;
         let model = &self.model;
         let result = watch::run(
             py,
-            |job: &Job<'_, ()>| -> Result<Vec<f32>, FitError> {
-                let mut out = Vec::with_capacity(n * outputs);
-                for start in (0..n).step_by(PREDICT_CHUNK) {
-                    if job.stopped() {
-                        break;
-                    }
-                    let end = (start + PREDICT_CHUNK).min(n);
-                    let part = slice_features(features, width, start, end);
-                    let data = microdense::dataset::Dataset::new(part, width, &zeros[..end - start])
-                        .map_err(|e| FitError::Data(e.to_string()))?;
-                    out.extend(model.predict(&data)?);
-                }
-                Ok(out)
-            },
+            |job: &Job<'_, ()>| model.predict_until(&data, job.stop_flag()),
             |_, ()| Ok(()),
         )?
         .map_err(fit_error)?;
-        Ok(PyArray1::from_vec(py, result).reshape([n, outputs])?.into_any())
+        Ok(PyArray1::from_vec(py, result)
+            .reshape([n, self.outputs()])?
+            .into_any())
     }
 
     /// Loss and accuracy on `x` with labels `y` (integers or one-hot rows), as Keras's
-    /// `evaluate`: `[loss, accuracy]`, or a dict with `return_dict=True`.
+    /// `evaluate`: `[loss, accuracy]`, or a dict with `return_dict=True`. Ctrl-C stops it
+    /// and raises `KeyboardInterrupt`.
     #[pyo3(signature = (x, y, return_dict = false))]
     fn evaluate<'py>(
         &self,
@@ -403,7 +440,12 @@ impl PyModel {
         let labels = class_labels(y, samples.len(), self.outputs())?.readonly();
         let data = dataset(samples.features()?, width, labels.as_slice()?)?;
         let model = &self.model;
-        let score = py.detach(|| model.evaluate(&data)).map_err(fit_error)?;
+        let score = watch::run(
+            py,
+            |job: &Job<'_, ()>| model.evaluate_until(&data, job.stop_flag()),
+            |_, ()| Ok(()),
+        )?
+        .map_err(fit_error)?;
         crate::report::score(py, &score, return_dict)
     }
 
@@ -487,6 +529,7 @@ impl PyModel {
         with_training_state: Option<bool>,
         trainable_layers: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let batch = crate::device::device_batch("batch", batch)?;
         let bytes = self.to_mdl(with_training_state, trainable_layers)?;
         report::inspection(py, &inspect(&bytes, batch))
     }
@@ -561,23 +604,6 @@ impl PyModel {
                 ""
             }
         )
-    }
-}
-
-/// Samples `start..end` of `features` (a sub-slice, no copy).
-fn slice_features(
-    features: microdense::dataset::Features<'_>,
-    width: usize,
-    start: usize,
-    end: usize,
-) -> microdense::dataset::Features<'_> {
-    use microdense::dataset::Features;
-    match features {
-        Features::F32(d) => Features::F32(&d[start * width..end * width]),
-        Features::U8 { data, scale } => Features::U8 {
-            data: &data[start * width..end * width],
-            scale,
-        },
     }
 }
 

@@ -49,14 +49,19 @@ impl PyQuantizedModel {
     /// The int8 model a `.mdl` file holds (`None` for a float file), with its training state
     /// when it has one (a device's pulled, fine-tuned model).
     pub fn from_mdl(bytes: &[u8]) -> Result<Option<Self>, DeviceFormatError> {
-        Ok(int8_from_mdl(bytes)?.map(|int8| PyQuantizedModel {
+        Ok(int8_from_mdl(bytes)?.map(PyQuantizedModel::from_int8))
+    }
+
+    /// The int8 model of a `.mdl` file, saved back as it was read.
+    pub fn from_int8(int8: Int8Model) -> Self {
+        PyQuantizedModel {
             options: ExportOptions {
                 // The head's trainable layers, marked by the file's training state.
                 with_training_state: int8.head.compile.is_some(),
                 trainable_layers: None,
             },
             int8,
-        }))
+        }
     }
 
     /// The samples of `x` with `labels`, as the body reads them.

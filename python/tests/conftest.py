@@ -68,6 +68,17 @@ def keras3():
     return keras
 
 
+TUTORIAL = "784,50,sigmoid,20,sigmoid,10,softmax"
+
+
+@pytest.fixture
+def model():
+    """The tutorial's network, fresh weights (seed 4), compiled with SGD."""
+    m = md.Model.from_spec(TUTORIAL, seed=4)
+    m.compile()
+    return m
+
+
 def tutorial_model(k, seed=1):
     """The Keras tutorial's model in Keras module ``k``, compiled with SGD(0.01)."""
     k.utils.set_random_seed(seed)

@@ -1,6 +1,13 @@
 """A QEMU device from Python: info, evaluate, finetune, pull, to_keras — against the host
 and the CLI's `microdense device finetune`."""
 
+import os
+import re
+import signal
+import socket
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -100,9 +107,117 @@ def test_device_calls_after_close_fail_cleanly(deployed, firmware):
     assert "closed" in repr(device)
 
 
-def test_device_refuses_float_samples(deployed, mnist, firmware):
+def test_device_refuses_float_samples_and_bad_options(deployed, mnist, firmware):
     _, m = deployed
     _, (x_test, y_test) = mnist
+    x, y = x_test[:10].reshape(10, 784), y_test[:10]
     with md.Device(qemu=True, model=m, firmware=firmware) as device:
         with pytest.raises(md.ShapeError, match="uint8"):
-            device.evaluate(x_test[:10].reshape(10, 784).astype(np.float32), y_test[:10])
+            device.evaluate(x.astype(np.float32), y)
+        for options, message in [({"batch_size": 0}, "batch_size=0: must be from 1 to 64"),
+                                 ({"batch_size": 65}, "batch_size=65: must be from 1 to 64"),
+                                 ({"learning_rate": float("nan")}, "learning_rate=NaN: must be positive"),
+                                 ({"learning_rate": -1.0}, "learning_rate=-1: must be positive"),
+                                 ({"momentum": 1.5}, "momentum=1.5: must be from 0 to 1")]:
+            with pytest.raises(md.TrainingError, match=message):
+                device.finetune(x, y, verbose=0, **options)
+        with pytest.raises(md.ShapeError, match="labels from 1 to 10; the model takes 0..9"):
+            device.finetune(x, np.arange(10) + 1, verbose=0)
+        # Nothing reached the device: its model is untouched.
+        assert np.array_equal(device.pull().get_weights()[4], m.get_weights()[4])
+
+
+def _bridge(pty_leader, sock):
+    """Copies bytes both ways between a pty's leader side and a socket until either closes."""
+    def pump(read, write):
+        try:
+            while True:
+                data = read()
+                if not data:
+                    break
+                write(data)
+        except OSError:
+            pass
+
+    threads = [
+        threading.Thread(target=pump, args=(lambda: os.read(pty_leader, 4096), sock.sendall), daemon=True),
+        threading.Thread(target=pump, args=(lambda: sock.recv(4096), lambda d: os.write(pty_leader, d)),
+                         daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def test_device_on_a_port_a_socket_and_a_serial_terminal(deployed, mnist, firmware, tmp_path, cli):
+    """`Device(port=...)` as `microdense device --port`: the UART socket of a QEMU kept by the
+    CLI, then the same device behind a real terminal (a pty bridged to that socket)."""
+    _, m = deployed
+    _, (x_test, y_test) = mnist
+    x = x_test[:200].reshape(-1, 784)
+    m.save(tmp_path / "m.mdl")
+    kept = cli("device", "--qemu", "--keep", "--model", tmp_path / "m.mdl", "--firmware", firmware, "info")
+    found = re.search(r"QEMU keeps running \(pid (\d+)\); connect with --port (\S+)", kept.stderr)
+    assert found, kept.stderr
+    pid, socket_path = int(found.group(1)), found.group(2)
+    try:
+        with md.Device(port=socket_path) as device:
+            assert device.info()["model"]["params"] == 40480
+            on_socket = device.evaluate(x, y_test[:200], return_dict=True)
+        assert np.array_equal(on_socket["predictions"], m.predict(x).argmax(axis=1))
+
+        leader, follower = os.openpty()
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(socket_path)
+        _bridge(leader, sock)
+        with md.Device(port=os.ttyname(follower), baud=115200) as device:
+            assert device.info()["model"]["params"] == 40480
+            on_serial = device.evaluate(x, y_test[:200], return_dict=True)
+            device.finetune(x, y_test[:200], layers=1, epochs=1, verbose=0)
+            tuned = device.pull()
+        assert np.array_equal(on_serial["predictions"], on_socket["predictions"])
+        assert not np.array_equal(tuned.get_weights()[4], m.get_weights()[4])
+        sock.close()
+        os.close(follower)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_device_takes_any_model_file(deployed, mnist, firmware, tmp_path):
+    _, m = deployed
+    _, (x_test, y_test) = mnist
+    m.save(tmp_path / "m.keras")
+    with md.Device(qemu=True, model=tmp_path / "m.keras", firmware=firmware) as device:
+        assert device.info()["model"]["params"] == 40480
+    with pytest.raises(md.DeviceError, match="model= takes"):
+        md.Device(qemu=True, model=42, firmware=firmware)
+    with pytest.raises(md.FormatError, match="no-such.h5"):
+        md.Device(qemu=True, model=tmp_path / "no-such.h5", firmware=firmware)
+
+
+def test_ctrl_c_stops_device_finetune_and_the_device_stays_usable(deployed, mnist, firmware):
+    _, m = deployed
+    (x_train, y_train), (x_test, y_test) = mnist
+    x = x_train.reshape(-1, 784)
+    with md.Device(qemu=True, model=m, firmware=firmware) as device:
+        sent = {}
+
+        def fire():
+            sent["at"] = time.monotonic()
+            os.kill(os.getpid(), signal.SIGINT)
+
+        timer = threading.Timer(1.0, fire)
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                device.finetune(x, y_train, layers=2, epochs=10, verbose=0)
+            delay = time.monotonic() - sent["at"]
+        finally:
+            timer.cancel()
+        print(f"finetune: KeyboardInterrupt {delay:.3f} s after SIGINT")
+        assert delay < 5.0  # one step of 16 samples, not the ten epochs
+        # Some steps were made on the device, and it answers as before.
+        tuned = device.pull()
+        assert not np.array_equal(tuned.get_weights()[4], m.get_weights()[4])
+        assert device.info()["model_state"] == "ok"
+        assert len(device.evaluate(x_test[:100].reshape(-1, 784), y_test[:100])) == 2

@@ -66,6 +66,18 @@ def test_training_errors():
         m.fit(x, y, batch_size=0, verbose=0)
 
 
+def test_option_errors():
+    m = md.Model.from_spec("4,2:softmax")
+    m.compile()
+    for batch in (0, 65, 2**62):
+        with pytest.raises(md.TrainingError, match=f"batch={batch}: must be from 1 to 64"):
+            m.inspect(batch=batch)
+    with pytest.raises(md.FormatError, match="trainable layers"):
+        m.inspect(trainable_layers=5)
+    with pytest.raises(md.PlotError, match="dpi 0 is outside 1..=1200"):
+        m.plot(dpi=0)
+
+
 def test_save_errors(tmp_path):
     m = md.Model.from_spec("4,2:softmax")
     with pytest.raises(md.FormatError, match="accepted|use|\\.h5"):
@@ -83,3 +95,11 @@ def test_device_errors():
         md.Device(port="/dev/no-such-port")
     with pytest.raises(md.DeviceError, match="firmware|no-such.elf"):
         md.Device(qemu=True, firmware="/no-such.elf")
+
+
+def test_device_errors_carry_the_cli_message(cli):
+    with pytest.raises(md.DeviceError) as raised:
+        md.Device(port="/dev/no-such-port")
+    done = cli("device", "--port", "/dev/no-such-port", "info", check=False)
+    assert done.returncode != 0
+    assert str(raised.value) in done.stderr, (str(raised.value), done.stderr)

@@ -1,18 +1,13 @@
 """Files, summary, inspect and plot, against the CLI."""
 
+import struct
+import zlib
+from xml.etree import ElementTree
+
 import numpy as np
 import pytest
 
 import microdense as md
-
-SPEC = "784,50,sigmoid,20,sigmoid,10,softmax"
-
-
-@pytest.fixture
-def model():
-    m = md.Model.from_spec(SPEC, seed=4)
-    m.compile()
-    return m
 
 
 @pytest.mark.parametrize("name", ["m.h5", "m.keras", "m.mdl"])
@@ -64,14 +59,41 @@ def test_inspect_is_the_cli_report_as_a_dict(model, tmp_path, cli):
                for row in m["fine_tune"])
 
 
+def _png_pixels(png):
+    """Width, height and the decompressed scanlines of a PNG, every chunk's CRC checked."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    at, chunks = 8, {}
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at:at + 4])
+        kind, body = png[at + 4:at + 8], png[at + 8:at + 8 + length]
+        (crc,) = struct.unpack(">I", png[at + 8 + length:at + 12 + length])
+        assert zlib.crc32(kind + body) == crc, kind
+        chunks.setdefault(kind, []).append(body)
+        at += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][0][:10])
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    pixels = zlib.decompress(b"".join(chunks[b"IDAT"]))
+    assert len(pixels) == height * (1 + width * channels * depth // 8)
+    assert b"IEND" in chunks
+    return width, height
+
+
 def test_plot_gives_png_and_svg_for_jupyter(model, tmp_path, cli):
     diagram = model.plot(show_shapes=True)
-    assert diagram._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
-    assert "<svg" in diagram._repr_svg_() and "(None, 784)" in diagram._repr_svg_()
+    width, height = _png_pixels(diagram._repr_png_())
+    assert height > width > 100
+    svg = ElementTree.fromstring(diagram._repr_svg_())
+    assert svg.tag.endswith("svg")
+    texts = " ".join("".join(t.itertext()) for t in svg.iter() if t.tag.endswith("}text"))
+    assert "(None, 784)" in texts and "dense_2" in texts
     diagram.save(tmp_path / "py.png")
+    diagram.save(tmp_path / "py.svg")
     model.save(tmp_path / "m.h5")
     cli("plot", tmp_path / "m.h5", "-o", tmp_path / "cli.png", "--show-shapes")
+    cli("plot", tmp_path / "m.h5", "-o", tmp_path / "cli.svg", "--show-shapes")
     assert (tmp_path / "py.png").read_bytes() == (tmp_path / "cli.png").read_bytes()
+    assert (tmp_path / "py.svg").read_bytes() == (tmp_path / "cli.svg").read_bytes()
+    assert model.plot()._repr_svg_() != diagram._repr_svg_()
     with pytest.raises(md.PlotError, match="rankdir"):
         model.plot(rankdir="up")
 
@@ -82,7 +104,7 @@ def test_set_weights_checks_every_shape(model):
     weights[2] = weights[2] + 1
     model.set_weights(weights)
     assert np.array_equal(model.get_weights()[2], weights[2])
-    with pytest.raises(md.ShapeError, match=r"dense_1 kernel has shape \[20, 50\]"):
+    with pytest.raises(md.ShapeError, match=r"dense_1/kernel has shape \[20, 50\] here; the layer needs \[50, 20\]"):
         model.set_weights(weights[:2] + [weights[2].T] + weights[3:])
-    with pytest.raises(md.ShapeError, match="5 arrays were given; the model has 6"):
+    with pytest.raises(md.ShapeError, match="5 arrays were given; the model has 6 weight arrays \\(dense/kernel, "):
         model.set_weights(weights[:5])

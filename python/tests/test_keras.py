@@ -97,3 +97,15 @@ def test_from_keras_drops_an_optimizer_microdense_cannot_train_with(keras3, tmp_
     with pytest.warns(UserWarning, match="Adadelta"):
         loaded = md.load(tmp_path / "adadelta.keras")
     assert "Adadelta" in loaded.dropped_training
+
+
+def test_save_weights_h5_is_what_keras3_load_weights_reads(keras3, tmp_path):
+    m = md.Model.from_spec("784,50,sigmoid,20,sigmoid,10,softmax", seed=3)
+    m.save(tmp_path / "m.weights.h5")
+    fresh = keras3.models.clone_model(m.to_keras(keras=keras3))  # new random weights
+    assert not np.array_equal(fresh.get_weights()[0], m.get_weights()[0])
+    fresh.load_weights(tmp_path / "m.weights.h5")
+    for a, b in zip(fresh.get_weights(), m.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+    with pytest.raises(md.FormatError, match="weights"):
+        md.load(tmp_path / "m.weights.h5")

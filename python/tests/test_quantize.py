@@ -1,6 +1,8 @@
 """int8 from Python: ``Model.quantize`` gives the CLI's ``microdense quantize`` file byte for
 byte, keeps the float model's accuracy, and the emulated device classifies as it does."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,16 @@ def test_the_device_runs_the_quantized_model_as_the_host_does(float_model, mnist
     with md.Device(qemu=True, model=q, firmware=firmware) as device:
         result = device.evaluate(x, y_test[:300], return_dict=True)
     assert np.array_equal(result["predictions"], q.predict(x).argmax(axis=1))
+
+
+def test_md_load_reads_an_int8_mdl_as_a_quantized_model(float_model, mnist, tmp_path, cli):
+    _, (x_test, _) = mnist
+    float_model.save(tmp_path / "m.h5")
+    cli("quantize", tmp_path / "m.h5", tmp_path / "q.mdl", "--calibrate", 500, "--trainable-layers", 1)
+    q = md.load(tmp_path / "q.mdl")
+    assert isinstance(q, md.QuantizedModel) and (q.int8_layers, q.float_layers) == (2, 1)
+    assert q.to_mdl() == (tmp_path / "q.mdl").read_bytes()
+    x = x_test[:1000].reshape(-1, 784)
+    assert np.mean(q.predict(x).argmax(axis=1) == float_model.predict(x).argmax(axis=1)) > 0.95
+    expected = json.loads(cli("evaluate", tmp_path / "q.mdl", "--json").stdout.strip().splitlines()[-1])
+    assert q.evaluate(x_test, mnist[1][1]) == [expected["loss"], expected["accuracy"]]

@@ -9,7 +9,7 @@ import pytest
 
 import microdense as md
 
-TUTORIAL = "784,50,sigmoid,20,sigmoid,10,softmax"
+from conftest import TUTORIAL
 
 
 def test_fit_matches_microdense_train_bit_for_bit(mnist, cli, tmp_path):

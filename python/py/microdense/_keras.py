@@ -62,7 +62,8 @@ def _compile_config(model):
 def from_keras(model, compile=True):
     """A ``microdense.Model`` from a live tf_keras 2.x or Keras 3 model: its architecture
     (``to_json()``), weights (``get_weights()``) and, with ``compile=True`` when the model
-    is compiled, its loss, SGD settings and step count. No file is written. Layers
+    is compiled, its loss, metrics and optimizer with its state (step count, momentum,
+    moments). No file is written. Layers
     microdense does not have raise ``FormatError`` naming them; compile settings it cannot
     train with are dropped with a ``UserWarning`` (as ``load_model(compile=False)``)."""
     architecture = json.loads(model.to_json())
@@ -77,8 +78,51 @@ def from_keras(model, compile=True):
             # As md.load and the CLI: the model loads for inference without its training setup.
             warnings.warn(f"the model is taken without its training setup: {e}", UserWarning, stacklevel=2)
             return m
-        m.iterations = int(np.asarray(model.optimizer.iterations))
+        _take_optimizer_state(m, model.optimizer)
     return m
+
+
+def _variables(optimizer):
+    """The optimizer's variables (a property in Keras 3, a method in tf_keras)."""
+    variables = optimizer.variables
+    return list(variables() if callable(variables) else variables)
+
+
+def _nadam_product(optimizer):
+    """Nadam's running product: Keras 3's last scalar variable, tf_keras's ``_u_product``;
+    None for other optimizers."""
+    if type(optimizer).__name__ != "Nadam":
+        return None
+    if hasattr(optimizer, "_u_product"):
+        return optimizer._u_product
+    variables = _variables(optimizer)
+    first_tensor = next((i for i, v in enumerate(variables) if len(v.shape) > 0), len(variables))
+    scalars = [v for v in variables[first_tensor:] if len(v.shape) == 0]
+    return scalars[-1] if scalars else None
+
+
+def _take_optimizer_state(m, optimizer):
+    """Copies a live Keras optimizer's step count and per-weight buffers into ``m``."""
+    buffers = [np.asarray(v) for v in _variables(optimizer) if len(v.shape) > 0]
+    product = _nadam_product(optimizer)
+    m.set_keras_optimizer_state(int(np.asarray(optimizer.iterations)),
+                                1.0 if product is None else float(np.asarray(product)), buffers)
+
+
+def _give_optimizer_state(m, optimizer):
+    """Copies ``m``'s optimizer state into a built live Keras optimizer."""
+    iterations, product, buffers = m.keras_optimizer_state()
+    tensors = [v for v in _variables(optimizer) if len(v.shape) > 0]
+    # An SGD without momentum keeps no buffers here; tf_keras's keeps zeros, left as they are.
+    if buffers and len(tensors) != len(buffers):
+        raise _native.FormatError(
+            f"the Keras {type(optimizer).__name__} keeps {len(tensors)} buffers; microdense's holds {len(buffers)}")
+    for variable, values in zip(tensors, buffers):
+        variable.assign(values)
+    optimizer.iterations.assign(iterations)
+    nadam = _nadam_product(optimizer)
+    if nadam is not None:
+        nadam.assign(product)
 
 
 def _keras_module(keras):
@@ -103,9 +147,25 @@ def _keras_module(keras):
     return keras
 
 
+def _compile_args_tf_keras(k, config):
+    """tf_keras's ``compile`` arguments from a ``training_config``."""
+    loss = config["loss"]
+    if isinstance(loss, dict):
+        loss = k.losses.deserialize(loss)
+    optimizer = json.loads(json.dumps(config["optimizer_config"]))
+    # Without this key tf_keras builds its legacy optimizer, which keeps no variables.
+    optimizer["config"]["is_legacy_optimizer"] = False
+    return {
+        "optimizer": k.optimizers.deserialize(optimizer),
+        "loss": loss,
+        "metrics": config["metrics"] or None,
+    }
+
+
 def to_keras(m, keras=None):
-    """A live Keras model with ``m``'s architecture, weights and compile settings (SGD,
-    loss, metrics; the optimizer's momentum and step count are not carried)."""
+    """A live Keras model with ``m``'s architecture, weights and compile settings: the
+    loss, the metrics, the optimizer with its configuration and state (step count,
+    momentum, moments), so that training goes on as it would in microdense."""
     k = _keras_module(keras)
     is_keras3 = k.__name__ == "keras" and int(k.__version__.split(".")[0]) >= 3
     if is_keras3:
@@ -115,12 +175,18 @@ def to_keras(m, keras=None):
     else:
         model = k.models.model_from_json(m.to_json())
     model.set_weights(m.get_weights())
-    config = m.training_config
+    for layer in model.layers:
+        # Normalization computes what it uses from its adapted weights here (as Keras
+        # does when it loads a file).
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
+    config = m.keras_compile_config(is_keras3)
     if config is not None:
-        optimizer = k.optimizers.SGD(
-            learning_rate=config["learning_rate"],
-            momentum=config["momentum"],
-            nesterov=config["nesterov"],
-        )
-        model.compile(optimizer=optimizer, loss=config["loss"], metrics=config["metrics"] or None)
+        config = json.loads(config)
+        if is_keras3:
+            model.compile_from_config(config)
+        else:
+            model.compile(**_compile_args_tf_keras(k, config))
+            model.optimizer.build(model.trainable_variables)
+        _give_optimizer_state(m, model.optimizer)
     return model
