@@ -7,7 +7,9 @@ use crate::model::{show_progress, PyModel};
 use crate::quantized::PyQuantizedModel;
 use crate::report;
 use crate::watch::{self, Job};
-use microdense::device::{open_port, qemu, Device, Qemu, QemuBoard, QemuConfig, SampleSet};
+use microdense::device::{
+    open_port, qemu, Device, Qemu, QemuBoard, QemuConfig, SampleSet, QEMU_TIMEOUT, SERIAL_TIMEOUT,
+};
 use microdense::fit::Progress;
 use microdense::history::{EpochRecord, Evaluation};
 use microdense::model_io::FileKind;
@@ -122,7 +124,7 @@ impl PyDevice {
 #[pymethods]
 impl PyDevice {
     #[new]
-    #[pyo3(signature = (port = None, baud = 115_200, qemu = false, model = None, firmware = None, timeout = 30.0))]
+    #[pyo3(signature = (port = None, baud = 115_200, qemu = false, model = None, firmware = None, timeout = None))]
     fn new(
         py: Python<'_>,
         port: Option<PathBuf>,
@@ -130,9 +132,18 @@ impl PyDevice {
         qemu: bool,
         model: Option<Bound<'_, PyAny>>,
         firmware: Option<PathBuf>,
-        timeout: f64,
+        timeout: Option<f64>,
     ) -> PyResult<PyDevice> {
-        let timeout = Duration::from_secs_f64(timeout.max(0.001));
+        // How long a reply may take: the CLI's defaults (longer under QEMU, which slows
+        // down with the machine's load), or `timeout` seconds.
+        let timeout = match timeout {
+            None if qemu => QEMU_TIMEOUT,
+            None => SERIAL_TIMEOUT,
+            Some(seconds) => Duration::try_from_secs_f64(seconds)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| DeviceError::new_err(format!("timeout={seconds}: give seconds above 0")))?,
+        };
         if !qemu {
             if model.is_some() || firmware.is_some() {
                 return Err(DeviceError::new_err("model= and firmware= need qemu=True"));

@@ -95,6 +95,9 @@ def test_device_errors():
         md.Device(port="/dev/no-such-port")
     with pytest.raises(md.DeviceError, match="firmware|no-such.elf"):
         md.Device(qemu=True, firmware="/no-such.elf")
+    for seconds in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(md.DeviceError, match=r"timeout=\S+: give seconds above 0"):
+            md.Device(port="/dev/null", timeout=seconds)
 
 
 def test_device_errors_carry_the_cli_message(cli):
