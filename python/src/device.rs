@@ -3,7 +3,7 @@
 
 use crate::arrays::{class_labels, Samples};
 use crate::errors::{device_error, DeviceError, ShapeError, TrainingError};
-use crate::model::{show_progress, PyModel};
+use crate::model::{device_batch, show_progress, PyModel};
 use crate::quantized::PyQuantizedModel;
 use crate::report;
 use crate::watch::{self, Job};
@@ -13,7 +13,7 @@ use microdense::device::{
 use microdense::fit::Progress;
 use microdense::history::{EpochRecord, Evaluation};
 use microdense::model_io::FileKind;
-use microdense_core::protocol::{Tally, MAX_BATCH};
+use microdense_core::protocol::Tally;
 use microdense_core::Rng;
 use numpy::PyArrayMethods;
 use pyo3::prelude::*;
@@ -40,18 +40,6 @@ pub struct PyDevice {
     qemu: Option<Qemu>,
     /// Holds the `.mdl` file QEMU was given while QEMU runs.
     _model_dir: Option<tempfile::TempDir>,
-}
-
-/// `batch` when a device takes it: 1 to the protocol's [`MAX_BATCH`] samples, as the
-/// CLI's `--batch` and `--batch-size` check it.
-pub fn device_batch(name: &str, batch: usize) -> PyResult<usize> {
-    if (1..=MAX_BATCH).contains(&batch) {
-        Ok(batch)
-    } else {
-        Err(TrainingError::new_err(format!(
-            "{name}={batch}: must be from 1 to {MAX_BATCH} (the most samples a device takes in one step)"
-        )))
-    }
 }
 
 /// The model QEMU is given: a `.mdl` file, used as it is, or a model saved as one.

@@ -14,6 +14,7 @@ use microdense::model::Model;
 use microdense::model_io::FileKind;
 use microdense::plot::{model_layers, render_diagram, DiagramFormat, DiagramOptions, RankDir};
 use microdense::summary::summary;
+use microdense_core::protocol::MAX_BATCH;
 use numpy::{PyArray1, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -529,7 +530,7 @@ impl PyModel {
         with_training_state: Option<bool>,
         trainable_layers: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let batch = crate::device::device_batch("batch", batch)?;
+        let batch = device_batch("batch", batch)?;
         let bytes = self.to_mdl(with_training_state, trainable_layers)?;
         report::inspection(py, &inspect(&bytes, batch))
     }
@@ -685,5 +686,17 @@ impl Diagram {
         };
         microdense::atomic::write(&path, bytes)
             .map_err(|e| PlotError::new_err(format!("cannot write {}: {e}", path.display())))
+    }
+}
+
+/// `batch` when a device takes it: 1 to the protocol's [`MAX_BATCH`] samples, as the
+/// CLI's `--batch` and `--batch-size` check it.
+pub fn device_batch(name: &str, batch: usize) -> PyResult<usize> {
+    if (1..=MAX_BATCH).contains(&batch) {
+        Ok(batch)
+    } else {
+        Err(TrainingError::new_err(format!(
+            "{name}={batch}: must be from 1 to {MAX_BATCH} (the most samples a device takes in one step)"
+        )))
     }
 }
