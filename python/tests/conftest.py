@@ -8,6 +8,7 @@ skipping), ``MICRODENSE_FIRMWARE`` and ``MICRODENSE_REQUIRE_QEMU=1`` (the QEMU t
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -21,6 +22,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _require(variable):
     return os.environ.get(variable) == "1"
+
+
+@pytest.fixture
+def ctrl_c():
+    """Ctrl-C (SIGINT) raises ``KeyboardInterrupt``, as in an interactive Python, for the tests
+    that send one: a test command run as a background job of a non-interactive shell (``cmd &``
+    in a script, ``nohup``) inherits SIGINT ignored, and Python then installs no handler."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")

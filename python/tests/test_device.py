@@ -195,7 +195,7 @@ def test_device_takes_any_model_file(deployed, mnist, firmware, tmp_path):
         md.Device(qemu=True, model=tmp_path / "no-such.h5", firmware=firmware)
 
 
-def test_ctrl_c_stops_device_finetune_and_the_device_stays_usable(deployed, mnist, firmware):
+def test_ctrl_c_stops_device_finetune_and_the_device_stays_usable(deployed, mnist, firmware, ctrl_c):
     _, m = deployed
     (x_train, y_train), (x_test, y_test) = mnist
     # 2,000 images for 3 epochs: a missed interrupt fails the test in about a minute

@@ -67,7 +67,7 @@ def _interrupt_after(seconds):
 
 
 @pytest.mark.parametrize("call", ["fit", "predict", "evaluate"])
-def test_ctrl_c_stops_long_calls_promptly_and_the_model_stays_usable(mnist, call):
+def test_ctrl_c_stops_long_calls_promptly_and_the_model_stays_usable(mnist, call, ctrl_c):
     (x_train, y_train), (x_test, y_test) = mnist
     m = md.Model.from_spec(WIDE, seed=1)
     m.compile()
