@@ -9,13 +9,14 @@ mod device_common;
 
 use device_common::{
     assert_outputs_match_host, assert_training_matches_host, boot, host_test, labels_u32, mdl, mnist,
+    MOMENTUM_SGD,
 };
 use microdense::budget::ParamBudget;
 use microdense::dataset::{Dataset, Features};
 use microdense::fit::FitOptions;
 use microdense::model::{Compile, Model};
 use microdense_core::format::decode;
-use microdense_core::{Activation, Layer, Merge, Regularizer, Sgd, Source};
+use microdense_core::{Activation, Layer, Merge, Regularizer, Source};
 
 /// Test images compared bit for bit.
 const INFER_IMAGES: usize = 8;
@@ -81,12 +82,7 @@ fn a_residual_model_infers_and_fine_tunes_on_the_device_as_on_the_host() {
     };
     let device = &mut booted.device;
     assert_outputs_match_host(device, &model, INFER_IMAGES);
-    let sgd = Sgd {
-        learning_rate: 0.05,
-        momentum: 0.9,
-        nesterov: false,
-    };
-    assert_training_matches_host(device, &model, Some(sgd));
+    assert_training_matches_host(device, &model, Some(MOMENTUM_SGD));
 }
 
 /// Keras's `activity_regularizer` on the first trainable Dense: its penalty's gradient
@@ -107,12 +103,7 @@ fn a_dense_activity_regularizer_fine_tunes_on_the_device_as_on_the_host() {
     let Some(mut booted) = boot(Some(&file)) else {
         return;
     };
-    let sgd = Sgd {
-        learning_rate: 0.05,
-        momentum: 0.9,
-        nesterov: false,
-    };
-    assert_training_matches_host(&mut booted.device, &model, Some(sgd));
+    assert_training_matches_host(&mut booted.device, &model, Some(MOMENTUM_SGD));
 }
 
 /// Every other merge — Subtract, Multiply, Average (of three), Maximum, Minimum,
@@ -141,10 +132,5 @@ fn every_merge_infers_and_fine_tunes_on_the_device_as_on_the_host() {
         return;
     };
     assert_outputs_match_host(&mut booted.device, &model, INFER_IMAGES);
-    let sgd = Sgd {
-        learning_rate: 0.05,
-        momentum: 0.9,
-        nesterov: false,
-    };
-    assert_training_matches_host(&mut booted.device, &model, Some(sgd));
+    assert_training_matches_host(&mut booted.device, &model, Some(MOMENTUM_SGD));
 }

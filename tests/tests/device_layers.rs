@@ -15,12 +15,12 @@ mod device_common;
 
 use device_common::{
     assert_outputs_match_host, assert_training_matches_host, boot, classes, host_test, labels_u32, mdl,
-    mnist, model_trained, test_samples,
+    mnist, model_trained, test_samples, MOMENTUM_SGD,
 };
 use microdense::device_format::AlignedBytes;
 use microdense::model::Compile;
 use microdense_core::format::decode;
-use microdense_core::{Layer, Sgd};
+use microdense_core::Layer;
 
 /// Test images compared bit for bit.
 const IMAGES: usize = 8;
@@ -38,12 +38,7 @@ fn every_deterministic_layer_infers_and_fine_tunes_on_the_device_as_on_the_host(
         return;
     };
     assert_outputs_match_host(&mut booted.device, &model, IMAGES);
-    let sgd = Sgd {
-        learning_rate: 0.05,
-        momentum: 0.9,
-        nesterov: false,
-    };
-    assert_training_matches_host(&mut booted.device, &model, Some(sgd));
+    assert_training_matches_host(&mut booted.device, &model, Some(MOMENTUM_SGD));
 }
 
 #[test]

@@ -244,6 +244,14 @@ pub fn classes(outputs: &[f32]) -> Vec<u8> {
         .collect()
 }
 
+/// SGD with momentum for the layer and graph tests' steps: a learning rate large enough
+/// that a wrong gradient moves the weights visibly in 3 steps.
+pub const MOMENTUM_SGD: Sgd = Sgd {
+    learning_rate: 0.05,
+    momentum: 0.9,
+    nesterov: false,
+};
+
 /// Runs the same 3 training steps (batches of 1, 8 and 16 images; the last 2 Dense layers)
 /// on the host (core's Trainer with the Portable kernel) and on `device`, which holds
 /// `model` fresh, then pulls the device's model: asserts bit-identical batch losses,
