@@ -21,6 +21,7 @@ const BOARDS: &[(&str, &str)] = &[
     ("microbit", "nrf51"),
     ("nrf52840-dk", "nrf52"),
     ("stm32f411", "stm32f4"),
+    ("rp-pico", "rp2040"),
     ("riscv32-virt", "riscv_virt"),
 ];
 

@@ -6,7 +6,7 @@
 # Boards (QEMU runs the first six): mps2-an386 (Cortex-M4F, the default), mps2-an385
 # (Cortex-M3), mps2-an500 (Cortex-M7), mps2-an505 (Cortex-M33), riscv32-virt (QEMU's RISC-V
 # `virt`, rv32imac), microbit (nRF51822, Cortex-M0, 16 KiB RAM); built only: stm32f411,
-# nrf52840-dk.
+# nrf52840-dk, rp-pico (Raspberry Pi Pico, RP2040, Cortex-M0+).
 # e.g. `scripts/firmware-build.sh --release`, `scripts/firmware-build.sh --release --example panic_probe`,
 #      `scripts/firmware-build.sh --release --board mps2-an385`, `... --features micromath`,
 #      `... --features inference-only` (no training code: Train and Pull are refused).
@@ -58,10 +58,10 @@ cd "$repo/firmware"
 case "$board" in
     mps2-an386|mps2-an500|stm32f411|nrf52840-dk) TARGET=thumbv7em-none-eabihf ;;
     mps2-an385) TARGET=thumbv7m-none-eabi ;;
-    microbit) TARGET=thumbv6m-none-eabi ;;
+    microbit|rp-pico) TARGET=thumbv6m-none-eabi ;;
     mps2-an505) TARGET=thumbv8m.main-none-eabihf ;;
     riscv32-virt) TARGET=riscv32imac-unknown-none-elf ;;
-    *) echo "firmware-build: unknown board '$board' (mps2-an385, mps2-an386, mps2-an500, mps2-an505, riscv32-virt, microbit, stm32f411, nrf52840-dk)" >&2; exit 2 ;;
+    *) echo "firmware-build: unknown board '$board' (mps2-an385, mps2-an386, mps2-an500, mps2-an505, riscv32-virt, microbit, stm32f411, nrf52840-dk, rp-pico)" >&2; exit 2 ;;
 esac
 case "$TARGET" in
     riscv32*) qemu_package=qemu-system-misc; qemu_program=qemu-system-riscv32 ;;

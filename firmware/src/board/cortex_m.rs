@@ -10,7 +10,7 @@ use cortex_m::interrupt::InterruptNumber;
 use cortex_m::peripheral::NVIC;
 use cortex_m_rt::exception;
 
-#[cfg(any(family = "nrf52", family = "stm32f4"))]
+#[cfg(any(family = "nrf52", family = "rp2040", family = "stm32f4"))]
 use super::ExitStatus;
 
 /// An interrupt line of the NVIC (a device interrupt, numbered from 0).
@@ -52,7 +52,7 @@ unsafe fn DefaultHandler(irqn: i16) {
     }
 }
 
-#[cfg(any(family = "nrf52", family = "stm32f4"))]
+#[cfg(any(family = "nrf52", family = "rp2040", family = "stm32f4"))]
 /// Ends the program on real hardware: a failure resets the chip, success parks the core.
 pub fn reset_or_park(status: ExitStatus) -> ! {
     match status {

@@ -5,7 +5,7 @@
 //! port implementing `embedded-io` and [`WaitForInput`](crate::idle::WaitForInput), and a
 //! [`BoardClock`]), [`exit`], [`NAME`] and the panic report. What a family of boards shares
 //! lives in its own module (build.rs sets `cfg(family = …)`): `cmsdk_uart` and `mps2` for QEMU's MPS2 boards, `semihosting` for them and the
-//! micro:bit, `nrf_uart` for the nRF51 and nRF52 parts, `cortex_m` and
+//! micro:bit, `nrf_uart` for the nRF51 and nRF52 parts, `rp_pico` for the RP2040, `cortex_m` and
 //! `systick` for every Cortex-M core, `ns16550_uart`, `riscv_wake` and `riscv_virt` for QEMU's RISC-V `virt`.
 
 #[cfg(target_arch = "arm")]
@@ -40,6 +40,11 @@ mod nrf_uart;
 mod microbit;
 #[cfg(family = "nrf51")]
 use microbit as active;
+
+#[cfg(family = "rp2040")]
+mod rp_pico;
+#[cfg(family = "rp2040")]
+use rp_pico as active;
 
 #[cfg(family = "stm32f4")]
 mod stm32f411;
