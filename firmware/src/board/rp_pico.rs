@@ -8,7 +8,6 @@
 //! they flush subnormals to zero, compiler-builtins' do not, so the outputs stay the host's.
 
 use core::convert::Infallible;
-use core::hint::spin_loop;
 
 use embedded_hal_nb::serial::Write as NbWrite;
 use rp2040_hal::fugit::RateExtU32;
@@ -16,7 +15,7 @@ use rp2040_hal::gpio::{bank0, FunctionUart, Pin, PullDown};
 use rp2040_hal::uart::{DataBits, ReadErrorType, StopBits, UartConfig, UartPeripheral};
 use rp2040_hal::{clocks, pac, Clock as _, Sio, Watchdog};
 
-use super::cortex_m::{sleep_until, Irq};
+use super::cortex_m::{report_on_uart, sleep_until, Irq};
 use super::systick::{SysTickClock, TickScale};
 use super::{read_waiting, Board, ByteReceiver};
 use crate::clock::TickUnit;
@@ -39,8 +38,6 @@ const XOSC_HZ: u32 = 12_000_000;
 const BAUD: u32 = 115_200;
 /// UART0's interrupt line (the datasheet's IRQ 20).
 const UART0_IRQ: Irq = Irq(20);
-/// How long the panic report waits for room in the transmit FIFO per byte before giving up.
-const PANIC_TX_SPINS: u32 = 100_000;
 
 /// GP0 and GP1 in their UART function.
 type Uart0Pins = (
@@ -160,24 +157,14 @@ pub fn init() -> Option<Board> {
     })
 }
 
-/// Writes straight to UART0's registers, so a panic can be reported whoever owns the port.
-fn panic_write(bytes: &[u8]) {
-    // SAFETY: the program is ending; nothing else uses UART0 any more.
-    let uart = unsafe { &*pac::UART0::ptr() };
-    for &byte in bytes {
-        let mut spins = 0;
-        while uart.uartfr().read().txff().bit_is_set() && spins < PANIC_TX_SPINS {
-            spins += 1;
-            spin_loop();
-        }
-        // SAFETY: DATA takes any 8-bit value.
-        uart.uartdr().write(|w| unsafe { w.data().bits(byte) });
-    }
-}
-
 /// Prints a panic report (one line, without its line break) on UART0.
 pub(crate) fn report_panic(report: &[u8]) {
-    panic_write(b"\r\n");
-    panic_write(report);
-    panic_write(b"\r\n");
+    // SAFETY: the program is ending; nothing else uses UART0 any more.
+    let uart = unsafe { &*pac::UART0::ptr() };
+    report_on_uart(
+        report,
+        || uart.uartfr().read().txff().bit_is_clear(),
+        // SAFETY: DATA takes any 8-bit value.
+        |byte| uart.uartdr().write(|w| unsafe { w.data().bits(byte) }),
+    );
 }

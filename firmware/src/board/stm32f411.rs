@@ -2,15 +2,13 @@
 //! stm32f4xx-hal, SysTick at the 100 MHz core clock counting cycles. It proves the application
 //! is portable; it builds and links but is not run by the tests.
 
-use core::hint::spin_loop;
-
 use embedded_hal_nb::serial::{Read as NbRead, Write as NbWrite};
 use stm32f4xx_hal::pac;
 use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Config as RccConfig;
 use stm32f4xx_hal::serial::config::Config as SerialConfig;
 
-use super::cortex_m::{sleep_until, Irq};
+use super::cortex_m::{report_on_uart, sleep_until, Irq};
 use super::systick::{SysTickClock, TickScale};
 use super::Board;
 use crate::clock::TickUnit;
@@ -27,8 +25,6 @@ const BAUD: u32 = 115_200;
 const SYSCLK_MHZ: u32 = 100;
 /// USART2's interrupt line (the reference manual's position 38).
 const USART2_IRQ: Irq = Irq(38);
-/// How long the panic report waits for the transmitter per byte before giving up.
-const PANIC_TX_SPINS: u32 = 100_000;
 
 /// The board's serial port: USART2, wrapped so reads and writes block as `embedded-io` requires.
 pub struct Usart2 {
@@ -141,23 +137,15 @@ pub fn init() -> Option<Board> {
     })
 }
 
-/// Writes straight to USART2's registers, so a panic can be reported whoever owns the port.
-fn panic_write(bytes: &[u8]) {
-    // SAFETY: the program is ending; nothing else uses USART2 any more.
-    let usart = unsafe { &*pac::USART2::ptr() };
-    for &byte in bytes {
-        let mut spins = 0;
-        while usart.sr().read().txe().bit_is_clear() && spins < PANIC_TX_SPINS {
-            spins += 1;
-            spin_loop();
-        }
-        usart.dr().write(|w| w.dr().set(u16::from(byte)));
-    }
-}
-
 /// Prints a panic report (one line, without its line break) on USART2.
 pub(crate) fn report_panic(report: &[u8]) {
-    panic_write(b"\r\n");
-    panic_write(report);
-    panic_write(b"\r\n");
+    // SAFETY: the program is ending; nothing else uses USART2 any more.
+    let usart = unsafe { &*pac::USART2::ptr() };
+    report_on_uart(
+        report,
+        || usart.sr().read().txe().bit_is_set(),
+        |byte| {
+            usart.dr().write(|w| w.dr().set(u16::from(byte)));
+        },
+    );
 }
