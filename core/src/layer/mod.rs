@@ -346,13 +346,14 @@ impl Layer {
 
     /// Runs the layer forward over a batch: `io.dst = layer(io.src)`. `train` is `None`
     /// at inference. Returns the layer's addition to the summed batch loss (activity
-    /// regularization; 0 for other layers).
+    /// regularization; 0 for other layers). Built `inference-only`, `train` is ignored.
     pub(crate) fn forward<K: MatMul>(
         &self,
         kernel: &K,
         io: Io<'_, '_>,
         train: Option<&mut Training<'_>>,
     ) -> Result<f32, Error> {
+        let train = train.filter(|_| !cfg!(feature = "inference-only"));
         if let Some(dense) = dense::Dense::of(self) {
             return dense.forward(kernel, io, train);
         }
