@@ -1,6 +1,7 @@
 //! The scalar math the engine uses: `libm` by default, `micromath`'s fast
 //! approximations with the `micromath` feature.
 
+mod cos;
 mod soft_fma;
 
 pub use soft_fma::soft_fma;
@@ -19,9 +20,9 @@ mod imp {
     pub fn tanh(x: f32) -> f32 {
         libm::tanhf(x)
     }
-    /// Cosine.
+    /// Cosine (libm's `cosf` within 9π/4, every argument core takes; see [`super::cos`]).
     pub fn cos(x: f32) -> f32 {
-        libm::cosf(x)
+        super::cos::cos(x)
     }
 }
 
@@ -57,11 +58,31 @@ mod imp {
 
 pub use imp::{cos, exp, ln, tanh};
 
-/// Square root, always `libm`'s correctly rounded one (IEEE 754's basic operation, a single
-/// instruction on every FPU): the optimizers and normalisation layers divide by it and must
-/// match Keras to float rounding, which micromath's approximation does not.
+/// Square root, always correctly rounded (IEEE 754's basic operation): the optimizers and
+/// normalisation layers divide by it and must match Keras to float rounding, which
+/// micromath's approximation does not. The FPU's `vsqrt.f32` on ARM built with `vfp2` (as
+/// [`mul_add`]: 0.5 KB less code than libm's), `libm::sqrtf` elsewhere; both correctly
+/// rounded, so they give the same bits.
+#[inline(always)]
 pub fn sqrt(x: f32) -> f32 {
-    libm::sqrtf(x)
+    #[cfg(all(target_arch = "arm", target_feature = "vfp2"))]
+    {
+        let root: f32;
+        // SAFETY: vsqrt.f32 only reads and writes the two single-precision registers given.
+        unsafe {
+            core::arch::asm!(
+                "vsqrt.f32 {root}, {x}",
+                root = lateout(sreg) root,
+                x = in(sreg) x,
+                options(pure, nomem, nostack),
+            );
+        }
+        root
+    }
+    #[cfg(not(all(target_arch = "arm", target_feature = "vfp2")))]
+    {
+        libm::sqrtf(x)
+    }
 }
 
 /// `|x|`.

@@ -138,7 +138,7 @@ impl Schedule {
             } => {
                 let cosine = |step: f32, from: f32| {
                     let completed = step / decay_steps;
-                    let decayed = 0.5 * (1.0 + libm::cosf(core::f32::consts::PI * completed));
+                    let decayed = 0.5 * (1.0 + math::cos(core::f32::consts::PI * completed));
                     from * ((1.0 - alpha) * decayed + alpha)
                 };
                 match warmup_target {
