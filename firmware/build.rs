@@ -23,7 +23,14 @@ const BOARDS: &[(&str, &str)] = &[
     ("stm32f411", "stm32f4"),
     ("rp-pico", "rp2040"),
     ("riscv32-virt", "riscv_virt"),
+    ("esp32c3", "esp32c3"),
 ];
+
+/// Boards whose HAL brings the image's layout (esp-hal's `linkall.x`, which INCLUDEs its own
+/// `memory.x` and `esp32c3.x`): their `memory/<board>.x` only adds the model region and the
+/// memory report's symbols, linked with `-T` under another name, and no other layout is put
+/// where the linker would find it first.
+const HAL_LAYOUT: &[&str] = &["esp32c3"];
 
 fn fail(message: String) -> ! {
     eprintln!("build.rs: {message}");
@@ -100,18 +107,19 @@ fn main() {
     let out = env::var_os("OUT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| fail("cargo did not set OUT_DIR".into()));
-    // Every layout goes along, for the ones that INCLUDE another.
-    let layouts = fs::read_dir("memory").unwrap_or_else(|e| fail(format!("cannot list memory/: {e}")));
-    for entry in layouts {
-        let path = entry
-            .unwrap_or_else(|e| fail(format!("cannot list memory/: {e}")))
-            .path();
-        if let Some(name) = path.file_name() {
-            install(&path, &out.join(name));
-        }
-    }
-    install(Path::new(&format!("memory/{board}.x")), &out.join("memory.x"));
     println!("cargo::rustc-link-search={}", out.display());
+    if HAL_LAYOUT.contains(&board) {
+        let name = format!("microdense-{board}.x");
+        install(Path::new(&format!("memory/{board}.x")), &out.join(&name));
+        println!("cargo::rustc-link-arg=-T{name}");
+    } else {
+        install_layouts(board, &out);
+    }
+    // The model region's length, for a board that reserves RAM for it (the ESP32-C3's copy).
+    println!(
+        "cargo::rustc-env=MICRODENSE_MODEL_REGION_BYTES={}",
+        model_region_len(board)
+    );
 
     // The model to check against the model region, if one is given.
     println!("cargo::rerun-if-env-changed=MICRODENSE_MODEL");
@@ -133,4 +141,19 @@ fn main() {
     }
     println!("cargo::rerun-if-changed=memory");
     println!("cargo::rerun-if-changed=build.rs");
+}
+
+/// Installs every layout in `out` (for the ones that INCLUDE another) and the board's as
+/// `memory.x`, which the runtime's `link.x` INCLUDEs.
+fn install_layouts(board: &str, out: &Path) {
+    let layouts = fs::read_dir("memory").unwrap_or_else(|e| fail(format!("cannot list memory/: {e}")));
+    for entry in layouts {
+        let path = entry
+            .unwrap_or_else(|e| fail(format!("cannot list memory/: {e}")))
+            .path();
+        if let Some(name) = path.file_name() {
+            install(&path, &out.join(name));
+        }
+    }
+    install(Path::new(&format!("memory/{board}.x")), &out.join("memory.x"));
 }

@@ -6,7 +6,8 @@
 # Boards (QEMU runs the first six): mps2-an386 (Cortex-M4F, the default), mps2-an385
 # (Cortex-M3), mps2-an500 (Cortex-M7), mps2-an505 (Cortex-M33), riscv32-virt (QEMU's RISC-V
 # `virt`, rv32imac), microbit (nRF51822, Cortex-M0, 16 KiB RAM); built only: stm32f411,
-# nrf52840-dk, rp-pico (Raspberry Pi Pico, RP2040, Cortex-M0+).
+# nrf52840-dk, rp-pico (Raspberry Pi Pico, RP2040, Cortex-M0+), esp32c3 (ESP32-C3, rv32imc,
+# through esp-hal).
 # e.g. `scripts/firmware-build.sh --release`, `scripts/firmware-build.sh --release --example panic_probe`,
 #      `scripts/firmware-build.sh --release --board mps2-an385`, `... --features micromath`,
 #      `... --features inference-only` (no training code: Train and Pull are refused).
@@ -61,7 +62,8 @@ case "$board" in
     microbit|rp-pico) TARGET=thumbv6m-none-eabi ;;
     mps2-an505) TARGET=thumbv8m.main-none-eabihf ;;
     riscv32-virt) TARGET=riscv32imac-unknown-none-elf ;;
-    *) echo "firmware-build: unknown board '$board' (mps2-an385, mps2-an386, mps2-an500, mps2-an505, riscv32-virt, microbit, stm32f411, nrf52840-dk, rp-pico)" >&2; exit 2 ;;
+    esp32c3) TARGET=riscv32imc-unknown-none-elf ;;
+    *) echo "firmware-build: unknown board '$board' (mps2-an385, mps2-an386, mps2-an500, mps2-an505, riscv32-virt, microbit, stm32f411, nrf52840-dk, rp-pico, esp32c3)" >&2; exit 2 ;;
 esac
 case "$TARGET" in
     riscv32*) qemu_package=qemu-system-misc; qemu_program=qemu-system-riscv32 ;;
@@ -94,9 +96,12 @@ else
     triple_var="$(echo "$TARGET" | tr 'a-z.-' 'A-Z__')"
     # core is built from source here, so it can drop panic messages and locations from the
     # image (-Cpanic=immediate-abort, ~7 KB less code): a panic traps, and the firmware's
-    # HardFault handler reports the trap's address (firmware/src/panic.rs).
+    # HardFault handler reports the trap's address (firmware/src/panic.rs). Not on the
+    # ESP32-C3: esp-hal's exception handler reports a trap by panicking, which would trap again.
+    panic_flags="-Zunstable-options -Cpanic=immediate-abort"
+    [ "$board" = esp32c3 ] && panic_flags=""
     env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 "CARGO_TARGET_${triple_var}_LINKER=ld.lld" \
-        "CARGO_TARGET_${triple_var}_RUSTFLAGS=-Zunstable-options -Cpanic=immediate-abort" \
+        "CARGO_TARGET_${triple_var}_RUSTFLAGS=$panic_flags" \
         /usr/bin/cargo build -Zbuild-std=core --target "$TARGET" "${cargo_args[@]}" >&2
 fi
 

@@ -18,11 +18,12 @@ Prints what it checked; exits 1 naming the first thing that is wrong.
 import struct
 import sys
 
+import elf32
+
 BOOT2 = 0x1000_0000
 VECTORS = 0x1000_0100
 MODEL = 0x1004_0000
 RAM_TOP = 0x2000_0000 + 264 * 1024
-PT_LOAD = 1
 
 
 def crc32_mpeg2(data: bytes) -> int:
@@ -44,19 +45,8 @@ def main() -> None:
     if len(sys.argv) != 2:
         fail("usage: rp2040-image-check.py ELF")
     path = sys.argv[1]
-    with open(path, "rb") as f:
-        elf = f.read()
-    if elf[:4] != b"\x7fELF" or elf[4] != 1 or elf[5] != 1:
-        fail(f"{path} is not a little-endian 32-bit ELF file")
-    (phoff, shoff) = struct.unpack_from("<II", elf, 28)
-    (phentsize, phnum, shentsize, shnum, shstrndx) = struct.unpack_from("<HHHHH", elf, 42)
-
-    sections = {}
-    names_offset = struct.unpack_from("<I", elf, shoff + shstrndx * shentsize + 16)[0]
-    for i in range(shnum):
-        name, _, _, addr, offset, size = struct.unpack_from("<IIIIII", elf, shoff + i * shentsize)
-        name = elf[names_offset + name : elf.index(b"\0", names_offset + name)].decode()
-        sections[name] = (addr, elf[offset : offset + size])
+    image = elf32.read(path, "rp2040-image-check")
+    sections = image.sections
 
     addr, boot2 = sections.get(".boot2", (None, b""))
     if addr != BOOT2 or len(boot2) != 256:
@@ -74,9 +64,8 @@ def main() -> None:
     if not (reset & 1 and VECTORS <= reset < MODEL):
         fail(f"the reset vector {reset:#x} is not a Thumb address in the firmware's flash")
 
-    for i in range(phnum):
-        kind, _, _, paddr, filesz = struct.unpack_from("<IIIII", elf, phoff + i * phentsize)
-        if kind == PT_LOAD and filesz and not (BOOT2 <= paddr and paddr + filesz <= MODEL):
+    for paddr, filesz in image.loaded:
+        if not (BOOT2 <= paddr and paddr + filesz <= MODEL):
             fail(f"a segment of {filesz} bytes at {paddr:#x} is outside the firmware's flash {BOOT2:#x}..{MODEL:#x}")
 
     print(

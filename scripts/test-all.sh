@@ -62,14 +62,19 @@ if [ "$firmware_ok" = 1 ]; then
     fi
 fi
 
-step "firmware for the real boards (built and linked, not run): stm32f411, nrf52840-dk, rp-pico"
+step "firmware for the real boards (built and linked, not run): stm32f411, nrf52840-dk, rp-pico, esp32c3"
 if [ "$firmware_ok" = 1 ]; then
-    for board in stm32f411 nrf52840-dk rp-pico; do
+    for board in stm32f411 nrf52840-dk rp-pico esp32c3; do
         elf=$(bash scripts/firmware-build.sh --release --board "$board" | tail -n 1) && [ -f "$elf" ] || exit 1
         echo "firmware for $board: $elf"
         # The Pico's boot ROM runs an image only with its second stage and vector table in place.
         if [ "$board" = rp-pico ]; then
             python3 scripts/rp2040-image-check.py "$elf" || exit 1
+        fi
+        # espflash and the ESP-IDF bootloader need the entry in IROM and the app descriptor first
+        # in DROM; the partition table must match the model region.
+        if [ "$board" = esp32c3 ]; then
+            python3 scripts/esp32c3-image-check.py "$elf" || exit 1
         fi
     done
 else

@@ -6,12 +6,13 @@
 
 #[cfg(target_arch = "arm")]
 use cortex_m_rt::entry;
+#[cfg(family = "esp32c3")]
+use esp_hal::main as entry;
 use microdense_firmware::app::{self, Buffers, Identity, Loaded};
 use microdense_firmware::board::{self, ExitStatus};
 use microdense_firmware::clock::Clock;
 use microdense_firmware::memory::LinkedMemory;
-use microdense_firmware::model_region;
-#[cfg(target_arch = "riscv32")]
+#[cfg(family = "riscv_virt")]
 use riscv_rt::entry;
 
 /// Iterations of the two-instruction busy loop the clock is checked against at boot.
@@ -84,7 +85,7 @@ fn main() -> ! {
     let check_ticks = board.clock.now().saturating_sub(start);
     let identity = Identity {
         board: board::NAME,
-        model: model_region::linked(),
+        model: board::model_region(),
         check_instructions: 2 * CLOCK_CHECK_ITERATIONS,
         check_ticks,
     };

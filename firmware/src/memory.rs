@@ -8,6 +8,15 @@ pub const STACK_PAINT: u32 = 0xCCCC_CCCC;
 #[cfg(target_arch = "arm")]
 const _: () = assert!(STACK_PAINT == cortex_m_rt::STACK_PAINT_VALUE);
 
+/// Bytes at the stack's lowest end that are never painted: on the ESP32-C3 esp-hal's stack
+/// guard word, 60 bytes above the end (its default `stack-guard-offset`), which a watchpoint
+/// guards against writes, and what lies below it.
+#[cfg(family = "esp32c3")]
+pub const UNPAINTED_STACK: usize = 64;
+/// Bytes at the stack's lowest end that are never painted: none.
+#[cfg(not(family = "esp32c3"))]
+pub const UNPAINTED_STACK: usize = 0;
+
 /// Flash and RAM use of the running firmware, in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryReport {
@@ -36,17 +45,38 @@ pub struct LinkedMemory;
 
 #[cfg(target_os = "none")]
 mod linked {
-    use super::{LinkedMemory, MemoryProbe, MemoryReport, STACK_PAINT};
+    use super::{LinkedMemory, MemoryProbe, MemoryReport, STACK_PAINT, UNPAINTED_STACK};
 
     extern "C" {
         static _flash_start: u8;
         static _model_start: u8;
-        static __sidata: u8;
-        static __sdata: u8;
-        static __edata: u8;
         static _ram_start: u8;
         static _stack_end: u8;
         static _stack_start: u8;
+    }
+
+    /// Where the image ends in flash: the load image of `.data` ends it.
+    #[cfg(not(family = "esp32c3"))]
+    fn image_end() -> usize {
+        extern "C" {
+            static __sidata: u8;
+            static __sdata: u8;
+            static __edata: u8;
+        }
+        // SAFETY: only the addresses of these linker symbols are taken.
+        let (sidata, sdata, edata) = unsafe { (addr(&__sidata), addr(&__sdata), addr(&__edata)) };
+        sidata.saturating_add(edata.saturating_sub(sdata))
+    }
+
+    /// Where the image ends in flash: the ESP32-C3's segments sit in the cache's windows, so
+    /// `memory/esp32c3.x` adds up their sizes (`_flash_image_bytes`, an absolute symbol).
+    #[cfg(family = "esp32c3")]
+    fn image_end() -> usize {
+        extern "C" {
+            static _flash_image_bytes: u8;
+        }
+        // SAFETY: only the symbols' values (their addresses) are taken.
+        unsafe { addr(&_flash_start).saturating_add(addr(&_flash_image_bytes)) }
     }
 
     /// The address of a linker symbol.
@@ -77,25 +107,25 @@ mod linked {
     impl MemoryProbe for LinkedMemory {
         fn report(&self) -> MemoryReport {
             // SAFETY: only the addresses of these linker symbols are taken, never their contents.
-            let (flash, model, sidata, sdata, edata, ram, stack_end, stack_start) = unsafe {
+            let (flash, model, ram, stack_end, stack_start) = unsafe {
                 (
                     addr(&_flash_start),
                     addr(&_model_start),
-                    addr(&__sidata),
-                    addr(&__sdata),
-                    addr(&__edata),
                     addr(&_ram_start),
                     addr(&_stack_end),
                     addr(&_stack_start),
                 )
             };
-            let image_end = sidata.saturating_add(edata.saturating_sub(sdata));
+            let image_end = image_end();
             MemoryReport {
                 flash_used: span(flash, image_end),
                 flash_budget: span(flash, model),
                 static_ram: span(ram, stack_end),
                 stack_size: span(stack_end, stack_start),
-                stack_used: span(deepest_stack_write(stack_end, stack_start), stack_start),
+                stack_used: span(
+                    deepest_stack_write(stack_end + UNPAINTED_STACK, stack_start),
+                    stack_start,
+                ),
             }
         }
     }

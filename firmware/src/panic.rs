@@ -42,7 +42,10 @@ mod fault {
     }
 }
 
-#[cfg(target_arch = "riscv32")]
+/// The ESP32-C3's exceptions go to esp-hal's `ExceptionHandler`, which panics with the trap's
+/// cause and address (its images keep the panic handler: scripts/firmware-build.sh builds them
+/// without `-Cpanic=immediate-abort`).
+#[cfg(family = "riscv_virt")]
 mod fault {
     use super::fault_report;
     use crate::board::{self, ExitStatus};
@@ -74,6 +77,7 @@ mod fault {
 }
 
 /// The report of a fault at `pc`: a panic's trap instruction, or any other fault.
+#[cfg(not(family = "esp32c3"))]
 fn fault_report(panic_trap: bool, pc: u32) -> Report {
     let mut report = Report::new();
     if panic_trap {
@@ -145,6 +149,7 @@ impl Report {
     }
 
     /// Appends `n` as `0x` and eight hexadecimal digits.
+    #[cfg(not(family = "esp32c3"))]
     fn push_hex(&mut self, n: u32) {
         let mut digits = *b"0x00000000";
         for (i, d) in digits[2..].iter_mut().enumerate() {

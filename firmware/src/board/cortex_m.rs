@@ -13,10 +13,6 @@ use cortex_m_rt::exception;
 #[cfg(any(family = "nrf52", family = "rp2040", family = "stm32f4"))]
 use super::ExitStatus;
 
-/// How many times a panic report polls the transmitter per byte before sending anyway.
-#[cfg(any(family = "rp2040", family = "stm32f4"))]
-const PANIC_TX_SPINS: u32 = 100_000;
-
 /// An interrupt line of the NVIC (a device interrupt, numbered from 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Irq(pub u16);
@@ -64,21 +60,5 @@ pub fn reset_or_park(status: ExitStatus) -> ! {
         ExitStatus::Success => loop {
             cortex_m::asm::wfi();
         },
-    }
-}
-
-/// Writes a panic report as a line of its own on a real board's UART, straight through its
-/// registers whoever owns the port: each byte goes to `send` once `room()` says the
-/// transmitter takes it, or after [`PANIC_TX_SPINS`] polls, so a stuck transmitter cannot hang
-/// the report.
-#[cfg(any(family = "rp2040", family = "stm32f4"))]
-pub fn report_on_uart(report: &[u8], mut room: impl FnMut() -> bool, mut send: impl FnMut(u8)) {
-    for &byte in b"\r\n".iter().chain(report).chain(b"\r\n") {
-        let mut spins = 0;
-        while !room() && spins < PANIC_TX_SPINS {
-            spins += 1;
-            core::hint::spin_loop();
-        }
-        send(byte);
     }
 }

@@ -6,13 +6,18 @@
 //! [`BoardClock`]), [`exit`], [`NAME`] and the panic report. What a family of boards shares
 //! lives in its own module (build.rs sets `cfg(family = …)`): `cmsdk_uart` and `mps2` for QEMU's MPS2 boards, `semihosting` for them and the
 //! micro:bit, `nrf_uart` for the nRF51 and nRF52 parts, `rp_pico` for the RP2040, `cortex_m` and
-//! `systick` for every Cortex-M core, `ns16550_uart`, `riscv_wake` and `riscv_virt` for QEMU's RISC-V `virt`.
+//! `systick` for every Cortex-M core, `ns16550_uart`, `riscv_wake` and `riscv_virt` for QEMU's RISC-V `virt`,
+//! `riscv_stack` for both RISC-V boards, `esp32c3` for the ESP32-C3, `uart_report` for the real boards' panic reports. Each board
+//! also provides [`model_region`]: the linked flash region, or on the ESP32-C3 the RAM copy
+//! of its model partition.
 
 #[cfg(target_arch = "arm")]
 mod cortex_m;
 #[cfg(target_arch = "arm")]
 mod systick;
 
+#[cfg(family = "esp32c3")]
+pub use esp32c3::CycleClock as BoardClock;
 #[cfg(family = "riscv_virt")]
 pub use riscv_virt::MtimeClock as BoardClock;
 /// The clock the board measures with: SysTick on Cortex-M, `minstret` on RISC-V.
@@ -59,6 +64,22 @@ mod riscv_virt;
 mod riscv_wake;
 #[cfg(family = "riscv_virt")]
 use riscv_virt as active;
+
+#[cfg(family = "esp32c3")]
+mod esp32c3;
+#[cfg(family = "esp32c3")]
+use esp32c3 as active;
+
+#[cfg(any(family = "rp2040", family = "stm32f4", family = "esp32c3"))]
+mod uart_report;
+
+#[cfg(any(family = "riscv_virt", family = "esp32c3"))]
+mod riscv_stack;
+
+#[cfg(not(family = "esp32c3"))]
+pub use crate::model_region::linked as model_region;
+#[cfg(family = "esp32c3")]
+pub use active::model_region;
 
 #[cfg(not(family = "stm32f4"))]
 use crate::idle::WaitForInput;

@@ -4,13 +4,11 @@
 //! for panic reports (QEMU's stderr, never the serial data) and the SiFive test device for the
 //! exit status.
 
-use core::ptr::write_volatile;
-
 use super::ns16550_uart::Ns16550Uart;
+use super::riscv_stack::paint_stack;
 use super::riscv_wake::{enable_wake_ups, mtime, wait_for_interrupt, write_reg, MTIME_HZ};
 use super::{Board, ExitStatus};
 use crate::clock::{Clock, TickUnit};
-use crate::memory::STACK_PAINT;
 
 /// The board's name in reports.
 pub const NAME: &str = "riscv32-virt";
@@ -44,27 +42,6 @@ impl Clock for MtimeClock {
 
     fn resolution(&self) -> u32 {
         INSTRUCTIONS_PER_TICK
-    }
-}
-
-/// Paints the stack below the current frame (what cortex-m-rt's `paint-stack` does at reset),
-/// so the memory report can find the stack's high-water mark.
-fn paint_stack() {
-    extern "C" {
-        static _stack_end: u8;
-    }
-    // SAFETY: only the symbol's address is taken.
-    let bottom = unsafe { core::ptr::from_ref(&_stack_end) as usize };
-    let sp: usize;
-    // SAFETY: reads the stack pointer; touches no memory.
-    unsafe { core::arch::asm!("mv {}, sp", out(reg) sp, options(nomem, nostack)) };
-    // Leave a margin below the live frame for this function's own calls.
-    let top = (sp - 256) & !3;
-    let mut address = bottom;
-    while address < top {
-        // SAFETY: [bottom, top) lies in the stack region below every live frame: unused RAM.
-        unsafe { write_volatile(address as *mut u32, STACK_PAINT) };
-        address += 4;
     }
 }
 

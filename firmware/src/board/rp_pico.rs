@@ -15,8 +15,9 @@ use rp2040_hal::gpio::{bank0, FunctionUart, Pin, PullDown};
 use rp2040_hal::uart::{DataBits, ReadErrorType, StopBits, UartConfig, UartPeripheral};
 use rp2040_hal::{clocks, pac, Clock as _, Sio, Watchdog};
 
-use super::cortex_m::{report_on_uart, sleep_until, Irq};
+use super::cortex_m::{sleep_until, Irq};
 use super::systick::{SysTickClock, TickScale};
+use super::uart_report::report_on_uart;
 use super::{read_waiting, Board, ByteReceiver};
 use crate::clock::TickUnit;
 use crate::idle::WaitForInput;

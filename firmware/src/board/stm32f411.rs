@@ -8,8 +8,9 @@ use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Config as RccConfig;
 use stm32f4xx_hal::serial::config::Config as SerialConfig;
 
-use super::cortex_m::{report_on_uart, sleep_until, Irq};
+use super::cortex_m::{sleep_until, Irq};
 use super::systick::{SysTickClock, TickScale};
+use super::uart_report::report_on_uart;
 use super::Board;
 use crate::clock::TickUnit;
 use crate::idle::WaitForInput;
