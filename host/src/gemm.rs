@@ -211,9 +211,9 @@ mod avx2 {
     use microdense_core::Mat;
     use std::arch::x86_64::{
         __m256, __m256i, _mm256_add_epi32, _mm256_cmp_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
-        _mm256_loadu_si256, _mm256_maskload_ps, _mm256_maskstore_ps, _mm256_movemask_ps,
-        _mm256_permutevar8x32_epi32, _mm256_permutevar8x32_ps, _mm256_set1_epi32, _mm256_set1_ps,
-        _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps, _mm256_storeu_si256, _CMP_NEQ_UQ,
+        _mm256_loadu_si256, _mm256_maskload_ps, _mm256_movemask_ps, _mm256_permutevar8x32_epi32,
+        _mm256_permutevar8x32_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps,
+        _mm256_storeu_ps, _mm256_storeu_si256, _CMP_NEQ_UQ,
     };
 
     /// For each 8-bit mask, the lanes whose bit is set, in order (then zeros).
@@ -294,23 +294,34 @@ mod avx2 {
         while p < n {
             let width = (n - p).min(64);
             let lanes = width.div_ceil(8);
+            // Rows whose whole panel of `8 * lanes` values lies inside `b.data` are read
+            // with plain loads (the lanes past `width` are never stored); masked loads,
+            // slow on AMD cores, only for the last rows of `b`. `index` ascends.
+            let s = b.row_stride;
+            let fits = |t: &u32| *t as usize * s + p + 8 * lanes <= b.data.len();
+            let whole = match index.last() {
+                Some(t) if !fits(t) => index.partition_point(fits),
+                _ => index.len(),
+            };
             // SAFETY: the caller guarantees AVX2 and FMA; `p < n = c_row.len()` and every
             // row `t` of `index` has `n` values from `b.data[t * row_stride]`, so the panel
-            // reads columns `p..p + width` of those rows and writes `c_row[p..p + width]`.
+            // reads columns `p..p + width` of those rows (and, for the first `whole` rows,
+            // up to `8 * lanes` values, inside `b.data` by the check above) and writes
+            // `c_row[p..p + width]`.
             unsafe {
                 let tail = mask(width - (lanes - 1) * 8);
                 let base = b.data.as_ptr().add(p);
-                let out = c_row.as_mut_ptr().add(p);
-                let s = b.row_stride;
+                let out = &mut c_row[p..p + width];
+                let (i, v) = (index.split_at(whole), value.split_at(whole));
                 match lanes {
-                    1 => panel::<1>(index, value, base, s, tail, out),
-                    2 => panel::<2>(index, value, base, s, tail, out),
-                    3 => panel::<3>(index, value, base, s, tail, out),
-                    4 => panel::<4>(index, value, base, s, tail, out),
-                    5 => panel::<5>(index, value, base, s, tail, out),
-                    6 => panel::<6>(index, value, base, s, tail, out),
-                    7 => panel::<7>(index, value, base, s, tail, out),
-                    _ => panel::<8>(index, value, base, s, tail, out),
+                    1 => panel::<1>(i, v, base, s, tail, out),
+                    2 => panel::<2>(i, v, base, s, tail, out),
+                    3 => panel::<3>(i, v, base, s, tail, out),
+                    4 => panel::<4>(i, v, base, s, tail, out),
+                    5 => panel::<5>(i, v, base, s, tail, out),
+                    6 => panel::<6>(i, v, base, s, tail, out),
+                    7 => panel::<7>(i, v, base, s, tail, out),
+                    _ => panel::<8>(i, v, base, s, tail, out),
                 }
             }
             p += width;
@@ -341,26 +352,37 @@ mod avx2 {
         }
     }
 
-    /// `R` registers of outputs, the last one masked by `tail`.
+    /// `R` registers of outputs (`out.len()` of them stored), summed over the pairs of
+    /// `index` (`t`) and `value` (`x`): the first halves' with plain loads, then the second
+    /// halves' with the last register's load masked by `tail`.
     ///
     /// # Safety
-    /// The CPU must have AVX2 and FMA; for every `t` of `index`, the `8 * (R - 1)` values
-    /// from `base + t * stride` and the `tail` lanes after them must be readable, and as many
-    /// from `out` writable.
+    /// The CPU must have AVX2 and FMA; for every `t` of `index.0`, the `8 * R` values from
+    /// `base + t * stride` must be readable; for every `t` of `index.1`, the `8 * (R - 1)`
+    /// values from there and the `tail` lanes after them; `out.len()` must be at most
+    /// `8 * R`.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn panel<const R: usize>(
-        index: &[u32],
-        value: &[f32],
+        index: (&[u32], &[u32]),
+        value: (&[f32], &[f32]),
         base: *const f32,
         stride: usize,
         tail: __m256i,
-        out: *mut f32,
+        out: &mut [f32],
     ) {
-        // SAFETY: the caller guarantees the CPU features and that each row's panel and
-        // `out`'s are in bounds.
+        let ((whole, masked), (whole_x, masked_x)) = (index, value);
+        // SAFETY: the caller guarantees the CPU features and that each row's panel is
+        // readable as described.
         unsafe {
             let mut acc: [__m256; R] = [_mm256_setzero_ps(); R];
-            for (&t, &x) in index.iter().zip(value) {
+            for (&t, &x) in whole.iter().zip(whole_x) {
+                let x = _mm256_set1_ps(x);
+                let row = base.add(t as usize * stride);
+                for (r, slot) in acc.iter_mut().enumerate() {
+                    *slot = _mm256_fmadd_ps(x, _mm256_loadu_ps(row.add(8 * r)), *slot);
+                }
+            }
+            for (&t, &x) in masked.iter().zip(masked_x) {
                 let x = _mm256_set1_ps(x);
                 let row = base.add(t as usize * stride);
                 for (r, slot) in acc.iter_mut().enumerate() {
@@ -372,11 +394,17 @@ mod avx2 {
                     *slot = _mm256_fmadd_ps(x, w, *slot);
                 }
             }
-            for (r, v) in acc.iter().enumerate() {
-                if r + 1 == R {
-                    _mm256_maskstore_ps(out.add(8 * r), tail, *v);
-                } else {
-                    _mm256_storeu_ps(out.add(8 * r), *v);
+            let last = 8 * (R - 1);
+            for (r, v) in acc[..R - 1].iter().enumerate() {
+                _mm256_storeu_ps(out.as_mut_ptr().add(8 * r), *v);
+            }
+            if out.len() == 8 * R {
+                _mm256_storeu_ps(out.as_mut_ptr().add(last), acc[R - 1]);
+            } else {
+                let mut lanes = [0.0f32; 8];
+                _mm256_storeu_ps(lanes.as_mut_ptr(), acc[R - 1]);
+                for (y, x) in out[last..].iter_mut().zip(lanes) {
+                    *y = x;
                 }
             }
         }
