@@ -2,19 +2,35 @@
 //! and a zero-skipping path for sparse left operands (raw MNIST pixels are ~80% zeros).
 //! The exponentials of activations come from core's default (eight at a time with AVX2).
 //!
+//! A large product is cut into blocks of output columns (SGEMM) or rows (zero-skipping)
+//! that rayon's threads compute in parallel. Each output is computed by the same
+//! sequence of operations whatever the blocks, so the result does not depend on them or
+//! on the number of threads.
+//!
 //! Used for training only; inference and evaluation use core's [`Portable`] kernel so
 //! the host's predictions are bit-identical to the device's.
 //!
 //! [`Portable`]: microdense_core::Portable
 
+use crate::denormals::{flushing, FlushDenormals};
 use microdense_core::{Mat, MatMul, Product};
+use rayon::prelude::*;
 
 /// Left operands with at least this fraction of zeros take the zero-skipping path.
 const SPARSE_FRACTION: f32 = 0.5;
 
+/// Products of fewer multiply-adds than this run on the calling thread alone.
+const PARALLEL_WORK: usize = 1 << 17;
+
+/// Blocks a parallel product is cut into (a fixed number, so that every thread count up
+/// to it gets work).
+const BLOCKS: usize = 8;
+
 /// SGEMM from the `matrixmultiply` crate (blocked, SIMD), or, when the left operand is
 /// mostly zeros, a product that skips them: each row `c[i,:]` is the sum of `a[i,t] · b[t,:]`
-/// over the non-zero `a[i,t]` in ascending `t`, accumulated in registers.
+/// over the non-zero `a[i,t]` in ascending `t`, accumulated in registers. Large products
+/// run in parallel on the current rayon pool, each block under the caller's
+/// [`FlushDenormals`] state.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HostKernel;
 
@@ -25,30 +41,77 @@ impl MatMul for HostKernel {
         if m == 0 || n == 0 {
             return;
         }
+        let parallel = m.saturating_mul(k).saturating_mul(n) >= PARALLEL_WORK;
+        let flush = flushing();
         if k > 0 && b.col_stride == 1 && zero_fraction(m, k, &a) >= SPARSE_FRACTION {
-            sparse_rows(m, k, n, &a, &b, c);
+            let rows = if parallel { m.div_ceil(BLOCKS) } else { m };
+            c.par_chunks_mut(rows * n).enumerate().for_each(|(block, c)| {
+                let _flush = flush.then(FlushDenormals::new);
+                // Rows `first..` of `a`: in bounds, as row `first < m` exists.
+                let first = block * rows;
+                let a = Mat {
+                    data: &a.data[first * a.row_stride..],
+                    ..a
+                };
+                sparse_rows(c.len() / n, k, n, &a, &b, c);
+            });
             return;
         }
-        // SAFETY: the Product proves that every element the strides address lies inside
-        // `a.data` and `b.data` and that `c` holds `m × n` values; `c` is exclusively borrowed.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.data.as_ptr(),
-                a.row_stride as isize,
-                a.col_stride as isize,
-                b.data.as_ptr(),
-                b.row_stride as isize,
-                b.col_stride as isize,
-                0.0,
-                c.as_mut_ptr(),
-                n as isize,
-                1,
-            );
-        }
+        // Column blocks of a multiple of 16 (whole register tiles).
+        let columns = if parallel {
+            n.div_ceil(BLOCKS).next_multiple_of(16)
+        } else {
+            n
+        };
+        let out = Output(c.as_mut_ptr());
+        (0..n.div_ceil(columns)).into_par_iter().for_each(|block| {
+            let _flush = flush.then(FlushDenormals::new);
+            let j = block * columns;
+            let width = columns.min(n - j);
+            // SAFETY: the Product proves that every element the strides address lies
+            // inside `a.data` and `b.data` (columns `j..j + width` of `b` among them) and
+            // that `c` holds `m × n` values; each block writes only its own columns
+            // `j..j + width` of `c`, which is exclusively borrowed for the whole call.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    width,
+                    1.0,
+                    a.data.as_ptr(),
+                    a.row_stride as isize,
+                    a.col_stride as isize,
+                    b.data.as_ptr().add(j * b.col_stride),
+                    b.row_stride as isize,
+                    b.col_stride as isize,
+                    0.0,
+                    out.at(j),
+                    n as isize,
+                    1,
+                );
+            }
+        });
+    }
+}
+
+/// The output of a product, shared by the blocks that write disjoint columns of it.
+#[derive(Clone, Copy)]
+struct Output(*mut f32);
+
+// SAFETY: the blocks given an `Output` write disjoint elements and are joined before the
+// product returns (see `HostKernel::product`).
+unsafe impl Send for Output {}
+// SAFETY: as above.
+unsafe impl Sync for Output {}
+
+impl Output {
+    /// The address of column `j` of the first row.
+    ///
+    /// # Safety
+    /// `j` must be a column of the output.
+    unsafe fn at(self, j: usize) -> *mut f32 {
+        // SAFETY: by the caller's contract, `j` lies inside the output.
+        unsafe { self.0.add(j) }
     }
 }
 
@@ -455,6 +518,29 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_parallel_product_gives_the_bits_of_its_rows_computed_alone() {
+        let mut rng = Rng::new(5);
+        let (m, k, n) = (64, 300, 200);
+        assert!(m * k * n >= PARALLEL_WORK && k * n < PARALLEL_WORK);
+        for zeros in [0.0, 0.8] {
+            let a = matrix(&mut rng, m, k, zeros);
+            let b = matrix(&mut rng, k, n, 0.0);
+            let mut whole = vec![f32::NAN; m * n];
+            HostKernel
+                .matmul(m, k, n, Mat::row_major(&a, k), Mat::row_major(&b, n), &mut whole)
+                .unwrap();
+            for (i, (x, y)) in a.chunks_exact(k).zip(whole.chunks_exact(n)).enumerate() {
+                let mut alone = vec![f32::NAN; n];
+                HostKernel
+                    .matmul(1, k, n, Mat::row_major(x, k), Mat::row_major(&b, n), &mut alone)
+                    .unwrap();
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&alone), bits(y), "row {i}, zeros {zeros}");
             }
         }
     }

@@ -37,8 +37,8 @@ fn one_two_and_three_threads_give_the_same_weights_bit_for_bit() {
     let run = |threads, compile: &Compile| {
         let mut model = Model::from_spec(TUTORIAL_SPEC, 7).unwrap();
         model.compile(compile.clone());
-        // Batches of 100: four chunks each, the last of four samples, and a last batch
-        // of its own size; 3000 samples are 30 batches.
+        // Batches of 100, whose first layer's products are cut into blocks the threads
+        // share; 3000 samples are 30 batches.
         let options = FitOptions {
             epochs: 2,
             batch_size: 100,
