@@ -44,7 +44,12 @@ impl MatMul for HostKernel {
         let parallel = m.saturating_mul(k).saturating_mul(n) >= PARALLEL_WORK;
         let flush = flushing();
         if k > 0 && b.col_stride == 1 && zero_fraction(m, k, &a) >= SPARSE_FRACTION {
-            let rows = if parallel { m.div_ceil(BLOCKS) } else { m };
+            // Multiples of 8 rows: a transposed `a`'s lines are read eight at a time.
+            let rows = if parallel {
+                m.div_ceil(BLOCKS).next_multiple_of(8)
+            } else {
+                m
+            };
             c.par_chunks_mut(rows * n).enumerate().for_each(|(block, c)| {
                 let _flush = flush.then(FlushDenormals::new);
                 // Rows `first..` of `a`: in bounds, as row `first < m` exists.
@@ -309,7 +314,7 @@ mod avx2 {
         value.reserve(line.len() + 8);
         let mut len = index.len();
         let chunks = line.len() / 8;
-        let mut positions = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         for chunk in 0..chunks {
             // SAFETY: `8 * chunk + 8 <= line.len()` (whole chunks only); the stores write
             // eight lanes from `len`, and `len <= 8 * chunk` with `line.len() + 8` reserved
@@ -317,6 +322,11 @@ mod avx2 {
             unsafe {
                 let v = _mm256_loadu_ps(line.as_ptr().add(8 * chunk));
                 let bits = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps())) as usize;
+                if bits == 0 {
+                    // Nothing to keep (runs of zeros are long in images).
+                    continue;
+                }
+                let positions = _mm256_add_epi32(lanes, _mm256_set1_epi32(8 * chunk as i32));
                 let order = _mm256_loadu_si256(COMPRESS[bits].as_ptr().cast::<__m256i>());
                 _mm256_storeu_si256(
                     index.as_mut_ptr().add(len).cast::<__m256i>(),
@@ -325,7 +335,6 @@ mod avx2 {
                 _mm256_storeu_ps(value.as_mut_ptr().add(len), _mm256_permutevar8x32_ps(v, order));
                 len += bits.count_ones() as usize;
             }
-            positions = _mm256_add_epi32(positions, _mm256_set1_epi32(8));
         }
         for (t, &x) in line.iter().enumerate().skip(8 * chunks) {
             if x != 0.0 {
