@@ -532,23 +532,37 @@ mod tests {
     }
 
     #[test]
-    fn a_parallel_product_gives_the_bits_of_its_rows_computed_alone() {
+    fn a_parallel_product_gives_the_bits_of_its_rows_computed_alone_and_of_its_transposed_view() {
         let mut rng = Rng::new(5);
         let (m, k, n) = (64, 300, 200);
         assert!(m * k * n >= PARALLEL_WORK && k * n < PARALLEL_WORK);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         for zeros in [0.0, 0.8] {
             let a = matrix(&mut rng, m, k, zeros);
+            let at: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect(); // a's transpose, row-major
             let b = matrix(&mut rng, k, n, 0.0);
             let mut whole = vec![f32::NAN; m * n];
             HostKernel
                 .matmul(m, k, n, Mat::row_major(&a, k), Mat::row_major(&b, n), &mut whole)
                 .unwrap();
+            // The same sums when `a` is read column by column (a weight gradient's view).
+            let mut transposed = vec![f32::NAN; m * n];
+            HostKernel
+                .matmul(
+                    m,
+                    k,
+                    n,
+                    Mat::transposed(&at, m),
+                    Mat::row_major(&b, n),
+                    &mut transposed,
+                )
+                .unwrap();
+            assert_eq!(bits(&transposed), bits(&whole), "zeros {zeros}");
             for (i, (x, y)) in a.chunks_exact(k).zip(whole.chunks_exact(n)).enumerate() {
                 let mut alone = vec![f32::NAN; n];
                 HostKernel
                     .matmul(1, k, n, Mat::row_major(x, k), Mat::row_major(&b, n), &mut alone)
                     .unwrap();
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&alone), bits(y), "row {i}, zeros {zeros}");
             }
         }
