@@ -481,6 +481,7 @@ fn update(
         let squares: Vec<f64> = jobs
             .par_iter()
             .map(|(_, range)| {
+                let _flush = FlushDenormals::new();
                 grads[range.clone()]
                     .iter()
                     .map(|&x| f64::from(x) * f64::from(x))
