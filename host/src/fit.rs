@@ -1,12 +1,15 @@
 //! Keras's `fit`, `evaluate` and `predict` on a [`Model`], running core's engine.
 //!
-//! Training computes core's gradients of each whole batch with the [`HostKernel`], whose
-//! large matrix products the threads share in blocks of outputs (each output summed in
-//! one fixed order), then applies core's optimizer over slices of the parameters in
-//! parallel. So the same seed gives the same weights bit for bit with any `threads`. The
-//! loop runs inside its own thread pool, so handing work over costs no thread wake-up,
-//! and every piece of training work runs under a [`FlushDenormals`] guard (no subnormal
-//! stalls; see [`crate::denormals`]).
+//! Training cuts every batch of a small model into chunks of [`CHUNK`] samples whatever
+//! the number of threads: the threads compute core's gradients chunk by chunk with the
+//! [`HostKernel`], then sum the chunks' gradients in chunk order, each over a slice of the
+//! parameters, and apply core's optimizer to it. A model of [`WHOLE_BATCH_PARAMS`]
+//! parameters or more (or with BatchNormalization, whose moments are the batch's) takes
+//! each batch whole: its products are large enough for the threads to share them in
+//! blocks of outputs (see [`crate::gemm`]). Either way each value is summed in one fixed
+//! order, so the same seed gives the same weights bit for bit with any `threads`. The loop runs inside its own thread pool, so handing
+//! work over costs no thread wake-up, and every piece of training work runs under a
+//! [`FlushDenormals`] guard (no subnormal stalls; see [`crate::denormals`]).
 //! Evaluation and prediction use core's [`Portable`] kernel without flushing, so they
 //! give the device's results bit for bit.
 
@@ -122,7 +125,16 @@ pub enum FitError {
     },
 }
 
-/// Samples gathered per parallel task when a batch's inputs are collected.
+/// Samples per chunk of a small model's batch (the last chunk may be smaller): the unit
+/// of work of a thread, fixed so that results do not depend on the number of threads.
+pub const CHUNK: usize = 32;
+
+/// Models with at least this many parameters train on whole batches (larger products,
+/// shared by the threads, and no chunk gradients to sum); smaller ones in chunks, whose
+/// products are too small to share.
+pub const WHOLE_BATCH_PARAMS: usize = 1 << 17;
+
+/// Samples gathered per parallel task when a chunk's inputs are collected.
 const GATHER_ROWS: usize = 16;
 
 /// Parameters per slice of the gradient sum and optimizer step (whole cache lines; a
@@ -134,8 +146,11 @@ pub fn available_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Buffers of the batch being trained on, and its dropout generator.
-struct Batch {
+/// Buffers for one chunk position of a batch; chunk `c` of every batch uses the `c`-th,
+/// so its dropout generator's sequence does not depend on the threads either.
+struct Chunk {
+    /// The products' kernel: parallel when the batch is one chunk.
+    kernel: HostKernel,
     inputs: Vec<f32>,
     labels: Vec<u32>,
     grads: Vec<f32>,
@@ -143,9 +158,8 @@ struct Batch {
     rng: Rng,
 }
 
-impl Batch {
-    /// Gathers `indices` (in parallel) and computes their gradient, `scale ×` the sum of
-    /// the samples'.
+impl Chunk {
+    /// Gathers `indices` and computes their share of the batch gradient.
     fn run(
         &mut self,
         trainer: &Trainer<'_>,
@@ -170,7 +184,7 @@ impl Batch {
         let targets = Targets::Classes(&self.labels[..n]);
         let scratch_len = trainer.scratch_len(n);
         trainer.gradients(
-            &HostKernel,
+            &self.kernel,
             &[],
             params,
             &self.inputs[..n * width],
@@ -233,6 +247,9 @@ impl Model {
         // Keras's fit: BatchNormalization normalises with each batch's moments, so a
         // batch is not split across threads when the model has one.
         let trainer = Trainer::new(net, 0)?.with_batch_statistics(true);
+        let whole_batches = layers
+            .iter()
+            .any(|l| matches!(l, Layer::BatchNormalization { .. }));
         let params_len = net.param_count();
 
         let optimizer = &compile.optimizer;
@@ -244,17 +261,31 @@ impl Model {
         let tensors = weight_tensors(&net);
         let regularized = self.is_regularized();
 
+        // BatchNormalization normalises with the whole batch's moments: such a model's
+        // batch is one chunk, as a large model's.
+        let chunk = if whole_batches || params_len >= WHOLE_BATCH_PARAMS {
+            batch_size
+        } else {
+            CHUNK
+        };
+        let chunk_count = batch_size.div_ceil(chunk);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(options.threads)
             .build()
             .map_err(|_| FitError::Options("could not start the training threads"))?;
-        let mut work = Batch {
-            inputs: vec![0.0; batch_size * data.width()],
-            labels: vec![0; batch_size],
-            grads: vec![0.0; params_len],
-            scratch: vec![0.0; trainer.scratch_len(batch_size)],
-            rng: Rng::new(options.seed ^ (0xD20F_u64 << 32)),
-        };
+        let share = batch_size.min(chunk);
+        let mut chunks: Vec<Chunk> = (0..chunk_count)
+            .map(|c| Chunk {
+                kernel: HostKernel {
+                    parallel: chunk_count == 1,
+                },
+                inputs: vec![0.0; share * data.width()],
+                labels: vec![0; share],
+                grads: vec![0.0; params_len],
+                scratch: vec![0.0; trainer.scratch_len(share)],
+                rng: Rng::new(options.seed ^ (0xD20F_u64 << 32) ^ c as u64),
+            })
+            .collect();
         let mut shuffle_rng = Rng::new(options.seed);
         let mut order: Vec<usize> = (0..data.len()).collect();
         let steps = data.len().div_ceil(batch_size);
@@ -279,13 +310,12 @@ impl Model {
                         });
                     }
                     let scale = 1.0 / batch.len() as f32;
-                    let mut stats = {
-                        let _flush = FlushDenormals::new();
-                        work.run(&trainer, &compile, &self.params, data, batch, scale)?
-                    };
+                    let used = &mut chunks[..batch.len().div_ceil(chunk)];
+                    let mut stats =
+                        self.batch_gradients(&trainer, &compile, data, batch, chunk, scale, used)?;
                     if regularized {
                         stats.loss_sum += self.regularization_loss(&net) * batch.len() as f32;
-                        self.add_regularization_gradients(&net, &mut work.grads);
+                        self.add_regularization_gradients(&net, &mut used[0].grads);
                     }
                     if !stats.loss_sum.is_finite() {
                         return Err(FitError::Diverged {
@@ -293,12 +323,13 @@ impl Model {
                             step: step + 1,
                         });
                     }
-                    update(optimizer, &tensors, &mut self.params, &mut state, &mut work.grads)?;
+                    update(optimizer, &tensors, &mut self.params, &mut state, used)?;
                     if regularized {
                         self.apply_constraints(&net);
                     }
-                    let scratch = &work.scratch[..trainer.scratch_len(batch.len())];
-                    trainer.commit_statistics(&mut self.params, scratch, batch.len())?;
+                    let first = batch.len().min(chunk);
+                    let scratch = &used[0].scratch[..trainer.scratch_len(first)];
+                    trainer.commit_statistics(&mut self.params, scratch, first)?;
                     total.merge(stats);
                     progress(&Progress::Batch {
                         step: step + 1,
@@ -324,6 +355,37 @@ impl Model {
         });
         self.optimizer = Some(state);
         result.map(|()| history)
+    }
+
+    /// Computes the gradients of one batch's chunks of `chunk` samples (one per entry of
+    /// `chunks`) on the pool's threads and returns the statistics merged in chunk order;
+    /// each chunk's gradients stay in its buffer.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_gradients(
+        &self,
+        trainer: &Trainer<'_>,
+        compile: &Compile,
+        data: &Dataset<'_>,
+        batch: &[usize],
+        chunk: usize,
+        scale: f32,
+        chunks: &mut [Chunk],
+    ) -> Result<BatchStats, FitError> {
+        let params = &self.params;
+        use rayon::prelude::*;
+        let results: Vec<Result<BatchStats, microdense_core::Error>> = chunks
+            .par_iter_mut()
+            .zip(batch.par_chunks(chunk))
+            .map(|(chunk, part)| {
+                let _flush = FlushDenormals::new();
+                chunk.run(trainer, compile, params, data, part, scale)
+            })
+            .collect();
+        let mut total = BatchStats::default();
+        for r in results {
+            total.merge(r?);
+        }
+        Ok(total)
     }
 
     /// Checks that the data set's width matches the model's input.
@@ -451,18 +513,20 @@ fn weight_tensors(net: &Network<'_>) -> Vec<Range<usize>> {
     out
 }
 
-/// Applies one optimizer step with the batch's gradients `grads`, in parallel over slices
-/// of the weight tensors (the updates are element-wise, so the result does not depend on
-/// the number of slices). Clipping by norm first sums each tensor's squared gradients
-/// over the same fixed slices.
+/// Sums the chunks' gradients into the first chunk's, in chunk order, then applies one
+/// optimizer step; both run in parallel over slices of the weight tensors (the updates
+/// are element-wise and the sums keep their order, so the result does not depend on the
+/// number of slices). Clipping by norm reads each tensor's sum of squared gradients from
+/// the first pass.
 fn update(
     optimizer: &Optimizer,
     tensors: &[Range<usize>],
     params: &mut [f32],
     state: &mut OptimizerState,
-    grads: &mut [f32],
+    chunks: &mut [Chunk],
 ) -> Result<(), FitError> {
     use rayon::prelude::*;
+    let (first, rest) = chunks.split_at_mut(1);
     // Slices of UPDATE_SLICE values, none crossing a tensor's end: the same slices whatever
     // the number of threads, so the norms' partial sums group the same way too.
     let slice = UPDATE_SLICE;
@@ -475,17 +539,25 @@ fn update(
                 .map(move |s| (t, s..(s + slice).min(r.end)))
         })
         .collect();
+    // Chunk c's gradients added to the first chunk's, over one job's range.
+    let sum = |g: &mut [f32], range: &Range<usize>| {
+        for chunk in rest.iter() {
+            for (g, o) in g.iter_mut().zip(&chunk.grads[range.clone()]) {
+                *g += o;
+            }
+        }
+    };
     // Clipping by norm needs every tensor's sum before any update: a pass of its own.
+    let norms = optimizer.needs_norms();
     let mut per_tensor = vec![0.0f64; tensors.len()];
-    if optimizer.needs_norms() {
-        let squares: Vec<f64> = jobs
-            .par_iter()
-            .map(|(_, range)| {
+    if norms {
+        let squares: Vec<f64> = split_by(&mut first[0].grads, &jobs)
+            .into_par_iter()
+            .zip(&jobs)
+            .map(|(g, (_, range))| {
                 let _flush = FlushDenormals::new();
-                grads[range.clone()]
-                    .iter()
-                    .map(|&x| f64::from(x) * f64::from(x))
-                    .sum()
+                sum(g, range);
+                g.iter().map(|&x| f64::from(x) * f64::from(x)).sum()
             })
             .collect();
         for ((t, _), sq) in jobs.iter().zip(&squares) {
@@ -500,10 +572,13 @@ fn update(
     split_by(params, &jobs)
         .into_par_iter()
         .zip(split_by(&mut state.slots, &state_jobs))
-        .zip(split_by(grads, &jobs))
+        .zip(split_by(&mut first[0].grads, &jobs))
         .zip(&jobs)
-        .try_for_each(|(((p, s), g), (t, _))| {
+        .try_for_each(|(((p, s), g), (t, range))| {
             let _flush = FlushDenormals::new();
+            if !norms {
+                sum(g, range);
+            }
             let clip = optimizer.clip(per_tensor[*t] as f32, all as f32);
             optimizer.update(&step, clip, p, g, s)
         })?;

@@ -28,11 +28,15 @@ const BLOCKS: usize = 8;
 
 /// SGEMM from the `matrixmultiply` crate (blocked, SIMD), or, when the left operand is
 /// mostly zeros, a product that skips them: each row `c[i,:]` is the sum of `a[i,t] · b[t,:]`
-/// over the non-zero `a[i,t]` in ascending `t`, accumulated in registers. Large products
-/// run in parallel on the current rayon pool, each block under the caller's
-/// [`FlushDenormals`] state.
+/// over the non-zero `a[i,t]` in ascending `t`, accumulated in registers. With
+/// `parallel`, large products run in blocks on the current rayon pool, each block under the
+/// caller's [`FlushDenormals`] state.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct HostKernel;
+pub struct HostKernel {
+    /// Whether large products are cut into blocks for the pool's threads (not when the
+    /// threads are already busy with one product each).
+    pub parallel: bool,
+}
 
 impl MatMul for HostKernel {
     fn product(&self, mut p: Product<'_>) {
@@ -41,7 +45,7 @@ impl MatMul for HostKernel {
         if m == 0 || n == 0 {
             return;
         }
-        let parallel = m.saturating_mul(k).saturating_mul(n) >= PARALLEL_WORK;
+        let parallel = self.parallel && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_WORK;
         let flush = flushing();
         if k > 0 && b.col_stride == 1 && zero_fraction(m, k, &a) >= SPARSE_FRACTION {
             // Multiples of 8 rows: a transposed `a`'s lines are read eight at a time.
@@ -512,7 +516,7 @@ mod tests {
                 for view in [Mat::row_major(&a, k), Mat::transposed(&at, m)] {
                     let mut fast = vec![f32::NAN; m * n];
                     let mut reference = vec![0.0; m * n];
-                    HostKernel
+                    HostKernel { parallel: m > 50 }
                         .matmul(m, k, n, view, Mat::row_major(&b, n), &mut fast)
                         .unwrap();
                     Portable
@@ -542,12 +546,13 @@ mod tests {
             let at: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect(); // a's transpose, row-major
             let b = matrix(&mut rng, k, n, 0.0);
             let mut whole = vec![f32::NAN; m * n];
-            HostKernel
+            let parallel = HostKernel { parallel: true };
+            parallel
                 .matmul(m, k, n, Mat::row_major(&a, k), Mat::row_major(&b, n), &mut whole)
                 .unwrap();
             // The same sums when `a` is read column by column (a weight gradient's view).
             let mut transposed = vec![f32::NAN; m * n];
-            HostKernel
+            parallel
                 .matmul(
                     m,
                     k,
@@ -560,7 +565,7 @@ mod tests {
             assert_eq!(bits(&transposed), bits(&whole), "zeros {zeros}");
             for (i, (x, y)) in a.chunks_exact(k).zip(whole.chunks_exact(n)).enumerate() {
                 let mut alone = vec![f32::NAN; n];
-                HostKernel
+                HostKernel::default()
                     .matmul(1, k, n, Mat::row_major(x, k), Mat::row_major(&b, n), &mut alone)
                     .unwrap();
                 assert_eq!(bits(&alone), bits(y), "row {i}, zeros {zeros}");
@@ -569,9 +574,42 @@ mod tests {
     }
 
     #[test]
+    fn a_parallel_product_flushes_subnormals_in_every_block_when_its_caller_does() {
+        if !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+            return;
+        }
+        // Sums of 64 subnormal products stay subnormal, unless the inputs count as zero.
+        let (m, k, n) = (64, 64, 256);
+        let tiny = f32::MIN_POSITIVE / 1024.0;
+        let b = vec![0.5; k * n];
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        // Dense (SGEMM) and mostly zeros (zero-skipping).
+        for every in [1, 4] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| if i % every == 0 { tiny } else { 0.0 })
+                .collect();
+            let product = |flush: bool| {
+                let mut c = vec![f32::NAN; m * n];
+                pool.install(|| {
+                    let _flush = flush.then(FlushDenormals::new);
+                    HostKernel { parallel: true }
+                        .matmul(m, k, n, Mat::row_major(&a, k), Mat::row_major(&b, n), &mut c)
+                        .unwrap();
+                });
+                c
+            };
+            assert!(product(false).iter().all(|x| x.is_subnormal()), "1 in {every}");
+            assert!(product(true).iter().all(|&x| x == 0.0), "1 in {every}");
+        }
+    }
+
+    #[test]
     fn host_kernel_conforms() {
-        if let Err(f) = microdense_core::kernel::conformance::conformance(&HostKernel) {
-            panic!("{f}");
+        for parallel in [false, true] {
+            let kernel = HostKernel { parallel };
+            if let Err(f) = microdense_core::kernel::conformance::conformance(&kernel) {
+                panic!("parallel {parallel}: {f}");
+            }
         }
     }
 }

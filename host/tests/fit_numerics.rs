@@ -2,12 +2,16 @@
 //! subnormal floats (the stall of issue 18) reaching the weights.
 
 use microdense::dataset::{Dataset, Features};
-use microdense::fit::FitOptions;
+use microdense::fit::{FitOptions, WHOLE_BATCH_PARAMS};
 use microdense::mnist::Mnist;
 use microdense::model::{Compile, Model, TUTORIAL_SPEC};
 use microdense_core::optimizer::AdamSettings;
 use microdense_core::{Algorithm, Clipping, Optimizer, Schedule};
 use microdense_tests::mnist_dir;
+
+/// A model large enough to train on whole batches, with sigmoids (whose gradients reach
+/// the first layer whatever its weights).
+const WHOLE_BATCH_SPEC: &str = "784,200,sigmoid,10,softmax";
 
 #[test]
 fn one_two_and_three_threads_give_the_same_weights_bit_for_bit() {
@@ -34,11 +38,12 @@ fn one_two_and_three_threads_give_the_same_weights_bit_for_bit() {
         },
         ..Compile::default()
     };
-    let run = |threads, compile: &Compile| {
-        let mut model = Model::from_spec(TUTORIAL_SPEC, 7).unwrap();
+    let run = |spec: &str, threads, compile: &Compile| {
+        let mut model = Model::from_spec(spec, 7).unwrap();
         model.compile(compile.clone());
-        // Batches of 100, whose first layer's products are cut into blocks the threads
-        // share; 3000 samples are 30 batches.
+        // Batches of 100: four chunks each for the tutorial (the last of four samples),
+        // whole for the larger model, whose products the threads share in blocks; and a
+        // last batch of its own size; 3000 samples are 30 batches.
         let options = FitOptions {
             epochs: 2,
             batch_size: 100,
@@ -51,11 +56,17 @@ fn one_two_and_three_threads_give_the_same_weights_bit_for_bit() {
         let bits: Vec<u32> = model.params.iter().map(|w| w.to_bits()).collect();
         (losses, bits)
     };
-    for compile in [Compile::default(), adam] {
-        let one = run(1, &compile);
+    let whole = WHOLE_BATCH_SPEC;
+    assert!(Model::from_spec(whole, 7).unwrap().params.len() >= WHOLE_BATCH_PARAMS);
+    assert!(Model::from_spec(TUTORIAL_SPEC, 7).unwrap().params.len() < WHOLE_BATCH_PARAMS);
+    for (spec, compile) in [TUTORIAL_SPEC, whole]
+        .into_iter()
+        .flat_map(|spec| [(spec, Compile::default()), (spec, adam.clone())])
+    {
+        let one = run(spec, 1, &compile);
         for threads in [2, 3] {
-            let other = run(threads, &compile);
-            let with = format!("with 1 and {threads} threads ({:?})", compile.optimizer);
+            let other = run(spec, threads, &compile);
+            let with = format!("{spec} with 1 and {threads} threads ({:?})", compile.optimizer);
             assert_eq!(one.0, other.0, "losses {with} differ");
             let first = one.1.iter().zip(&other.1).position(|(a, b)| a != b);
             assert_eq!(first, None, "weights {with} differ");
@@ -80,17 +91,23 @@ fn training_on_subnormal_inputs_leaves_no_subnormal_weight() {
     assert!(inputs.iter().any(|x| x.is_subnormal()));
     let labels: Vec<u32> = (0..samples as u32).map(|i| i % 10).collect();
     let train = Dataset::new(Features::F32(&inputs), width, &labels).unwrap();
-    let mut model = Model::from_spec(TUTORIAL_SPEC, 3).unwrap();
-    let first_layer = model.layer_param_count(0);
-    model.params[..first_layer].fill(0.0);
-    model.compile(Compile::default());
-    let options = FitOptions {
-        epochs: 1,
-        threads: 2,
-        seed: 3,
-        ..FitOptions::default()
-    };
-    model.fit(&train, None, &options, &mut |_| {}).unwrap();
-    let subnormal = model.params.iter().filter(|w| w.is_subnormal()).count();
-    assert_eq!(subnormal, 0, "{subnormal} weights are subnormal after training");
+    // In chunks (the tutorial) and whole batches, whose products run on the pool's threads.
+    for spec in [TUTORIAL_SPEC, WHOLE_BATCH_SPEC] {
+        let mut model = Model::from_spec(spec, 3).unwrap();
+        let first_layer = model.layer_param_count(0);
+        model.params[..first_layer].fill(0.0);
+        model.compile(Compile::default());
+        let options = FitOptions {
+            epochs: 1,
+            threads: 2,
+            seed: 3,
+            ..FitOptions::default()
+        };
+        model.fit(&train, None, &options, &mut |_| {}).unwrap();
+        let subnormal = model.params.iter().filter(|w| w.is_subnormal()).count();
+        assert_eq!(
+            subnormal, 0,
+            "{spec}: {subnormal} weights are subnormal after training"
+        );
+    }
 }
