@@ -2,9 +2,10 @@
 //! weights from the file's bytes.
 
 use super::crc32::{crc32, Crc32};
+use super::reader::Reader;
 use super::wire::{
-    self as wire, shape_width, Header, InputShape, Int8Record, LayerRecord, Layout, Meta, WiringRecord,
-    CRC_LEN, HEADER_LEN, INT8_MIN_READER, MAGIC, MIN_FILE_LEN,
+    self as wire, shape_width, Header, InputShape, LayerRecord, Layout, CRC_LEN, HEADER_LEN, INT8_MIN_READER,
+    MAGIC, MIN_FILE_LEN,
 };
 use super::{
     FormatError, Inconsistency, Malformation, ModelRef, Quantity, StoredCount, TrainingState, VERSION,
@@ -300,20 +301,19 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
             offset: 12,
             what: Malformation::MetadataLength,
         })?;
-    let meta_bytes = &bytes[HEADER_LEN..meta_end];
-    let (meta, rest): (Meta<heapless::Vec<LayerRecord, MAX_LAYERS>>, &[u8]) =
-        postcard::take_from_bytes(meta_bytes).map_err(|e| FormatError::Malformed {
-            offset: HEADER_LEN,
-            what: describe(&e),
-        })?;
+    let mut reader = Reader::new(&bytes[HEADER_LEN..meta_end]);
+    let meta = reader.meta().map_err(|e| FormatError::Malformed {
+        offset: HEADER_LEN,
+        what: describe(&e),
+    })?;
     // A graph's wiring follows (its merge records need a version-4 reader, which this is).
     let graph = meta.layers.iter().any(|l| matches!(l, LayerRecord::Merge(_)));
-    let (wiring, rest) = if graph {
-        let (record, rest): (WiringRecord, &[u8]) =
-            postcard::take_from_bytes(rest).map_err(|e| FormatError::Malformed {
-                offset: meta_end - rest.len(),
-                what: describe(&e),
-            })?;
+    let wiring = if graph {
+        let at = meta_end - reader.rest().len();
+        let record = reader.wiring().map_err(|e| FormatError::Malformed {
+            offset: at,
+            what: describe(&e),
+        })?;
         let mut wiring = heapless::Vec::<Inbound, MAX_LAYERS>::new();
         for (i, codes) in record.iter().enumerate() {
             let inbound = wire::inbound(codes).ok_or(Inconsistency::Layers(crate::Error::InvalidLayer {
@@ -323,20 +323,21 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
             // Same capacity as `record`, so this cannot fail.
             let _ = wiring.push(inbound);
         }
-        (Some(wiring), rest)
+        Some(wiring)
     } else {
-        (None, rest)
+        None
     };
     // Then an int8 body, in a file that has one.
-    let (int8, rest) = if header.version >= INT8_MIN_READER && !rest.is_empty() {
-        type Record = Option<Int8Record<heapless::Vec<Int8Layer, MAX_INT8_LAYERS>>>;
-        postcard::take_from_bytes::<Record>(rest).map_err(|e| FormatError::Malformed {
-            offset: meta_end - rest.len(),
+    let int8 = if header.version >= INT8_MIN_READER && !reader.rest().is_empty() {
+        let at = meta_end - reader.rest().len();
+        reader.int8().map_err(|e| FormatError::Malformed {
+            offset: at,
             what: describe(&e),
         })?
     } else {
-        (None, rest)
+        None
     };
+    let rest = reader.rest();
     if int8.is_some() && header.min_reader < INT8_MIN_READER {
         return Err(FormatError::Malformed {
             offset: 6,

@@ -43,6 +43,7 @@ mod crc32;
 mod decode;
 mod encode;
 mod error;
+mod reader;
 mod training;
 mod wire;
 

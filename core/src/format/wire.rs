@@ -60,7 +60,7 @@ pub(super) struct Header {
 /// layer list: a borrowed slice when encoding, a fixed-capacity vector when decoding.
 ///
 /// Later format versions may append fields; readers ignore bytes after the ones they know.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub(super) struct Meta<L> {
     /// Shape of one input sample (without the batch dimension); the network's input
     /// width is the product of the dimensions.
@@ -142,8 +142,10 @@ pub(super) fn inbound(codes: &[u8]) -> Option<Inbound> {
     Inbound::new(sources.get(..codes.len())?)
 }
 
-/// One layer.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+/// One layer (read by [`Reader::layers`](super::reader::Reader::layers); serde's derived
+/// reader only checks it in tests).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 #[repr(u8)]
 pub(super) enum LayerRecord {
     /// `Dense`: units (varint), activation tag, use_bias (byte 0/1).
@@ -282,7 +284,8 @@ impl LayerRecord {
 }
 
 /// An activation function's tag (one varint byte).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 #[allow(missing_docs)]
 pub(super) enum ActivationTag {
     Linear = 0,
@@ -299,8 +302,27 @@ pub(super) enum ActivationTag {
     Gelu = 11,
 }
 
+impl ActivationTag {
+    /// Every tag, at its position.
+    pub(super) const ALL: [ActivationTag; 12] = [
+        ActivationTag::Linear,
+        ActivationTag::Relu,
+        ActivationTag::Sigmoid,
+        ActivationTag::Tanh,
+        ActivationTag::Softmax,
+        ActivationTag::Softplus,
+        ActivationTag::Softsign,
+        ActivationTag::Elu,
+        ActivationTag::Selu,
+        ActivationTag::HardSigmoid,
+        ActivationTag::Swish,
+        ActivationTag::Gelu,
+    ];
+}
+
 /// A loss function's tag.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 #[allow(missing_docs)]
 pub(super) enum LossTag {
     CategoricalCrossentropy = 0,
@@ -309,8 +331,19 @@ pub(super) enum LossTag {
     MeanSquaredError = 3,
 }
 
+impl LossTag {
+    /// Every tag, at its position.
+    pub(super) const ALL: [LossTag; 4] = [
+        LossTag::CategoricalCrossentropy,
+        LossTag::SparseCategoricalCrossentropy,
+        LossTag::BinaryCrossentropy,
+        LossTag::MeanSquaredError,
+    ];
+}
+
 /// The optimizer and its hyperparameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 #[repr(u8)]
 pub(super) enum OptimizerRecord {
     /// SGD: learning rate and momentum as little-endian f32, nesterov as a byte.
@@ -402,7 +435,8 @@ impl OptimizerRecord {
 }
 
 /// The training state's scalars; its optimizer state values follow the weights.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub(super) struct TrainingRecord {
     /// The optimizer.
     pub optimizer: OptimizerRecord,
@@ -420,7 +454,8 @@ pub(super) struct TrainingRecord {
 /// `Option<Int8Record>`: absent in float files (which stay readable by older readers),
 /// `Some` in int8 files (`min_reader` 4). `L` is the layer list, as in [`Meta`]. The
 /// body's data region follows the optimizer state.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 pub(super) struct Int8Record<L> {
     /// The input's quantisation.
     pub input: QuantParams,
@@ -720,6 +755,9 @@ mod tests {
     #[test]
     fn activation_tags_are_their_discriminants() {
         let mut buf = [0u8; 16];
+        for (i, tag) in ActivationTag::ALL.into_iter().enumerate() {
+            assert_eq!(tag as usize, i);
+        }
         for a in Activation::ALL {
             let tag = ActivationTag::from(a);
             assert_eq!(Activation::from(tag), a);
@@ -731,6 +769,9 @@ mod tests {
     #[test]
     fn loss_tags_are_their_discriminants() {
         let mut buf = [0u8; 16];
+        for (i, tag) in LossTag::ALL.into_iter().enumerate() {
+            assert_eq!(tag as usize, i);
+        }
         for l in Loss::ALL {
             let tag = LossTag::from(l);
             assert_eq!(Loss::from(tag), l);
