@@ -2,16 +2,16 @@
 
 use super::crc32::crc32;
 use super::wire::{
-    shape_width, Header, InputShape, Int8Record, LayerRecord, LayerSeq, Layout, Meta, Metadata,
-    OptimizerRecord, TrainingRecord, WiringSeq, HEADER_LEN, INT8_MIN_READER, MAGIC,
+    shape_width, Header, InputShape, Int8Record, LayerRecord, Layout, OptimizerRecord, TrainingRecord,
+    HEADER_LEN, INT8_MIN_READER, MAGIC,
 };
+use super::writer::Writer;
 use super::{
     FormatError, Inconsistency, Malformation, Quantity, StoredCount, TrainingState, MIN_READER_VERSION,
     VERSION,
 };
 use crate::quant::{Int8Body, Int8Layer};
 use crate::Network;
-use postcard::ser_flavors::Size;
 
 /// A model to encode: a validated network, its flat parameters (the [`Network`] layout)
 /// and, optionally, its training state.
@@ -34,8 +34,26 @@ pub struct ModelRef<'a> {
 /// The metadata and layout of a model about to be written.
 struct Plan<'a> {
     meta: Metadata<'a>,
-    int8: Option<Int8Record<&'a [Int8Layer]>>,
     layout: Layout,
+}
+
+/// The records of a metadata block, besides the network's layers and wiring.
+struct Metadata<'a> {
+    input_shape: InputShape,
+    params: u32,
+    training: Option<TrainingRecord>,
+    int8: Option<Int8Record<&'a [Int8Layer]>>,
+}
+
+impl Metadata<'_> {
+    /// Writes (or measures) the metadata block of `net`: the metadata, then the int8
+    /// record of an int8 file.
+    fn write(&self, net: &Network<'_>, w: &mut Writer<'_>) {
+        w.metadata(&self.input_shape, net, self.params, self.training.as_ref());
+        if let Some(int8) = &self.int8 {
+            w.int8(int8);
+        }
+    }
 }
 
 impl<'a> ModelRef<'a> {
@@ -64,15 +82,8 @@ impl<'a> ModelRef<'a> {
             }
             None => None,
         };
-        let meta = Metadata {
-            meta: Meta {
-                input_shape: self.stored_input_shape()?,
-                layers: LayerSeq(net.layers()),
-                params: to_u32(params, Quantity::Parameters)?,
-                training,
-            },
-            wiring: net.is_graph().then_some(WiringSeq(net)),
-        };
+        let input_shape = self.stored_input_shape()?;
+        let params_u32 = to_u32(params, Quantity::Parameters)?;
         if let Some(body) = &self.int8 {
             if body.output_width() != net.input_width() {
                 return Err(Inconsistency::Count {
@@ -87,13 +98,17 @@ impl<'a> ModelRef<'a> {
             input: body.input_params(),
             layers: body.layers(),
         });
-        let too_large = |_| FormatError::TooLarge {
-            what: Quantity::Metadata,
+        let meta = Metadata {
+            input_shape,
+            params: params_u32,
+            training,
+            int8,
         };
-        let mut meta_len = postcard::serialize_with_flavor(&meta, Size::default()).map_err(too_large)?;
-        if int8.is_some() {
-            meta_len += postcard::serialize_with_flavor(&int8, Size::default()).map_err(too_large)?;
-        }
+        let mut measure = Writer::measure();
+        meta.write(&net, &mut measure);
+        let meta_len = measure.finish().ok_or(FormatError::TooLarge {
+            what: Quantity::Metadata,
+        })?;
         let state = self.training.as_ref().map_or(0, |t| t.state.len());
         let data = self.int8.map_or(0, |body| body.data().len());
         let layout = Layout::new(meta_len, params, state)
@@ -102,7 +117,7 @@ impl<'a> ModelRef<'a> {
             .ok_or(FormatError::TooLarge {
                 what: Quantity::ModelFile,
             })?;
-        Ok(Plan { meta, int8, layout })
+        Ok(Plan { meta, layout })
     }
 
     /// The input shape as stored, checked against the network's input width.
@@ -185,7 +200,7 @@ impl<'a> ModelRef<'a> {
     /// that produce the weights, optimizer state and CRC themselves (a device streaming its model
     /// in chunks). `out` needs [`FileLayout::weights`] bytes.
     pub fn encode_head(&self, out: &mut [u8]) -> Result<FileLayout, FormatError> {
-        let Plan { meta, int8, layout } = self.plan()?;
+        let Plan { meta, layout } = self.plan()?;
         let len = layout.file_len();
         let Some(out) = out.get_mut(..layout.weights) else {
             return Err(FormatError::BufferTooSmall {
@@ -201,17 +216,17 @@ impl<'a> ModelRef<'a> {
             len: len as u32,
             meta_len: (layout.meta_end - HEADER_LEN) as u32,
         };
-        // Both fit their slices, whose sizes `plan` measured with postcard's Size flavor.
-        let unplanned = |_| FormatError::Malformed {
-            offset: 0,
-            what: Malformation::PlannedSize,
-        };
-        postcard::to_slice(&header, &mut out[..HEADER_LEN]).map_err(unplanned)?;
-        let used = postcard::to_slice(&meta, &mut out[HEADER_LEN..layout.meta_end])
-            .map_err(unplanned)?
-            .len();
-        if int8.is_some() {
-            postcard::to_slice(&int8, &mut out[HEADER_LEN + used..layout.meta_end]).map_err(unplanned)?;
+        // Both fill their slices exactly: `plan` measured the metadata with the same writer.
+        let mut w = Writer::into(&mut out[..HEADER_LEN]);
+        w.header(&header);
+        let header_len = w.finish();
+        let mut w = Writer::into(&mut out[HEADER_LEN..layout.meta_end]);
+        meta.write(&self.network, &mut w);
+        if header_len != Some(HEADER_LEN) || w.finish() != Some(layout.meta_end - HEADER_LEN) {
+            return Err(FormatError::Malformed {
+                offset: 0,
+                what: Malformation::PlannedSize,
+            });
         }
         out[layout.meta_end..].fill(0);
         Ok(FileLayout {

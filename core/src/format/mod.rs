@@ -46,6 +46,7 @@ mod error;
 mod reader;
 mod training;
 mod wire;
+mod writer;
 
 pub use crc32::{crc32, Crc32};
 pub use decode::{

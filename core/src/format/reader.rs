@@ -379,6 +379,7 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::writer::Writer;
     use super::*;
     use crate::Layer;
 
@@ -494,10 +495,15 @@ mod tests {
         assert_eq!(Reader::new(&shape).input_shape().unwrap().len(), 8);
     }
 
-    /// `record`'s bytes.
+    /// `record`'s bytes, from postcard's derived serializer, which the hand-written
+    /// writer must match.
     fn encoded(record: &LayerRecord) -> heapless::Vec<u8, 32> {
         let mut buf = [0u8; 32];
         let bytes = postcard::to_slice(record, &mut buf).unwrap();
+        let mut mine = [0u8; 32];
+        let mut w = Writer::into(&mut mine);
+        w.layer(record);
+        assert_eq!(w.finish().map(|n| &mine[..n]), Some(&*bytes), "{record:?}");
         heapless::Vec::from_slice(bytes).unwrap()
     }
 
@@ -522,8 +528,19 @@ mod tests {
             }
             let input = &bytes[..(round % 49) as usize];
             let mut reader = Reader::new(input);
+            // Ours re-encoded by the hand-written writer, which must give postcard's bytes.
             let ours = reader.int8().map(|r| {
                 let n = postcard::to_slice(&r, &mut buf).unwrap().len();
+                let mut mine = [0u8; 256];
+                let mut w = Writer::into(&mut mine);
+                match &r {
+                    Some(r) => w.int8(&Int8Record {
+                        input: r.input,
+                        layers: &r.layers[..],
+                    }),
+                    None => w.byte(0),
+                }
+                assert_eq!(w.finish().map(|m| &mine[..m]), Some(&buf[..n]), "{input:?}");
                 (
                     heapless::Vec::<u8, 256>::from_slice(&buf[..n]).unwrap(),
                     reader.rest().len(),
@@ -565,6 +582,10 @@ mod tests {
             let mut reader = Reader::new(input);
             let ours = reader.byte().and_then(|_| reader.training()).map(|t| {
                 let n = postcard::to_slice(&t, &mut buf).unwrap().len();
+                let mut mine = [0u8; 128];
+                let mut w = Writer::into(&mut mine);
+                w.training(&t);
+                assert_eq!(w.finish().map(|m| &mine[..m]), Some(&buf[..n]), "{input:?}");
                 (
                     heapless::Vec::<u8, 128>::from_slice(&buf[..n]).unwrap(),
                     reader.rest().len(),

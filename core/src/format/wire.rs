@@ -1,4 +1,7 @@
-//! The serde types that define the bytes of a device-format file.
+//! The records that define the bytes of a device-format file, in postcard's encoding of
+//! their declarations: `reader.rs` and `writer.rs` read and write them by hand (code size
+//! on a device), and the tests check both against serde's derived code for these
+//! declarations (derived in tests only; the header's reader is serde's).
 //!
 //! These mirror the engine's [`Layer`], [`Activation`], [`Loss`] and [`Sgd`] but carry
 //! their own tags, so reordering or extending the in-memory enums never changes the
@@ -13,10 +16,10 @@
 use super::{FormatError, Inconsistency, Quantity, ShapeDefect};
 use crate::optimizer::{Algorithm, Clipping, Schedule};
 use crate::quant::QuantParams;
-use crate::{
-    Activation, Inbound, Layer, Loss, Network, Optimizer, Regularizer, Sgd, Source, MAX_INPUTS, MAX_LAYERS,
-};
-use serde::{Deserialize, Serialize, Serializer};
+use crate::{Activation, Inbound, Layer, Loss, Optimizer, Regularizer, Sgd, Source, MAX_INPUTS, MAX_LAYERS};
+use serde::Deserialize;
+#[cfg(test)]
+use serde::Serialize;
 
 /// The first four bytes of every file: `0x89 'M' 'D' 'L'` (the high byte, as in PNG,
 /// keeps text tools from taking the file for text and catches 7-bit transfers).
@@ -38,7 +41,8 @@ pub const MAX_INPUT_DIMS: usize = 8;
 pub(super) type InputShape = heapless::Vec<u32, MAX_INPUT_DIMS>;
 
 /// The fixed 16-byte header (all integers fixed-width little-endian).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 pub(super) struct Header {
     /// [`MAGIC`].
     pub magic: [u8; 4],
@@ -56,11 +60,11 @@ pub(super) struct Header {
     pub meta_len: u32,
 }
 
-/// The metadata block: the architecture and the training state's scalars. `L` is the
-/// layer list: a borrowed slice when encoding, a fixed-capacity vector when decoding.
+/// The metadata block as read: the architecture and the training state's scalars. `L` is
+/// the layer list.
 ///
 /// Later format versions may append fields; readers ignore bytes after the ones they know.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub(super) struct Meta<L> {
     /// Shape of one input sample (without the batch dimension); the network's input
     /// width is the product of the dimensions.
@@ -73,62 +77,10 @@ pub(super) struct Meta<L> {
     pub training: Option<TrainingRecord>,
 }
 
-/// Serializes a layer slice as a postcard sequence of [`LayerRecord`]s.
-#[derive(Debug)]
-pub(super) struct LayerSeq<'a>(pub &'a [Layer]);
-
-impl Serialize for LayerSeq<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(LayerRecord::from))
-    }
-}
-
 /// The wiring record (format 4), after the metadata of a file whose layers include a
 /// merge (a graph other than a chain): per layer, its inputs as bytes, `0` for the
 /// network input and `j + 1` for layer `j`'s output.
 pub(super) type WiringRecord = heapless::Vec<heapless::Vec<u8, MAX_INPUTS>, MAX_LAYERS>;
-
-/// Serializes a network's wiring as a [`WiringRecord`].
-pub(super) struct WiringSeq<'a>(pub Network<'a>);
-
-impl Serialize for WiringSeq<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let net = self.0;
-        serializer.collect_seq((0..net.layers().len()).map(|i| SourceSeq(net.inbound(i))))
-    }
-}
-
-/// One layer's inputs in a [`WiringRecord`].
-struct SourceSeq(Inbound);
-
-impl Serialize for SourceSeq {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.sources().iter().map(|s| match *s {
-            Source::Input => 0,
-            Source::Layer(j) => j + 1,
-        }))
-    }
-}
-
-/// The metadata as written: [`Meta`], then the wiring of a graph.
-pub(super) struct Metadata<'a> {
-    /// The fields every version has.
-    pub meta: Meta<LayerSeq<'a>>,
-    /// The wiring, for a graph.
-    pub wiring: Option<WiringSeq<'a>>,
-}
-
-impl Serialize for Metadata<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTuple;
-        let mut t = serializer.serialize_tuple(1 + usize::from(self.wiring.is_some()))?;
-        t.serialize_element(&self.meta)?;
-        if let Some(wiring) = &self.wiring {
-            t.serialize_element(wiring)?;
-        }
-        t.end()
-    }
-}
 
 /// The [`Inbound`] a [`WiringRecord`] entry names (`None` for an entry without inputs).
 pub(super) fn inbound(codes: &[u8]) -> Option<Inbound> {
@@ -144,8 +96,8 @@ pub(super) fn inbound(codes: &[u8]) -> Option<Inbound> {
 
 /// One layer (read by [`Reader::layers`](super::reader::Reader::layers); serde's derived
 /// reader only checks it in tests).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(test, derive(Serialize, Deserialize))]
 #[repr(u8)]
 pub(super) enum LayerRecord {
     /// `Dense`: units (varint), activation tag, use_bias (byte 0/1).
@@ -267,6 +219,33 @@ pub(super) enum LayerRecord {
 }
 
 impl LayerRecord {
+    /// The record's tag: its variant's position in the declaration (its discriminant).
+    pub(super) fn tag(&self) -> u8 {
+        match self {
+            LayerRecord::Dense { .. } => 0,
+            LayerRecord::Activation(_) => 1,
+            LayerRecord::Dropout { .. } => 2,
+            LayerRecord::Flatten => 3,
+            LayerRecord::BatchNormalization { .. } => 4,
+            LayerRecord::LayerNormalization { .. } => 5,
+            LayerRecord::Rescaling { .. } => 6,
+            LayerRecord::Normalization { .. } => 7,
+            LayerRecord::Relu { .. } => 8,
+            LayerRecord::LeakyRelu { .. } => 9,
+            LayerRecord::Prelu => 10,
+            LayerRecord::Elu { .. } => 11,
+            LayerRecord::Softmax => 12,
+            LayerRecord::Identity => 13,
+            LayerRecord::GaussianNoise { .. } => 14,
+            LayerRecord::GaussianDropout { .. } => 15,
+            LayerRecord::AlphaDropout { .. } => 16,
+            LayerRecord::Reshape => 17,
+            LayerRecord::ActivityRegularization { .. } => 18,
+            LayerRecord::Merge(_) => 19,
+            LayerRecord::RegularizedDense { .. } => 20,
+        }
+    }
+
     /// The oldest format version that knows this record: 1 for Dense, Activation,
     /// Dropout and Flatten, 4 for merges, 5 for a Dense with an activity regularizer, 2 for
     /// the rest.
@@ -284,8 +263,8 @@ impl LayerRecord {
 }
 
 /// An activation function's tag (one varint byte).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(test, derive(Serialize, Deserialize))]
 #[allow(missing_docs)]
 pub(super) enum ActivationTag {
     Linear = 0,
@@ -321,8 +300,8 @@ impl ActivationTag {
 }
 
 /// A loss function's tag.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(test, derive(Serialize, Deserialize))]
 #[allow(missing_docs)]
 pub(super) enum LossTag {
     CategoricalCrossentropy = 0,
@@ -342,8 +321,8 @@ impl LossTag {
 }
 
 /// The optimizer and its hyperparameters.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(test, derive(Serialize, Deserialize))]
 #[repr(u8)]
 pub(super) enum OptimizerRecord {
     /// SGD: learning rate and momentum as little-endian f32, nesterov as a byte.
@@ -435,8 +414,8 @@ impl OptimizerRecord {
 }
 
 /// The training state's scalars; its optimizer state values follow the weights.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(test, derive(Serialize, Deserialize))]
 pub(super) struct TrainingRecord {
     /// The optimizer.
     pub optimizer: OptimizerRecord,
@@ -454,8 +433,8 @@ pub(super) struct TrainingRecord {
 /// `Option<Int8Record>`: absent in float files (which stay readable by older readers),
 /// `Some` in int8 files (`min_reader` 4). `L` is the layer list, as in [`Meta`]. The
 /// body's data region follows the optimizer state.
-#[derive(Debug, Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
+#[derive(Debug)]
+#[cfg_attr(test, derive(Serialize, Deserialize))]
 pub(super) struct Int8Record<L> {
     /// The input's quantisation.
     pub input: QuantParams,
