@@ -115,11 +115,15 @@ fn main() {
     } else {
         install_layouts(board, &out);
     }
-    // The model region's length, for a board that reserves RAM for it (the ESP32-C3's copy).
-    println!(
-        "cargo::rustc-env=MICRODENSE_MODEL_REGION_BYTES={}",
+    // The model region's length as a constant, for a board that reserves RAM for it (the
+    // ESP32-C3's copy includes it).
+    let constant = format!(
+        "/// The model region's length in bytes (MODEL's LENGTH in `memory/{board}.x`).\n\
+         pub const MODEL_REGION_BYTES: usize = {};\n",
         model_region_len(board)
     );
+    fs::write(out.join("model_region_bytes.rs"), constant)
+        .unwrap_or_else(|e| fail(format!("writing model_region_bytes.rs in OUT_DIR: {e}")));
 
     // The model to check against the model region, if one is given.
     println!("cargo::rerun-if-env-changed=MICRODENSE_MODEL");

@@ -5,7 +5,7 @@ use core::hint::spin_loop;
 use core::ptr::{read_volatile, write_volatile};
 
 use super::cortex_m::{sleep_until, Irq};
-use super::{read_waiting, ByteReceiver};
+use super::{byte_receiver_io, ByteReceiver};
 use crate::idle::WaitForInput;
 
 /// The serial line's baud rate (QEMU ignores it; a real MPS2 FPGA would not).
@@ -95,10 +95,6 @@ impl CmsdkUart {
     }
 }
 
-impl embedded_io::ErrorType for CmsdkUart {
-    type Error = UartError;
-}
-
 impl ByteReceiver for CmsdkUart {
     type Error = UartError;
 
@@ -113,20 +109,13 @@ impl ByteReceiver for CmsdkUart {
         }
         Ok(Some(self.read_reg(DATA).to_le_bytes()[0]))
     }
-}
 
-impl embedded_io::Read for CmsdkUart {
-    /// Waits (asleep) for the first byte, then takes what else has arrived.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, UartError> {
-        read_waiting(self, buf)
+    fn byte_waiting(&mut self) -> bool {
+        self.rx_full()
     }
 }
 
-impl embedded_io::ReadReady for CmsdkUart {
-    fn read_ready(&mut self) -> Result<bool, UartError> {
-        Ok(self.rx_full())
-    }
-}
+byte_receiver_io!(CmsdkUart, UartError);
 
 impl WaitForInput for CmsdkUart {
     fn sleep_until_input(&mut self) {

@@ -18,7 +18,7 @@ use esp_storage::FlashStorage;
 
 use super::riscv_stack::paint_stack;
 use super::uart_report::report_on_uart;
-use super::{read_waiting, Board, ByteReceiver, ExitStatus};
+use super::{byte_receiver_io, Board, ByteReceiver, ExitStatus};
 use crate::clock::{Clock, TickUnit};
 use crate::idle::WaitForInput;
 use crate::model_region::ModelRegion;
@@ -31,24 +31,11 @@ pub const NAME: &str = "esp32c3";
 /// The serial line's baud rate (the other boards').
 const BAUD: u32 = 115_200;
 
-/// The model region's length in bytes: MODEL's LENGTH in `memory/esp32c3.x` (build.rs).
-const MODEL_BYTES: usize = parse_decimal(env!("MICRODENSE_MODEL_REGION_BYTES"));
-
-/// A decimal number given at build time.
-const fn parse_decimal(text: &str) -> usize {
-    let digits = text.as_bytes();
-    let mut value = 0;
-    let mut i = 0;
-    while i < digits.len() {
-        assert!(digits[i].is_ascii_digit(), "not a decimal number");
-        value = value * 10 + (digits[i] - b'0') as usize;
-        i += 1;
-    }
-    value
-}
+// `MODEL_REGION_BYTES`: MODEL's LENGTH in `memory/esp32c3.x`, which build.rs reads.
+include!(concat!(env!("OUT_DIR"), "/model_region_bytes.rs"));
 
 /// The RAM copy of the model region, filled once by `init`.
-static mut MODEL_COPY: [u8; MODEL_BYTES] = [0; MODEL_BYTES];
+static mut MODEL_COPY: [u8; MODEL_REGION_BYTES] = [0; MODEL_REGION_BYTES];
 
 /// The model region's flash offset (`_model_start`, an absolute symbol in `memory/esp32c3.x`).
 fn model_flash_offset() -> u32 {
@@ -134,10 +121,6 @@ pub struct Uart0 {
 /// The serial port type of this board.
 pub type Serial = Uart0;
 
-impl embedded_io::ErrorType for Uart0 {
-    type Error = LineError;
-}
-
 impl ByteReceiver for Uart0 {
     type Error = LineError;
 
@@ -148,20 +131,13 @@ impl ByteReceiver for Uart0 {
             _ => Ok(Some(byte[0])),
         }
     }
-}
 
-impl embedded_io::Read for Uart0 {
-    /// Waits for the first byte, then takes what else has arrived.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, LineError> {
-        read_waiting(self, buf)
+    fn byte_waiting(&mut self) -> bool {
+        self.uart.read_ready()
     }
 }
 
-impl embedded_io::ReadReady for Uart0 {
-    fn read_ready(&mut self) -> Result<bool, LineError> {
-        Ok(self.uart.read_ready())
-    }
-}
+byte_receiver_io!(Uart0, LineError);
 
 impl WaitForInput for Uart0 {
     /// Returns at once: the C3 polls UART0 (no receive interrupt is set up).

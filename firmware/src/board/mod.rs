@@ -93,7 +93,37 @@ pub(crate) trait ByteReceiver: WaitForInput {
     type Error;
     /// The received byte, if one is waiting; never blocks.
     fn try_read_byte(&mut self) -> Result<Option<u8>, Self::Error>;
+    /// Whether a received byte is waiting.
+    fn byte_waiting(&mut self) -> bool;
 }
+
+/// `embedded_io`'s `ErrorType` (the [`ByteReceiver`]'s error), `Read` (by [`read_waiting`])
+/// and `ReadReady` (by [`ByteReceiver::byte_waiting`]) for a [`ByteReceiver`]: the same for
+/// every UART driver.
+#[cfg(not(family = "stm32f4"))]
+macro_rules! byte_receiver_io {
+    ($port:ty, $error:ty) => {
+        impl embedded_io::ErrorType for $port {
+            type Error = $error;
+        }
+
+        impl embedded_io::Read for $port {
+            /// Waits for the first byte (asleep where the port can wake the core), then takes
+            /// what else has arrived.
+            fn read(&mut self, buf: &mut [u8]) -> Result<usize, $error> {
+                $crate::board::read_waiting(self, buf)
+            }
+        }
+
+        impl embedded_io::ReadReady for $port {
+            fn read_ready(&mut self) -> Result<bool, $error> {
+                Ok($crate::board::ByteReceiver::byte_waiting(self))
+            }
+        }
+    };
+}
+#[cfg(not(family = "stm32f4"))]
+pub(crate) use byte_receiver_io;
 
 /// `embedded_io::Read::read` of a [`ByteReceiver`]: waits (asleep) for the first byte, then
 /// takes whatever else has already arrived.

@@ -6,7 +6,7 @@ use core::hint::spin_loop;
 use core::ptr::{read_volatile, write_volatile};
 
 use super::cortex_m::{sleep_until, Irq};
-use super::{read_waiting, ByteReceiver};
+use super::{byte_receiver_io, ByteReceiver};
 use crate::idle::WaitForInput;
 
 /// UART0's base address on the nRF51 and nRF52 series.
@@ -99,10 +99,6 @@ impl NrfUart {
     }
 }
 
-impl embedded_io::ErrorType for NrfUart {
-    type Error = UartError;
-}
-
 impl ByteReceiver for NrfUart {
     type Error = UartError;
 
@@ -119,20 +115,13 @@ impl ByteReceiver for NrfUart {
         write_reg(EVENTS_RXDRDY, 0);
         Ok(Some(read_reg(RXD).to_le_bytes()[0]))
     }
-}
 
-impl embedded_io::Read for NrfUart {
-    /// Waits (asleep) for the first byte, then takes what else has arrived.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, UartError> {
-        read_waiting(self, buf)
+    fn byte_waiting(&mut self) -> bool {
+        self.rx_ready()
     }
 }
 
-impl embedded_io::ReadReady for NrfUart {
-    fn read_ready(&mut self) -> Result<bool, UartError> {
-        Ok(self.rx_ready())
-    }
-}
+byte_receiver_io!(NrfUart, UartError);
 
 impl WaitForInput for NrfUart {
     /// RXDRDY stays set (and its interrupt raised) until the byte is taken.

@@ -8,7 +8,7 @@ use core::hint::spin_loop;
 use core::ptr::{read_volatile, write_volatile};
 
 use super::riscv_wake::sleep_until;
-use super::{read_waiting, ByteReceiver};
+use super::{byte_receiver_io, ByteReceiver};
 use crate::idle::WaitForInput;
 
 /// Receive buffer (read) / transmit holding register (write).
@@ -75,10 +75,6 @@ impl Ns16550Uart {
     }
 }
 
-impl embedded_io::ErrorType for Ns16550Uart {
-    type Error = UartError;
-}
-
 impl ByteReceiver for Ns16550Uart {
     type Error = UartError;
 
@@ -92,20 +88,13 @@ impl ByteReceiver for Ns16550Uart {
         }
         Ok(Some(self.read_reg(RBR_THR)))
     }
-}
 
-impl embedded_io::Read for Ns16550Uart {
-    /// Waits (asleep) for the first byte, then takes what else has arrived.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, UartError> {
-        read_waiting(self, buf)
+    fn byte_waiting(&mut self) -> bool {
+        self.rx_ready()
     }
 }
 
-impl embedded_io::ReadReady for Ns16550Uart {
-    fn read_ready(&mut self) -> Result<bool, UartError> {
-        Ok(self.rx_ready())
-    }
-}
+byte_receiver_io!(Ns16550Uart, UartError);
 
 impl WaitForInput for Ns16550Uart {
     fn sleep_until_input(&mut self) {

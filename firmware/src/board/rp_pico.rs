@@ -18,7 +18,7 @@ use rp2040_hal::{clocks, pac, Clock as _, Sio, Watchdog};
 use super::cortex_m::{sleep_until, Irq};
 use super::systick::{SysTickClock, TickScale};
 use super::uart_report::report_on_uart;
-use super::{read_waiting, Board, ByteReceiver};
+use super::{byte_receiver_io, Board, ByteReceiver};
 use crate::clock::TickUnit;
 use crate::idle::WaitForInput;
 
@@ -65,10 +65,6 @@ pub struct Uart0 {
 /// The serial port type of this board.
 pub type Serial = Uart0;
 
-impl embedded_io::ErrorType for Uart0 {
-    type Error = LineError;
-}
-
 impl ByteReceiver for Uart0 {
     type Error = LineError;
 
@@ -80,20 +76,13 @@ impl ByteReceiver for Uart0 {
             Err(nb::Error::Other(e)) => Err(LineError(e.err_type)),
         }
     }
-}
 
-impl embedded_io::Read for Uart0 {
-    /// Waits (asleep) for the first byte, then takes what else has arrived.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, LineError> {
-        read_waiting(self, buf)
+    fn byte_waiting(&mut self) -> bool {
+        self.uart.uart_is_readable()
     }
 }
 
-impl embedded_io::ReadReady for Uart0 {
-    fn read_ready(&mut self) -> Result<bool, LineError> {
-        Ok(self.uart.uart_is_readable())
-    }
-}
+byte_receiver_io!(Uart0, LineError);
 
 impl WaitForInput for Uart0 {
     /// The receive interrupt (FIFO level) and the receive time-out interrupt (a byte waiting
