@@ -15,7 +15,7 @@
 
 use crate::dataset::Dataset;
 use crate::denormals::FlushDenormals;
-use crate::gemm::HostKernel;
+use crate::gemm::{HostKernel, BLOCKS};
 use crate::history::{EpochRecord, Evaluation};
 use crate::model::{Compile, Model, ModelError, OptimizerState};
 use microdense_core::{BatchStats, Layer, Network, Optimizer, Portable, Rng, Targets, Trainer};
@@ -269,8 +269,11 @@ impl Model {
             CHUNK
         };
         let chunk_count = batch_size.div_ceil(chunk);
+        // No more threads than a batch has parts to share (its chunks, or a whole batch's
+        // product blocks): `--threads 1000000000` starts a few, as the results do not
+        // depend on the count.
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(options.threads)
+            .num_threads(options.threads.min(chunk_count.max(BLOCKS)))
             .build()
             .map_err(|_| FitError::Options("could not start the training threads"))?;
         let share = batch_size.min(chunk);

@@ -24,7 +24,7 @@ const PARALLEL_WORK: usize = 1 << 17;
 
 /// Blocks a parallel product is cut into (a fixed number, so that every thread count up
 /// to it gets work).
-const BLOCKS: usize = 8;
+pub(crate) const BLOCKS: usize = 8;
 
 /// SGEMM from the `matrixmultiply` crate (blocked, SIMD), or, when the left operand is
 /// mostly zeros, a product that skips them: each row `c[i,:]` is the sum of `a[i,t] · b[t,:]`
