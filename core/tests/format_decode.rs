@@ -302,7 +302,7 @@ fn assemble(version: u16, min_reader: u16, meta: &[u8], data: &[u8]) -> Vec<u8> 
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
     out.extend_from_slice(meta);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
     out.extend_from_slice(data);

@@ -87,7 +87,7 @@ pub fn encode_values(encoding: PixelEncoding, values: &[u8], out: &mut [u8]) -> 
     };
     match encoding {
         PixelEncoding::Raw | PixelEncoding::F32 => {
-            if encoding == PixelEncoding::F32 && values.len() % 4 != 0 {
+            if encoding == PixelEncoding::F32 && !values.len().is_multiple_of(4) {
                 return Err(SampleError::NotF32 {
                     len: small(values.len()),
                 });

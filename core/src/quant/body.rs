@@ -171,7 +171,7 @@ impl<'a> Int8Body<'a> {
             return Err(fail(0, QuantDefect::Shape));
         }
         input.check().map_err(|d| fail(0, d))?;
-        if data.as_ptr() as usize % 4 != 0 {
+        if !(data.as_ptr() as usize).is_multiple_of(4) {
             return Err(fail(0, QuantDefect::Misaligned));
         }
         let expected = Self::data_len(input_width, layers).ok_or(fail(0, QuantDefect::DataLength))?;
