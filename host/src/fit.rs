@@ -281,6 +281,7 @@ impl Model {
             .map(|c| Chunk {
                 kernel: HostKernel {
                     parallel: chunk_count == 1,
+                    ..HostKernel::default()
                 },
                 inputs: vec![0.0; share * data.width()],
                 labels: vec![0; share],

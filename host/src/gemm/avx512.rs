@@ -1,0 +1,136 @@
+//! AVX-512 (F): non-zero extraction with one compress per sixteen values, and
+//! accumulation of up to 128 outputs (eight registers) at a time. AVX-512's masked loads
+//! never fault on the lanes they leave out and cost what plain loads do, so the last
+//! register of every row is read masked and no row needs a path of its own.
+//!
+//! Each output is the same ascending sequence of fused multiply-adds as in [`super::avx2`]
+//! and the portable loop, so all three give the same bits.
+
+use microdense_core::Mat;
+use std::arch::x86_64::{
+    __m512, __mmask16, _mm512_add_epi32, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_cmp_ps_mask,
+    _mm512_mask_storeu_ps, _mm512_maskz_compress_epi32, _mm512_maskz_compress_ps, _mm512_maskz_loadu_ps,
+    _mm512_set1_epi32, _mm512_set1_ps, _mm512_setr_epi32, _mm512_setzero_ps, _mm512_storeu_epi32,
+    _mm512_storeu_ps, _CMP_NEQ_UQ,
+};
+
+/// The first `lanes` (0 to 16) of sixteen.
+fn first(lanes: usize) -> __mmask16 {
+    (((1u32 << lanes) - 1) & 0xffff) as __mmask16
+}
+
+/// Appends the positions and values of `line`'s non-zeros (NaN included): sixteen values
+/// are compared at once and the non-zeros packed with one compress each.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn push_nonzeros(line: &[f32], index: &mut Vec<u32>, value: &mut Vec<f32>) {
+    // Every chunk stores sixteen lanes whatever its count: room for one extra chunk.
+    index.reserve(line.len() + 16);
+    value.reserve(line.len() + 16);
+    let start = index.len();
+    let mut len = start;
+    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for from in (0..line.len()).step_by(16) {
+        let loaded = first((line.len() - from).min(16));
+        // SAFETY: the load reads only the `loaded` lanes, `line[from..]`; the stores write
+        // sixteen lanes from `len <= start + from`, and `from + 16 <= line.len() + 16` were
+        // reserved above, so every lane lands in the reserved capacity.
+        unsafe {
+            let v = _mm512_maskz_loadu_ps(loaded, line.as_ptr().add(from));
+            let keep = _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(loaded, v, _mm512_setzero_ps());
+            if keep == 0 {
+                // Nothing to keep (runs of zeros are long in images).
+                continue;
+            }
+            let positions = _mm512_add_epi32(lanes, _mm512_set1_epi32(from as i32));
+            _mm512_storeu_epi32(
+                index.as_mut_ptr().add(len).cast::<i32>(),
+                _mm512_maskz_compress_epi32(keep, positions),
+            );
+            _mm512_storeu_ps(value.as_mut_ptr().add(len), _mm512_maskz_compress_ps(keep, v));
+            len += keep.count_ones() as usize;
+        }
+    }
+    // SAFETY: the first `len` values of both vectors were written above (each chunk's
+    // leading `count_ones` compressed lanes).
+    unsafe {
+        index.set_len(len);
+        value.set_len(len);
+    }
+}
+
+/// See [`super::accumulate`].
+///
+/// # Safety
+/// The CPU must have AVX-512F, and every `t` of `index` must name a row of `b` with
+/// `c_row.len()` contiguous values.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn accumulate(index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut [f32]) {
+    let n = c_row.len();
+    let mut p = 0;
+    while p < n {
+        let width = (n - p).min(128);
+        let lanes = width.div_ceil(16);
+        let tail = first(width - (lanes - 1) * 16);
+        // SAFETY: the caller guarantees AVX-512F; `p < n = c_row.len()` and every row `t`
+        // of `index` has `n` values from `b.data[t * row_stride]`, so the panel reads
+        // columns `p..p + width` of those rows (its last register masked to them) and
+        // writes `c_row[p..p + width]`.
+        unsafe {
+            let (base, s) = (b.data.as_ptr().add(p), b.row_stride);
+            let out = &mut c_row[p..p + width];
+            match lanes {
+                1 => panel::<1>(index, value, base, s, tail, out),
+                2 => panel::<2>(index, value, base, s, tail, out),
+                3 => panel::<3>(index, value, base, s, tail, out),
+                4 => panel::<4>(index, value, base, s, tail, out),
+                5 => panel::<5>(index, value, base, s, tail, out),
+                6 => panel::<6>(index, value, base, s, tail, out),
+                7 => panel::<7>(index, value, base, s, tail, out),
+                _ => panel::<8>(index, value, base, s, tail, out),
+            }
+        }
+        p += width;
+    }
+}
+
+/// `R` registers of outputs (`16 * (R - 1)` plus the `tail` lanes of the last, which is
+/// `out`), summed over the pairs of `index` (`t`) and `value` (`x`).
+///
+/// # Safety
+/// The CPU must have AVX-512F; for every `t` of `index`, the `16 * (R - 1)` values from
+/// `base + t * stride` and the `tail` lanes after them must be readable; `out` must hold
+/// exactly those `16 * (R - 1)` values and `tail` lanes.
+#[target_feature(enable = "avx512f")]
+unsafe fn panel<const R: usize>(
+    index: &[u32],
+    value: &[f32],
+    base: *const f32,
+    stride: usize,
+    tail: __mmask16,
+    out: &mut [f32],
+) {
+    // SAFETY: the caller guarantees the CPU feature and that each row's panel is readable
+    // and `out` writable as described.
+    unsafe {
+        let mut acc: [__m512; R] = [_mm512_setzero_ps(); R];
+        for (&t, &x) in index.iter().zip(value) {
+            let x = _mm512_set1_ps(x);
+            let row = base.add(t as usize * stride);
+            for (r, slot) in acc.iter_mut().enumerate() {
+                let w = if r + 1 == R {
+                    _mm512_maskz_loadu_ps(tail, row.add(16 * r))
+                } else {
+                    _mm512_loadu_ps(row.add(16 * r))
+                };
+                *slot = _mm512_fmadd_ps(x, w, *slot);
+            }
+        }
+        for (r, v) in acc[..R - 1].iter().enumerate() {
+            _mm512_storeu_ps(out.as_mut_ptr().add(16 * r), *v);
+        }
+        _mm512_mask_storeu_ps(out.as_mut_ptr().add(16 * (R - 1)), tail, acc[R - 1]);
+    }
+}
