@@ -6,7 +6,7 @@ use crate::math;
 /// The portable kernel: for each output, `acc = 0; for p in 0..k { acc = fma(a[i,p], b[p,j], acc) }`.
 ///
 /// Several outputs are computed at a time, their accumulators in registers (eight in an
-/// AVX register on x86-64, eight in two NEON registers on aarch64, blocks of up to twelve
+/// AVX register on x86-64, sixteen in an AVX-512 one, eight in two NEON registers on aarch64, blocks of up to twelve
 /// on a Cortex-M4F, else eight, four, two);
 /// the per-output order of operations never changes, so every target gets the same bits.
 #[derive(Clone, Copy, Debug, Default)]
@@ -26,6 +26,17 @@ impl MatMul for Portable {
         for (i, c_row) in p.c().chunks_exact_mut(n).enumerate() {
             let a_row = i * a.row_stride;
             let mut j = 0;
+            #[cfg(target_arch = "x86_64")]
+            if b.col_stride == 1 && super::x86::has_avx512f() {
+                while j < n {
+                    let width = (n - j).min(16);
+                    // SAFETY: the CPU has AVX-512F; the Product proves every (i, p) of `a`
+                    // and (p, j..j+width) of `b` in bounds.
+                    let acc = unsafe { super::x86::fma_block16(&a, &b, a_row, j, k, width) };
+                    c_row[j..j + width].copy_from_slice(&acc[..width]);
+                    j += width;
+                }
+            }
             #[cfg(target_arch = "x86_64")]
             if b.col_stride == 1 && super::x86::has_avx2_fma() {
                 while j < n {

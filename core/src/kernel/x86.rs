@@ -1,41 +1,63 @@
 //! x86-64 with AVX2 and FMA: up to eight outputs at a time in one AVX register, and libm's
-//! `expf` eight values at a time. Each lane performs the same sequence of correctly rounded
-//! operations as the scalar path, so the results are bit-identical to it (and to a
-//! Cortex-M4F's `vfma.f32` and libm), only faster.
+//! `expf` eight values at a time; with AVX-512F, up to sixteen outputs in one register.
+//! Each lane performs the same sequence of correctly rounded operations as the scalar
+//! path, so the results are bit-identical to it (and to a Cortex-M4F's `vfma.f32` and
+//! libm), only faster.
 
 use super::Mat;
 use core::arch::x86_64::*;
 use core::sync::atomic::{AtomicU8, Ordering};
 
-/// Whether AVX2 and FMA are usable: 0 not yet known, 1 absent, 2 present.
-static AVX2_FMA: AtomicU8 = AtomicU8::new(0);
+/// What the CPU and OS support, once known: 0 not yet known, else one of the levels below.
+static LEVEL: AtomicU8 = AtomicU8::new(0);
+/// Neither AVX2 with FMA nor AVX-512F.
+const NONE: u8 = 1;
+/// AVX2 with FMA.
+const AVX2_FMA: u8 = 2;
+/// AVX2 with FMA, and AVX-512F.
+const AVX512F: u8 = 3;
 
-/// Whether the CPU and OS support AVX2 with FMA (CPUID leaves 1 and 7, XCR0's YMM state).
-pub fn has_avx2_fma() -> bool {
-    match AVX2_FMA.load(Ordering::Relaxed) {
+fn level() -> u8 {
+    match LEVEL.load(Ordering::Relaxed) {
         0 => {
-            let present = detect();
-            AVX2_FMA.store(if present { 2 } else { 1 }, Ordering::Relaxed);
-            present
+            let level = detect();
+            LEVEL.store(level, Ordering::Relaxed);
+            level
         }
-        v => v == 2,
+        v => v,
     }
 }
 
-fn detect() -> bool {
+/// Whether the CPU and OS support AVX2 with FMA (CPUID leaves 1 and 7, XCR0's YMM state).
+pub fn has_avx2_fma() -> bool {
+    level() >= AVX2_FMA
+}
+
+/// Whether they also support AVX-512F (CPUID leaf 7, XCR0's opmask and ZMM states).
+pub fn has_avx512f() -> bool {
+    level() >= AVX512F
+}
+
+fn detect() -> u8 {
     // CPUID is always present on x86-64.
     let leaf1 = __cpuid(1);
     let (fma, osxsave, avx) = (leaf1.ecx >> 12 & 1, leaf1.ecx >> 27 & 1, leaf1.ecx >> 28 & 1);
     if fma == 0 || osxsave == 0 || avx == 0 || __cpuid(0).eax < 7 {
-        return false;
+        return NONE;
     }
-    let avx2 = __cpuid_count(7, 0).ebx >> 5 & 1;
-    if avx2 == 0 {
-        return false;
-    }
+    let leaf7 = __cpuid_count(7, 0).ebx;
+    let (avx2, avx512f) = (leaf7 >> 5 & 1, leaf7 >> 16 & 1);
     // SAFETY: OSXSAVE is set, so XGETBV is available.
     let xcr0 = unsafe { xgetbv0() };
-    xcr0 & 0b110 == 0b110
+    // XMM and YMM state; then opmask, upper ZMM halves and ZMM16-31.
+    match (
+        avx2 == 1 && xcr0 & 0b110 == 0b110,
+        avx512f == 1 && xcr0 & 0b1110_0000 == 0b1110_0000,
+    ) {
+        (true, true) => AVX512F,
+        (true, false) => AVX2_FMA,
+        _ => NONE,
+    }
 }
 
 #[target_feature(enable = "xsave")]
@@ -99,6 +121,44 @@ pub unsafe fn fma_block(
     out
 }
 
+/// `c[i, j..j+width]` (`width` ≤ 16, the rest of the result zero) of `a · b` with
+/// `b`'s columns contiguous: [`fma_block`] sixteen lanes wide, `b`'s rows read with
+/// masked loads (which never touch the lanes left out).
+///
+/// # Safety
+/// The CPU must have AVX-512F; `a` must hold row `a_row` over `k` columns and `b`
+/// rows `0..k` over columns `j..j+width`.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn fma_block16(
+    a: &Mat<'_>,
+    b: &Mat<'_>,
+    a_row: usize,
+    j: usize,
+    k: usize,
+    width: usize,
+) -> [f32; 16] {
+    let lanes = ((1u32 << width.min(16)) - 1) as __mmask16;
+    let mut acc = _mm512_setzero_ps();
+    let (mut ai, mut bi) = (a_row, j);
+    for _ in 0..k {
+        // SAFETY: element (row, p) of `a` and (p, j..j+width) of `b` (the lanes loaded), in
+        // bounds by the contract.
+        let (x, w) = unsafe {
+            (
+                *a.data.get_unchecked(ai),
+                _mm512_maskz_loadu_ps(lanes, b.data.as_ptr().add(bi)),
+            )
+        };
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(x), w, acc);
+        ai += a.col_stride;
+        bi += b.row_stride;
+    }
+    let mut out = [0.0f32; 16];
+    // SAFETY: `out` holds sixteen values.
+    unsafe { _mm512_storeu_ps(out.as_mut_ptr(), acc) };
+    out
+}
+
 /// [`exp8`] over `values`, eight at a time (the last few padded); values outside its
 /// range go through `math::exp`.
 ///
@@ -138,7 +198,7 @@ pub unsafe fn exp_in_place(values: &mut [f32]) {
 
 /// `out[lane] = math::exp(x[lane])` for each `lane` set in `outside` (and in `out`).
 #[cfg(not(feature = "micromath"))]
-fn exp_outside(x: &[f32; 8], mut outside: u32, out: &mut [f32]) {
+fn exp_outside(x: &[f32], mut outside: u32, out: &mut [f32]) {
     while outside != 0 {
         let lane = outside.trailing_zeros() as usize;
         if let Some(o) = out.get_mut(lane) {
@@ -146,6 +206,86 @@ fn exp_outside(x: &[f32; 8], mut outside: u32, out: &mut [f32]) {
         }
         outside &= outside - 1;
     }
+}
+
+/// libm's `expf` constants, by their bits.
+#[cfg(not(feature = "micromath"))]
+const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+#[cfg(not(feature = "micromath"))]
+const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
+#[cfg(not(feature = "micromath"))]
+const INV_LN2: f32 = f32::from_bits(0x3fb8_aa3b);
+#[cfg(not(feature = "micromath"))]
+const P1: f32 = f32::from_bits(0x3e2a_aa8f);
+#[cfg(not(feature = "micromath"))]
+const P2: f32 = f32::from_bits(0xbb35_5215);
+
+/// [`exp16`] over `values`, sixteen at a time (the last few masked); values outside its
+/// range go through `math::exp`.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(not(feature = "micromath"))]
+#[target_feature(enable = "avx512f")]
+pub unsafe fn exp_in_place16(values: &mut [f32]) {
+    for chunk in values.chunks_mut(16) {
+        let lanes = ((1u32 << chunk.len()) - 1) as __mmask16;
+        let mut x16 = [0.0f32; 16];
+        // SAFETY: the masked load and store touch the chunk's `lanes` only; `x16` holds
+        // sixteen values; the CPU has AVX-512F (the contract).
+        let outside = unsafe {
+            let x = _mm512_maskz_loadu_ps(lanes, chunk.as_ptr());
+            let (y, outside) = exp16(x);
+            _mm512_mask_storeu_ps(chunk.as_mut_ptr(), lanes, y);
+            _mm512_storeu_ps(x16.as_mut_ptr(), x);
+            outside
+        };
+        exp_outside(&x16, outside, chunk);
+    }
+}
+
+/// [`exp8`] sixteen lanes wide: the same operations in the same order, its vector masks
+/// AVX-512 mask registers.
+#[cfg(not(feature = "micromath"))]
+#[target_feature(enable = "avx512f")]
+fn exp16(x: __m512) -> (__m512, u32) {
+    let int = _mm512_set1_epi32;
+    let float = _mm512_set1_ps;
+    let bits = _mm512_castps_si512(x);
+    let hx = _mm512_and_si512(bits, int(0x7fff_ffff));
+    let negative = _mm512_cmplt_epi32_mask(bits, _mm512_setzero_si512());
+    let nan = _mm512_cmpgt_epi32_mask(hx, int(0x7f80_0000));
+    // libm returns +0 for -inf ≤ x ≤ -103.97 (0x42cff1b5).
+    let zero = !nan & negative & _mm512_cmpgt_epi32_mask(hx, int(0x42cf_f1b4));
+    // NaN and x ≥ 87.33: libm's overflow branches, left to it.
+    let special = _mm512_cmpgt_epi32_mask(hx, int(0x42ae_ac4f));
+    let outside = special & (nan | !negative);
+    // k: 0 for |x| ≤ ln2/2, ±1 up to 1.5·ln2, else trunc(x/ln2 ± 1/2).
+    let half = _mm512_mask_blend_ps(negative, float(0.5), float(-0.5));
+    let k_far = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(float(INV_LN2), x), half));
+    let k_near = _mm512_mask_blend_epi32(negative, int(1), int(-1));
+    let beyond_half = _mm512_cmpgt_epi32_mask(hx, int(0x3eb1_7218));
+    let beyond_1_5 = _mm512_cmpgt_epi32_mask(hx, int(0x3f85_1592));
+    let k = _mm512_maskz_mov_epi32(beyond_half, _mm512_mask_blend_epi32(beyond_1_5, k_near, k_far));
+    let kf = _mm512_cvtepi32_ps(k);
+    let hi = _mm512_sub_ps(x, _mm512_mul_ps(kf, float(LN2_HI)));
+    let lo = _mm512_mul_ps(kf, float(LN2_LO));
+    let r = _mm512_sub_ps(hi, lo);
+    let rr = _mm512_mul_ps(r, r);
+    let poly = _mm512_add_ps(float(P1), _mm512_mul_ps(rr, float(P2)));
+    let c = _mm512_sub_ps(r, _mm512_mul_ps(rr, poly));
+    let ratio = _mm512_div_ps(_mm512_mul_ps(r, c), _mm512_sub_ps(float(2.0), c));
+    let y = _mm512_add_ps(float(1.0), _mm512_add_ps(_mm512_sub_ps(ratio, lo), hi));
+    // scalbnf(y, k), as in exp8.
+    let below = _mm512_cmplt_epi32_mask(k, int(-126));
+    let pre = _mm512_mask_blend_ps(below, float(1.0), float(f32::from_bits(0x0c80_0000)));
+    let k = _mm512_mask_add_epi32(k, below, k, int(102));
+    let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(k, int(127))));
+    let scaled = _mm512_mul_ps(_mm512_mul_ps(y, pre), scale);
+    // |x| ≤ 2^-14 (0x39000000): libm returns 1 + x.
+    let tiny = _mm512_cmplt_epi32_mask(hx, int(0x3900_0001));
+    let y = _mm512_mask_blend_ps(tiny, scaled, _mm512_add_ps(float(1.0), x));
+    (_mm512_maskz_mov_ps(!zero, y), u32::from(outside))
 }
 
 /// Eight `libm::expf` at once, bit for bit: the same FreeBSD algorithm (reduction by
@@ -157,12 +297,6 @@ fn exp_outside(x: &[f32; 8], mut outside: u32, out: &mut [f32]) {
 #[cfg(not(feature = "micromath"))]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn exp8(x: __m256) -> (__m256, u32) {
-    // libm's constants, by their bits.
-    const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
-    const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
-    const INV_LN2: f32 = f32::from_bits(0x3fb8_aa3b);
-    const P1: f32 = f32::from_bits(0x3e2a_aa8f);
-    const P2: f32 = f32::from_bits(0xbb35_5215);
     let bits = _mm256_castps_si256(x);
     let hx = _mm256_and_si256(bits, _mm256_set1_epi32(0x7fff_ffff));
     // |x| ≥ 87.33 (0x42aeac50) or NaN: libm's special cases.
@@ -223,4 +357,112 @@ unsafe fn exp8(x: __m256) -> (__m256, u32) {
         _mm256_castsi256_ps(tiny),
     );
     (_mm256_andnot_ps(_mm256_castsi256_ps(zero), y), outside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{math, Rng};
+
+    /// Output `(i, j)` as the portable kernel defines it: fused multiply-adds over
+    /// ascending `p`, from zero.
+    fn reference(a: &Mat<'_>, b: &Mat<'_>, i: usize, j: usize, k: usize) -> f32 {
+        (0..k).fold(0.0, |acc, p| {
+            math::mul_add(
+                a.data[i * a.row_stride + p * a.col_stride],
+                b.data[p * b.row_stride + j * b.col_stride],
+                acc,
+            )
+        })
+    }
+
+    #[test]
+    fn wide_blocks_give_the_portable_bits_for_every_width_and_layout() {
+        let mut rng = Rng::new(3);
+        let (m, k, n) = (3, 41, 16);
+        // Subnormals among the values: the result must keep them as IEEE 754 does.
+        let mut value = |()| match rng.next_f32() {
+            u if u < 0.1 => f32::MIN_POSITIVE * (u - 0.05),
+            u => u * 4.0 - 2.0,
+        };
+        let (mut a, mut b) = ([0.0f32; 3 * 41], [0.0f32; 41 * 16]);
+        a.iter_mut().chain(b.iter_mut()).for_each(|x| *x = value(()));
+        let bv = Mat::row_major(&b, n);
+        for av in [Mat::row_major(&a, k), Mat::transposed(&a, m)] {
+            for (i, width) in (0..m).flat_map(|i| (1..=16).map(move |w| (i, w))) {
+                let row = i * av.row_stride;
+                let check = |got: &[f32]| {
+                    for (j, x) in got.iter().enumerate() {
+                        let want = if j < width {
+                            reference(&av, &bv, i, j, k)
+                        } else {
+                            0.0
+                        };
+                        assert_eq!(x.to_bits(), want.to_bits(), "row {i}, width {width}, column {j}");
+                    }
+                };
+                if has_avx2_fma() && width <= 8 {
+                    // SAFETY: the CPU has AVX2 and FMA; row `i` and columns `0..width` exist.
+                    check(&unsafe { fma_block(&av, &bv, row, 0, k, width) });
+                }
+                if has_avx512f() {
+                    // SAFETY: the CPU has AVX-512F; row `i` and columns `0..width` exist.
+                    check(&unsafe { fma_block16(&av, &bv, row, 0, k, width) });
+                }
+            }
+        }
+    }
+
+    #[cfg(not(feature = "micromath"))]
+    #[test]
+    fn both_vector_exponentials_give_libms_bits() {
+        // Every 61st bit pattern of both signs up to |x| = 120 (all of libm's branches),
+        // the special values, in groups of 4,093 (every tail length turns up).
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            88.72,
+            -103.97,
+            0.0,
+            -0.0,
+        ];
+        let limit = 120f32.to_bits();
+        let mut values = [0.0f32; 4093];
+        let mut bits = 0u32;
+        while bits <= limit {
+            for (i, v) in values.iter_mut().enumerate() {
+                let b = bits.saturating_add(61 * (i as u32 / 2)).min(limit);
+                *v = specials
+                    .get(i % 601)
+                    .copied()
+                    .unwrap_or(f32::from_bits(b | (i as u32 & 1) << 31));
+            }
+            bits = bits.saturating_add(61 * 4093 / 2);
+            for len in [values.len(), (bits as usize) % 40] {
+                let mut avx2 = values;
+                let mut avx512 = values;
+                if has_avx2_fma() {
+                    // SAFETY: the CPU has AVX2 and FMA.
+                    unsafe { exp_in_place(&mut avx2[..len]) };
+                }
+                if has_avx512f() {
+                    // SAFETY: the CPU has AVX-512F.
+                    unsafe { exp_in_place16(&mut avx512[..len]) };
+                }
+                for (i, x) in values[..len].iter().enumerate() {
+                    let want = math::exp(*x);
+                    for (path, y, run) in [
+                        ("AVX2", avx2[i], has_avx2_fma()),
+                        ("AVX-512", avx512[i], has_avx512f()),
+                    ] {
+                        assert!(
+                            !run || y.to_bits() == want.to_bits() || (y.is_nan() && want.is_nan()),
+                            "{path}: exp({x:e}) = {y:e}, libm gives {want:e}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
