@@ -172,15 +172,20 @@ impl Chunk {
         let n = indices.len();
         let width = data.width();
         use rayon::prelude::*;
-        let rows = GATHER_ROWS;
-        self.inputs[..n * width]
-            .par_chunks_mut(rows * width)
-            .zip(self.labels[..n].par_chunks_mut(rows))
-            .zip(indices.par_chunks(rows))
-            .for_each(|((x, y), part)| {
-                let _flush = FlushDenormals::new();
-                data.gather(part, x, y);
-            });
+        if self.kernel.parallel {
+            // The batch's only chunk: the threads share the gathering too.
+            let rows = GATHER_ROWS;
+            self.inputs[..n * width]
+                .par_chunks_mut(rows * width)
+                .zip(self.labels[..n].par_chunks_mut(rows))
+                .zip(indices.par_chunks(rows))
+                .for_each(|((x, y), part)| {
+                    let _flush = FlushDenormals::new();
+                    data.gather(part, x, y);
+                });
+        } else {
+            data.gather(indices, &mut self.inputs[..n * width], &mut self.labels[..n]);
+        }
         let targets = Targets::Classes(&self.labels[..n]);
         let scratch_len = trainer.scratch_len(n);
         trainer.gradients(
