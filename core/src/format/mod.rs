@@ -58,6 +58,7 @@ pub use error::{
 };
 pub use training::TrainingState;
 pub use wire::{CRC_LEN, HEADER_LEN, MAGIC, MAX_INPUT_DIMS, MIN_FILE_LEN};
+pub(crate) use writer::{Sink, Writer};
 
 /// The format version this code writes and the newest it reads. Version 2 added the
 /// layer records after `Flatten` (BatchNormalization, ..., ActivityRegularization);

@@ -1,18 +1,35 @@
 //! The header and the metadata written in postcard's encoding by hand: the bytes serde's
 //! derived serializers give for the wire records (tests compare the two), from one small
 //! writer that either measures or writes, so a device re-encoding its model (Pull) links
-//! neither serde's per-variant code nor a second copy of it for measuring.
+//! neither serde's per-variant code nor a second copy of it for measuring. The protocol's
+//! replies are written with it too ([`crate::protocol::encode_response`]), into a [`Sink`].
 
 use super::wire::{
     ActivationTag, Header, InputShape, Int8Record, LayerRecord, OptimizerRecord, TrainingRecord,
 };
 use crate::optimizer::{AdamSettings, Algorithm, Clipping, Schedule};
 use crate::quant::{Int8Activation, Int8Layer, QuantParams};
-use crate::{Inbound, Network, Source};
+use crate::{Inbound, Network, Optimizer, Source};
 
-/// Writes postcard's encoding into a buffer, or only counts its bytes.
-pub(super) struct Writer<'b> {
-    buf: Option<&'b mut [u8]>,
+/// Where a [`Writer`] puts bytes other than into a slice (a frame being built).
+pub(crate) trait Sink {
+    /// Takes the next byte; `false` when it does not fit.
+    fn put(&mut self, b: u8) -> bool;
+}
+
+/// Where a [`Writer`]'s bytes go.
+enum Out<'b> {
+    /// Nowhere: they are only counted.
+    Count,
+    /// Into a slice, from its start.
+    Slice(&'b mut [u8]),
+    /// Into a sink.
+    Sink(&'b mut dyn Sink),
+}
+
+/// Writes postcard's encoding into a buffer or a sink, or only counts its bytes.
+pub(crate) struct Writer<'b> {
+    out: Out<'b>,
     len: usize,
     overflow: bool,
 }
@@ -21,7 +38,7 @@ impl<'b> Writer<'b> {
     /// A writer that only counts.
     pub fn measure() -> Self {
         Writer {
-            buf: None,
+            out: Out::Count,
             len: 0,
             overflow: false,
         }
@@ -30,7 +47,16 @@ impl<'b> Writer<'b> {
     /// A writer into the start of `buf`.
     pub fn into(buf: &'b mut [u8]) -> Self {
         Writer {
-            buf: Some(buf),
+            out: Out::Slice(buf),
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    /// A writer into `sink`.
+    pub fn to_sink(sink: &'b mut dyn Sink) -> Self {
+        Writer {
+            out: Out::Sink(sink),
             len: 0,
             overflow: false,
         }
@@ -45,17 +71,19 @@ impl<'b> Writer<'b> {
     // A call per byte: the writes below stay a few instructions each.
     #[inline(never)]
     pub fn byte(&mut self, b: u8) {
-        if let Some(buf) = self.buf.as_deref_mut() {
-            match buf.get_mut(self.len) {
-                Some(slot) => *slot = b,
-                None => self.overflow = true,
-            }
+        // Nothing more goes out once a byte did not fit (a sink may not take more).
+        if !self.overflow {
+            self.overflow = !match &mut self.out {
+                Out::Count => true,
+                Out::Slice(buf) => buf.get_mut(self.len).map(|slot| *slot = b).is_some(),
+                Out::Sink(sink) => sink.put(b),
+            };
         }
         self.len += 1;
     }
 
     /// Bytes as they are.
-    fn bytes(&mut self, bytes: &[u8]) {
+    pub fn bytes(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.byte(b);
         }
@@ -64,7 +92,7 @@ impl<'b> Writer<'b> {
     /// An unsigned integer (`u16`, `u32`, `u64`, `usize`, an enum's variant index) as a
     /// varint: 7 bits a byte, least significant first, the high bit on all but the last.
     #[inline(never)]
-    fn varint(&mut self, mut value: u64) {
+    pub fn varint(&mut self, mut value: u64) {
         while value >= 0x80 {
             self.byte(value as u8 | 0x80);
             value >>= 7;
@@ -73,7 +101,7 @@ impl<'b> Writer<'b> {
     }
 
     /// An `f32` (four bytes, little-endian).
-    fn f32(&mut self, x: f32) {
+    pub fn f32(&mut self, x: f32) {
         self.bytes(&x.to_le_bytes());
     }
 
@@ -89,12 +117,12 @@ impl<'b> Writer<'b> {
     }
 
     /// A sequence's length.
-    fn len(&mut self, n: usize) {
+    pub fn seq_len(&mut self, n: usize) {
         self.varint(n as u64);
     }
 
     /// The fixed header (fixed-width little-endian fields).
-    pub fn header(&mut self, h: &Header) {
+    pub(super) fn header(&mut self, h: &Header) {
         self.bytes(&h.magic);
         self.bytes(&h.version.to_le_bytes());
         self.bytes(&h.min_reader.to_le_bytes());
@@ -104,18 +132,18 @@ impl<'b> Writer<'b> {
 
     /// The metadata of `net`: the [`Meta`](super::wire::Meta) record (input shape, layers,
     /// parameter count, training record), then a graph's wiring.
-    pub fn metadata(
+    pub(super) fn metadata(
         &mut self,
         shape: &InputShape,
         net: &Network<'_>,
         params: u32,
         training: Option<&TrainingRecord>,
     ) {
-        self.len(shape.len());
+        self.seq_len(shape.len());
         for &d in shape {
             self.varint(d.into());
         }
-        self.len(net.layers().len());
+        self.seq_len(net.layers().len());
         for layer in net.layers() {
             self.layer(&LayerRecord::from(layer));
         }
@@ -128,7 +156,7 @@ impl<'b> Writer<'b> {
             }
         }
         if net.is_graph() {
-            self.len(net.layers().len());
+            self.seq_len(net.layers().len());
             for i in 0..net.layers().len() {
                 self.inbound(net.inbound(i));
             }
@@ -138,7 +166,7 @@ impl<'b> Writer<'b> {
     /// One layer's inputs in the wiring record: `0` for the network input, `j + 1` for
     /// layer `j`.
     fn inbound(&mut self, inbound: Inbound) {
-        self.len(inbound.sources().len());
+        self.seq_len(inbound.sources().len());
         for s in inbound.sources() {
             self.byte(match *s {
                 Source::Input => 0,
@@ -148,7 +176,7 @@ impl<'b> Writer<'b> {
     }
 
     /// A [`LayerRecord`]: its tag (the variant's discriminant), then its fields in order.
-    pub fn layer(&mut self, record: &LayerRecord) {
+    pub(super) fn layer(&mut self, record: &LayerRecord) {
         self.varint(record.tag().into());
         match *record {
             LayerRecord::Dense {
@@ -230,7 +258,7 @@ impl<'b> Writer<'b> {
     }
 
     /// A [`TrainingRecord`].
-    pub fn training(&mut self, t: &TrainingRecord) {
+    pub(super) fn training(&mut self, t: &TrainingRecord) {
         match &t.optimizer {
             OptimizerRecord::Sgd {
                 learning_rate,
@@ -261,6 +289,14 @@ impl<'b> Writer<'b> {
         self.varint(t.iterations);
         self.varint(t.trainable_layers.into());
         self.varint(t.state_len.into());
+    }
+
+    /// An [`Optimizer`] in its serde form.
+    pub fn optimizer(&mut self, o: &Optimizer) {
+        self.algorithm(&o.algorithm);
+        self.schedule(&o.learning_rate);
+        self.f32(o.weight_decay);
+        self.clipping(o.clipping);
     }
 
     /// An [`Algorithm`] in its serde form (variants in declaration order).
@@ -352,7 +388,7 @@ impl<'b> Writer<'b> {
             Schedule::PiecewiseConstantDecay { boundaries, values } => {
                 self.byte(2);
                 for list in [&boundaries[..], &values[..]] {
-                    self.len(list.len());
+                    self.seq_len(list.len());
                     for &x in list {
                         self.f32(x);
                     }
@@ -404,10 +440,10 @@ impl<'b> Writer<'b> {
     }
 
     /// The int8 record, `Some` (an int8 file's, after the metadata).
-    pub fn int8(&mut self, record: &Int8Record<&[Int8Layer]>) {
+    pub(super) fn int8(&mut self, record: &Int8Record<&[Int8Layer]>) {
         self.byte(1);
         self.quant(record.input);
-        self.len(record.layers.len());
+        self.seq_len(record.layers.len());
         for layer in record.layers {
             self.varint(layer.units.into());
             self.byte(layer.use_bias.into());

@@ -1,7 +1,7 @@
 //! Frames: a postcard message and its id, a CRC-32, COBS, and a closing zero byte.
 
 use super::{MAX_FRAME, MAX_PAYLOAD};
-use crate::format::Crc32;
+use crate::format::{Crc32, Sink};
 use core::fmt;
 use postcard::ser_flavors::{Cobs, Flavor, Slice};
 use serde::{Deserialize, Serialize};
@@ -61,11 +61,37 @@ impl fmt::Display for FrameError {
 impl core::error::Error for FrameError {}
 
 /// A postcard flavor that CRCs the bytes it is given and hands them to COBS; on finishing
-/// it appends the CRC (little-endian) and COBS's closing zero.
-struct CrcCobs<'a> {
+/// it appends the CRC (little-endian) and COBS's closing zero. Also the [`Sink`] the
+/// hand-written replies go to ([`super::encode_response`]).
+pub(super) struct CrcCobs<'a> {
     crc: Crc32,
     len: usize,
     cobs: Cobs<Slice<'a>>,
+}
+
+/// The error of a message that does not fit a frame.
+const OVERSIZED: FrameError = FrameError::Oversized {
+    limit: MAX_PAYLOAD as u32,
+};
+
+impl<'a> CrcCobs<'a> {
+    /// A frame to be built in `out` (at most [`MAX_FRAME`] bytes of it).
+    pub(super) fn new(out: &'a mut [u8]) -> Result<Self, FrameError> {
+        let limit = out.len().min(MAX_FRAME);
+        Ok(CrcCobs {
+            crc: Crc32::new(),
+            len: 0,
+            cobs: Cobs::try_new(Slice::new(&mut out[..limit])).map_err(|_| OVERSIZED)?,
+        })
+    }
+
+    /// Appends the CRC and the closing zero and returns the frame's length.
+    pub(super) fn close(self) -> Result<usize, FrameError> {
+        if self.len + 4 > MAX_PAYLOAD {
+            return Err(OVERSIZED);
+        }
+        Ok(self.finalize().map_err(|_| OVERSIZED)?.len())
+    }
 }
 
 impl<'a> Flavor for CrcCobs<'a> {
@@ -85,25 +111,20 @@ impl<'a> Flavor for CrcCobs<'a> {
     }
 }
 
+impl Sink for CrcCobs<'_> {
+    fn put(&mut self, b: u8) -> bool {
+        self.try_push(b).is_ok()
+    }
+}
+
 /// Writes `message` with `id` as one frame into `out` and returns the frame's length
 /// (the closing zero included). `out` should hold [`MAX_FRAME`] bytes.
 pub fn encode_frame<T: Serialize>(id: u16, message: &T, out: &mut [u8]) -> Result<usize, FrameError> {
-    let limit = out.len().min(MAX_FRAME);
-    let oversized = FrameError::Oversized {
-        limit: MAX_PAYLOAD as u32,
+    let mut serializer = postcard::Serializer {
+        output: CrcCobs::new(out)?,
     };
-    let flavor = CrcCobs {
-        crc: Crc32::new(),
-        len: 0,
-        cobs: Cobs::try_new(Slice::new(&mut out[..limit])).map_err(|_| oversized)?,
-    };
-    let mut serializer = postcard::Serializer { output: flavor };
-    (id, message).serialize(&mut serializer).map_err(|_| oversized)?;
-    if serializer.output.len + 4 > MAX_PAYLOAD {
-        return Err(oversized);
-    }
-    let frame = serializer.output.finalize().map_err(|_| oversized)?;
-    Ok(frame.len())
+    (id, message).serialize(&mut serializer).map_err(|_| OVERSIZED)?;
+    serializer.output.close()
 }
 
 /// A frame whose COBS, CRC and id checked out; its message is decoded on demand.

@@ -31,6 +31,7 @@ mod fault;
 mod frame;
 mod message;
 mod pixels;
+mod reply;
 
 pub use fault::{Capacity, Fault, ModelFault, TrainingRequest};
 pub use frame::{decode_frame, encode_frame, open_frame, FrameError, OpenFrame};
@@ -39,6 +40,7 @@ pub use message::{
     Response, Samples, Tally, TrainingSummary, TunedSummary,
 };
 pub use pixels::{decode_values, encode_values, max_encoded_len, PixelEncoding, SampleError};
+pub use reply::encode_response;
 
 /// The protocol version both sides must speak (reported in [`DeviceInfo`]). Version 4:
 /// a model's [`TrainingSummary`] names its optimizer (any of core's), Train steps it, and

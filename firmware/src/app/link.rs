@@ -1,8 +1,7 @@
 //! The serial link: receiving frames (with a timeout for frames cut off) and sending them.
 
 use embedded_io::{Read, ReadReady, Write};
-use microdense_core::protocol::{encode_frame, Fault, FrameError};
-use serde::Serialize;
+use microdense_core::protocol::{encode_response, Fault, FrameError, Response};
 
 use super::buffers::RX_FRAME;
 use crate::clock::Clock;
@@ -91,15 +90,15 @@ pub enum SendError<E> {
     Io(E),
 }
 
-/// Sends `message` with `id` as one frame, built in `buf` (a message too long for it is
+/// Sends `response` with `id` as one frame, built in `buf` (a response too long for it is
 /// [`SendError::Frame`]).
-pub fn send<S: Write, T: Serialize>(
+pub fn send<S: Write>(
     serial: &mut S,
     buf: &mut [u8],
     id: u16,
-    message: &T,
+    response: &Response<'_>,
 ) -> Result<(), SendError<S::Error>> {
-    let len = encode_frame(id, message, buf).map_err(SendError::Frame)?;
+    let len = encode_response(id, response, buf).map_err(SendError::Frame)?;
     serial.write_all(&buf[..len]).map_err(SendError::Io)?;
     serial.flush().map_err(SendError::Io)
 }
