@@ -4,8 +4,8 @@
 use super::crc32::{crc32, Crc32};
 use super::reader::Reader;
 use super::wire::{
-    self as wire, shape_width, Header, InputShape, LayerRecord, Layout, CRC_LEN, HEADER_LEN, INT8_MIN_READER,
-    MAGIC, MIN_FILE_LEN,
+    self as wire, shape_width, Header, InputShape, Layout, CRC_LEN, HEADER_LEN, INT8_MIN_READER, MAGIC,
+    MIN_FILE_LEN,
 };
 use super::{
     FormatError, Inconsistency, Malformation, ModelRef, Quantity, StoredCount, TrainingState, VERSION,
@@ -307,7 +307,7 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
         what: describe(&e),
     })?;
     // A graph's wiring follows (its merge records need a version-4 reader, which this is).
-    let graph = meta.layers.iter().any(|l| matches!(l, LayerRecord::Merge(_)));
+    let graph = meta.layers.iter().any(|l| matches!(l, Layer::Merge(_)));
     let wiring = if graph {
         let at = meta_end - reader.rest().len();
         let record = reader.wiring().map_err(|e| FormatError::Malformed {
@@ -353,15 +353,7 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
     }
     let mut ignored = rest.len();
 
-    let mut layers = heapless::Vec::<Layer, MAX_LAYERS>::new();
-    for record in &meta.layers {
-        // Same capacity as `meta.layers`, so this cannot fail.
-        layers.push(Layer::from(*record)).map_err(|_| {
-            Inconsistency::Layers(crate::Error::LayerCount {
-                count: MAX_LAYERS + 1,
-            })
-        })?;
-    }
+    let layers = meta.layers;
     let input = shape_width(&meta.input_shape)?;
     let int8_data_len = match &int8 {
         Some(record) => Some(

@@ -10,12 +10,11 @@
 //! pins), and so are the int8 record's.
 
 use super::wire::{
-    ActivationTag, InputShape, Int8Record, LayerRecord, LossTag, Meta, OptimizerRecord, TrainingRecord,
-    WiringRecord,
+    ActivationTag, InputShape, Int8Record, LossTag, Meta, OptimizerRecord, TrainingRecord, WiringRecord,
 };
 use crate::optimizer::{AdamSettings, Algorithm, Clipping, Schedule};
 use crate::quant::{Int8Activation, Int8Layer, QuantParams, MAX_INT8_LAYERS};
-use crate::{Activation, Merge, MAX_LAYERS};
+use crate::{Activation, Layer, Merge, Regularizer, MAX_LAYERS};
 use postcard::Error;
 
 /// A cursor over postcard-encoded bytes.
@@ -121,7 +120,7 @@ impl<'a> Reader<'a> {
 
     /// The [`Meta`] record: the input shape, the layers, the parameter count (`u32`), and
     /// the optional training record (through serde).
-    pub fn meta(&mut self) -> Result<Meta<heapless::Vec<LayerRecord, MAX_LAYERS>>, Error> {
+    pub fn meta(&mut self) -> Result<Meta<heapless::Vec<Layer, MAX_LAYERS>>, Error> {
         let input_shape = self.input_shape()?;
         let layers = self.layers()?;
         let params = self.u32()?;
@@ -302,8 +301,8 @@ impl<'a> Reader<'a> {
         self.seq(Self::u32)
     }
 
-    /// The layer records: a sequence of [`LayerRecord`].
-    fn layers(&mut self) -> Result<heapless::Vec<LayerRecord, MAX_LAYERS>, Error> {
+    /// The layer records: a sequence of [`LayerRecord`](super::wire::LayerRecord), read as [`Layer`]s.
+    fn layers(&mut self) -> Result<heapless::Vec<Layer, MAX_LAYERS>, Error> {
         self.seq(Self::layer)
     }
 
@@ -312,65 +311,69 @@ impl<'a> Reader<'a> {
         self.seq(|r| r.seq(Self::byte))
     }
 
-    /// An activation's tag.
-    fn activation(&mut self) -> Result<ActivationTag, Error> {
-        self.variant(&ActivationTag::ALL)
+    /// An activation, by its tag.
+    fn activation(&mut self) -> Result<Activation, Error> {
+        self.variant(&ActivationTag::ALL).map(Activation::from)
     }
 
-    /// One [`LayerRecord`]: its tag (the variant's discriminant), then its fields in order.
-    fn layer(&mut self) -> Result<LayerRecord, Error> {
+    /// One [`LayerRecord`](super::wire::LayerRecord), read straight into the [`Layer`] it stands for: its tag (the
+    /// variant's discriminant), then its fields in order.
+    fn layer(&mut self) -> Result<Layer, Error> {
         Ok(match self.u32()? {
-            0 => LayerRecord::Dense {
+            0 => Layer::Dense {
                 units: self.u32()?,
                 activation: self.activation()?,
                 use_bias: self.bool()?,
+                activity_regularizer: None,
             },
-            1 => LayerRecord::Activation(self.activation()?),
-            2 => LayerRecord::Dropout { rate: self.f32()? },
-            3 => LayerRecord::Flatten,
-            4 => LayerRecord::BatchNormalization {
+            1 => Layer::Activation(self.activation()?),
+            2 => Layer::Dropout { rate: self.f32()? },
+            3 => Layer::Flatten,
+            4 => Layer::BatchNormalization {
                 momentum: self.f32()?,
                 epsilon: self.f32()?,
                 center: self.bool()?,
                 scale: self.bool()?,
             },
-            5 => LayerRecord::LayerNormalization {
+            5 => Layer::LayerNormalization {
                 epsilon: self.f32()?,
                 center: self.bool()?,
                 scale: self.bool()?,
             },
-            6 => LayerRecord::Rescaling {
+            6 => Layer::Rescaling {
                 scale: self.f32()?,
                 offset: self.f32()?,
             },
-            7 => LayerRecord::Normalization { invert: self.bool()? },
-            8 => LayerRecord::Relu {
+            7 => Layer::Normalization { invert: self.bool()? },
+            8 => Layer::Relu {
                 max_value: self.option_f32()?,
                 negative_slope: self.f32()?,
                 threshold: self.f32()?,
             },
-            9 => LayerRecord::LeakyRelu {
+            9 => Layer::LeakyRelu {
                 negative_slope: self.f32()?,
             },
-            10 => LayerRecord::Prelu,
-            11 => LayerRecord::Elu { alpha: self.f32()? },
-            12 => LayerRecord::Softmax,
-            13 => LayerRecord::Identity,
-            14 => LayerRecord::GaussianNoise { stddev: self.f32()? },
-            15 => LayerRecord::GaussianDropout { rate: self.f32()? },
-            16 => LayerRecord::AlphaDropout { rate: self.f32()? },
-            17 => LayerRecord::Reshape,
-            18 => LayerRecord::ActivityRegularization {
+            10 => Layer::Prelu,
+            11 => Layer::Elu { alpha: self.f32()? },
+            12 => Layer::Softmax,
+            13 => Layer::Identity,
+            14 => Layer::GaussianNoise { stddev: self.f32()? },
+            15 => Layer::GaussianDropout { rate: self.f32()? },
+            16 => Layer::AlphaDropout { rate: self.f32()? },
+            17 => Layer::Reshape,
+            18 => Layer::ActivityRegularization {
                 l1: self.f32()?,
                 l2: self.f32()?,
             },
-            19 => LayerRecord::Merge(self.variant(&Merge::ALL)?),
-            20 => LayerRecord::RegularizedDense {
+            19 => Layer::Merge(self.variant(&Merge::ALL)?),
+            20 => Layer::Dense {
                 units: self.u32()?,
                 activation: self.activation()?,
                 use_bias: self.bool()?,
-                l1: self.f32()?,
-                l2: self.f32()?,
+                activity_regularizer: Some(Regularizer {
+                    l1: self.f32()?,
+                    l2: self.f32()?,
+                }),
             },
             _ => return Err(Error::SerdeDeCustom),
         })
@@ -379,9 +382,9 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::wire::LayerRecord;
     use super::super::writer::Writer;
     use super::*;
-    use crate::Layer;
 
     /// Every record postcard's derived serializer writes reads back as itself, with
     /// nothing left over.
@@ -445,17 +448,17 @@ mod tests {
         for record in records {
             let bytes = postcard::to_slice(&record, &mut buf).unwrap();
             let mut reader = Reader::new(bytes);
-            assert_eq!(reader.layer(), Ok(record), "{record:?}");
+            assert_eq!(reader.layer(), Ok(Layer::from(record)), "{record:?}");
             assert!(reader.rest().is_empty(), "{record:?}");
         }
         for merge in Merge::ALL {
             let bytes = postcard::to_slice(&LayerRecord::Merge(merge), &mut buf).unwrap();
-            assert_eq!(Reader::new(bytes).layer(), Ok(LayerRecord::Merge(merge)));
+            assert_eq!(Reader::new(bytes).layer(), Ok(Layer::Merge(merge)));
         }
         for a in Activation::ALL {
             let record = LayerRecord::from(&Layer::Activation(a));
             let bytes = postcard::to_slice(&record, &mut buf).unwrap();
-            assert_eq!(Reader::new(bytes).layer(), Ok(record));
+            assert_eq!(Reader::new(bytes).layer(), Ok(Layer::Activation(a)));
         }
     }
 
@@ -482,10 +485,11 @@ mod tests {
         );
         assert_eq!(
             Reader::new(&[0, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0, 0]).layer(),
-            Ok(LayerRecord::Dense {
+            Ok(Layer::Dense {
                 units: u32::MAX,
-                activation: ActivationTag::Linear,
-                use_bias: false
+                activation: Activation::Linear,
+                use_bias: false,
+                activity_regularizer: None,
             })
         );
         let mut shape = [1u8; 10];
@@ -628,7 +632,9 @@ mod tests {
             let input = &bytes[..len];
             let mut reader = Reader::new(input);
             // Compared re-encoded: a NaN field equals itself bit for bit.
-            let ours = reader.layer().map(|r| (encoded(&r), reader.rest().len()));
+            let ours = reader
+                .layer()
+                .map(|l| (encoded(&LayerRecord::from(&l)), reader.rest().len()));
             let theirs =
                 postcard::take_from_bytes::<LayerRecord>(input).map(|(r, rest)| (encoded(&r), rest.len()));
             assert_eq!(ours, theirs, "{input:?}");

@@ -649,6 +649,9 @@ impl From<&Layer> for LayerRecord {
     }
 }
 
+/// What a record stands for (the reader builds the [`Layer`] directly; the tests check the two
+/// agree).
+#[cfg(test)]
 impl From<LayerRecord> for Layer {
     fn from(record: LayerRecord) -> Self {
         match record {
