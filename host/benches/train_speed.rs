@@ -218,6 +218,11 @@ fn main() {
     let (model_name, features) = cpu();
     println!("CPU: {model_name}; {threads} threads available");
     println!("SIMD features: {features}");
+    println!(
+        "microdense's zero-skipping product: {} (MICRODENSE_SIMD may name a lower one of {})",
+        microdense::gemm::Simd::chosen().name(),
+        microdense::gemm::Simd::NAMES.join(", ")
+    );
     let (peak_1, peak_all) = gemm_peak(threads);
     println!(
         "measured SGEMM peak (matrixmultiply, 1024³, best of 5): {peak_1:.1} GFLOP/s on 1 thread, \
