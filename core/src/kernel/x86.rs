@@ -220,6 +220,26 @@ const P1: f32 = f32::from_bits(0x3e2a_aa8f);
 #[cfg(not(feature = "micromath"))]
 const P2: f32 = f32::from_bits(0xbb35_5215);
 
+/// libm's `expf` between reduction and scaling, for any vector width: with `kf` the
+/// lanes' `k` as floats, `r = (x - kf·ln2_hi) - kf·ln2_lo`, the rational approximation
+/// `c` and `1 + ((r·c / (2 - c) - lo) + hi)`, none fused, in libm's order. `$add`, `$sub`,
+/// `$mul`, `$div` and `$splat` are the width's intrinsics; it expands inside the
+/// function that has their target feature.
+#[cfg(not(feature = "micromath"))]
+macro_rules! reduced_exp {
+    ($x:expr, $kf:expr, $add:ident, $sub:ident, $mul:ident, $div:ident, $splat:ident) => {{
+        let kf = $kf;
+        let hi = $sub($x, $mul(kf, $splat(LN2_HI)));
+        let lo = $mul(kf, $splat(LN2_LO));
+        let r = $sub(hi, lo);
+        let rr = $mul(r, r);
+        let poly = $add($splat(P1), $mul(rr, $splat(P2)));
+        let c = $sub(r, $mul(rr, poly));
+        let ratio = $div($mul(r, c), $sub($splat(2.0), c));
+        $add($splat(1.0), $add($sub(ratio, lo), hi))
+    }};
+}
+
 /// [`exp16`] over `values`, sixteen at a time (the last few masked); values outside its
 /// range go through `math::exp`.
 ///
@@ -267,15 +287,15 @@ fn exp16(x: __m512) -> (__m512, u32) {
     let beyond_half = _mm512_cmpgt_epi32_mask(hx, int(0x3eb1_7218));
     let beyond_1_5 = _mm512_cmpgt_epi32_mask(hx, int(0x3f85_1592));
     let k = _mm512_maskz_mov_epi32(beyond_half, _mm512_mask_blend_epi32(beyond_1_5, k_near, k_far));
-    let kf = _mm512_cvtepi32_ps(k);
-    let hi = _mm512_sub_ps(x, _mm512_mul_ps(kf, float(LN2_HI)));
-    let lo = _mm512_mul_ps(kf, float(LN2_LO));
-    let r = _mm512_sub_ps(hi, lo);
-    let rr = _mm512_mul_ps(r, r);
-    let poly = _mm512_add_ps(float(P1), _mm512_mul_ps(rr, float(P2)));
-    let c = _mm512_sub_ps(r, _mm512_mul_ps(rr, poly));
-    let ratio = _mm512_div_ps(_mm512_mul_ps(r, c), _mm512_sub_ps(float(2.0), c));
-    let y = _mm512_add_ps(float(1.0), _mm512_add_ps(_mm512_sub_ps(ratio, lo), hi));
+    let y = reduced_exp!(
+        x,
+        _mm512_cvtepi32_ps(k),
+        _mm512_add_ps,
+        _mm512_sub_ps,
+        _mm512_mul_ps,
+        _mm512_div_ps,
+        float
+    );
     // scalbnf(y, k), as in exp8.
     let below = _mm512_cmplt_epi32_mask(k, int(-126));
     let pre = _mm512_mask_blend_ps(below, float(1.0), float(f32::from_bits(0x0c80_0000)));
@@ -323,15 +343,15 @@ unsafe fn exp8(x: __m256) -> (__m256, u32) {
     let beyond_half = _mm256_cmpgt_epi32(hx, _mm256_set1_epi32(0x3eb1_7218));
     let beyond_1_5 = _mm256_cmpgt_epi32(hx, _mm256_set1_epi32(0x3f85_1592));
     let k = _mm256_and_si256(beyond_half, _mm256_blendv_epi8(k_near, k_far, beyond_1_5));
-    let kf = _mm256_cvtepi32_ps(k);
-    let hi = _mm256_sub_ps(x, _mm256_mul_ps(kf, _mm256_set1_ps(LN2_HI)));
-    let lo = _mm256_mul_ps(kf, _mm256_set1_ps(LN2_LO));
-    let r = _mm256_sub_ps(hi, lo);
-    let rr = _mm256_mul_ps(r, r);
-    let poly = _mm256_add_ps(_mm256_set1_ps(P1), _mm256_mul_ps(rr, _mm256_set1_ps(P2)));
-    let c = _mm256_sub_ps(r, _mm256_mul_ps(rr, poly));
-    let ratio = _mm256_div_ps(_mm256_mul_ps(r, c), _mm256_sub_ps(_mm256_set1_ps(2.0), c));
-    let y = _mm256_add_ps(_mm256_set1_ps(1.0), _mm256_add_ps(_mm256_sub_ps(ratio, lo), hi));
+    let y = reduced_exp!(
+        x,
+        _mm256_cvtepi32_ps(k),
+        _mm256_add_ps,
+        _mm256_sub_ps,
+        _mm256_mul_ps,
+        _mm256_div_ps,
+        _mm256_set1_ps
+    );
     // scalbnf(y, k): for -126 ≤ k ≤ 127 one multiplication by 2^k; below, libm first
     // multiplies by 2^-102 (exactly), then by 2^(k + 102).
     let below = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(-126), k));

@@ -185,16 +185,29 @@ mod tests {
             .collect()
     }
 
+    /// The row-major transpose of the row-major `m × k` matrix `a`.
+    fn transpose(a: &[f32], m: usize, k: usize) -> Vec<f32> {
+        (0..k * m).map(|x| a[(x % m) * k + x / m]).collect()
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Each of `cases` with each instruction set this CPU has.
+    fn with_every_simd<T: Copy>(cases: impl IntoIterator<Item = T>) -> impl Iterator<Item = (T, Simd)> {
+        cases
+            .into_iter()
+            .flat_map(|c| Simd::available().map(move |s| (c, s)))
+    }
+
     #[test]
     fn host_kernel_agrees_with_the_portable_kernel() {
         let mut rng = Rng::new(9);
         for &(m, k, n) in &[(64, 784, 50), (50, 64, 20), (7, 13, 9), (1, 1, 1), (9, 37, 150)] {
-            for (zeros, simd) in [0.0, 0.8]
-                .into_iter()
-                .flat_map(|z| Simd::available().map(move |s| (z, s)))
-            {
+            for (zeros, simd) in with_every_simd([0.0, 0.8]) {
                 let a = matrix(&mut rng, m, k, zeros);
-                let at: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect(); // a's transpose, row-major
+                let at = transpose(&a, m, k);
                 let b = matrix(&mut rng, k, n, 0.0);
                 for view in [Mat::row_major(&a, k), Mat::transposed(&at, m)] {
                     let mut fast = vec![f32::NAN; m * n];
@@ -226,13 +239,9 @@ mod tests {
         let mut rng = Rng::new(5);
         let (m, k, n) = (64, 300, 200);
         assert!(m * k * n >= PARALLEL_WORK && k * n < PARALLEL_WORK);
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        for (zeros, simd) in [0.0, 0.8]
-            .into_iter()
-            .flat_map(|z| Simd::available().map(move |s| (z, s)))
-        {
+        for (zeros, simd) in with_every_simd([0.0, 0.8]) {
             let a = matrix(&mut rng, m, k, zeros);
-            let at: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect(); // a's transpose, row-major
+            let at = transpose(&a, m, k);
             let b = matrix(&mut rng, k, n, 0.0);
             let mut whole = vec![f32::NAN; m * n];
             let parallel = HostKernel { parallel: true, simd };
@@ -276,10 +285,7 @@ mod tests {
         let b = vec![0.5; k * n];
         let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
         // Dense (SGEMM) and mostly zeros (zero-skipping).
-        for (every, simd) in [1, 4]
-            .into_iter()
-            .flat_map(|e| Simd::available().map(move |s| (e, s)))
-        {
+        for (every, simd) in with_every_simd([1, 4]) {
             let a: Vec<f32> = (0..m * k)
                 .map(|i| if i % every == 0 { tiny } else { 0.0 })
                 .collect();
@@ -304,13 +310,12 @@ mod tests {
     #[test]
     fn every_instruction_set_gives_the_zero_skipping_product_the_same_bits() {
         let mut rng = Rng::new(11);
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         // Lines of every length up to 40 (compress tails), outputs up to 260 (masked tails
         // of every width, panels of every register count).
         for (k, n) in (1..=40).map(|k| (k, 1 + (k * 37) % 260)) {
             let m = 1 + k % 9;
             let a = matrix(&mut rng, m, k, 0.7);
-            let at: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect(); // a's transpose, row-major
+            let at = transpose(&a, m, k);
             let b = matrix(&mut rng, k, n, 0.0);
             let mut results = Vec::new();
             for simd in Simd::available() {
@@ -354,10 +359,7 @@ mod tests {
 
     #[test]
     fn host_kernel_conforms() {
-        for (parallel, simd) in [false, true]
-            .into_iter()
-            .flat_map(|p| Simd::available().map(move |s| (p, s)))
-        {
+        for (parallel, simd) in with_every_simd([false, true]) {
             let kernel = HostKernel { parallel, simd };
             if let Err(f) = microdense_core::kernel::conformance::conformance(&kernel) {
                 panic!("parallel {parallel}, {simd:?}: {f}");
