@@ -1,6 +1,7 @@
 //! The scalar math the engine uses: `libm` by default, `micromath`'s fast
 //! approximations with the `micromath` feature.
 
+#[cfg(not(feature = "micromath"))]
 mod cos;
 mod soft_fma;
 
