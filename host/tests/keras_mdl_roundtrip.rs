@@ -30,13 +30,14 @@ fn keras_h5_through_the_device_format_predicts_identically_in_keras() {
             from_mdl.save(&back).unwrap();
             args.push(back);
             args.push(fixtures.join(model[flavour]["pred"].as_str().unwrap()));
+            args.push(PathBuf::from(flavour));
         }
     }
     let refs: Vec<&std::path::Path> = args.iter().map(PathBuf::as_path).collect();
     let report = run_keras_script(&python, "predict_same.py", &refs);
     assert_eq!(
         report.lines().filter(|l| l.starts_with("ok ")).count(),
-        (args.len() - 1) / 2 * 2,
+        (args.len() - 1) / 3 * 2,
         "{report}"
     );
 }

@@ -121,7 +121,7 @@ pub fn keras_python() -> Option<PathBuf> {
 }
 
 /// Runs `tests/keras/<script>` with the venv's python and `args`, returning
-/// its stdout; panics with its stderr if it fails.
+/// its stdout; panics with its stdout (the scripts' verdicts) and stderr if it fails.
 pub fn run_keras_script(python: &Path, script: &str, args: &[&Path]) -> String {
     let path = repo_root().join("tests").join("keras").join(script);
     let out = Command::new(python)
@@ -133,10 +133,11 @@ pub fn run_keras_script(python: &Path, script: &str, args: &[&Path]) -> String {
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
     assert!(
         out.status.success(),
-        "{} {:?} failed ({}):\n{}",
+        "{} {:?} failed ({}):\n{}\n{}",
         path.display(),
         args,
         out.status,
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("script output is UTF-8")
