@@ -8,10 +8,10 @@
 //! each batch whole: its products are large enough for the threads to share them in
 //! blocks of outputs (see [`crate::gemm`]). Either way each value is summed in one fixed
 //! order, so the same seed gives the same weights bit for bit with any `threads`. The
-//! loop runs inside its own thread pool, so handing work over costs no thread wake-up,
-//! and every piece of training work runs under a [`FlushDenormals`] guard (no subnormal
-//! stalls; see [`crate::denormals`]). Evaluation and prediction use core's [`Portable`]
-//! kernel without flushing, so they give the device's results bit for bit.
+//! loop runs inside its own thread pool (made once per fit), and every piece of training
+//! work runs under a [`FlushDenormals`] guard (no subnormal stalls; see
+//! [`crate::denormals`]). Evaluation and prediction use core's [`Portable`] kernel
+//! without flushing, so they give the device's results bit for bit.
 
 use crate::dataset::Dataset;
 use crate::denormals::FlushDenormals;

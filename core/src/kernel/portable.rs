@@ -5,9 +5,9 @@ use crate::math;
 
 /// The portable kernel: for each output, `acc = 0; for p in 0..k { acc = fma(a[i,p], b[p,j], acc) }`.
 ///
-/// Several outputs are computed at a time, their accumulators in registers (eight in an
-/// AVX register on x86-64, sixteen in an AVX-512 one, eight in two NEON registers on aarch64, blocks of up to twelve
-/// on a Cortex-M4F, else eight, four, two);
+/// Several outputs are computed at a time, their accumulators in registers (sixteen in an
+/// AVX-512 register or eight in an AVX one on x86-64, eight in two NEON registers on
+/// aarch64, blocks of up to twelve on a Cortex-M4F, else eight, four, two);
 /// the per-output order of operations never changes, so every target gets the same bits.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Portable;
@@ -36,9 +36,7 @@ impl MatMul for Portable {
                     c_row[j..j + width].copy_from_slice(&acc[..width]);
                     j += width;
                 }
-            }
-            #[cfg(target_arch = "x86_64")]
-            if b.col_stride == 1 && super::x86::has_avx2_fma() {
+            } else if b.col_stride == 1 && super::x86::has_avx2_fma() {
                 while j < n {
                     let width = (n - j).min(8);
                     // SAFETY: the CPU has AVX2 and FMA; the Product proves every (i, p) of
