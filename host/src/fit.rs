@@ -2,7 +2,8 @@
 //!
 //! Training cuts every batch of a small model into chunks of [`CHUNK`] samples whatever
 //! the number of threads: the threads compute core's gradients chunk by chunk with the
-//! [`HostKernel`], then sum the chunks' gradients in chunk order, each over a slice of the
+//! [`HostKernel`] (an [`InputKernel`]: the chunk's non-zero inputs are found once, for
+//! the first layer's forward product and weight gradient alike), then sum the chunks' gradients in chunk order, each over a slice of the
 //! parameters, and apply core's optimizer to it. A model of [`WHOLE_BATCH_PARAMS`]
 //! parameters or more (or with BatchNormalization, whose moments are the batch's) takes
 //! each batch whole: its products are large enough for the threads to share them in
@@ -15,7 +16,7 @@
 
 use crate::dataset::Dataset;
 use crate::denormals::FlushDenormals;
-use crate::gemm::{HostKernel, BLOCKS};
+use crate::gemm::{HostKernel, InputKernel, Sparse, BLOCKS};
 use crate::history::{EpochRecord, Evaluation};
 use crate::model::{Compile, Model, ModelError, OptimizerState};
 use microdense_core::{BatchStats, Layer, Network, Optimizer, Portable, Rng, Targets, Trainer};
@@ -152,6 +153,8 @@ struct Chunk {
     /// The products' kernel: parallel when the batch is one chunk.
     kernel: HostKernel,
     inputs: Vec<f32>,
+    /// The non-zeros of `inputs`, found by the first product that reads them.
+    nonzeros: Sparse,
     labels: Vec<u32>,
     grads: Vec<f32>,
     scratch: Vec<f32>,
@@ -188,11 +191,12 @@ impl Chunk {
         }
         let targets = Targets::Classes(&self.labels[..n]);
         let scratch_len = trainer.scratch_len(n);
+        let inputs = &self.inputs[..n * width];
         trainer.gradients(
-            &self.kernel,
+            &InputKernel::new(self.kernel, inputs, width, &mut self.nonzeros),
             &[],
             params,
-            &self.inputs[..n * width],
+            inputs,
             &targets,
             compile.loss,
             scale,
@@ -289,6 +293,7 @@ impl Model {
                     ..HostKernel::default()
                 },
                 inputs: vec![0.0; share * data.width()],
+                nonzeros: Sparse::default(),
                 labels: vec![0; share],
                 grads: vec![0.0; params_len],
                 scratch: vec![0.0; trainer.scratch_len(share)],

@@ -27,6 +27,8 @@ pub use simd::Simd;
 use crate::denormals::{flushing, FlushDenormals};
 use microdense_core::{Mat, MatMul, Product};
 use rayon::prelude::*;
+pub use sparse::Sparse;
+use std::cell::{Cell, Ref, RefCell};
 
 /// Left operands with at least this fraction of zeros take the zero-skipping path.
 const SPARSE_FRACTION: f32 = 0.5;
@@ -64,7 +66,14 @@ impl Default for HostKernel {
 }
 
 impl MatMul for HostKernel {
-    fn product(&self, mut p: Product<'_>) {
+    fn product(&self, p: Product<'_>) {
+        self.product_knowing(p, None);
+    }
+}
+
+impl HostKernel {
+    /// The product; `known`, when given, is `a` (or its transpose) and keeps its non-zeros.
+    fn product_knowing(&self, mut p: Product<'_>, known: Option<&InputKernel<'_>>) {
         let (m, k, n, a, b) = (p.m(), p.k(), p.n(), p.a(), p.b());
         let c = p.c();
         if m == 0 || n == 0 {
@@ -74,21 +83,14 @@ impl MatMul for HostKernel {
         let flush = flushing();
         let simd = self.simd.min(Simd::best());
         if k > 0 && b.col_stride == 1 && zero_fraction(m, k, &a) >= SPARSE_FRACTION {
-            // Multiples of 8 rows: a transposed `a`'s lines are read eight at a time.
-            let rows = if parallel {
-                m.div_ceil(BLOCKS).next_multiple_of(8)
-            } else {
-                m
-            };
+            let rows = if parallel { m.div_ceil(BLOCKS) } else { m };
+            let known = known.map(|k| k.nonzeros(simd));
+            let known = known.as_deref();
             c.par_chunks_mut(rows * n).enumerate().for_each(|(block, c)| {
                 let _flush = flush.then(FlushDenormals::new);
-                // Rows `first..` of `a`: in bounds, as row `first < m` exists.
                 let first = block * rows;
-                let a = Mat {
-                    data: &a.data[first * a.row_stride..],
-                    ..a
-                };
-                sparse::sparse_rows(simd, c.len() / n, k, n, &a, &b, c);
+                let rows = first..first + c.len() / n;
+                sparse::sparse_rows(simd, rows, k, n, &a, &b, c, known);
             });
             return;
         }
@@ -126,6 +128,62 @@ impl MatMul for HostKernel {
                 );
             }
         });
+    }
+}
+
+/// A [`HostKernel`] for the products of one chunk of training, which knows the chunk's
+/// `input` (its samples, `width` values each): a product that reads it, as `a` or as
+/// `aᵀ` (the first layer's forward product and weight gradient), finds its rows' non-zeros
+/// the first time and reuses them after. Other products are the [`HostKernel`]'s.
+pub struct InputKernel<'a> {
+    kernel: HostKernel,
+    input: &'a [f32],
+    width: usize,
+    /// The non-zeros of `input`'s rows, once `found`.
+    nonzeros: RefCell<&'a mut Sparse>,
+    found: Cell<bool>,
+}
+
+impl<'a> InputKernel<'a> {
+    /// `kernel` knowing `input`, `width` values per row; `buffer` keeps the non-zeros
+    /// (and its memory between chunks).
+    pub fn new(kernel: HostKernel, input: &'a [f32], width: usize, buffer: &'a mut Sparse) -> Self {
+        InputKernel {
+            kernel,
+            input,
+            width,
+            nonzeros: RefCell::new(buffer),
+            found: Cell::new(false),
+        }
+    }
+
+    /// Whether `a` (`m × k`) is `input`, or its transpose: then its elements are the
+    /// input's (the input is borrowed, unchanged, as long as this kernel lives).
+    fn reads_input(&self, m: usize, k: usize, a: &Mat<'_>) -> bool {
+        let rows = self.input.len() / self.width.max(1);
+        let same = std::ptr::eq(a.data.as_ptr(), self.input.as_ptr()) && self.width > 0;
+        let direct = a.col_stride == 1 && a.row_stride == self.width && k == self.width && m <= rows;
+        let transposed = a.row_stride == 1 && a.col_stride == self.width && m == self.width && k <= rows;
+        same && (direct || transposed)
+    }
+
+    /// The non-zeros of the input's rows, found now if not yet.
+    fn nonzeros(&self, simd: Simd) -> Ref<'_, Sparse> {
+        if !self.found.replace(true) {
+            self.nonzeros.borrow_mut().set_rows(simd, self.input, self.width);
+        }
+        Ref::map(self.nonzeros.borrow(), |n| &**n)
+    }
+}
+
+impl MatMul for InputKernel<'_> {
+    fn product(&self, p: Product<'_>) {
+        let known = self.reads_input(p.m(), p.k(), &p.a()).then_some(self);
+        self.kernel.product_knowing(p, known);
+    }
+
+    fn exp_in_place(&self, values: &mut [f32]) {
+        self.kernel.exp_in_place(values);
     }
 }
 
@@ -323,7 +381,7 @@ mod tests {
                     let mut c = vec![f32::NAN; m * n];
                     // Only rows of at least half zeros take the zero-skipping path.
                     let mut sparse = vec![f32::NAN; m * n];
-                    sparse::sparse_rows(simd, m, k, n, &view, &Mat::row_major(&b, n), &mut sparse);
+                    sparse::sparse_rows(simd, 0..m, k, n, &view, &Mat::row_major(&b, n), &mut sparse, None);
                     HostKernel {
                         parallel: false,
                         simd,
@@ -342,6 +400,48 @@ mod tests {
                     "{m}×{k}×{n}: {simd:?} against {:?}",
                     results[0].0
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn a_kernel_that_knows_its_input_gives_the_host_kernels_bits() {
+        let mut rng = Rng::new(13);
+        // A chunk's forward product and weight gradient, alone and in parallel blocks.
+        for (&(rows, width, units), simd) in with_every_simd(&[(32, 784, 50), (64, 300, 200), (3, 5, 7)]) {
+            let input = matrix(&mut rng, rows, width, 0.8);
+            let weights = matrix(&mut rng, width, units, 0.0);
+            let grad = matrix(&mut rng, rows, units, 0.0);
+            for parallel in [false, true] {
+                let host = HostKernel { parallel, simd };
+                let mut buffer = Sparse::default();
+                let known = InputKernel::new(host, &input, width, &mut buffer);
+                let forward = |kernel: &dyn MatMul| {
+                    let mut c = vec![f32::NAN; rows * units];
+                    let (a, b) = (Mat::row_major(&input, width), Mat::row_major(&weights, units));
+                    kernel.matmul(rows, width, units, a, b, &mut c).unwrap();
+                    bits(&c)
+                };
+                let gradient = |kernel: &dyn MatMul| {
+                    let mut c = vec![f32::NAN; width * units];
+                    let (a, b) = (Mat::transposed(&input, width), Mat::row_major(&grad, units));
+                    kernel.matmul(width, rows, units, a, b, &mut c).unwrap();
+                    bits(&c)
+                };
+                // Either product may come first; a product of other values is not changed.
+                let case = format!("{rows}×{width}×{units}, {simd:?}, parallel {parallel}");
+                assert_eq!(gradient(&known), gradient(&host), "{case}");
+                assert_eq!(forward(&known), forward(&host), "{case}");
+                let other = matrix(&mut rng, rows, width, 0.8);
+                let mut c = vec![f32::NAN; rows * units];
+                let mut expected = c.clone();
+                let b = Mat::row_major(&weights, units);
+                for (kernel, c) in [(&known as &dyn MatMul, &mut c), (&host, &mut expected)] {
+                    kernel
+                        .matmul(rows, width, units, Mat::row_major(&other, width), b, c)
+                        .unwrap();
+                }
+                assert_eq!(bits(&c), bits(&expected), "{case}");
             }
         }
     }
