@@ -1,6 +1,7 @@
 //! AVX2 and FMA: branch-free non-zero extraction, and accumulation of up to 64 outputs
 //! (eight registers) at a time.
 
+use super::sparse::Pairs;
 use microdense_core::Mat;
 use std::arch::x86_64::{
     __m256, __m256i, _mm256_add_epi32, _mm256_cmp_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_loadu_si256,
@@ -82,10 +83,10 @@ pub unsafe fn push_nonzeros(line: &[f32], index: &mut Vec<u32>, value: &mut Vec<
 /// See [`super::accumulate`].
 ///
 /// # Safety
-/// The CPU must have AVX2 and FMA, and every `t` of `index` must name a row of `b`
+/// The CPU must have AVX2 and FMA, and every `t` of `pairs` must name a row of `b`
 /// with `c_row.len()` contiguous values.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn accumulate(index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut [f32]) {
+pub unsafe fn accumulate(pairs: impl Pairs, b: &Mat<'_>, c_row: &mut [f32]) {
     let n = c_row.len();
     let mut p = 0;
     while p < n {
@@ -93,32 +94,32 @@ pub unsafe fn accumulate(index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut 
         let lanes = width.div_ceil(8);
         // Rows whose whole panel of `8 * lanes` values lies inside `b.data` are read
         // with plain loads (the lanes past `width` are never stored); masked loads,
-        // slow on AMD cores, only for the last rows of `b`. `index` ascends.
+        // slow on AMD cores, only for the last rows of `b`.
         let s = b.row_stride;
-        let fits = |t: &u32| *t as usize * s + p + 8 * lanes <= b.data.len();
-        let whole = match index.last() {
-            Some(t) if !fits(t) => index.partition_point(fits),
-            _ => index.len(),
-        };
+        let whole_rows = b
+            .data
+            .len()
+            .checked_sub(p + 8 * lanes)
+            .map_or(0, |room| room / s.max(1) + 1);
         // SAFETY: the caller guarantees AVX2 and FMA; `p < n = c_row.len()` and every
-        // row `t` of `index` has `n` values from `b.data[t * row_stride]`, so the panel
-        // reads columns `p..p + width` of those rows (and, for the first `whole` rows,
-        // up to `8 * lanes` values, inside `b.data` by the check above) and writes
+        // row `t` of `pairs` has `n` values from `b.data[t * row_stride]`, so the panel
+        // reads columns `p..p + width` of those rows (and, for the rows before
+        // `whole_rows`, up to `8 * lanes` values, inside `b.data` as computed) and writes
         // `c_row[p..p + width]`.
         unsafe {
             let tail = mask(width - (lanes - 1) * 8);
             let base = b.data.as_ptr().add(p);
             let out = &mut c_row[p..p + width];
-            let (i, v) = (index.split_at(whole), value.split_at(whole));
+            let pairs = (pairs.clone(), whole_rows);
             match lanes {
-                1 => panel::<1>(i, v, base, s, tail, out),
-                2 => panel::<2>(i, v, base, s, tail, out),
-                3 => panel::<3>(i, v, base, s, tail, out),
-                4 => panel::<4>(i, v, base, s, tail, out),
-                5 => panel::<5>(i, v, base, s, tail, out),
-                6 => panel::<6>(i, v, base, s, tail, out),
-                7 => panel::<7>(i, v, base, s, tail, out),
-                _ => panel::<8>(i, v, base, s, tail, out),
+                1 => panel::<1>(pairs.clone(), base, s, tail, out),
+                2 => panel::<2>(pairs.clone(), base, s, tail, out),
+                3 => panel::<3>(pairs.clone(), base, s, tail, out),
+                4 => panel::<4>(pairs.clone(), base, s, tail, out),
+                5 => panel::<5>(pairs.clone(), base, s, tail, out),
+                6 => panel::<6>(pairs.clone(), base, s, tail, out),
+                7 => panel::<7>(pairs.clone(), base, s, tail, out),
+                _ => panel::<8>(pairs.clone(), base, s, tail, out),
             }
         }
         p += width;
@@ -141,41 +142,32 @@ fn mask(lanes: usize) -> __m256i {
     )
 }
 
-/// `R` registers of outputs (`out.len()` of them stored), summed over the pairs of
-/// `index` (`t`) and `value` (`x`): the first halves' with plain loads, then the second
-/// halves' with the last register's load masked by `tail`.
+/// `R` registers of outputs (`out.len()` of them stored), summed over `pairs.0` (`t`,
+/// `x`): rows before `pairs.1` read with plain loads, later ones with the last register's
+/// load masked by `tail`.
 ///
 /// # Safety
-/// The CPU must have AVX2 and FMA; for every `t` of `index.0`, the `8 * R` values from
-/// `base + t * stride` must be readable; for every `t` of `index.1`, the `8 * (R - 1)`
-/// values from there and the `tail` lanes after them; `out.len()` must be at most
-/// `8 * R`.
+/// The CPU must have AVX2 and FMA; for every `t` of `pairs.0`, the `8 * R` values from
+/// `base + t * stride` must be readable when `t < pairs.1`, else the `8 * (R - 1)` values
+/// from there and the `tail` lanes after them; `out.len()` must be at most `8 * R`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn panel<const R: usize>(
-    index: (&[u32], &[u32]),
-    value: (&[f32], &[f32]),
+    (pairs, whole_rows): (impl Pairs, usize),
     base: *const f32,
     stride: usize,
     tail: __m256i,
     out: &mut [f32],
 ) {
-    let ((whole, masked), (whole_x, masked_x)) = (index, value);
     // SAFETY: the caller guarantees the CPU features and that each row's panel is
     // readable as described.
     unsafe {
         let mut acc: [__m256; R] = [_mm256_setzero_ps(); R];
-        for (&t, &x) in whole.iter().zip(whole_x) {
+        for (t, x) in pairs {
             let x = _mm256_set1_ps(x);
             let row = base.add(t as usize * stride);
+            let whole = (t as usize) < whole_rows;
             for (r, slot) in acc.iter_mut().enumerate() {
-                *slot = _mm256_fmadd_ps(x, _mm256_loadu_ps(row.add(8 * r)), *slot);
-            }
-        }
-        for (&t, &x) in masked.iter().zip(masked_x) {
-            let x = _mm256_set1_ps(x);
-            let row = base.add(t as usize * stride);
-            for (r, slot) in acc.iter_mut().enumerate() {
-                let w = if r + 1 == R {
+                let w = if r + 1 == R && !whole {
                     _mm256_maskload_ps(row.add(8 * r), tail)
                 } else {
                     _mm256_loadu_ps(row.add(8 * r))

@@ -6,6 +6,7 @@
 //! Each output is the same ascending sequence of fused multiply-adds as in [`super::avx2`]
 //! and the portable loop, so all three give the same bits.
 
+use super::sparse::Pairs;
 use microdense_core::Mat;
 use std::arch::x86_64::{
     __m512, __mmask16, _mm512_add_epi32, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_cmp_ps_mask,
@@ -64,10 +65,10 @@ pub unsafe fn push_nonzeros(line: &[f32], index: &mut Vec<u32>, value: &mut Vec<
 /// See [`super::accumulate`].
 ///
 /// # Safety
-/// The CPU must have AVX-512F, and every `t` of `index` must name a row of `b` with
+/// The CPU must have AVX-512F, and every `t` of `pairs` must name a row of `b` with
 /// `c_row.len()` contiguous values.
 #[target_feature(enable = "avx512f")]
-pub unsafe fn accumulate(index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut [f32]) {
+pub unsafe fn accumulate(pairs: impl Pairs, b: &Mat<'_>, c_row: &mut [f32]) {
     let n = c_row.len();
     let mut p = 0;
     while p < n {
@@ -75,21 +76,21 @@ pub unsafe fn accumulate(index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut 
         let lanes = width.div_ceil(16);
         let tail = first(width - (lanes - 1) * 16);
         // SAFETY: the caller guarantees AVX-512F; `p < n = c_row.len()` and every row `t`
-        // of `index` has `n` values from `b.data[t * row_stride]`, so the panel reads
+        // of `pairs` has `n` values from `b.data[t * row_stride]`, so the panel reads
         // columns `p..p + width` of those rows (its last register masked to them) and
         // writes `c_row[p..p + width]`.
         unsafe {
             let (base, s) = (b.data.as_ptr().add(p), b.row_stride);
             let out = &mut c_row[p..p + width];
             match lanes {
-                1 => panel::<1>(index, value, base, s, tail, out),
-                2 => panel::<2>(index, value, base, s, tail, out),
-                3 => panel::<3>(index, value, base, s, tail, out),
-                4 => panel::<4>(index, value, base, s, tail, out),
-                5 => panel::<5>(index, value, base, s, tail, out),
-                6 => panel::<6>(index, value, base, s, tail, out),
-                7 => panel::<7>(index, value, base, s, tail, out),
-                _ => panel::<8>(index, value, base, s, tail, out),
+                1 => panel::<1>(pairs.clone(), base, s, tail, out),
+                2 => panel::<2>(pairs.clone(), base, s, tail, out),
+                3 => panel::<3>(pairs.clone(), base, s, tail, out),
+                4 => panel::<4>(pairs.clone(), base, s, tail, out),
+                5 => panel::<5>(pairs.clone(), base, s, tail, out),
+                6 => panel::<6>(pairs.clone(), base, s, tail, out),
+                7 => panel::<7>(pairs.clone(), base, s, tail, out),
+                _ => panel::<8>(pairs.clone(), base, s, tail, out),
             }
         }
         p += width;
@@ -97,16 +98,15 @@ pub unsafe fn accumulate(index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut 
 }
 
 /// `R` registers of outputs (`16 * (R - 1)` plus the `tail` lanes of the last, which is
-/// `out`), summed over the pairs of `index` (`t`) and `value` (`x`).
+/// `out`), summed over `pairs` (`t`, `x`).
 ///
 /// # Safety
-/// The CPU must have AVX-512F; for every `t` of `index`, the `16 * (R - 1)` values from
+/// The CPU must have AVX-512F; for every `t` of `pairs`, the `16 * (R - 1)` values from
 /// `base + t * stride` and the `tail` lanes after them must be readable; `out` must hold
 /// exactly those `16 * (R - 1)` values and `tail` lanes.
 #[target_feature(enable = "avx512f")]
 unsafe fn panel<const R: usize>(
-    index: &[u32],
-    value: &[f32],
+    pairs: impl Pairs,
     base: *const f32,
     stride: usize,
     tail: __mmask16,
@@ -116,7 +116,7 @@ unsafe fn panel<const R: usize>(
     // and `out` writable as described.
     unsafe {
         let mut acc: [__m512; R] = [_mm512_setzero_ps(); R];
-        for (&t, &x) in index.iter().zip(value) {
+        for (t, x) in pairs {
             let x = _mm512_set1_ps(x);
             let row = base.add(t as usize * stride);
             for (r, slot) in acc.iter_mut().enumerate() {

@@ -17,7 +17,7 @@ use std::ops::Range;
 /// `a`, in ascending `t`, and stored once. When `a`'s rows are contiguous (a forward
 /// pass: `a` holds samples) their non-zeros are read off directly; when its columns are
 /// (a weight gradient: `a` is the transposed input), the columns' non-zeros are found
-/// and then read across, row by row ([`Transposed`]).
+/// and marked by position ([`Masks`]), and each row's values read from `a` where marked.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn sparse_rows(
     simd: Simd,
@@ -32,11 +32,13 @@ pub(super) fn sparse_rows(
     let c = &mut c[..rows.len() * n];
     if a.col_stride != 1 && a.row_stride == 1 {
         let add = |lines: &Sparse, offset: usize, c: &mut [f32]| {
-            TRANSPOSED.with_borrow_mut(|transposed| {
-                transposed.start(lines, k, offset..offset + rows.len());
-                for c_row in c.chunks_exact_mut(n) {
-                    let (index, value) = transposed.next_line(lines);
-                    accumulate(simd, index, value, b, c_row);
+            MASKS.with_borrow_mut(|masks| {
+                masks.set(lines, k, offset..offset + rows.len());
+                for (r, c_row) in c.chunks_exact_mut(n).enumerate() {
+                    // Row `at` of `a`: its non-zeros are in the columns `masks` names.
+                    let at = rows.start + r;
+                    let pairs = masks.at(r).map(|t| (t as u32, a.data[at + t * a.col_stride]));
+                    accumulate(simd, pairs, b, c_row);
                 }
             })
         };
@@ -56,7 +58,7 @@ pub(super) fn sparse_rows(
     let accumulate_rows = |lines: &Sparse, first: usize, c: &mut [f32]| {
         for (i, c_row) in c.chunks_exact_mut(n).enumerate() {
             let (index, value) = lines.line(first + i);
-            accumulate(simd, index, value, b, c_row);
+            accumulate(simd, index.iter().copied().zip(value.iter().copied()), b, c_row);
         }
     };
     match known {
@@ -87,8 +89,8 @@ pub struct Sparse {
 thread_local! {
     /// Per-thread buffers kept between calls: the non-zeros of `a`'s lines.
     static SPARSE: std::cell::RefCell<Sparse> = std::cell::RefCell::default();
-    /// Per-thread buffers kept between calls: the transposing of `a`'s columns.
-    static TRANSPOSED: std::cell::RefCell<Transposed> = std::cell::RefCell::default();
+    /// Per-thread buffer kept between calls: where a transposed `a`'s non-zeros are.
+    static MASKS: std::cell::RefCell<Masks> = std::cell::RefCell::default();
 }
 
 impl Sparse {
@@ -114,13 +116,12 @@ impl Sparse {
         (&self.index[r.clone()], &self.value[r])
     }
 
-    /// Where line `l`'s non-zeros at positions inside `within` are (in `index` and
-    /// `value`), and how many.
-    fn span_within(&self, l: usize, within: Range<usize>) -> (usize, usize) {
+    /// Line `l`'s positions inside `within`.
+    fn positions_within(&self, l: usize, within: Range<usize>) -> &[u32] {
         let (index, _) = self.line(l);
         let from = index.partition_point(|&t| (t as usize) < within.start);
         let len = index[from..].partition_point(|&t| (t as usize) < within.end);
-        (self.starts[l] + from, len)
+        &index[from..from + len]
     }
 
     /// Appends a line: the position and value of every non-zero (NaN included) of `line`.
@@ -158,20 +159,26 @@ impl Sparse {
     }
 }
 
-/// `c_row = Σ x · b[t, :]` over the pairs of `index` (`t`) and `value` (`x`), in order,
-/// each term one fused multiply-add.
-fn accumulate(simd: Simd, index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut [f32]) {
+/// Pairs `(t, x)` of a position and a non-zero value there, in ascending `t`; cloned to
+/// be read once per panel of outputs.
+pub(super) trait Pairs: Iterator<Item = (u32, f32)> + Clone {}
+
+impl<P: Iterator<Item = (u32, f32)> + Clone> Pairs for P {}
+
+/// `c_row = Σ x · b[t, :]` over `pairs` (`t`, `x`), in order, each term one fused
+/// multiply-add.
+fn accumulate(simd: Simd, pairs: impl Pairs, b: &Mat<'_>, c_row: &mut [f32]) {
     match simd {
-        // SAFETY: `Simd::Avx512` exists only where the CPU has AVX-512F; `index` names rows
+        // SAFETY: `Simd::Avx512` exists only where the CPU has AVX-512F; `pairs` name rows
         // of `b` that the Product proves hold `c_row.len()` contiguous values.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { avx512::accumulate(index, value, b, c_row) },
+        Simd::Avx512 => unsafe { avx512::accumulate(pairs, b, c_row) },
         // SAFETY: as above, with AVX2 and FMA.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { avx2::accumulate(index, value, b, c_row) },
+        Simd::Avx2 => unsafe { avx2::accumulate(pairs, b, c_row) },
         _ => {
             c_row.fill(0.0);
-            for (&t, &x) in index.iter().zip(value) {
+            for (t, x) in pairs {
                 let from = &b.data[t as usize * b.row_stride..][..c_row.len()];
                 for (y, w) in c_row.iter_mut().zip(from) {
                     *y = x.mul_add(*w, *y);
@@ -181,59 +188,49 @@ fn accumulate(simd: Simd, index: &[u32], value: &[f32], b: &Mat<'_>, c_row: &mut
     }
 }
 
-/// The lines of a [`Sparse`] read across, position by position: the `r`-th line across
-/// holds, for each line (ascending) with a non-zero at position `r` of a range, its number
-/// and that value. Which lines have one is kept as a bit per line, `words` 64-bit words
-/// per position, and each line's values are read in order.
+/// Where the non-zeros of `k` lines are, position by position over a range: a bit per
+/// line, `words` 64-bit words per position.
 #[derive(Default)]
-struct Transposed {
+struct Masks {
     words: usize,
     bits: Vec<u64>,
-    /// Position in the range of the next line across, and where each line's next value is.
-    at: usize,
-    next: Vec<usize>,
-    /// The current line across.
-    index: Vec<u32>,
-    value: Vec<f32>,
 }
 
-impl Transposed {
-    /// Starts reading across the first `k` lines of `lines` over the positions `within`.
-    fn start(&mut self, lines: &Sparse, k: usize, within: Range<usize>) {
+impl Masks {
+    /// Marks, for each position of `within`, the first `k` lines of `lines` with a
+    /// non-zero there.
+    fn set(&mut self, lines: &Sparse, k: usize, within: Range<usize>) {
         self.words = k.div_ceil(64).max(1);
         self.bits.clear();
         self.bits.resize(within.len() * self.words, 0);
-        self.next.clear();
         for l in 0..k {
-            let (first, len) = lines.span_within(l, within.clone());
-            self.next.push(first);
             let (word, bit) = (l / 64, 1u64 << (l % 64));
-            for &t in &lines.index[first..first + len] {
+            for &t in lines.positions_within(l, within.clone()) {
                 self.bits[(t as usize - within.start) * self.words + word] |= bit;
             }
         }
-        self.at = 0;
-        self.index.resize(k, 0);
-        self.value.resize(k, 0.0);
     }
 
-    /// The next line across: the lines with a non-zero at the next position, ascending,
-    /// and their values there.
-    fn next_line(&mut self, lines: &Sparse) -> (&[u32], &[f32]) {
-        let words = &self.bits[self.at * self.words..(self.at + 1) * self.words];
-        self.at += 1;
-        let mut len = 0;
-        for (w, &word) in words.iter().enumerate() {
-            let mut rest = word;
-            while rest != 0 {
-                let l = 64 * w + rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                self.index[len] = l as u32;
-                self.value[len] = lines.value[self.next[l]];
-                self.next[l] += 1;
-                len += 1;
-            }
-        }
-        (&self.index[..len], &self.value[..len])
+    /// The lines with a non-zero at the `r`-th position of the range, ascending.
+    fn at(&self, r: usize) -> impl Iterator<Item = usize> + Clone + '_ {
+        let words = &self.bits[r * self.words..(r + 1) * self.words];
+        words
+            .iter()
+            .enumerate()
+            .flat_map(|(w, &word)| Bits(word).map(move |b| 64 * w + b))
+    }
+}
+
+/// The set bits of a word, lowest first.
+#[derive(Clone)]
+struct Bits(u64);
+
+impl Iterator for Bits {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let bit = (self.0 != 0).then(|| self.0.trailing_zeros() as usize);
+        self.0 &= self.0.wrapping_sub(1);
+        bit
     }
 }
