@@ -1,7 +1,7 @@
 //! AVX2 and FMA: branch-free non-zero extraction, and accumulation of up to 64 outputs
 //! (eight registers) at a time.
 
-use super::sparse::Pairs;
+use super::Pairs;
 use microdense_core::Mat;
 use std::arch::x86_64::{
     __m256, __m256i, _mm256_add_epi32, _mm256_cmp_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_loadu_si256,

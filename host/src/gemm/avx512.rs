@@ -6,7 +6,7 @@
 //! Each output is the same ascending sequence of fused multiply-adds as in [`super::avx2`]
 //! and the portable loop, so all three give the same bits.
 
-use super::sparse::Pairs;
+use super::Pairs;
 use microdense_core::Mat;
 use std::arch::x86_64::{
     __m512, __mmask16, _mm512_add_epi32, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_cmp_ps_mask,

@@ -187,6 +187,12 @@ impl MatMul for InputKernel<'_> {
     }
 }
 
+/// Pairs `(t, x)` of a position and a non-zero value there, in ascending `t`; cloned to
+/// be read once per panel of outputs.
+trait Pairs: Iterator<Item = (u32, f32)> + Clone {}
+
+impl<P: Iterator<Item = (u32, f32)> + Clone> Pairs for P {}
+
 /// The output of a product, shared by the blocks that write disjoint columns of it.
 #[derive(Clone, Copy)]
 struct Output(*mut f32);

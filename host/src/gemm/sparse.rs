@@ -2,9 +2,9 @@
 //! ascending position, one fused multiply-add per non-zero and output. Every [`Simd`]
 //! path performs that same sequence, so all give the same bits.
 
-use super::Simd;
 #[cfg(target_arch = "x86_64")]
 use super::{avx2, avx512};
+use super::{Pairs, Simd};
 use microdense_core::Mat;
 use std::ops::Range;
 
@@ -158,12 +158,6 @@ impl Sparse {
         self.starts.push(self.index.len());
     }
 }
-
-/// Pairs `(t, x)` of a position and a non-zero value there, in ascending `t`; cloned to
-/// be read once per panel of outputs.
-pub(super) trait Pairs: Iterator<Item = (u32, f32)> + Clone {}
-
-impl<P: Iterator<Item = (u32, f32)> + Clone> Pairs for P {}
 
 /// `c_row = Σ x · b[t, :]` over `pairs` (`t`, `x`), in order, each term one fused
 /// multiply-add.
