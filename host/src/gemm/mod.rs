@@ -413,8 +413,10 @@ mod tests {
     #[test]
     fn a_kernel_that_knows_its_input_gives_the_host_kernels_bits() {
         let mut rng = Rng::new(13);
-        // A chunk's forward product and weight gradient, alone and in parallel blocks.
-        for (&(rows, width, units), simd) in with_every_simd(&[(32, 784, 50), (64, 300, 200), (3, 5, 7)]) {
+        // A chunk's forward product and weight gradient, alone and in parallel blocks (over
+        // 64 samples, more than one word of bits per position).
+        let shapes = [(32, 784, 50), (64, 300, 200), (100, 70, 20), (3, 5, 7)];
+        for (&(rows, width, units), simd) in with_every_simd(&shapes) {
             let input = matrix(&mut rng, rows, width, 0.8);
             let weights = matrix(&mut rng, width, units, 0.0);
             let grad = matrix(&mut rng, rows, units, 0.0);
