@@ -3,8 +3,9 @@
 //! Training cuts every batch of a small model into chunks of [`CHUNK`] samples whatever
 //! the number of threads: the threads compute core's gradients chunk by chunk with the
 //! [`HostKernel`] (an [`InputKernel`]: the chunk's non-zero inputs are found once, for
-//! the first layer's forward product and weight gradient alike), then sum the chunks' gradients in chunk order, each over a slice of the
-//! parameters, and apply core's optimizer to it. A model of [`WHOLE_BATCH_PARAMS`]
+//! the first layer's forward product and weight gradient alike), then sum the chunks'
+//! gradients in chunk order, each over a slice of the parameters, and apply core's
+//! optimizer to it. A model of [`WHOLE_BATCH_PARAMS`]
 //! parameters or more (or with BatchNormalization, whose moments are the batch's) takes
 //! each batch whole: its products are large enough for the threads to share them in
 //! blocks of outputs (see [`crate::gemm`]). Either way each value is summed in one fixed
