@@ -36,8 +36,14 @@ pub(super) fn sparse_rows(
                 masks.set(lines, k, offset..offset + rows.len());
                 for (r, c_row) in c.chunks_exact_mut(n).enumerate() {
                     // Row `at` of `a`: its non-zeros are in the columns `masks` names.
+                    let lines = masks.at(r);
+                    if lines.is_empty() {
+                        // Common at an image's border.
+                        c_row.fill(0.0);
+                        continue;
+                    }
                     let at = rows.start + r;
-                    let pairs = masks.at(r).map(|t| (t as u32, a.data[at + t * a.col_stride]));
+                    let pairs = lines.map(|t| (t as u32, a.data[at + t * a.col_stride]));
                     accumulate(simd, pairs, b, c_row);
                 }
             })
@@ -206,25 +212,43 @@ impl Masks {
     }
 
     /// The lines with a non-zero at the `r`-th position of the range, ascending.
-    fn at(&self, r: usize) -> impl Iterator<Item = usize> + Clone + '_ {
-        let words = &self.bits[r * self.words..(r + 1) * self.words];
-        words
-            .iter()
-            .enumerate()
-            .flat_map(|(w, &word)| Bits(word).map(move |b| 64 * w + b))
+    fn at(&self, r: usize) -> SetBits<'_> {
+        SetBits::new(&self.bits[r * self.words..(r + 1) * self.words])
     }
 }
 
-/// The set bits of a word, lowest first.
+/// The set bits of a run of words, lowest first: bit `b` of word `w` is `64 * w + b`.
 #[derive(Clone)]
-struct Bits(u64);
+struct SetBits<'a> {
+    /// The words after the current one.
+    words: &'a [u64],
+    /// The current word's bits not yet given, and its first bit's number.
+    word: u64,
+    base: usize,
+}
 
-impl Iterator for Bits {
+impl<'a> SetBits<'a> {
+    fn new(words: &'a [u64]) -> Self {
+        let (word, words) = words.split_first().map_or((0, words), |(&w, rest)| (w, rest));
+        SetBits { words, word, base: 0 }
+    }
+
+    /// Whether no bit is set.
+    fn is_empty(&self) -> bool {
+        self.word == 0 && self.words.iter().all(|&w| w == 0)
+    }
+}
+
+impl Iterator for SetBits<'_> {
     type Item = usize;
 
     fn next(&mut self) -> Option<usize> {
-        let bit = (self.0 != 0).then(|| self.0.trailing_zeros() as usize);
-        self.0 &= self.0.wrapping_sub(1);
-        bit
+        while self.word == 0 {
+            let (&next, rest) = self.words.split_first()?;
+            (self.word, self.words, self.base) = (next, rest, self.base + 64);
+        }
+        let bit = self.word.trailing_zeros() as usize;
+        self.word &= self.word - 1;
+        Some(self.base + bit)
     }
 }
