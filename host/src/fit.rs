@@ -5,10 +5,10 @@
 //! [`HostKernel`] (an [`InputKernel`]: the chunk's non-zero inputs are found once, for
 //! the first layer's forward product and weight gradient alike), then sum the chunks'
 //! gradients in chunk order, each over a slice of the parameters, and apply core's
-//! optimizer to it. A model of [`WHOLE_BATCH_PARAMS`]
-//! parameters or more (or with BatchNormalization, whose moments are the batch's) takes
-//! each batch whole: its products are large enough for the threads to share them in
-//! blocks of outputs (see [`crate::gemm`]). Either way each value is summed in one fixed
+//! optimizer to it. A model of [`WHOLE_BATCH_PARAMS`] parameters or more (or with
+//! BatchNormalization, whose moments are the batch's) takes each batch whole: its
+//! products are large enough for the threads to share them in blocks of outputs (see
+//! [`crate::gemm`]). Either way each value is summed in one fixed
 //! order, so the same seed gives the same weights bit for bit with any `threads`. The
 //! loop runs inside its own thread pool (made once per fit), and every piece of training
 //! work runs under a [`FlushDenormals`] guard (no subnormal stalls; see

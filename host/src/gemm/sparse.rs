@@ -35,7 +35,7 @@ pub(super) fn sparse_rows(
             MASKS.with_borrow_mut(|masks| {
                 masks.set(lines, k, offset..offset + rows.len());
                 for (r, c_row) in c.chunks_exact_mut(n).enumerate() {
-                    // Row `at` of `a`: its non-zeros are in the columns `masks` names.
+                    // Row `rows.start + r` of `a` has its non-zeros in the columns `lines`.
                     let lines = masks.at(r);
                     if lines.is_empty() {
                         // Common at an image's border.
