@@ -117,6 +117,12 @@ impl Activation {
                     sigmoid_in_place(kernel, chunk);
                 }
             }
+            // The most common one in a loop of its own, which the compiler vectorises.
+            Activation::Relu => {
+                for v in row.iter_mut() {
+                    *v = relu(*v);
+                }
+            }
             _ => {
                 for v in row.iter_mut() {
                     *v = self.scalar(*v);
@@ -129,13 +135,7 @@ impl Activation {
     fn scalar(self, x: f32) -> f32 {
         match self {
             Activation::Linear | Activation::Softmax => x,
-            Activation::Relu => {
-                if x > 0.0 {
-                    x
-                } else {
-                    0.0
-                }
-            }
+            Activation::Relu => relu(x),
             Activation::Sigmoid => sigmoid(x),
             Activation::Tanh => math::tanh(x),
             Activation::Softplus => softplus(x),
@@ -173,6 +173,17 @@ impl Activation {
                     *g = y * (*g - dot);
                 }
             }
+            // The most common ones in loops of their own, which the compiler vectorises.
+            Activation::Relu => {
+                for (g, &x) in grad.iter_mut().zip(input) {
+                    *g *= relu_derivative(x);
+                }
+            }
+            Activation::Sigmoid => {
+                for (g, &y) in grad.iter_mut().zip(output) {
+                    *g *= sigmoid_derivative(y);
+                }
+            }
             _ => {
                 for ((g, &x), &y) in grad.iter_mut().zip(input).zip(output) {
                     *g *= self.derivative(x, y);
@@ -185,14 +196,8 @@ impl Activation {
     fn derivative(self, x: f32, y: f32) -> f32 {
         match self {
             Activation::Linear | Activation::Softmax => 1.0,
-            Activation::Relu => {
-                if x > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-            Activation::Sigmoid => y * (1.0 - y),
+            Activation::Relu => relu_derivative(x),
+            Activation::Sigmoid => sigmoid_derivative(y),
             Activation::Tanh => 1.0 - y * y,
             Activation::Softplus => sigmoid(x),
             Activation::Softsign => {
@@ -231,6 +236,29 @@ impl Activation {
             }
         }
     }
+}
+
+/// `max(x, 0)` (0 for NaN).
+fn relu(x: f32) -> f32 {
+    if x > 0.0 {
+        x
+    } else {
+        0.0
+    }
+}
+
+/// The derivative of [`relu`] at `x`: 1 above 0, else 0.
+fn relu_derivative(x: f32) -> f32 {
+    if x > 0.0 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// The derivative of the sigmoid, from its output `y`.
+fn sigmoid_derivative(y: f32) -> f32 {
+    y * (1.0 - y)
 }
 
 fn clamp01(x: f32) -> f32 {
