@@ -1,8 +1,9 @@
 //! The desktop's fast matrix product behind core's [`MatMul`]: `matrixmultiply`'s SGEMM
 //! (which picks AVX-512, AVX2+FMA or NEON itself), and a zero-skipping path for sparse
-//! left operands (raw MNIST pixels are ~80% zeros), one file per instruction set as
-//! candle's `cpu/`: `avx512`, `avx2`, and the portable loop in `sparse`, chosen by
-//! [`Simd`]. The exponentials of activations come from core's default (eight at a time
+//! left operands (raw MNIST pixels are ~80% zeros): row by row (`sparse`), or, for wide
+//! outputs, rows in groups that share each value of `b` they read (`grouped`); one file
+//! per instruction set as candle's `cpu/`: `avx512`, `avx2`, and the portable loops in
+//! `sparse` and `grouped`, chosen by [`Simd`]. The exponentials of activations come from core's default (eight at a time
 //! with AVX2).
 //!
 //! A large product is cut into blocks of output columns (SGEMM) or rows (zero-skipping)
@@ -19,6 +20,7 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod grouped;
 mod simd;
 mod sparse;
 
@@ -42,7 +44,9 @@ pub(crate) const BLOCKS: usize = 8;
 
 /// SGEMM from the `matrixmultiply` crate (blocked, SIMD), or, when the left operand is
 /// mostly zeros, a product that skips them: each row `c[i,:]` is the sum of `a[i,t] · b[t,:]`
-/// over the non-zero `a[i,t]` in ascending `t`, accumulated in registers. With
+/// over the non-zero `a[i,t]` in ascending `t`, accumulated in registers (for outputs of
+/// 128 columns or more, over the positions where any row of its group of four is
+/// non-zero: the same sums, but for the sign of a zero and infinite `b`). With
 /// `parallel`, large products run in blocks on the current rayon pool, each block under the
 /// caller's [`FlushDenormals`] state.
 #[derive(Clone, Copy, Debug)]
@@ -83,14 +87,24 @@ impl HostKernel {
         let flush = flushing();
         let simd = self.simd.min(Simd::best());
         if k > 0 && b.col_stride == 1 && zero_fraction(m, k, &a) >= SPARSE_FRACTION {
-            let rows = if parallel { m.div_ceil(BLOCKS) } else { m };
-            let known = known.map(|k| k.nonzeros(simd));
+            let grouped = n >= grouped::COLUMNS;
+            // Whole groups per block, so that the groups do not depend on the blocks.
+            let rows = if parallel {
+                m.div_ceil(BLOCKS).next_multiple_of(GROUP)
+            } else {
+                m
+            };
+            let known = known.filter(|_| !grouped).map(|k| k.nonzeros(simd));
             let known = known.as_deref();
             c.par_chunks_mut(rows * n).enumerate().for_each(|(block, c)| {
                 let _flush = flush.then(FlushDenormals::new);
                 let first = block * rows;
                 let rows = first..first + c.len() / n;
-                sparse::sparse_rows(simd, rows, k, n, &a, &b, c, known);
+                if grouped {
+                    grouped::grouped_rows(simd, rows, k, n, &a, &b, c);
+                } else {
+                    sparse::sparse_rows(simd, rows, k, n, &a, &b, c, known);
+                }
             });
             return;
         }
@@ -186,6 +200,15 @@ impl MatMul for InputKernel<'_> {
         self.kernel.exp_in_place(values);
     }
 }
+
+/// Output rows the zero-skipping product of wide outputs sums together ([`grouped`]).
+/// Four MNIST images have about twice one image's non-zero pixels together, four
+/// neighbouring pixels of a batch about 1.5 times one pixel's, so each value of `b` read
+/// serves two or three non-zero terms.
+const GROUP: usize = 4;
+
+/// A group's values of `a` at one position, one per row (zero past the group's rows).
+type Values = [f32; GROUP];
 
 /// Pairs `(t, x)` of a position and a non-zero value there, in ascending `t`; cloned to
 /// be read once per panel of outputs.
@@ -375,7 +398,7 @@ mod tests {
     fn every_instruction_set_gives_the_zero_skipping_product_the_same_bits() {
         let mut rng = Rng::new(11);
         // Lines of every length up to 40 (compress tails), outputs up to 260 (masked tails
-        // of every width, panels of every register count).
+        // of every width, panels of every register count), groups of 1 to 4 rows.
         for (k, n) in (1..=40).map(|k| (k, 1 + (k * 37) % 260)) {
             let m = 1 + k % 9;
             let a = matrix(&mut rng, m, k, 0.7);
@@ -388,6 +411,11 @@ mod tests {
                     // Only rows of at least half zeros take the zero-skipping path.
                     let mut sparse = vec![f32::NAN; m * n];
                     sparse::sparse_rows(simd, 0..m, k, n, &view, &Mat::row_major(&b, n), &mut sparse, None);
+                    // Rows summed in groups (partial ones included) give each row's own
+                    // sums: the group-mates' zeros add nothing to finite sums.
+                    let mut grouped = vec![f32::NAN; m * n];
+                    grouped::grouped_rows(simd, 0..m, k, n, &view, &Mat::row_major(&b, n), &mut grouped);
+                    assert_eq!(bits(&grouped), bits(&sparse), "{m}×{k}×{n}, {simd:?}, grouped");
                     HostKernel {
                         parallel: false,
                         simd,
@@ -398,6 +426,7 @@ mod tests {
                         assert_eq!(bits(&c), bits(&sparse), "{m}×{k}×{n}, {simd:?}");
                     }
                     results.push((simd, bits(&sparse)));
+                    results.push((simd, bits(&grouped)));
                 }
             }
             for (simd, r) in &results {
