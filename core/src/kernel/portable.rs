@@ -5,9 +5,10 @@ use crate::math;
 
 /// The portable kernel: for each output, `acc = 0; for p in 0..k { acc = fma(a[i,p], b[p,j], acc) }`.
 ///
-/// Several outputs are computed at a time, their accumulators in registers (sixteen in an
-/// AVX-512 register or eight in an AVX one on x86-64, eight in two NEON registers on
-/// aarch64, blocks of up to twelve on a Cortex-M4F, else eight, four, two);
+/// Several outputs are computed at a time, their accumulators in registers (on x86-64,
+/// tiles of four rows by up to 64 columns in AVX-512 registers or 16 in AVX ones, then
+/// sixteen or eight of a row; eight in two NEON registers on aarch64, blocks of up to
+/// twelve on a Cortex-M4F, else eight, four, two);
 /// the per-output order of operations never changes, so every target gets the same bits.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Portable;
@@ -23,7 +24,41 @@ impl MatMul for Portable {
             p.c().fill(0.0);
             return;
         }
-        for (i, c_row) in p.c().chunks_exact_mut(n).enumerate() {
+        // Whole tiles of rows first where the CPU has them (the other rows below).
+        #[allow(unused_mut)]
+        let mut tiled = 0;
+        #[cfg(target_arch = "x86_64")]
+        if b.col_stride == 1 && (super::x86::has_avx512f() || super::x86::has_avx2_fma()) {
+            let rows = super::x86::TILE_ROWS;
+            tiled = p.m() / rows * rows;
+            let wide = super::x86::has_avx512f();
+            for (t, c) in p.c()[..tiled * n].chunks_exact_mut(rows * n).enumerate() {
+                let a_row = t * rows * a.row_stride;
+                let mut j = 0;
+                while j < n {
+                    let width = (n - j).min(if wide { 64 } else { 16 });
+                    let at = super::x86::Tile {
+                        a_row,
+                        j,
+                        k,
+                        width,
+                        n,
+                    };
+                    // SAFETY: the CPU has the instruction set; the Product proves every
+                    // (i, p) of `a` and (p, j..j+width) of `b` in bounds for the tile's
+                    // four rows, and `c` holds their `n` outputs each.
+                    unsafe {
+                        if wide {
+                            super::x86::fma_tile16(&a, &b, at, c);
+                        } else {
+                            super::x86::fma_tile8(&a, &b, at, c);
+                        }
+                    }
+                    j += width;
+                }
+            }
+        }
+        for (i, c_row) in p.c().chunks_exact_mut(n).enumerate().skip(tiled) {
             let a_row = i * a.row_stride;
             let mut j = 0;
             #[cfg(target_arch = "x86_64")]

@@ -159,6 +159,152 @@ pub unsafe fn fma_block16(
     out
 }
 
+/// Rows a tile of [`fma_tile16`] or [`fma_tile8`] computes together.
+pub const TILE_ROWS: usize = 4;
+
+/// Four rows of `c = a · b` over the [`Tile`]'s columns (`width` ≤ 64), `b`'s columns
+/// contiguous: four sixteen-lane registers per row, so each of `b`'s values loaded serves
+/// four rows and sixteen chains run at once. Each output is [`fma_block16`]'s ascending
+/// chain of fused multiply-adds, so the bits are the same.
+///
+/// # Safety
+/// The CPU must have AVX-512F; `a` must hold four rows over `at.k` columns (row `q` from
+/// `at.a_row + q * a.row_stride`), `b` rows `0..at.k` over columns `at.j..at.j +
+/// at.width`, and `c` four rows of `at.n` values with `at.j + at.width <= at.n`.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn fma_tile16(a: &Mat<'_>, b: &Mat<'_>, at: Tile, c: &mut [f32]) {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        match at.width.div_ceil(16) {
+            1 => tile16::<1>(a, b, at, c),
+            2 => tile16::<2>(a, b, at, c),
+            3 => tile16::<3>(a, b, at, c),
+            _ => tile16::<4>(a, b, at, c),
+        }
+    }
+}
+
+/// [`fma_tile16`] with AVX2 and FMA: two eight-lane registers per row (`width` ≤ 16),
+/// [`fma_block`]'s chains.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA; otherwise as [`fma_tile16`], with `width` ≤ 16.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn fma_tile8(a: &Mat<'_>, b: &Mat<'_>, at: Tile, c: &mut [f32]) {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        match at.width.div_ceil(8) {
+            1 => tile8::<1>(a, b, at, c),
+            _ => tile8::<2>(a, b, at, c),
+        }
+    }
+}
+
+/// Where a tile of [`fma_tile16`] or [`fma_tile8`] lies.
+#[derive(Clone, Copy, Debug)]
+pub struct Tile {
+    /// Where `a`'s first row starts (the others follow `a.row_stride` apart).
+    pub a_row: usize,
+    /// The first column of `b` and `c`.
+    pub j: usize,
+    /// Terms per sum: `a`'s columns, `b`'s rows.
+    pub k: usize,
+    /// Columns of `b` and `c`.
+    pub width: usize,
+    /// Distance between `c`'s rows.
+    pub n: usize,
+}
+
+/// [`fma_tile16`] with `R` registers per row.
+///
+/// # Safety
+/// As [`fma_tile16`], with `16 * (R - 1) < width <= 16 * R`.
+#[target_feature(enable = "avx512f")]
+unsafe fn tile16<const R: usize>(a: &Mat<'_>, b: &Mat<'_>, at: Tile, c: &mut [f32]) {
+    let tail = ((1u32 << (at.width - 16 * (R - 1))) - 1) as __mmask16;
+    let mut acc = [[_mm512_setzero_ps(); R]; TILE_ROWS];
+    let (mut ai, mut bi) = (at.a_row, at.j);
+    for _ in 0..at.k {
+        // SAFETY: element (p, j..j+width) of `b` (the lanes loaded) and (q, p) of `a` for
+        // the four rows, in bounds by the contract.
+        unsafe {
+            let w: [__m512; R] = core::array::from_fn(|r| {
+                if r + 1 == R {
+                    _mm512_maskz_loadu_ps(tail, b.data.as_ptr().add(bi + 16 * r))
+                } else {
+                    _mm512_loadu_ps(b.data.as_ptr().add(bi + 16 * r))
+                }
+            });
+            for (q, acc) in acc.iter_mut().enumerate() {
+                let x = _mm512_set1_ps(*a.data.get_unchecked(ai + q * a.row_stride));
+                for (slot, &w) in acc.iter_mut().zip(&w) {
+                    *slot = _mm512_fmadd_ps(x, w, *slot);
+                }
+            }
+        }
+        ai += a.col_stride;
+        bi += b.row_stride;
+    }
+    for (q, acc) in acc.iter().enumerate() {
+        let row = &mut c[q * at.n + at.j..][..at.width];
+        // SAFETY: `row` holds `width` values: the first `R - 1` registers whole, the last
+        // its `tail` lanes.
+        unsafe {
+            for (r, v) in acc[..R - 1].iter().enumerate() {
+                _mm512_storeu_ps(row.as_mut_ptr().add(16 * r), *v);
+            }
+            _mm512_mask_storeu_ps(row.as_mut_ptr().add(16 * (R - 1)), tail, acc[R - 1]);
+        }
+    }
+}
+
+/// [`fma_tile8`] with `R` registers per row.
+///
+/// # Safety
+/// As [`fma_tile8`], with `8 * (R - 1) < width <= 8 * R`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile8<const R: usize>(a: &Mat<'_>, b: &Mat<'_>, at: Tile, c: &mut [f32]) {
+    let last = (at.width - 8 * (R - 1)) as i32;
+    let tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    let mut acc = [[_mm256_setzero_ps(); R]; TILE_ROWS];
+    let (mut ai, mut bi) = (at.a_row, at.j);
+    for _ in 0..at.k {
+        // SAFETY: element (p, j..j+width) of `b` (the lanes loaded) and (q, p) of `a` for
+        // the four rows, in bounds by the contract.
+        unsafe {
+            let w: [__m256; R] = core::array::from_fn(|r| {
+                if r + 1 == R && last < 8 {
+                    _mm256_maskload_ps(b.data.as_ptr().add(bi + 8 * r), tail)
+                } else {
+                    _mm256_loadu_ps(b.data.as_ptr().add(bi + 8 * r))
+                }
+            });
+            for (q, acc) in acc.iter_mut().enumerate() {
+                let x = _mm256_set1_ps(*a.data.get_unchecked(ai + q * a.row_stride));
+                for (slot, &w) in acc.iter_mut().zip(&w) {
+                    *slot = _mm256_fmadd_ps(x, w, *slot);
+                }
+            }
+        }
+        ai += a.col_stride;
+        bi += b.row_stride;
+    }
+    for (q, acc) in acc.iter().enumerate() {
+        let row = &mut c[q * at.n + at.j..][..at.width];
+        for (out, v) in row.chunks_mut(8).zip(acc) {
+            if out.len() == 8 {
+                // SAFETY: `out` holds eight values.
+                unsafe { _mm256_storeu_ps(out.as_mut_ptr(), *v) };
+            } else {
+                let mut lanes = [0.0f32; 8];
+                // SAFETY: `lanes` holds eight values.
+                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), *v) };
+                out.copy_from_slice(&lanes[..out.len()]);
+            }
+        }
+    }
+}
+
 /// [`exp8`] over `values`, eight at a time (the last few padded); values outside its
 /// range go through `math::exp`.
 ///
@@ -428,6 +574,75 @@ mod tests {
                 if has_avx512f() {
                     // SAFETY: the CPU has AVX-512F; row `i` and columns `0..width` exist.
                     check(&unsafe { fma_block16(&av, &bv, row, 0, k, width) });
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tiles_give_the_portable_bits_for_every_width_and_layout() {
+        let mut rng = Rng::new(4);
+        let (m, k, n) = (TILE_ROWS, 37, 70);
+        // Subnormals among the values: the result must keep them as IEEE 754 does.
+        let mut value = |()| match rng.next_f32() {
+            u if u < 0.1 => f32::MIN_POSITIVE * (u - 0.05),
+            u => u * 4.0 - 2.0,
+        };
+        let (mut a, mut b) = ([0.0f32; TILE_ROWS * 37], [0.0f32; 37 * 70]);
+        a.iter_mut().chain(b.iter_mut()).for_each(|x| *x = value(()));
+        let bv = Mat::row_major(&b, n);
+        for av in [Mat::row_major(&a, k), Mat::transposed(&a, m)] {
+            // Every width of each kernel, from two starting columns.
+            for (j, width) in [0, 3].into_iter().flat_map(|j| (1..=64).map(move |w| (j, w))) {
+                let check = |c: &[f32]| {
+                    for (i, row) in c.chunks_exact(n).enumerate() {
+                        for (col, x) in row.iter().enumerate() {
+                            let want = if (j..j + width).contains(&col) {
+                                reference(&av, &bv, i, col, k).to_bits()
+                            } else {
+                                f32::NAN.to_bits()
+                            };
+                            assert_eq!(x.to_bits(), want, "row {i}, columns {j}+{width}, column {col}");
+                        }
+                    }
+                };
+                if has_avx2_fma() && width <= 16 {
+                    let mut c = [f32::NAN; TILE_ROWS * 70];
+                    // SAFETY: the CPU has AVX2 and FMA; the four rows and the columns exist.
+                    unsafe {
+                        fma_tile8(
+                            &av,
+                            &bv,
+                            Tile {
+                                a_row: 0,
+                                j,
+                                k,
+                                width,
+                                n,
+                            },
+                            &mut c,
+                        )
+                    };
+                    check(&c);
+                }
+                if has_avx512f() {
+                    let mut c = [f32::NAN; TILE_ROWS * 70];
+                    // SAFETY: the CPU has AVX-512F; the four rows and the columns exist.
+                    unsafe {
+                        fma_tile16(
+                            &av,
+                            &bv,
+                            Tile {
+                                a_row: 0,
+                                j,
+                                k,
+                                width,
+                                n,
+                            },
+                            &mut c,
+                        )
+                    };
+                    check(&c);
                 }
             }
         }
