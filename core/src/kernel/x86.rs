@@ -606,42 +606,23 @@ mod tests {
                         }
                     }
                 };
-                if has_avx2_fma() && width <= 16 {
+                let at = Tile {
+                    a_row: 0,
+                    j,
+                    k,
+                    width,
+                    n,
+                };
+                type Kernel = unsafe fn(&Mat<'_>, &Mat<'_>, Tile, &mut [f32]);
+                let kernels: [(bool, Kernel); 2] = [
+                    (has_avx2_fma() && width <= 16, fma_tile8),
+                    (has_avx512f(), fma_tile16),
+                ];
+                for (_, kernel) in kernels.into_iter().filter(|(has, _)| *has) {
                     let mut c = [f32::NAN; TILE_ROWS * 70];
-                    // SAFETY: the CPU has AVX2 and FMA; the four rows and the columns exist.
-                    unsafe {
-                        fma_tile8(
-                            &av,
-                            &bv,
-                            Tile {
-                                a_row: 0,
-                                j,
-                                k,
-                                width,
-                                n,
-                            },
-                            &mut c,
-                        )
-                    };
-                    check(&c);
-                }
-                if has_avx512f() {
-                    let mut c = [f32::NAN; TILE_ROWS * 70];
-                    // SAFETY: the CPU has AVX-512F; the four rows and the columns exist.
-                    unsafe {
-                        fma_tile16(
-                            &av,
-                            &bv,
-                            Tile {
-                                a_row: 0,
-                                j,
-                                k,
-                                width,
-                                n,
-                            },
-                            &mut c,
-                        )
-                    };
+                    // SAFETY: the CPU has the kernel's instruction set; the four rows and
+                    // the columns exist.
+                    unsafe { kernel(&av, &bv, at, &mut c) };
                     check(&c);
                 }
             }

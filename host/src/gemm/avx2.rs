@@ -168,15 +168,7 @@ pub unsafe fn accumulate(pairs: impl Pairs, b: &Mat<'_>, c_row: &mut [f32]) {
     while p < n {
         let width = (n - p).min(64);
         let lanes = width.div_ceil(8);
-        // Rows whose whole panel of `8 * lanes` values lies inside `b.data` are read
-        // with plain loads (the lanes past `width` are never stored); masked loads,
-        // slow on AMD cores, only for the last rows of `b`.
-        let s = b.row_stride;
-        let whole_rows = b
-            .data
-            .len()
-            .checked_sub(p + 8 * lanes)
-            .map_or(0, |room| room / s.max(1) + 1);
+        let (s, whole_rows) = (b.row_stride, whole_rows(b, p, lanes));
         // SAFETY: the caller guarantees AVX2 and FMA; `p < n = c_row.len()` and every
         // row `t` of `pairs` has `n` values from `b.data[t * row_stride]`, so the panel
         // reads columns `p..p + width` of those rows (and, for the rows before
@@ -218,15 +210,7 @@ pub unsafe fn accumulate_group(positions: &[u32], values: &[Values], b: &Mat<'_>
         let left = (n - p).div_ceil(8);
         let lanes = left.div_ceil(left.div_ceil(3));
         let width = (n - p).min(8 * lanes);
-        // Rows whose whole panel of `8 * lanes` values lies inside `b.data` are read
-        // with plain loads (the lanes past `width` are never stored); masked loads,
-        // slow on AMD cores, only for the last rows of `b`.
-        let s = b.row_stride;
-        let whole_rows = b
-            .data
-            .len()
-            .checked_sub(p + 8 * lanes)
-            .map_or(0, |room| room / s.max(1) + 1);
+        let (s, whole_rows) = (b.row_stride, whole_rows(b, p, lanes));
         // SAFETY: the caller guarantees AVX2 and FMA; `p < n` and every position `t` of
         // `positions` has `n` values from `b.data[t * row_stride]`, so the panel reads columns
         // `p..p + width` of those rows (and, for the rows before `whole_rows`, up to
@@ -252,6 +236,16 @@ pub unsafe fn accumulate_group(positions: &[u32], values: &[Values], b: &Mat<'_>
         }
         p += width;
     }
+}
+
+/// The rows of `b` whose panel of `8 * lanes` values from column `p` lies inside
+/// `b.data`: read with plain loads (the lanes past the panel's width are never stored);
+/// masked loads, slow on AMD cores, only for the last rows of `b`.
+fn whole_rows(b: &Mat<'_>, p: usize, lanes: usize) -> usize {
+    b.data
+        .len()
+        .checked_sub(p + 8 * lanes)
+        .map_or(0, |room| room / b.row_stride.max(1) + 1)
 }
 
 /// A mask selecting the first `lanes` (1 to 8) of eight.
