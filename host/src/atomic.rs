@@ -314,9 +314,14 @@ mod tests {
             );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+        // The child's input stays open until it is gone: `wait` would close it first, and
+        // the child's write, no longer waiting, could then finish (and exit 0) before its
+        // cleanup thread handles the signal.
+        let input = child.stdin.take();
         // SAFETY: kill only sends a signal to the child this test started.
         assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
         let status = child.wait().unwrap();
+        drop(input);
         assert_eq!(status.signal(), Some(libc::SIGTERM), "{status}");
         let left: Vec<_> = fs::read_dir(&dir)
             .unwrap()
