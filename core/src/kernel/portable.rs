@@ -25,39 +25,12 @@ impl MatMul for Portable {
             return;
         }
         // Whole tiles of rows first where the CPU has them (the other rows below).
-        #[allow(unused_mut)]
-        let mut tiled = 0;
         #[cfg(target_arch = "x86_64")]
-        if b.col_stride == 1 && (super::x86::has_avx512f() || super::x86::has_avx2_fma()) {
-            let rows = super::x86::TILE_ROWS;
-            tiled = p.m() / rows * rows;
-            let wide = super::x86::has_avx512f();
-            for (t, c) in p.c()[..tiled * n].chunks_exact_mut(rows * n).enumerate() {
-                let a_row = t * rows * a.row_stride;
-                let mut j = 0;
-                while j < n {
-                    let width = (n - j).min(if wide { 64 } else { 16 });
-                    let at = super::x86::Tile {
-                        a_row,
-                        j,
-                        k,
-                        width,
-                        n,
-                    };
-                    // SAFETY: the CPU has the instruction set; the Product proves every
-                    // (i, p) of `a` and (p, j..j+width) of `b` in bounds for the tile's
-                    // four rows, and `c` holds their `n` outputs each.
-                    unsafe {
-                        if wide {
-                            super::x86::fma_tile16(&a, &b, at, c);
-                        } else {
-                            super::x86::fma_tile8(&a, &b, at, c);
-                        }
-                    }
-                    j += width;
-                }
-            }
-        }
+        // SAFETY: the Product proves every (i, p) of `a` and (p, j) of `b` in bounds, and
+        // `c` holds `m × n` outputs.
+        let tiled = unsafe { super::x86::tiles(&a, &b, k, n, p.c()) };
+        #[cfg(not(target_arch = "x86_64"))]
+        let tiled = 0;
         for (i, c_row) in p.c().chunks_exact_mut(n).enumerate().skip(tiled) {
             let a_row = i * a.row_stride;
             let mut j = 0;

@@ -200,6 +200,47 @@ pub unsafe fn fma_tile8(a: &Mat<'_>, b: &Mat<'_>, at: Tile, c: &mut [f32]) {
     }
 }
 
+/// The leading whole tiles of [`TILE_ROWS`] rows of `c = a · b` (`c` holds `n` outputs
+/// per row), with AVX-512F or else AVX2 and FMA when `b`'s columns are contiguous; returns
+/// how many rows it computed (0 when neither applies).
+///
+/// # Safety
+/// `a` must hold every (row, p) with `p < k` for the rows of `c`, and `b` every (p, j)
+/// with `p < k` and `j < n`.
+pub unsafe fn tiles(a: &Mat<'_>, b: &Mat<'_>, k: usize, n: usize, c: &mut [f32]) -> usize {
+    let wide = has_avx512f();
+    if b.col_stride != 1 || !(wide || has_avx2_fma()) {
+        return 0;
+    }
+    let tiled = c.len() / n / TILE_ROWS * TILE_ROWS;
+    for (t, c) in c[..tiled * n].chunks_exact_mut(TILE_ROWS * n).enumerate() {
+        let a_row = t * TILE_ROWS * a.row_stride;
+        let mut j = 0;
+        while j < n {
+            let width = (n - j).min(if wide { 64 } else { 16 });
+            let at = Tile {
+                a_row,
+                j,
+                k,
+                width,
+                n,
+            };
+            // SAFETY: the CPU has the instruction set; the caller guarantees every (i, p)
+            // of `a` and (p, j..j+width) of `b` for the tile's four rows, and `c` holds
+            // their `n` outputs each.
+            unsafe {
+                if wide {
+                    fma_tile16(a, b, at, c);
+                } else {
+                    fma_tile8(a, b, at, c);
+                }
+            }
+            j += width;
+        }
+    }
+    tiled
+}
+
 /// Where a tile of [`fma_tile16`] or [`fma_tile8`] lies.
 #[derive(Clone, Copy, Debug)]
 pub struct Tile {

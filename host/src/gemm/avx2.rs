@@ -94,7 +94,8 @@ pub unsafe fn gather_rows(rows: &[&[f32]], k: usize, positions: &mut Vec<u32>, v
     // Whole chunks store eight lanes whatever their count: room for one extra chunk.
     positions.reserve(k + 8);
     values.reserve(k + 8);
-    let mut len = positions.len();
+    let start = positions.len();
+    let mut len = start;
     let chunks = k / 8;
     let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for chunk in 0..chunks {

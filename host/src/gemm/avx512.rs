@@ -149,7 +149,8 @@ pub unsafe fn gather_rows(rows: &[&[f32]], k: usize, positions: &mut Vec<u32>, v
     // Every chunk stores sixteen lanes whatever its count: room for one extra chunk.
     positions.reserve(k + 16);
     values.reserve(k + 16);
-    let mut len = positions.len();
+    let start = positions.len();
+    let mut len = start;
     let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     // Pairs of two rows' values, then quadruples of the pairs.
     let pairs_low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);

@@ -18,8 +18,9 @@ use std::ops::Range;
 
 /// Outputs at least this wide take this path. Narrower ones (the tutorial's 50) gain
 /// nothing: a group's terms are about twice a row's, and with few columns per term the
-/// extra multiply-adds and broadcasts cost what the shared loads save (with AVX2's
-/// sixteen registers, 30% more time); they take [`super::sparse`]'s row-by-row path.
+/// extra multiply-adds and broadcasts cost what the shared loads save (the tutorial
+/// trained 15–18% slower this way with AVX2's sixteen registers, no faster with AVX-512);
+/// they take [`super::sparse`]'s row-by-row path.
 pub(super) const COLUMNS: usize = 128;
 
 /// Rows `rows` of `c = a · b` skipping zeros of `a` (`c` holds those rows); `b`'s rows are

@@ -3,8 +3,8 @@
 //! left operands (raw MNIST pixels are ~80% zeros): row by row (`sparse`), or, for wide
 //! outputs, rows in groups that share each value of `b` they read (`grouped`); one file
 //! per instruction set as candle's `cpu/`: `avx512`, `avx2`, and the portable loops in
-//! `sparse` and `grouped`, chosen by [`Simd`]. The exponentials of activations come from core's default (eight at a time
-//! with AVX2).
+//! `sparse` and `grouped`, chosen by [`Simd`]. The exponentials of activations come from
+//! core's default (eight at a time with AVX2).
 //!
 //! A large product is cut into blocks of output columns (SGEMM) or rows (zero-skipping)
 //! that rayon's threads compute in parallel. Each output is computed by the same
