@@ -35,11 +35,13 @@ use std::cell::{Cell, Ref, RefCell};
 /// Left operands with at least this fraction of zeros take the zero-skipping path.
 const SPARSE_FRACTION: f32 = 0.5;
 
-/// Products of fewer multiply-adds than this run on the calling thread alone.
-const PARALLEL_WORK: usize = 1 << 17;
+/// Multiply-adds per block of a parallel product, at least: a smaller product is cut into
+/// fewer blocks (one: it runs on the calling thread alone), so that each block's work
+/// outweighs handing it to another thread.
+const BLOCK_WORK: usize = 1 << 19;
 
-/// Blocks a parallel product is cut into (a fixed number, so that every thread count up
-/// to it gets work).
+/// The most blocks a parallel product is cut into (enough for every thread count up to it
+/// to get work).
 pub(crate) const BLOCKS: usize = 8;
 
 /// SGEMM from the `matrixmultiply` crate (blocked, SIMD), or, when the left operand is
@@ -83,14 +85,18 @@ impl HostKernel {
         if m == 0 || n == 0 {
             return;
         }
-        let parallel = self.parallel && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_WORK;
+        let blocks = if self.parallel {
+            (m.saturating_mul(k).saturating_mul(n) / BLOCK_WORK).clamp(1, BLOCKS)
+        } else {
+            1
+        };
         let flush = flushing();
         let simd = self.simd.min(Simd::best());
         if k > 0 && b.col_stride == 1 && zero_fraction(m, k, &a) >= SPARSE_FRACTION {
             let grouped = n >= grouped::COLUMNS;
             // Whole groups per block, so that the groups do not depend on the blocks.
-            let rows = if parallel {
-                m.div_ceil(BLOCKS).next_multiple_of(GROUP)
+            let rows = if blocks > 1 {
+                m.div_ceil(blocks).next_multiple_of(GROUP)
             } else {
                 m
             };
@@ -109,8 +115,8 @@ impl HostKernel {
             return;
         }
         // Column blocks of a multiple of 16 (whole register tiles).
-        let columns = if parallel {
-            n.div_ceil(BLOCKS).next_multiple_of(16)
+        let columns = if blocks > 1 {
+            n.div_ceil(blocks).next_multiple_of(16)
         } else {
             n
         };
@@ -237,21 +243,22 @@ impl Output {
     }
 }
 
-/// Fraction of zeros among (up to 256 evenly spread) elements of the `m × k` matrix `a`.
+/// Fraction of zeros among (up to 256) elements of the `m × k` matrix `a`: rows evenly
+/// spread, columns scattered (a fixed stride through the elements can meet the same few
+/// columns in every row: a stride of 196 through MNIST's 784 pixels meets only column 0
+/// of every seventh image row, always blank).
 fn zero_fraction(m: usize, k: usize, a: &Mat<'_>) -> f32 {
-    let step = (m * k).div_ceil(256).max(1);
-    let (mut i, mut t) = (0, 0);
-    let (mut zeros, mut seen) = (0usize, 0usize);
-    while i < m {
-        zeros += (a.data[i * a.row_stride + t * a.col_stride] == 0.0) as usize;
-        seen += 1;
-        t += step;
-        while t >= k {
-            t -= k;
-            i += 1;
-        }
-    }
-    zeros as f32 / seen.max(1) as f32
+    /// A prime: its multiples visit every column of any `k` it does not divide.
+    const SCATTER: u64 = 2_654_435_761;
+    let samples = m.saturating_mul(k).min(256);
+    let zeros = (0..samples)
+        .filter(|&s| {
+            let i = s * m / samples;
+            let t = (s as u64 * SCATTER % k as u64) as usize;
+            a.data[i * a.row_stride + t * a.col_stride] == 0.0
+        })
+        .count();
+    zeros as f32 / samples.max(1) as f32
 }
 
 #[cfg(test)]
@@ -322,10 +329,31 @@ mod tests {
     }
 
     #[test]
+    fn the_zero_fraction_looks_at_every_column() {
+        // MNIST's shape; zero only in the columns a stride of 196 would meet (and then
+        // everywhere but there).
+        let (m, k) = (64, 784);
+        let sparse_at = |t: usize| t.is_multiple_of(196);
+        let mostly_dense: Vec<f32> = (0..m * k)
+            .map(|x| if sparse_at(x % k) { 0.0 } else { 1.0 })
+            .collect();
+        let mostly_zero: Vec<f32> = (0..m * k)
+            .map(|x| if sparse_at(x % k) { 1.0 } else { 0.0 })
+            .collect();
+        for (a, low, high) in [(&mostly_dense, 0.0, 0.1), (&mostly_zero, 0.9, 1.0)] {
+            let fraction = zero_fraction(m, k, &Mat::row_major(a, k));
+            assert!(
+                (low..=high).contains(&fraction),
+                "{fraction} not in {low}..={high}"
+            );
+        }
+    }
+
+    #[test]
     fn a_parallel_product_gives_the_bits_of_its_rows_computed_alone_and_of_its_transposed_view() {
         let mut rng = Rng::new(5);
-        let (m, k, n) = (64, 300, 200);
-        assert!(m * k * n >= PARALLEL_WORK && k * n < PARALLEL_WORK);
+        let (m, k, n) = (64, 300, 256);
+        assert!(m * k * n >= BLOCKS * BLOCK_WORK && k * n < BLOCK_WORK);
         for (zeros, simd) in with_every_simd([0.0, 0.8]) {
             let a = matrix(&mut rng, m, k, zeros);
             let at = transpose(&a, m, k);
@@ -367,7 +395,8 @@ mod tests {
             return;
         }
         // Sums of 64 subnormal products stay subnormal, unless the inputs count as zero.
-        let (m, k, n) = (64, 64, 256);
+        let (m, k, n) = (64, 64, 1024);
+        assert!(m * k * n >= BLOCKS * BLOCK_WORK);
         let tiny = f32::MIN_POSITIVE / 1024.0;
         let b = vec![0.5; k * n];
         let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
