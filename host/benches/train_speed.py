@@ -2,11 +2,12 @@
 for the `train_speed` benchmark: the same model, batch, loss and optimizer as microdense.
 
 Usage: python train_speed.py keras|torch --spec 784,50,sigmoid,20,sigmoid,10,softmax
-           [--normalize] [--epochs 2] [--runs 3]
+           [--normalize] [--epochs 2] [--runs 3] [--seed 1]
 
 The spec is microdense's (`--model`): input width, then units and activation per Dense
 layer. SGD(0.01), categorical cross-entropy (PyTorch: cross-entropy on the logits, the
-same loss), batch 64, shuffled every epoch. Prints one JSON line:
+same loss), batch 64, shuffled every epoch; run `r` (from 0) seeded with `seed + r`. Prints
+one JSON line:
 {"framework", "threads", "runs": [[seconds of each epoch] per run]}.
 """
 
@@ -32,7 +33,7 @@ def layers(spec):
     return int(parts[0]), [(int(parts[i]), parts[i + 1]) for i in range(1, len(parts), 2)]
 
 
-def keras_runs(x, y, spec, epochs, runs):
+def keras_runs(x, y, spec, epochs, runs, seed):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
     import tf_keras as keras
@@ -51,7 +52,7 @@ def keras_runs(x, y, spec, epochs, runs):
     y = keras.utils.to_categorical(y, 10)
     out = []
     for run in range(runs):
-        keras.utils.set_random_seed(run + 1)
+        keras.utils.set_random_seed(seed + run)
         model = keras.Sequential([keras.Input(shape=(width,))])
         for units, activation in dense:
             model.add(keras.layers.Dense(units))
@@ -63,7 +64,7 @@ def keras_runs(x, y, spec, epochs, runs):
     return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count(), out
 
 
-def torch_runs(x, y, spec, epochs, runs):
+def torch_runs(x, y, spec, epochs, runs, seed):
     import torch
 
     width, dense = layers(spec)
@@ -71,7 +72,7 @@ def torch_runs(x, y, spec, epochs, runs):
     x, y = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     out = []
     for run in range(runs):
-        torch.manual_seed(run + 1)
+        torch.manual_seed(seed + run)
         modules, inputs = [], width
         for i, (units, activation) in enumerate(dense):
             modules.append(torch.nn.Linear(inputs, units))
@@ -104,6 +105,7 @@ def main():
     ap.add_argument("--normalize", action="store_true")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     d = os.environ["MNIST_DIR"]
     x = read_idx(os.path.join(d, "train-images-idx3-ubyte.gz")).reshape(-1, 784).astype("float32")
@@ -111,7 +113,7 @@ def main():
         x /= 255.0
     y = read_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"))
     run = keras_runs if args.framework == "keras" else torch_runs
-    threads, runs = run(x, y, args.spec, args.epochs, args.runs)
+    threads, runs = run(x, y, args.spec, args.epochs, args.runs, args.seed)
     print(json.dumps({"framework": args.framework, "threads": threads, "runs": runs}), flush=True)
 
 

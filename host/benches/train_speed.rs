@@ -6,6 +6,9 @@
 //! `scripts/keras-venv.sh`, PyTorch from `scripts/torch-venv.sh` (a separate venv); a
 //! framework that is unavailable is skipped with a note. Every figure is the median of
 //! three runs (seeds 1–3) of the second epoch (the first warms caches and thread pools).
+//! The runs are interleaved, round by round (seed 1 of every trainer, then seed 2, ...),
+//! so that a slow spell of a shared machine falls on all the trainers a ratio compares,
+//! not on one of them.
 
 use microdense::dataset::{Dataset, Features};
 use microdense::fit::{available_threads, FitOptions};
@@ -16,7 +19,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-/// Runs per setting, and epochs per run (the last one timed).
+/// Runs (rounds) per setting, and epochs per run (the last one timed).
 const RUNS: usize = 3;
 const EPOCHS: usize = 2;
 
@@ -143,33 +146,53 @@ fn gemm_peak(threads: usize) -> (f64, f64) {
     best
 }
 
-/// microdense's median seconds per epoch with `threads` threads.
-fn microdense(case: &Case, train: &Dataset<'_>, threads: usize) -> f64 {
-    let runs = (1..=RUNS as u64)
-        .map(|seed| {
-            let mut model = Model::from_spec(case.spec, seed).unwrap();
-            model.compile(Compile::default());
-            let options = FitOptions {
-                epochs: EPOCHS,
-                threads,
-                seed,
-                ..FitOptions::default()
-            };
-            let history = model.fit(train, None, &options, &mut |_| {}).unwrap();
-            history[EPOCHS - 1].seconds.unwrap()
-        })
-        .collect();
-    median(runs)
+/// A trainer the benchmark times: microdense on some threads, or a Python framework
+/// (`keras` or `torch`) run by its venv's python.
+enum Trainer<'a> {
+    Microdense {
+        threads: usize,
+    },
+    Python {
+        framework: &'static str,
+        python: &'a PathBuf,
+    },
 }
 
-/// The median seconds per epoch of `framework` (`keras` or `torch`) and its thread count,
-/// from `host/benches/train_speed.py` run by `python`.
-fn python(python: &PathBuf, framework: &str, case: &Case) -> Result<(f64, u64), String> {
+impl Trainer<'_> {
+    /// Seconds of the last epoch of one run from `seed`, and the threads it used.
+    fn run(&self, case: &Case, train: &Dataset<'_>, seed: u64) -> Result<(f64, u64), String> {
+        match *self {
+            Trainer::Microdense { threads } => Ok((microdense(case, train, threads, seed), threads as u64)),
+            Trainer::Python {
+                framework,
+                python: venv,
+            } => python(venv, framework, case, seed),
+        }
+    }
+}
+
+/// microdense's seconds for the last epoch of a run from `seed` on `threads` threads.
+fn microdense(case: &Case, train: &Dataset<'_>, threads: usize, seed: u64) -> f64 {
+    let mut model = Model::from_spec(case.spec, seed).unwrap();
+    model.compile(Compile::default());
+    let options = FitOptions {
+        epochs: EPOCHS,
+        threads,
+        seed,
+        ..FitOptions::default()
+    };
+    let history = model.fit(train, None, &options, &mut |_| {}).unwrap();
+    history[EPOCHS - 1].seconds.unwrap()
+}
+
+/// The seconds of the last epoch of `framework` (`keras` or `torch`) in one run from
+/// `seed`, and its thread count, from `host/benches/train_speed.py` run by `python`.
+fn python(python: &PathBuf, framework: &str, case: &Case, seed: u64) -> Result<(f64, u64), String> {
     let mut command = Command::new(python);
     command
         .arg(repo_root().join("host/benches/train_speed.py"))
         .args([framework, "--spec", case.spec, "--epochs", &EPOCHS.to_string()])
-        .args(["--runs", &RUNS.to_string()])
+        .args(["--runs", "1", "--seed", &seed.to_string()])
         .env("MNIST_DIR", mnist_dir());
     if case.normalize {
         command.arg("--normalize");
@@ -188,16 +211,11 @@ fn python(python: &PathBuf, framework: &str, case: &Case) -> Result<(f64, u64), 
                 .unwrap_or("no output")
         )
     })?;
-    let runs: Vec<f64> = parsed["runs"]
+    let seconds = parsed["runs"]
         .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|run| run.as_array()?.last()?.as_f64())
-        .collect();
-    if runs.is_empty() {
-        return Err(format!("{framework} printed no timings"));
-    }
-    Ok((median(runs), parsed["threads"].as_u64().unwrap_or(0)))
+        .and_then(|runs| runs.first()?.as_array()?.last()?.as_f64())
+        .ok_or_else(|| format!("{framework} printed no timings"))?;
+    Ok((seconds, parsed["threads"].as_u64().unwrap_or(0)))
 }
 
 /// PyTorch's venv python, made by `scripts/torch-venv.sh`.
@@ -249,25 +267,51 @@ fn main() {
         };
         let train = Dataset::new(features, 784, &labels).unwrap();
         let flops = epoch_flops(case.spec, train.len());
-        let mut rows: Vec<(String, Row)> = Vec::new();
-        for t in [1, threads] {
-            let peak = if t == 1 { peak_1 } else { peak_all };
-            rows.push((
-                format!("microdense, {t} thread(s)"),
-                Ok((microdense(case, &train, t), peak)),
-            ));
-        }
+        let mut trainers = vec![
+            (
+                "microdense, 1 thread(s)".to_string(),
+                Trainer::Microdense { threads: 1 },
+            ),
+            (
+                format!("microdense, {threads} thread(s)"),
+                Trainer::Microdense { threads },
+            ),
+        ];
         for (name, framework, venv) in [
             ("tf_keras 2.21", "keras", &keras),
             ("PyTorch 2.15, eager", "torch", &torch),
         ] {
-            let Ok(venv) = venv else { continue };
-            let row = python(venv, framework, case).map(|(secs, t)| {
-                let peak = if t <= 1 { peak_1 } else { peak_all };
-                (secs, peak)
-            });
-            rows.push((name.to_string(), row));
+            if let Ok(python) = venv {
+                trainers.push((name.to_string(), Trainer::Python { framework, python }));
+            }
         }
+        // Each trainer's seconds per round and threads, or why it failed.
+        let mut runs: Vec<Result<(Vec<f64>, u64), String>> =
+            trainers.iter().map(|_| Ok((Vec::new(), 0))).collect();
+        for seed in 1..=RUNS as u64 {
+            for ((_, trainer), times) in trainers.iter().zip(&mut runs) {
+                let Ok((seconds, used)) = times else { continue };
+                match trainer.run(case, &train, seed) {
+                    Ok((s, t)) => {
+                        seconds.push(s);
+                        *used = t;
+                    }
+                    Err(e) => *times = Err(e),
+                }
+            }
+        }
+        // GFLOP/s against the peak of as many threads as the trainer used.
+        let rows: Vec<(String, Row)> = trainers
+            .into_iter()
+            .zip(runs)
+            .map(|((name, _), times)| {
+                let row = times.map(|(seconds, used)| {
+                    let peak = if used <= 1 { peak_1 } else { peak_all };
+                    (median(seconds), peak)
+                });
+                (name, row)
+            })
+            .collect();
         let ours = match &rows[1].1 {
             Ok((secs, _)) => *secs,
             Err(_) => f64::NAN,
