@@ -17,7 +17,7 @@ pub enum H5Data {
     F64(Vec<f64>),
     /// 64-bit signed integers (optimizer `iteration` counters).
     I64(Vec<i64>),
-    /// Elements still in the file the tree was read from (see [`H5Dataset::load`]).
+    /// Elements still in the file the tree was read from (see [`H5Dataset::load`](super::H5Dataset::load)).
     Stored(Stored),
 }
 

@@ -13,7 +13,7 @@
 //! Written in tf_keras 2.21's layout, with a `training_config` (see
 //! [`optimizer_config`](super::optimizer_config)) and optimizer weights
 //! `[iteration:0, Adam/m/<layer>/<tensor>:0, Adam/v/... ...]` in tf_keras's order (see
-//! [`optimizer`](super::optimizer); SGD's buffers only with momentum): tf_keras restores
+//! `keras::optimizer`; SGD's buffers only with momentum): tf_keras restores
 //! all of it. Keras 3.15 loads the model and its compile settings and restores
 //! the iteration count, but (for its own `.h5` files too) builds the optimizer over no
 //! variables, so `fit` after loading an `.h5` with optimizer state fails there; Keras 3
