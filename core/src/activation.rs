@@ -1,6 +1,6 @@
 //! Activation functions with Keras's exact definitions, forward and backward.
 
-use crate::{math, MatMul, Portable};
+use crate::{kinds, math, MatMul, Portable};
 use serde::{Deserialize, Serialize};
 
 /// An element-wise (or, for softmax, row-wise) activation function.
@@ -108,6 +108,7 @@ impl Activation {
 
     /// Applies the activation to one row in place, taking the exponentials of sigmoid
     /// and softmax from `kernel` (same bits as [`forward`](Self::forward), maybe faster).
+    /// An activation this build leaves out ([`kinds`]) gives NaN.
     pub fn forward_with<K: MatMul + ?Sized>(self, kernel: &K, row: &mut [f32]) {
         match self {
             Activation::Linear => {}
@@ -123,6 +124,8 @@ impl Activation {
                     *v = relu(*v);
                 }
             }
+            // Left out of this build (crate::kinds): no valid network holds it.
+            _ if !kinds::ACTIVATIONS => row.fill(f32::NAN),
             _ => {
                 for v in row.iter_mut() {
                     *v = self.scalar(*v);
@@ -184,6 +187,7 @@ impl Activation {
                     *g *= sigmoid_derivative(y);
                 }
             }
+            _ if !kinds::ACTIVATIONS => grad.fill(f32::NAN),
             _ => {
                 for ((g, &x), &y) in grad.iter_mut().zip(input).zip(output) {
                     *g *= self.derivative(x, y);

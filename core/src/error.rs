@@ -10,6 +10,8 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::kinds::Kind;
+
 /// Declares a unit enum naming one of a few things (a buffer, what is wrong with a layer):
 /// its variants with their wire tags (explicit discriminants, which the tag test checks
 /// against postcard's positions), `ALL` in tag order, and `Display` as the given words.
@@ -78,6 +80,12 @@ pub enum Error {
         index: usize,
         /// Number of layers in the network.
         layers: usize,
+    },
+    /// A layer, activation, optimizer, schedule or clipping of a kind this build leaves out
+    /// ([`crate::kinds`]).
+    NotBuiltIn {
+        /// The group of kinds, with its cargo feature.
+        kind: Kind,
     },
 }
 
@@ -186,6 +194,7 @@ impl fmt::Display for Error {
                 f,
                 "layer index {index} is out of range for a network of {layers} layers"
             ),
+            Error::NotBuiltIn { kind } => write!(f, "this build leaves out {kind}"),
         }
     }
 }

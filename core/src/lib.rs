@@ -28,6 +28,7 @@ pub mod format;
 mod graph;
 mod init;
 pub mod kernel;
+pub mod kinds;
 mod layer;
 mod loss;
 pub mod math;

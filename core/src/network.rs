@@ -2,7 +2,7 @@
 
 use crate::graph::{Inbound, Source, MAX_INPUTS};
 use crate::layer::{merge, Io, Merge, Training};
-use crate::{Buffer, Error, Layer, LayerDefect, MatMul, PenaltySums, Regularizer, Rng, MAX_LAYERS};
+use crate::{kinds, Buffer, Error, Layer, LayerDefect, MatMul, PenaltySums, Regularizer, Rng, MAX_LAYERS};
 use core::ops::Range;
 
 /// A sequential network over borrowed layers, validated once so every later call can
@@ -76,6 +76,11 @@ impl<'a> Network<'a> {
             });
         }
         let chain = inbound.iter().enumerate().all(|(i, b)| *b == Inbound::chain(i));
+        if !chain && !kinds::MERGE {
+            return Err(Error::NotBuiltIn {
+                kind: kinds::Kind::Merge,
+            });
+        }
         Network {
             input,
             layers,
@@ -102,6 +107,9 @@ impl<'a> Network<'a> {
             let fail = |reason| Error::InvalidLayer { layer: i, reason };
             if let Some(reason) = layer.invalid() {
                 return Err(fail(reason));
+            }
+            if let Some(kind) = kinds::left_out(layer) {
+                return Err(Error::NotBuiltIn { kind });
             }
             let inbound = self.inbound(i);
             for source in inbound.sources() {
@@ -153,12 +161,18 @@ impl<'a> Network<'a> {
 
     /// Whether the network is a graph other than a chain ([`graph`](Self::graph)).
     pub fn is_graph(&self) -> bool {
-        self.inbound.is_some()
+        self.wiring().is_some()
+    }
+
+    /// Each layer's inputs, for a graph that is not a chain. Without merges
+    /// ([`kinds::MERGE`]) every valid network is a chain, and its graph code is left out.
+    fn wiring(&self) -> Option<&'a [Inbound]> {
+        self.inbound.filter(|_| kinds::MERGE)
     }
 
     /// Layer `i`'s inputs ([`Inbound::chain`] in a chain).
     pub fn inbound(&self, i: usize) -> Inbound {
-        self.inbound
+        self.wiring()
             .and_then(|all| all.get(i).copied())
             .unwrap_or(Inbound::chain(i))
     }
@@ -168,7 +182,7 @@ impl<'a> Network<'a> {
     /// and for a graph where a later layer takes another prefix output ([`suffix`](Self::suffix)).
     pub fn prefix(&self, first: usize) -> Result<Network<'a>, Error> {
         self.suffix(first)?;
-        match self.inbound {
+        match self.wiring() {
             Some(all) => Network::graph(self.input, &self.layers[..first], &all[..first]),
             None => Network::new(self.input, &self.layers[..first]),
         }
@@ -234,7 +248,7 @@ impl<'a> Network<'a> {
     /// Width of the input of layer `i` (the network input for `i = 0`; for a merge, its
     /// inputs' common width, or their total for Concatenate; the output for `i = len`).
     pub fn layer_input_width(&self, i: usize) -> usize {
-        if self.inbound.is_none() {
+        if !self.is_graph() {
             return self.chain_input_width(i);
         }
         let widths = self.widths();
@@ -246,7 +260,7 @@ impl<'a> Network<'a> {
 
     /// Width of the output of layer `i`.
     pub fn layer_output_width(&self, i: usize) -> usize {
-        if self.inbound.is_none() {
+        if !self.is_graph() {
             let w = self.chain_input_width(i);
             return self.layers.get(i).map_or(w, |l| l.output_width(w));
         }
@@ -258,7 +272,7 @@ impl<'a> Network<'a> {
 
     /// Number of outputs per sample.
     pub fn output_width(&self) -> usize {
-        if self.inbound.is_none() {
+        if !self.is_graph() {
             return self.chain_input_width(self.layers.len());
         }
         self.widths()[self.layers.len() - 1] as usize
@@ -274,7 +288,7 @@ impl<'a> Network<'a> {
 
     /// `W`: the widest layer output (the network input excluded).
     pub fn max_output_width(&self) -> usize {
-        if self.inbound.is_none() {
+        if !self.is_graph() {
             let mut width = self.input;
             return self
                 .layers
@@ -296,7 +310,7 @@ impl<'a> Network<'a> {
 
     /// Offset of layer `i`'s parameters in the flat parameter slice (the total for `i = len`).
     pub fn param_offset(&self, i: usize) -> usize {
-        if self.inbound.is_none() {
+        if !self.is_graph() {
             let mut width = self.input;
             let mut offset = 0;
             for layer in &self.layers[..i.min(self.layers.len())] {
@@ -347,7 +361,7 @@ impl<'a> Network<'a> {
     /// f32 of scratch [`predict`](Self::predict) needs for `batch` samples: `2·batch·W`
     /// for a chain, `batch·L` for a graph (see [`Arena`]).
     pub fn inference_scratch_len(&self, batch: usize) -> usize {
-        match self.inbound {
+        match self.wiring() {
             None => 2 * batch * self.max_output_width(),
             Some(_) => batch * Arena::of(self).len,
         }
@@ -409,7 +423,7 @@ impl<'a> Network<'a> {
             self.inference_scratch_len(batch),
             scratch.len(),
         )?;
-        if self.inbound.is_some() {
+        if self.is_graph() {
             return self.infer_graph(kernel, params, inputs, batch, rows, scratch);
         }
         let half = batch * self.max_output_width();

@@ -8,6 +8,7 @@ use std::fmt::Debug;
 use microdense_core::format::{
     FormatError, Inconsistency, Malformation, Quantity, ShapeDefect, StoredCount, TrainingDefect,
 };
+use microdense_core::kinds::Kind;
 use microdense_core::protocol::{
     decode_frame, encode_frame, Capacity, ErrorCode, Fault, FrameError, ModelFault, ModelStatus, Response,
     SampleError, TrainingRequest, MAX_FRAME,
@@ -69,6 +70,7 @@ fn names_are_tagged_by_their_positions() {
     assert_name_tags(TrainingDefect::ALL, |v| v as u8);
     assert_name_tags(Capacity::ALL, |v| v as u8);
     assert_name_tags(TrainingRequest::ALL, |v| v as u8);
+    assert_name_tags(Kind::ALL, |v| v as u8);
     assert_eq!(encoded(&Buffer::MatmulOutput), [11]);
     assert_eq!(encoded(&Buffer::PenaltySums), [12]);
     assert_eq!(encoded(&Malformation::WeightsPadding), [10]);
@@ -100,6 +102,7 @@ fn engine_error_tags_are_pinned() {
             &[3, 0],
         ),
         (Error::LayerIndex { index: 9, layers: 6 }, &[4, 9, 6]),
+        (Error::NotBuiltIn { kind: Kind::Losses }, &[5, 11]),
     ]);
 }
 
@@ -170,6 +173,7 @@ fn format_error_tags_are_pinned() {
             },
             &[10, 4],
         ),
+        (FormatError::NotBuiltIn { kind: Kind::Int8 }, &[11, 10]),
     ]);
     assert_tags::<Inconsistency>(&[
         (Inconsistency::Layers(Error::LayerCount { count: 0 }), &[0, 2, 0]),
@@ -342,6 +346,10 @@ fn faults_survive_a_frame() {
         Fault::ModelHead(FormatError::TooLarge {
             what: Quantity::Parameters,
         }),
+        Fault::BadModel(ModelFault::File(FormatError::NotBuiltIn {
+            kind: Kind::Normalization,
+        })),
+        Fault::Engine(Error::NotBuiltIn { kind: Kind::Losses }),
     ];
     for fault in faults {
         round_trip(&Response::Error(fault));
@@ -375,7 +383,7 @@ fn faults_survive_a_frame() {
 
 #[test]
 fn the_host_words_faults_as_sentences() {
-    let cases: [(Fault, ErrorCode, &str); 10] = [
+    let cases: [(Fault, ErrorCode, &str); 11] = [
         (
             Fault::NoModel { address: 0x4_0000 },
             ErrorCode::NoModel,
@@ -452,6 +460,14 @@ fn the_host_words_faults_as_sentences() {
             ErrorCode::TooLarge,
             "model file head: input shape (more than MAX_INPUT_DIMS dimensions) is too large for \
              the device format",
+        ),
+        (
+            Fault::BadModel(ModelFault::File(FormatError::NotBuiltIn {
+                kind: Kind::Optimizers,
+            })),
+            ErrorCode::BadModel,
+            "model region: the model needs optimizers other than SGD, and weight decay (cargo \
+             feature `optimizers`), which this build leaves out",
         ),
         (
             Fault::InferenceOnly(TrainingRequest::Finetune),

@@ -10,6 +10,7 @@ use super::wire::{
 use super::{
     FormatError, Inconsistency, Malformation, ModelRef, Quantity, StoredCount, TrainingState, VERSION,
 };
+use crate::kinds::{self, Kind};
 use crate::quant::{Int8Body, Int8Layer, QuantParams, MAX_INT8_LAYERS};
 use crate::{Inbound, Layer, Network, OptimizerScalars, MAX_LAYERS};
 
@@ -92,7 +93,7 @@ impl<'a> ModelView<'a> {
     /// The int8 body that runs before [`network`](Self::network) (format 4), if any: the
     /// input shape is its input, the network takes its dequantised output.
     pub fn int8_body(&self) -> Option<Int8Body<'_>> {
-        let part = self.int8.as_ref()?;
+        let part = self.int8.as_ref().filter(|_| kinds::INT8)?;
         Int8Body::new(self.input, part.input, &part.layers, part.data).ok()
     }
 
@@ -337,6 +338,9 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
     } else {
         None
     };
+    if int8.is_some() && !kinds::INT8 {
+        return Err(FormatError::NotBuiltIn { kind: Kind::Int8 });
+    }
     let rest = reader.rest();
     if int8.is_some() && header.min_reader < INT8_MIN_READER {
         return Err(FormatError::Malformed {
@@ -354,6 +358,9 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
     let mut ignored = rest.len();
 
     let layers = meta.layers;
+    if let Some(kind) = layers.iter().find_map(kinds::left_out) {
+        return Err(FormatError::NotBuiltIn { kind });
+    }
     let input = shape_width(&meta.input_shape)?;
     let int8_data_len = match &int8 {
         Some(record) => Some(
@@ -413,6 +420,9 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
                 trainable_layers: record.trainable_layers as usize,
                 state: f32s(bytes, layout.state, state_len)?,
             };
+            if let Some(kind) = kinds::optimizer_left_out(&state.optimizer) {
+                return Err(FormatError::NotBuiltIn { kind });
+            }
             state.check(&net)?;
             Some(state)
         }

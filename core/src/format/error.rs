@@ -80,6 +80,13 @@ pub enum FormatError {
         /// Which count.
         what: Quantity,
     },
+    /// The model needs a kind of layer, activation, optimizer, schedule or clipping, or an
+    /// int8 body, that this reader's build leaves out ([`crate::kinds`]): a firmware built
+    /// for other models.
+    NotBuiltIn {
+        /// The group of kinds, with the cargo feature that brings it in.
+        kind: crate::kinds::Kind,
+    },
 }
 
 /// Why an architecture and its stored lengths are inconsistent.
@@ -274,6 +281,9 @@ impl fmt::Display for FormatError {
             ),
             FormatError::TooLarge { what } => {
                 write!(f, "{what} is too large for the device format")
+            }
+            FormatError::NotBuiltIn { kind } => {
+                write!(f, "the model needs {kind}, which this build leaves out")
             }
         }
     }

@@ -1,7 +1,7 @@
 //! `Dense`: `activation(x · kernel + bias)`.
 
 use super::{Backward, Flow, Io, Layer, Training};
-use crate::{Activation, Error, Mat, MatMul, Regularizer};
+use crate::{kinds, Activation, Error, Mat, MatMul, Regularizer};
 
 /// A Dense layer's settings ([`super::Layer::Dense`]).
 pub(super) struct Dense {
@@ -24,7 +24,8 @@ impl Dense {
                 activation,
                 units: units as usize,
                 use_bias,
-                activity_regularizer,
+                // Left out of this build (crate::kinds): no valid network has one.
+                activity_regularizer: activity_regularizer.filter(|_| kinds::ACTIVITY_REGULARIZATION),
             }),
             _ => None,
         }

@@ -8,7 +8,7 @@ mod noise;
 mod normalization;
 mod preprocessing;
 
-use crate::{Activation, Error, LayerDefect, MatMul, Regularizer, Rng};
+use crate::{kinds, Activation, Error, LayerDefect, MatMul, Regularizer, Rng};
 use serde::{Deserialize, Serialize};
 
 pub use merge::Merge;
@@ -344,6 +344,15 @@ impl Layer {
         self.non_trainable_param_count(input) + moments
     }
 
+    /// The error for a kind this build leaves out ([`kinds::left_out`]; no valid network
+    /// holds one): each pass's arms of such kinds are guarded out, so their code is not
+    /// linked, and this answers in their place.
+    fn left_out(&self) -> Error {
+        Error::NotBuiltIn {
+            kind: kinds::left_out(self).unwrap_or(kinds::Kind::ActivationLayers),
+        }
+    }
+
     /// Runs the layer forward over a batch: `io.dst = layer(io.src)`. `train` is `None`
     /// at inference. Returns the layer's addition to the summed batch loss (activity
     /// regularization; 0 for other layers). Built `inference-only`, `train` is ignored.
@@ -366,28 +375,42 @@ impl Layer {
                 max_value,
                 negative_slope,
                 threshold,
-            } => activations::relu_forward(io, max_value, negative_slope, threshold),
-            Layer::LeakyRelu { negative_slope } => activations::relu_forward(io, None, negative_slope, 0.0),
-            Layer::Prelu => activations::prelu_forward(io),
-            Layer::Elu { alpha } => activations::elu_forward(io, alpha),
+            } if kinds::ACTIVATION_LAYERS => {
+                activations::relu_forward(io, max_value, negative_slope, threshold)
+            }
+            Layer::LeakyRelu { negative_slope } if kinds::ACTIVATION_LAYERS => {
+                activations::relu_forward(io, None, negative_slope, 0.0)
+            }
+            Layer::Prelu if kinds::ACTIVATION_LAYERS => activations::prelu_forward(io),
+            Layer::Elu { alpha } if kinds::ACTIVATION_LAYERS => activations::elu_forward(io, alpha),
             Layer::BatchNormalization {
                 momentum,
                 epsilon,
                 center,
                 scale,
-            } => normalization::batch_norm_forward(io, momentum, epsilon, center, scale, train),
+            } if kinds::NORMALIZATION => {
+                normalization::batch_norm_forward(io, momentum, epsilon, center, scale, train)
+            }
             Layer::LayerNormalization {
                 epsilon,
                 center,
                 scale,
-            } => normalization::layer_norm_forward(io, epsilon, center, scale),
-            Layer::Rescaling { scale, offset } => preprocessing::rescaling_forward(io, scale, offset),
-            Layer::Normalization { invert } => preprocessing::normalization_forward(io, invert, train),
+            } if kinds::NORMALIZATION => normalization::layer_norm_forward(io, epsilon, center, scale),
+            Layer::Rescaling { scale, offset } if kinds::PREPROCESSING => {
+                preprocessing::rescaling_forward(io, scale, offset)
+            }
+            Layer::Normalization { invert } if kinds::PREPROCESSING => {
+                preprocessing::normalization_forward(io, invert, train)
+            }
             Layer::Dropout { rate } => noise::dropout_forward(io, rate, train),
-            Layer::GaussianNoise { stddev } => noise::gaussian_noise_forward(io, stddev, train),
-            Layer::GaussianDropout { rate } => noise::gaussian_dropout_forward(io, rate, train),
-            Layer::AlphaDropout { rate } => noise::alpha_dropout_forward(io, rate, train),
-            Layer::ActivityRegularization { l1, l2 } => {
+            Layer::GaussianNoise { stddev } if kinds::NOISE => {
+                noise::gaussian_noise_forward(io, stddev, train)
+            }
+            Layer::GaussianDropout { rate } if kinds::NOISE => {
+                noise::gaussian_dropout_forward(io, rate, train)
+            }
+            Layer::AlphaDropout { rate } if kinds::NOISE => noise::alpha_dropout_forward(io, rate, train),
+            Layer::ActivityRegularization { l1, l2 } if kinds::ACTIVITY_REGULARIZATION => {
                 io.dst.copy_from_slice(io.src);
                 return Ok(Regularizer { l1, l2 }.loss(io.src));
             }
@@ -395,6 +418,7 @@ impl Layer {
             Layer::Flatten | Layer::Identity | Layer::Reshape | Layer::Merge(_) => {
                 io.dst.copy_from_slice(io.src)
             }
+            _ => return Err(self.left_out()),
         }
         Ok(0.0)
     }
@@ -422,36 +446,41 @@ impl Layer {
                 max_value,
                 negative_slope,
                 threshold,
-            } => activations::relu_backward(b, max_value, negative_slope, threshold, grad),
-            Layer::LeakyRelu { negative_slope } => {
+            } if kinds::ACTIVATION_LAYERS => {
+                activations::relu_backward(b, max_value, negative_slope, threshold, grad)
+            }
+            Layer::LeakyRelu { negative_slope } if kinds::ACTIVATION_LAYERS => {
                 activations::relu_backward(b, None, negative_slope, 0.0, grad)
             }
-            Layer::Prelu => activations::prelu_backward(b, grad),
-            Layer::Elu { alpha } => activations::elu_backward(b, alpha, grad),
+            Layer::Prelu if kinds::ACTIVATION_LAYERS => activations::prelu_backward(b, grad),
+            Layer::Elu { alpha } if kinds::ACTIVATION_LAYERS => activations::elu_backward(b, alpha, grad),
             Layer::BatchNormalization {
                 epsilon,
                 center,
                 scale,
                 ..
-            } => normalization::batch_norm_backward(b, epsilon, center, scale, grad),
+            } if kinds::NORMALIZATION => normalization::batch_norm_backward(b, epsilon, center, scale, grad),
             Layer::LayerNormalization {
                 epsilon,
                 center,
                 scale,
-            } => normalization::layer_norm_backward(b, epsilon, center, scale, grad),
-            Layer::Rescaling { scale, .. } => grad.iter_mut().for_each(|g| *g *= scale),
-            Layer::Normalization { invert } => preprocessing::normalization_backward(b, invert, grad),
-            Layer::Dropout { .. } | Layer::GaussianDropout { .. } | Layer::AlphaDropout { .. } => {
+            } if kinds::NORMALIZATION => normalization::layer_norm_backward(b, epsilon, center, scale, grad),
+            Layer::Rescaling { scale, .. } if kinds::PREPROCESSING => {
+                grad.iter_mut().for_each(|g| *g *= scale)
+            }
+            Layer::Normalization { invert } if kinds::PREPROCESSING => {
+                preprocessing::normalization_backward(b, invert, grad)
+            }
+            Layer::Dropout { .. } => noise::masked_backward(b, grad),
+            Layer::GaussianDropout { .. } | Layer::AlphaDropout { .. } if kinds::NOISE => {
                 noise::masked_backward(b, grad)
             }
-            Layer::ActivityRegularization { l1, l2 } => {
+            Layer::ActivityRegularization { l1, l2 } if kinds::ACTIVITY_REGULARIZATION => {
                 Regularizer { l1, l2 }.add_scaled_gradient(b.input, b.scale, grad)
             }
-            Layer::Flatten
-            | Layer::Identity
-            | Layer::Reshape
-            | Layer::GaussianNoise { .. }
-            | Layer::Merge(_) => {}
+            Layer::GaussianNoise { .. } if kinds::NOISE => {}
+            Layer::Flatten | Layer::Identity | Layer::Reshape | Layer::Merge(_) => {}
+            _ => return Err(self.left_out()),
         }
         Ok(Flow::InPlace)
     }

@@ -4,9 +4,13 @@
 //! (tf_keras computes the same): probabilities are clipped to `[ε, 1 - ε]` before logs,
 //! logits go through the stable log-softmax and softplus forms of
 //! `softmax_cross_entropy_with_logits` and `sigmoid_cross_entropy_with_logits`.
+//!
+//! Without the `losses` feature ([`crate::kinds`]) only the device format's four losses
+//! with Keras's default settings are built: the others' values and gradients are NaN, and
+//! the trainer refuses them.
 
 use super::{argmax, LossFunction, LossKind, Targets, EPSILON};
-use crate::math;
+use crate::{kinds, math};
 
 impl LossFunction {
     /// Loss of one sample: `pred` is the model's output row, `targets`/`sample` select
@@ -15,7 +19,7 @@ impl LossFunction {
         let row = Row::new(self, pred, targets, sample);
         match self.kind {
             LossKind::CategoricalCrossentropy | LossKind::SparseCategoricalCrossentropy => {
-                if self.from_logits {
+                if self.from_logits && kinds::LOSSES {
                     let (max, log_sum) = log_sum_exp(pred);
                     (0..row.n)
                         .map(|j| row.t(j))
@@ -34,7 +38,7 @@ impl LossFunction {
                 }
             }
             LossKind::KlDivergence => (0..row.n).map(|j| self.element(pred[j], row.t(j)).0).sum(),
-            LossKind::CategoricalHinge => categorical_hinge(&row, pred).0,
+            LossKind::CategoricalHinge if kinds::LOSSES => categorical_hinge(&row, pred).0,
             _ => (0..row.n).map(|j| self.element(pred[j], row.t(j)).0).sum::<f32>() / row.n as f32,
         }
     }
@@ -47,7 +51,7 @@ impl LossFunction {
         let row = Row::new(self, pred, targets, sample);
         match self.kind {
             LossKind::CategoricalCrossentropy | LossKind::SparseCategoricalCrossentropy => {
-                if self.from_logits {
+                if self.from_logits && kinds::LOSSES {
                     // L = sum_j t_j (lse(x) - x_j): dL/dx_j = softmax_j * sum(t) - t_j.
                     let (max, log_sum) = log_sum_exp(pred);
                     let total: f32 = (0..row.n).map(|j| row.t(j)).sum();
@@ -80,7 +84,7 @@ impl LossFunction {
                     *g = self.element(pred[j], row.t(j)).1 * scale;
                 }
             }
-            LossKind::CategoricalHinge => {
+            LossKind::CategoricalHinge if kinds::LOSSES => {
                 let (value, negative) = categorical_hinge(&row, pred);
                 for (j, g) in grad.iter_mut().enumerate() {
                     let t = row.t(j);
@@ -116,7 +120,21 @@ impl LossFunction {
     /// target `t` (label smoothing and hinge's label mapping already applied).
     fn element(&self, p: f32, t: f32) -> (f32, f32) {
         match self.kind {
-            LossKind::BinaryCrossentropy if self.from_logits => {
+            // Left out of this build (crate::kinds).
+            LossKind::MeanAbsoluteError
+            | LossKind::MeanSquaredLogarithmicError
+            | LossKind::Huber
+            | LossKind::LogCosh
+            | LossKind::KlDivergence
+            | LossKind::Poisson
+            | LossKind::Hinge
+            | LossKind::SquaredHinge
+            | LossKind::CategoricalHinge
+                if !kinds::LOSSES =>
+            {
+                (f32::NAN, f32::NAN)
+            }
+            LossKind::BinaryCrossentropy if self.from_logits && kinds::LOSSES => {
                 // max(x, 0) - x t + ln(1 + exp(-|x|)); d/dx = sigmoid(x) - t.
                 let value = p.max(0.0) - p * t + math::ln_1p(math::exp(-math::abs(p)));
                 (value, sigmoid(p) - t)
@@ -198,16 +216,17 @@ struct Row<'t> {
 impl<'t> Row<'t> {
     fn new(loss: &LossFunction, pred: &[f32], targets: &'t Targets<'t>, sample: usize) -> Row<'t> {
         let n = pred.len();
-        let s = loss.label_smoothing;
+        let s = if kinds::LOSSES { loss.label_smoothing } else { 0.0 };
         let (scale, offset) = match loss.kind {
             LossKind::CategoricalCrossentropy => (1.0 - s, s / n as f32),
             LossKind::BinaryCrossentropy => (1.0 - s, 0.5 * s),
             // Keras maps targets that are all 0 or 1 to -1 or 1.
             LossKind::Hinge | LossKind::SquaredHinge
-                if (0..n).all(|j| {
-                    let t = targets.value(sample, j, n);
-                    t == 0.0 || t == 1.0
-                }) =>
+                if kinds::LOSSES
+                    && (0..n).all(|j| {
+                        let t = targets.value(sample, j, n);
+                        t == 0.0 || t == 1.0
+                    }) =>
             {
                 (2.0, -1.0)
             }

@@ -33,7 +33,7 @@ mod schedule;
 
 pub use schedule::{Schedule, MAX_BOUNDARIES};
 
-use crate::{math, Buffer, Error};
+use crate::{kinds, math, Buffer, Error};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -314,13 +314,15 @@ impl Optimizer {
 
     /// Whether [`clip`](Self::clip) needs the tensors' sums of squared gradients.
     pub fn needs_norms(&self) -> bool {
-        matches!(self.clipping, Clipping::Norm(_) | Clipping::GlobalNorm(_))
+        kinds::CLIPPING && matches!(self.clipping, Clipping::Norm(_) | Clipping::GlobalNorm(_))
     }
 
     /// The clipping of one tensor whose squared gradients sum to `tensor_squares`, when
     /// all tensors' sum to `all_squares` (both are only read when [`needs_norms`](Self::needs_norms)).
     pub fn clip(&self, tensor_squares: f32, all_squares: f32) -> GradientClip {
         match self.clipping {
+            // Left out of this build: `update` refuses the optimizer.
+            _ if !kinds::CLIPPING => GradientClip::None,
             Clipping::None => GradientClip::None,
             Clipping::Norm(clip_norm) => GradientClip::Norm {
                 clip_norm,
@@ -348,6 +350,8 @@ impl Optimizer {
             beta_2_correction: 0.0,
         };
         match self.algorithm {
+            // Left out of this build: `update` refuses the optimizer.
+            _ if !kinds::OPTIMIZERS => {}
             Algorithm::Adam(a) | Algorithm::AdamW(a) => {
                 let beta_1_power = math::pow(a.beta_1, t);
                 let beta_2_power = math::pow(a.beta_2, t);
@@ -378,7 +382,8 @@ impl Optimizer {
     /// and its `state` (`state_len(params.len())` values), in the step `step`, its
     /// gradients clipped by `clip`.
     ///
-    /// Errors with [`Error::BufferSize`] when the slices' lengths disagree.
+    /// Errors with [`Error::BufferSize`] when the slices' lengths disagree, and with
+    /// [`Error::NotBuiltIn`] for an optimizer this build leaves out ([`kinds`]).
     pub fn update(
         &self,
         step: &Step,
@@ -387,6 +392,9 @@ impl Optimizer {
         grads: &[f32],
         state: &mut [f32],
     ) -> Result<(), Error> {
+        if let Some(kind) = kinds::optimizer_left_out(self) {
+            return Err(Error::NotBuiltIn { kind });
+        }
         let n = params.len();
         for (what, expected, actual) in [
             (Buffer::Gradients, n, grads.len()),
@@ -422,6 +430,8 @@ impl Optimizer {
                     });
                 }
             }
+            // Refused above.
+            _ if !kinds::OPTIMIZERS => {}
             Algorithm::Adam(a) | Algorithm::AdamW(a) => {
                 let moments = |g: f32, m: &mut f32, v: &mut f32| {
                     *m += (g - *m) * (1.0 - a.beta_1);
@@ -561,7 +571,8 @@ impl Each<'_> {
             }
             formula(w, clip.apply(g), s)
         };
-        let bare = matches!(clip, GradientClip::None) && decay <= 0.0;
+        let bare =
+            (!kinds::CLIPPING || matches!(clip, GradientClip::None)) && (!kinds::OPTIMIZERS || decay <= 0.0);
         let values = self.params.iter_mut().zip(self.grads);
         if K == 0 {
             let mut none = [0.0; K];

@@ -2,7 +2,7 @@
 //! `keras.optimizers.schedules`, evaluated at the optimizer's iteration count before the
 //! step (as both tf_keras and Keras 3 do), in float32 with Keras's order of operations.
 
-use crate::math;
+use crate::{kinds, math};
 use serde::{Deserialize, Serialize};
 
 /// Most boundaries a [`Schedule::PiecewiseConstantDecay`] may have (a bound for the
@@ -102,11 +102,14 @@ impl Schedule {
         })
     }
 
-    /// The learning rate at step `iterations` (updates applied so far).
+    /// The learning rate at step `iterations` (updates applied so far); NaN for a schedule
+    /// this build leaves out ([`kinds`]).
     pub fn at(&self, iterations: u64) -> f32 {
         let t = iterations as f32;
         match self {
             Schedule::Constant(rate) => *rate,
+            // Left out of this build (crate::kinds): the optimizer's `update` refuses it.
+            _ if !kinds::SCHEDULES => f32::NAN,
             Schedule::ExponentialDecay {
                 initial_learning_rate,
                 decay_steps,

@@ -314,6 +314,7 @@ impl Writer<'_> {
             Error::LayerCount { count } => self.tagged(2, &[u(count)]),
             Error::Batch { reason } => self.tagged(3, &[reason as u64]),
             Error::LayerIndex { index, layers } => self.tagged(4, &[u(index), u(layers)]),
+            Error::NotBuiltIn { kind } => self.tagged(5, &[kind as u64]),
         }
     }
 
@@ -342,6 +343,7 @@ impl Writer<'_> {
             FormatError::BigEndianTarget => self.byte(8),
             FormatError::BufferTooSmall { needed, available } => self.tagged(9, &[u(needed), u(available)]),
             FormatError::TooLarge { what } => self.tagged(10, &[what as u64]),
+            FormatError::NotBuiltIn { kind } => self.tagged(11, &[kind as u64]),
         }
     }
 

@@ -5,8 +5,8 @@ mod graph;
 use crate::layer::{Backward, Draws, Flow, Io, Training};
 use crate::network::check_len;
 use crate::{
-    BatchDefect, Buffer, Error, Layer, LossFunction, MatMul, Network, Optimizer, OptimizerScalars, Rng, Rows,
-    Targets,
+    kinds, BatchDefect, Buffer, Error, Layer, LossFunction, MatMul, Network, Optimizer, OptimizerScalars,
+    Rng, Rows, Targets,
 };
 use core::ops::Range;
 
@@ -266,6 +266,10 @@ impl<'a> Trainer<'a> {
         grads: &mut [f32],
         scratch: &mut [f32],
     ) -> Result<BatchStats, Error> {
+        let loss = loss.into();
+        if let Some(kind) = kinds::loss_left_out(&loss) {
+            return Err(Error::NotBuiltIn { kind });
+        }
         let net = self.net;
         let batch = targets.samples(net.output_width());
         self.check_buffers(frozen, trainable, inputs, targets, batch, grads, scratch)?;
@@ -288,17 +292,7 @@ impl<'a> Trainer<'a> {
                 stats,
                 sums,
             };
-            return self.graph_gradients(
-                kernel,
-                &params,
-                inputs,
-                targets,
-                loss.into(),
-                scale,
-                rng,
-                grads,
-                buffers,
-            );
+            return self.graph_gradients(kernel, &params, inputs, targets, loss, scale, rng, grads, buffers);
         }
 
         let seed = self.frozen_seed(rng);
@@ -308,7 +302,7 @@ impl<'a> Trainer<'a> {
         let stored: &[f32] = stored;
         let last = self.net.layers().len() - 1;
         let pred = &stored[self.slots(last, batch).1..][..batch * net.output_width()];
-        let mut stats_out = loss_gradient(pred, targets, loss.into(), scale, batch, work_a);
+        let mut stats_out = loss_gradient(pred, targets, loss, scale, batch, work_a);
         stats_out.add_penalties(trainable_loss, frozen_loss);
         self.backward(
             kernel, &params, inputs, batch, scale, stored, stats, grads, work_a, work_b,
@@ -676,6 +670,9 @@ impl Network<'_> {
         scratch: &mut [f32],
     ) -> Result<BatchStats, Error> {
         let loss = loss.into();
+        if let Some(kind) = kinds::loss_left_out(&loss) {
+            return Err(Error::NotBuiltIn { kind });
+        }
         let outputs = self.output_width();
         let batch = targets.samples(outputs);
         let (pred, added_loss) = self.infer(kernel, params, inputs, batch, None, scratch)?;
