@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the firmware (firmware/) for one board and prints the ELF's path as the last line.
 #
-#   scripts/firmware-build.sh [--release] [--board BOARD] [--model FILE.mdl] [cargo build options...]
+#   scripts/firmware-build.sh [--release] [--board BOARD] [--kinds KINDS] [--model FILE.mdl] [cargo build options...]
 #
 # Boards (QEMU runs the first six): mps2-an386 (Cortex-M4F, the default), mps2-an385
 # (Cortex-M3), mps2-an500 (Cortex-M7), mps2-an505 (Cortex-M33), riscv32-virt (QEMU's RISC-V
@@ -12,6 +12,13 @@
 #      `scripts/firmware-build.sh --release --board mps2-an385`, `... --features micromath`,
 #      `... --features inference-only` (no training code: Train and Pull are refused).
 # --model FILE checks at build time that FILE fits the board's model region.
+# --kinds KINDS: the kinds of layer, activation, optimizer, ... the image carries (core's
+# src/kinds.rs): `all` (the default), `base` (a tutorial model's: Dense, Activation, Dropout,
+# Flatten; linear, relu, sigmoid, softmax; SGD at a constant rate), or `base` plus a comma-separated
+# list of groups: normalization, preprocessing, activation-layers, noise, merge,
+# activity-regularization, activations, optimizers, schedules, clipping, int8
+# (`microdense inspect FILE.mdl` names the groups a model needs). The image refuses a model that
+# needs a group it leaves out, naming the group.
 #
 # Toolchain: rustup's target for the board when it is installed; otherwise Debian's Rust
 # (rustc-web, cargo-web), its library source (rust-web-src) and lld, building `core` from source
@@ -30,6 +37,7 @@ example=""
 features=""
 board=mps2-an386
 model=""
+kinds=all
 while [ $# -gt 0 ]; do
     case "$1" in
         --release) profile=release; cargo_args+=(--release) ;;
@@ -37,7 +45,8 @@ while [ $# -gt 0 ]; do
         --board) board="${2:?--board needs a name}"; shift ;;
         --model) model="$(realpath "${2:?--model needs a file}")"; shift ;;
         --features) features="${2:?--features needs a list}"; cargo_args+=(--features "$features"); shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --kinds) kinds="${2:?--kinds needs all, base or a list of groups}"; shift ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) cargo_args+=("$1") ;;
     esac
     shift
@@ -70,9 +79,12 @@ case "$TARGET" in
     *) qemu_package=qemu-system-arm; qemu_program=qemu-system-arm ;;
 esac
 image_dir="boards/$board"
-if [ "$board" != mps2-an386 ]; then
-    cargo_args+=(--no-default-features --features "$board")
-fi
+case "$kinds" in
+    all) kind_features=all-kinds ;;
+    base) kind_features=""; image_dir="$image_dir/kinds-base" ;;
+    *) kind_features="$kinds"; image_dir="$image_dir/kinds-${kinds//[^a-z0-9_-]/-}" ;;
+esac
+cargo_args+=(--no-default-features --features "$board${kind_features:+,$kind_features}")
 if [ -n "$model" ]; then
     export MICRODENSE_MODEL="$model"
 fi

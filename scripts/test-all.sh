@@ -55,6 +55,13 @@ if [ "$firmware_ok" = 1 ]; then
     elf=$(bash scripts/firmware-build.sh --release --features inference-only | tail -n 1) && [ -f "$elf" ] || exit 1
     echo "inference-only firmware for mps2-an386: $elf"
     python3 scripts/firmware-size.py --goal-kib 16 "$elf"
+    # The images for the tutorial's kinds only (core's src/kinds.rs; tests/tests/device_kinds.rs
+    # boots the first), with and without training.
+    for extra in "" "--features inference-only"; do
+        elf=$(bash scripts/firmware-build.sh --release --kinds base $extra | tail -n 1) && [ -f "$elf" ] || exit 1
+        echo "firmware for mps2-an386 with the tutorial's kinds only${extra:+ ($extra)}: $elf"
+        python3 scripts/firmware-size.py --goal-kib "$([ -n "$extra" ] && echo 16 || echo 40)" "$elf"
+    done
     if command -v qemu-system-arm >/dev/null && command -v qemu-system-riscv32 >/dev/null; then
         export MICRODENSE_REQUIRE_QEMU=1
     else
@@ -81,7 +88,7 @@ else
     skipped+=("real-board firmware builds (no firmware toolchain; see above)")
 fi
 
-step "core is no_std: cargo build -p microdense-core --target thumbv7em-none-eabihf (libm and micromath)"
+step "core is no_std: cargo build -p microdense-core --target thumbv7em-none-eabihf (libm, micromath, no kinds beyond the base)"
 core_thumb() {
     if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf; then
         cargo build -p microdense-core --target thumbv7em-none-eabihf "$@"
@@ -92,7 +99,7 @@ core_thumb() {
         return 2
     fi
 }
-for features in "" "--features=micromath"; do
+for features in "" "--features=micromath" "--no-default-features"; do
     core_thumb $features
     case $? in
         0) ;;
@@ -124,6 +131,10 @@ cat "$e2e_log"
 
 step "cargo test -p microdense-core --features micromath"
 cargo test -p microdense-core --features micromath || exit 1
+
+step "core with kinds left out: cargo test -p microdense-core --no-default-features --test kinds (none, then three groups)"
+cargo test -p microdense-core --no-default-features --test kinds || exit 1
+cargo test -p microdense-core --no-default-features --features normalization,optimizers,int8 --test kinds || exit 1
 
 step "core on aarch64 under qemu-aarch64 (the portable kernel's NEON path): scripts/aarch64-test.sh"
 bash scripts/aarch64-test.sh

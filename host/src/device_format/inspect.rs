@@ -4,6 +4,7 @@
 
 use super::AlignedBytes;
 use microdense_core::format::{self, FormatError};
+use microdense_core::kinds::{self, Kind};
 use microdense_core::quant::{Int8Activation, Int8LayerLayout};
 use microdense_core::{Layer, Loss, Optimizer, Sgd, Trainer};
 use std::fmt;
@@ -97,6 +98,9 @@ pub struct ModelReport {
     pub fine_tune: Vec<FineTuneMemory>,
     /// Bytes of a newer format version this reader skipped.
     pub ignored_bytes: usize,
+    /// The groups of kinds a firmware needs for the model beyond the tutorial's (core's
+    /// `kinds`), in tag order: what `scripts/firmware-build.sh --kinds` takes.
+    pub kinds: Vec<Kind>,
 }
 
 /// Everything `microdense inspect` reports about a `.mdl` file.
@@ -199,6 +203,20 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
         }
     });
     let body_ram = int8.as_ref().map_or(0, |r| r.scratch + 4 * net.input_width());
+    let mut kinds: Vec<Kind> = net
+        .layers()
+        .iter()
+        .flat_map(kinds::layer_needs)
+        .chain(
+            training
+                .into_iter()
+                .flat_map(|t| kinds::optimizer_needs(&t.optimizer)),
+        )
+        .chain([int8.as_ref().map(|_| Kind::Int8)])
+        .flatten()
+        .collect();
+    kinds.sort_by_key(|&k| k as u8);
+    kinds.dedup();
     Some(ModelReport {
         input_shape: view.input_shape().iter().map(|&d| d as usize).collect(),
         layers,
@@ -216,6 +234,7 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
         fine_tune_optimizer,
         fine_tune,
         ignored_bytes: view.ignored_bytes(),
+        kinds,
     })
 }
 
@@ -293,6 +312,14 @@ impl fmt::Display for Inspection {
             )?,
             None => writeln!(f, "training state: none")?,
         }
+        let kinds = match m.kinds.iter().map(|k| k.feature()).collect::<Vec<_>>().join(",") {
+            none if none.is_empty() => "base".to_string(),
+            list => list,
+        };
+        writeln!(
+            f,
+            "firmware kinds: {kinds} (the smallest image for it: scripts/firmware-build.sh --kinds {kinds})"
+        )?;
         writeln!(f)?;
         writeln!(f, "device memory (bytes):")?;
         writeln!(f, "  flash (the file):          {}", self.file_len)?;
@@ -376,6 +403,13 @@ mod tests {
         assert!(shown.contains("CRC-32:") && shown.contains("ok"), "{shown}");
         assert!(shown.contains("flash (the file):          161968"), "{shown}");
         assert!(shown.contains("dense_2"), "{shown}");
+        assert!(m.kinds.is_empty());
+        assert!(
+            shown.contains(
+                "firmware kinds: base (the smallest image for it: scripts/firmware-build.sh --kinds base)"
+            ),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -395,6 +429,7 @@ mod tests {
         // The goal: Adam on the last 2 layers at batch 1 in at most 24 KiB.
         assert_eq!((k2.state, k2.total_1()), (2 * 4 * 1_230, 4 * (4 * 1_230 + 150)));
         assert!(k2.total_1() <= 24 * 1024);
+        assert_eq!(m.kinds, [Kind::Optimizers]);
         let shown = report.to_string();
         assert!(
             shown.contains("training state: Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=false)")
@@ -402,6 +437,13 @@ mod tests {
                 && shown.contains("readable by version 3"),
             "{shown}"
         );
+        let bn = Model::from_spec("784,32:relu,bn,tanh,10:softmax", 1).unwrap();
+        let report = inspect(&to_mdl(&bn, &ExportOptions::default()).unwrap(), 8);
+        assert_eq!(
+            report.model.as_ref().unwrap().kinds,
+            [Kind::Normalization, Kind::Activations]
+        );
+        assert!(report.to_string().contains("--kinds normalization,activations)"));
     }
 
     #[test]
