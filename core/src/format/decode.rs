@@ -307,8 +307,11 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
         offset: HEADER_LEN,
         what: describe(&e),
     })?;
+    if let Some(kind) = meta.layers.iter().find_map(kinds::left_out) {
+        return Err(FormatError::NotBuiltIn { kind });
+    }
     // A graph's wiring follows (its merge records need a version-4 reader, which this is).
-    let graph = meta.layers.iter().any(|l| matches!(l, Layer::Merge(_)));
+    let graph = kinds::MERGE && meta.layers.iter().any(|l| matches!(l, Layer::Merge(_)));
     let wiring = if graph {
         let at = meta_end - reader.rest().len();
         let record = reader.wiring().map_err(|e| FormatError::Malformed {
@@ -331,6 +334,9 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
     // Then an int8 body, in a file that has one.
     let int8 = if header.version >= INT8_MIN_READER && !reader.rest().is_empty() {
         let at = meta_end - reader.rest().len();
+        if !kinds::INT8 && reader.rest().first() == Some(&1) {
+            return Err(FormatError::NotBuiltIn { kind: Kind::Int8 });
+        }
         reader.int8().map_err(|e| FormatError::Malformed {
             offset: at,
             what: describe(&e),
@@ -338,9 +344,6 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
     } else {
         None
     };
-    if int8.is_some() && !kinds::INT8 {
-        return Err(FormatError::NotBuiltIn { kind: Kind::Int8 });
-    }
     let rest = reader.rest();
     if int8.is_some() && header.min_reader < INT8_MIN_READER {
         return Err(FormatError::Malformed {
@@ -358,9 +361,6 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
     let mut ignored = rest.len();
 
     let layers = meta.layers;
-    if let Some(kind) = layers.iter().find_map(kinds::left_out) {
-        return Err(FormatError::NotBuiltIn { kind });
-    }
     let input = shape_width(&meta.input_shape)?;
     let int8_data_len = match &int8 {
         Some(record) => Some(

@@ -14,7 +14,7 @@ use super::wire::{
 };
 use crate::optimizer::{AdamSettings, Algorithm, Clipping, Schedule};
 use crate::quant::{Int8Activation, Int8Layer, QuantParams, MAX_INT8_LAYERS};
-use crate::{Activation, Layer, Merge, Regularizer, MAX_LAYERS};
+use crate::{kinds, Activation, Layer, Merge, Regularizer, MAX_LAYERS};
 use postcard::Error;
 
 /// A cursor over postcard-encoded bytes.
@@ -260,7 +260,8 @@ impl<'a> Reader<'a> {
     pub fn int8(&mut self) -> Result<Option<Int8Record<heapless::Vec<Int8Layer, MAX_INT8_LAYERS>>>, Error> {
         Ok(match self.byte()? {
             0 => None,
-            1 => Some(Int8Record {
+            // Without int8 bodies (crate::kinds) the decoder refuses one before reading it.
+            1 if kinds::INT8 => Some(Int8Record {
                 input: self.quant()?,
                 layers: self.seq(Self::int8_layer)?,
             }),
