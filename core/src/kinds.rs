@@ -27,7 +27,7 @@
 
 use crate::error::names;
 use crate::optimizer::{Algorithm, Clipping, Optimizer, Schedule};
-use crate::{Activation, Layer, Loss, LossFunction};
+use crate::{Activation, Error, Layer, Loss, LossFunction};
 
 /// Whether a feature is on (`all-kinds` turns every group's on).
 macro_rules! built {
@@ -110,6 +110,17 @@ impl Kind {
             Kind::Clipping => "clipping",
             Kind::Int8 => "int8",
             Kind::Losses => "losses",
+        }
+    }
+
+    /// `Ok` when this build carries the group, else its [`Error::NotBuiltIn`]: checked
+    /// where a kind's code runs, so a group left out is not linked.
+    #[inline(always)]
+    pub fn require(self) -> Result<(), Error> {
+        if self.built() {
+            Ok(())
+        } else {
+            Err(Error::NotBuiltIn { kind: self })
         }
     }
 

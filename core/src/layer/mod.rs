@@ -344,15 +344,6 @@ impl Layer {
         self.non_trainable_param_count(input) + moments
     }
 
-    /// The error for a kind this build leaves out ([`kinds::left_out`]; no valid network
-    /// holds one): each pass's arms of such kinds are guarded out, so their code is not
-    /// linked, and this answers in their place.
-    fn left_out(&self) -> Error {
-        Error::NotBuiltIn {
-            kind: kinds::left_out(self).unwrap_or(kinds::Kind::ActivationLayers),
-        }
-    }
-
     /// Runs the layer forward over a batch: `io.dst = layer(io.src)`. `train` is `None`
     /// at inference. Returns the layer's addition to the summed batch loss (activity
     /// regularization; 0 for other layers). Built `inference-only`, `train` is ignored.
@@ -366,6 +357,9 @@ impl Layer {
         if let Some(dense) = dense::Dense::of(self) {
             return dense.forward(kernel, io, train);
         }
+        // A kind left out of this build (crate::kinds) answers with its error, and its
+        // code is not linked; no valid network holds one.
+        use kinds::Kind::{ActivationLayers, ActivityRegularization, Noise, Normalization, Preprocessing};
         match *self {
             // Run above.
             Layer::Dense { .. } => {}
@@ -375,42 +369,62 @@ impl Layer {
                 max_value,
                 negative_slope,
                 threshold,
-            } if kinds::ACTIVATION_LAYERS => {
+            } => {
+                ActivationLayers.require()?;
                 activations::relu_forward(io, max_value, negative_slope, threshold)
             }
-            Layer::LeakyRelu { negative_slope } if kinds::ACTIVATION_LAYERS => {
+            Layer::LeakyRelu { negative_slope } => {
+                ActivationLayers.require()?;
                 activations::relu_forward(io, None, negative_slope, 0.0)
             }
-            Layer::Prelu if kinds::ACTIVATION_LAYERS => activations::prelu_forward(io),
-            Layer::Elu { alpha } if kinds::ACTIVATION_LAYERS => activations::elu_forward(io, alpha),
+            Layer::Prelu => {
+                ActivationLayers.require()?;
+                activations::prelu_forward(io)
+            }
+            Layer::Elu { alpha } => {
+                ActivationLayers.require()?;
+                activations::elu_forward(io, alpha)
+            }
             Layer::BatchNormalization {
                 momentum,
                 epsilon,
                 center,
                 scale,
-            } if kinds::NORMALIZATION => {
+            } => {
+                Normalization.require()?;
                 normalization::batch_norm_forward(io, momentum, epsilon, center, scale, train)
             }
             Layer::LayerNormalization {
                 epsilon,
                 center,
                 scale,
-            } if kinds::NORMALIZATION => normalization::layer_norm_forward(io, epsilon, center, scale),
-            Layer::Rescaling { scale, offset } if kinds::PREPROCESSING => {
+            } => {
+                Normalization.require()?;
+                normalization::layer_norm_forward(io, epsilon, center, scale)
+            }
+            Layer::Rescaling { scale, offset } => {
+                Preprocessing.require()?;
                 preprocessing::rescaling_forward(io, scale, offset)
             }
-            Layer::Normalization { invert } if kinds::PREPROCESSING => {
+            Layer::Normalization { invert } => {
+                Preprocessing.require()?;
                 preprocessing::normalization_forward(io, invert, train)
             }
             Layer::Dropout { rate } => noise::dropout_forward(io, rate, train),
-            Layer::GaussianNoise { stddev } if kinds::NOISE => {
+            Layer::GaussianNoise { stddev } => {
+                Noise.require()?;
                 noise::gaussian_noise_forward(io, stddev, train)
             }
-            Layer::GaussianDropout { rate } if kinds::NOISE => {
+            Layer::GaussianDropout { rate } => {
+                Noise.require()?;
                 noise::gaussian_dropout_forward(io, rate, train)
             }
-            Layer::AlphaDropout { rate } if kinds::NOISE => noise::alpha_dropout_forward(io, rate, train),
-            Layer::ActivityRegularization { l1, l2 } if kinds::ACTIVITY_REGULARIZATION => {
+            Layer::AlphaDropout { rate } => {
+                Noise.require()?;
+                noise::alpha_dropout_forward(io, rate, train)
+            }
+            Layer::ActivityRegularization { l1, l2 } => {
+                ActivityRegularization.require()?;
                 io.dst.copy_from_slice(io.src);
                 return Ok(Regularizer { l1, l2 }.loss(io.src));
             }
@@ -418,7 +432,6 @@ impl Layer {
             Layer::Flatten | Layer::Identity | Layer::Reshape | Layer::Merge(_) => {
                 io.dst.copy_from_slice(io.src)
             }
-            _ => return Err(self.left_out()),
         }
         Ok(0.0)
     }
@@ -437,6 +450,7 @@ impl Layer {
         if let Some(dense) = dense::Dense::of(self) {
             return dense.backward(kernel, b, grad, next);
         }
+        use kinds::Kind::{ActivationLayers, ActivityRegularization, Noise, Normalization, Preprocessing};
         match *self {
             // Run above.
             Layer::Dense { .. } => {}
@@ -446,41 +460,59 @@ impl Layer {
                 max_value,
                 negative_slope,
                 threshold,
-            } if kinds::ACTIVATION_LAYERS => {
+            } => {
+                ActivationLayers.require()?;
                 activations::relu_backward(b, max_value, negative_slope, threshold, grad)
             }
-            Layer::LeakyRelu { negative_slope } if kinds::ACTIVATION_LAYERS => {
+            Layer::LeakyRelu { negative_slope } => {
+                ActivationLayers.require()?;
                 activations::relu_backward(b, None, negative_slope, 0.0, grad)
             }
-            Layer::Prelu if kinds::ACTIVATION_LAYERS => activations::prelu_backward(b, grad),
-            Layer::Elu { alpha } if kinds::ACTIVATION_LAYERS => activations::elu_backward(b, alpha, grad),
+            Layer::Prelu => {
+                ActivationLayers.require()?;
+                activations::prelu_backward(b, grad)
+            }
+            Layer::Elu { alpha } => {
+                ActivationLayers.require()?;
+                activations::elu_backward(b, alpha, grad)
+            }
             Layer::BatchNormalization {
                 epsilon,
                 center,
                 scale,
                 ..
-            } if kinds::NORMALIZATION => normalization::batch_norm_backward(b, epsilon, center, scale, grad),
+            } => {
+                Normalization.require()?;
+                normalization::batch_norm_backward(b, epsilon, center, scale, grad)
+            }
             Layer::LayerNormalization {
                 epsilon,
                 center,
                 scale,
-            } if kinds::NORMALIZATION => normalization::layer_norm_backward(b, epsilon, center, scale, grad),
-            Layer::Rescaling { scale, .. } if kinds::PREPROCESSING => {
+            } => {
+                Normalization.require()?;
+                normalization::layer_norm_backward(b, epsilon, center, scale, grad)
+            }
+            Layer::Rescaling { scale, .. } => {
+                Preprocessing.require()?;
                 grad.iter_mut().for_each(|g| *g *= scale)
             }
-            Layer::Normalization { invert } if kinds::PREPROCESSING => {
+            Layer::Normalization { invert } => {
+                Preprocessing.require()?;
                 preprocessing::normalization_backward(b, invert, grad)
             }
-            Layer::Dropout { .. } => noise::masked_backward(b, grad),
-            Layer::GaussianDropout { .. } | Layer::AlphaDropout { .. } if kinds::NOISE => {
+            Layer::Dropout { .. } | Layer::GaussianDropout { .. } | Layer::AlphaDropout { .. } => {
+                if !matches!(self, Layer::Dropout { .. }) {
+                    Noise.require()?;
+                }
                 noise::masked_backward(b, grad)
             }
-            Layer::ActivityRegularization { l1, l2 } if kinds::ACTIVITY_REGULARIZATION => {
+            Layer::ActivityRegularization { l1, l2 } => {
+                ActivityRegularization.require()?;
                 Regularizer { l1, l2 }.add_scaled_gradient(b.input, b.scale, grad)
             }
-            Layer::GaussianNoise { .. } if kinds::NOISE => {}
+            Layer::GaussianNoise { .. } => Noise.require()?,
             Layer::Flatten | Layer::Identity | Layer::Reshape | Layer::Merge(_) => {}
-            _ => return Err(self.left_out()),
         }
         Ok(Flow::InPlace)
     }
