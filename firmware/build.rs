@@ -2,9 +2,10 @@
 //! (`memory/<board>.x`) where the runtime's `link.x` (cortex-m-rt's, riscv-rt's) finds it (`memory.x` in OUT_DIR) next to
 //! the others (a layout may INCLUDE another, and all INCLUDE `memory/model-region.x`), sets `cfg(family = …)` for the
 //! board's family module and `cfg(training)` (the fine-tuning code) unless the
-//! `inference-only` feature is on, and checks the size of a model against the model region
-//! (`MICRODENSE_MODEL`, optional: the build then fails, naming the sizes, if it does not
-//! fit). No `memory.x` may sit in the package root: the linker looks in its working directory
+//! `inference-only` feature is on, and checks a model against the image (`MICRODENSE_MODEL`,
+//! optional): the build fails, naming what is wrong, if the model does not fit the model
+//! region, is not a valid model, or needs a group of kinds the image leaves out (core's
+//! `kinds`, the features `--kinds` picks). No `memory.x` may sit in the package root: the linker looks in its working directory
 //! first, so that file would win over the board's.
 
 use std::env;
@@ -84,11 +85,7 @@ fn main() {
         "cargo::rustc-check-cfg=cfg(family, values(\"{}\"))",
         families.join("\", \"")
     );
-    let feature = |board: &str| format!("CARGO_FEATURE_{}", board.to_uppercase().replace('-', "_"));
-    let chosen: Vec<_> = BOARDS
-        .iter()
-        .filter(|(board, _)| env::var_os(feature(board)).is_some())
-        .collect();
+    let chosen: Vec<_> = BOARDS.iter().filter(|(board, _)| feature_on(board)).collect();
     let names = || BOARDS.iter().map(|(b, _)| *b).collect::<Vec<_>>().join(", ");
     let &&(board, family) = match chosen.as_slice() {
         [one] => one,
@@ -101,7 +98,7 @@ fn main() {
     println!("cargo::rustc-cfg=family=\"{family}\"");
     // The training code (fine-tuning, Pull), unless the image is inference-only.
     println!("cargo::rustc-check-cfg=cfg(training)");
-    if env::var_os("CARGO_FEATURE_INFERENCE_ONLY").is_none() {
+    if !feature_on("inference-only") {
         println!("cargo::rustc-cfg=training");
     }
     let out = env::var_os("OUT_DIR")
@@ -142,9 +139,53 @@ fn main() {
                 model.display()
             ));
         }
+        check_kinds(&model);
     }
     println!("cargo::rerun-if-changed=memory");
     println!("cargo::rerun-if-changed=build.rs");
+}
+
+/// Fails the build when the model at `path` is not a valid model or needs a group of kinds
+/// the image leaves out (neither `all-kinds` nor the group's feature is on).
+fn check_kinds(path: &Path) {
+    use microdense_core::{format, kinds};
+    let bytes = fs::read(path).unwrap_or_else(|e| fail(format!("MICRODENSE_MODEL={}: {e}", path.display())));
+    // Whole words, so the decoder reads the weights in place.
+    let mut words = vec![0u32; bytes.len().div_ceil(4)];
+    let aligned = &mut bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()];
+    aligned.copy_from_slice(&bytes);
+    let view = format::decode(aligned).unwrap_or_else(|e| {
+        fail(format!(
+            "the model {} is not one the firmware can load: {e}",
+            path.display()
+        ))
+    });
+    if feature_on("all-kinds") {
+        return;
+    }
+    let mut needed: Vec<kinds::Kind> = kinds::model_needs(&view).collect();
+    needed.sort_by_key(|&k| k as u8);
+    needed.dedup();
+    let missing: Vec<String> = needed
+        .iter()
+        .filter(|k| !feature_on(k.feature()))
+        .map(|k| k.to_string())
+        .collect();
+    if !missing.is_empty() {
+        let features: Vec<&str> = needed.iter().map(|k| k.feature()).collect();
+        fail(format!(
+            "the model {} needs {}, which this image leaves out: build it with \
+             `scripts/firmware-build.sh --kinds {}` (or without --kinds, for every kind)",
+            path.display(),
+            missing.join("; "),
+            features.join(",")
+        ));
+    }
+}
+
+/// Whether the package's cargo feature `name` is on.
+fn feature_on(name: &str) -> bool {
+    env::var_os(format!("CARGO_FEATURE_{}", name.to_uppercase().replace('-', "_"))).is_some()
 }
 
 /// Installs every layout in `out` (for the ones that INCLUDE another) and the board's as

@@ -26,6 +26,7 @@
 //! ```
 
 use crate::error::names;
+use crate::format::ModelView;
 use crate::optimizer::{Algorithm, Clipping, Optimizer, Schedule};
 use crate::{Activation, Error, Layer, Loss, LossFunction};
 
@@ -208,6 +209,21 @@ pub fn optimizer_needs(optimizer: &Optimizer) -> [Option<Kind>; 3] {
 pub fn loss_needs(loss: &LossFunction) -> Option<Kind> {
     let device = Loss::ALL.iter().any(|&l| LossFunction::from(l) == *loss);
     (!device).then_some(Kind::Losses)
+}
+
+/// The groups a decoded model needs beyond the base (its layers', its training state's
+/// optimizer's, its int8 body's), in the model's order and maybe more than once.
+pub fn model_needs<'v>(view: &'v ModelView<'_>) -> impl Iterator<Item = Kind> + 'v {
+    view.layers()
+        .iter()
+        .flat_map(layer_needs)
+        .chain(
+            view.training()
+                .into_iter()
+                .flat_map(|t| optimizer_needs(&t.optimizer)),
+        )
+        .chain([view.int8_body().map(|_| Kind::Int8)])
+        .flatten()
 }
 
 /// The group `layer` needs that this build leaves out, if any.

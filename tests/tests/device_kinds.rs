@@ -2,7 +2,8 @@
 //! --kinds base`: no other layer, activation, optimizer, schedule, clipping, loss or int8
 //! code) runs the tutorial model as the full image does, bit for bit with the host in
 //! inference and fine-tuning, and refuses at boot a model that needs a left-out group,
-//! naming the group and its cargo feature.
+//! naming the group and its cargo feature; built for such a model (`--model FILE`), it fails
+//! to build, naming the groups to add.
 
 mod device_common;
 
@@ -12,6 +13,8 @@ use device_common::{
 };
 use microdense::device::ModelState;
 use microdense::model::Compile;
+use microdense_tests::qemu::{build_firmware, test_firmware};
+use microdense_tests::TempDir;
 
 /// The base-kinds image's build arguments.
 const BASE: [&str; 3] = ["--release", "--kinds", "base"];
@@ -49,4 +52,29 @@ fn the_base_kinds_image_refuses_models_that_need_other_kinds_by_name() {
         assert!(why.contains(&format!("cargo feature `{feature}`")), "{why}");
         assert!(why.ends_with("which this build leaves out"), "{why}");
     }
+}
+
+#[test]
+fn building_the_base_kinds_image_for_a_model_that_needs_more_fails_naming_the_groups() {
+    if test_firmware(&BASE).is_none() {
+        return;
+    }
+    let dir = TempDir::new("kinds-model");
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let adam = write("adam.mdl", &mdl(&adam_tutorial_model()));
+    let said = build_firmware(&["--release", "--kinds", "base", "--model", &adam])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        said.contains("needs optimizers other than SGD, and weight decay (cargo feature `optimizers`)")
+            && said.contains("build it with `scripts/firmware-build.sh --kinds optimizers`"),
+        "{said}"
+    );
+    // The tutorial model needs nothing more: the same build succeeds.
+    let tutorial = write("tutorial.mdl", &mdl(&tutorial_model()));
+    build_firmware(&["--release", "--kinds", "base", "--model", &tutorial]).unwrap();
 }

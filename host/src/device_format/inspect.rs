@@ -203,18 +203,7 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
         }
     });
     let body_ram = int8.as_ref().map_or(0, |r| r.scratch + 4 * net.input_width());
-    let mut kinds: Vec<Kind> = net
-        .layers()
-        .iter()
-        .flat_map(kinds::layer_needs)
-        .chain(
-            training
-                .into_iter()
-                .flat_map(|t| kinds::optimizer_needs(&t.optimizer)),
-        )
-        .chain([int8.as_ref().map(|_| Kind::Int8)])
-        .flatten()
-        .collect();
+    let mut kinds: Vec<Kind> = kinds::model_needs(view).collect();
     kinds.sort_by_key(|&k| k as u8);
     kinds.dedup();
     Some(ModelReport {
