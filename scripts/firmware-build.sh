@@ -18,7 +18,7 @@
 # list of groups: normalization, preprocessing, activation-layers, noise, merge,
 # activity-regularization, activations, optimizers, schedules, clipping, int8
 # (`microdense inspect FILE.mdl` names the groups a model needs). The image refuses a model that
-# needs a group it leaves out, naming the group.
+# needs a group it leaves out, naming the group; with --model FILE the build fails instead.
 #
 # Toolchain: rustup's target for the board when it is installed; otherwise Debian's Rust
 # (rustc-web, cargo-web), its library source (rust-web-src) and lld, building `core` from source
