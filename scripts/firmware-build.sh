@@ -14,8 +14,8 @@
 # --model FILE checks at build time that FILE fits the board's model region.
 # --kinds KINDS: the kinds of layer, activation, optimizer, ... the image carries (core's
 # src/kinds.rs): `all` (the default), `base` (a tutorial model's: Dense, Activation, Dropout,
-# Flatten; linear, relu, sigmoid, softmax; SGD at a constant rate), or `base` plus a comma-separated
-# list of groups: normalization, preprocessing, activation-layers, noise, merge,
+# Flatten; linear, relu, sigmoid, softmax; SGD at a constant rate), or a comma-separated
+# list of groups added to the base: normalization, preprocessing, activation-layers, noise, merge,
 # activity-regularization, activations, optimizers, schedules, clipping, int8
 # (`microdense inspect FILE.mdl` names the groups a model needs). The image refuses a model that
 # needs a group it leaves out, naming the group; with --model FILE the build fails instead.
