@@ -163,7 +163,7 @@ fn check_kinds(path: &Path) {
     if feature_on("all-kinds") {
         return;
     }
-    let mut needed: Vec<kinds::Kind> = kinds::model_needs(&view).collect();
+    let mut needed: Vec<kinds::Kind> = view.needs().collect();
     needed.sort_by_key(|&k| k as u8);
     needed.dedup();
     let missing: Vec<String> = needed

@@ -84,6 +84,15 @@ impl Activation {
         }
     }
 
+    /// The group of kinds the activation needs beyond the base (linear, ReLU, sigmoid,
+    /// softmax), if any ([`kinds`]).
+    pub fn needs(self) -> Option<kinds::Kind> {
+        match self {
+            Activation::Linear | Activation::Relu | Activation::Sigmoid | Activation::Softmax => None,
+            _ => Some(kinds::Kind::Activations),
+        }
+    }
+
     /// True when the activation needs the whole row (softmax), false when element-wise.
     pub fn is_row_wise(self) -> bool {
         self == Activation::Softmax

@@ -10,8 +10,6 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::Kind;
-
 /// Declares a unit enum naming one of a few things (a buffer, what is wrong with a layer):
 /// its variants with their wire tags (explicit discriminants, which the tag test checks
 /// against postcard's positions), `ALL` in tag order, and `Display` as the given words.
@@ -200,3 +198,34 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+names! {
+    /// A group of kinds that comes with its own cargo feature ([`Kind::feature`];
+    /// [`crate::kinds`]), for [`Error::NotBuiltIn`].
+    pub enum Kind {
+        /// BatchNormalization and LayerNormalization layers.
+        Normalization = 0 => "BatchNormalization and LayerNormalization layers (cargo feature `normalization`)",
+        /// Rescaling and Normalization layers.
+        Preprocessing = 1 => "Rescaling and Normalization layers (cargo feature `preprocessing`)",
+        /// ReLU, LeakyReLU, PReLU and ELU layers.
+        ActivationLayers = 2 => "ReLU, LeakyReLU, PReLU and ELU layers (cargo feature `activation-layers`)",
+        /// GaussianNoise, GaussianDropout and AlphaDropout layers.
+        Noise = 3 => "GaussianNoise, GaussianDropout and AlphaDropout layers (cargo feature `noise`)",
+        /// Merge layers and functional graphs.
+        Merge = 4 => "merge layers and functional graphs (cargo feature `merge`)",
+        /// Activity regularization.
+        ActivityRegularization = 5 => "activity regularization (cargo feature `activity-regularization`)",
+        /// Activations other than linear, ReLU, sigmoid and softmax.
+        Activations = 6 => "activations other than linear, relu, sigmoid and softmax (cargo feature `activations`)",
+        /// Optimizers other than SGD, and weight decay.
+        Optimizers = 7 => "optimizers other than SGD, and weight decay (cargo feature `optimizers`)",
+        /// Learning-rate schedules.
+        Schedules = 8 => "learning-rate schedules (cargo feature `schedules`)",
+        /// Gradient clipping.
+        Clipping = 9 => "gradient clipping (cargo feature `clipping`)",
+        /// An int8 body.
+        Int8 = 10 => "int8 layers (cargo feature `int8`)",
+        /// Losses other than the device format's four, and loss settings.
+        Losses = 11 => "losses other than the device format's four, and loss settings (cargo feature `losses`)",
+    }
+}

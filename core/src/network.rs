@@ -108,7 +108,7 @@ impl<'a> Network<'a> {
             if let Some(reason) = layer.invalid() {
                 return Err(fail(reason));
             }
-            if let Some(kind) = kinds::left_out(layer) {
+            if let Some(kind) = kinds::left_out(layer.needs()) {
                 return Err(Error::NotBuiltIn { kind });
             }
             let inbound = self.inbound(i);

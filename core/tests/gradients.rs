@@ -871,15 +871,6 @@ fn new_layer_buffer_sizes_follow_the_formulas() {
     assert_eq!(head.scratch_len(n), n * (8 + 8 + 16));
 }
 
-fn dense(units: u32, activation: Activation) -> Layer {
-    Layer::Dense {
-        units,
-        activation,
-        use_bias: true,
-        activity_regularizer: None,
-    }
-}
-
 /// Inbound entries from source lists (`None`: the network input, `Some(j)`: layer `j`).
 fn wiring(sources: &[&[Option<u8>]]) -> Vec<Inbound> {
     sources
@@ -894,10 +885,10 @@ fn wiring(sources: &[&[Option<u8>]]) -> Vec<Inbound> {
 /// Two Dense branches from one input of 4, merged, then Dense(3) → softmax.
 fn merged_branches(merge: Merge) -> (Vec<Layer>, Vec<Inbound>) {
     let layers = vec![
-        dense(5, Activation::Tanh),
-        dense(5, Activation::Sigmoid),
+        Layer::dense(5, Activation::Tanh),
+        Layer::dense(5, Activation::Sigmoid),
         Layer::Merge(merge),
-        dense(3, Activation::Linear),
+        Layer::dense(3, Activation::Linear),
         Layer::Activation(Activation::Softmax),
     ];
     let inbound = wiring(&[&[None], &[None], &[Some(0), Some(1)], &[Some(2)], &[Some(3)]]);
@@ -907,10 +898,10 @@ fn merged_branches(merge: Merge) -> (Vec<Layer>, Vec<Inbound>) {
 /// A residual MLP: Dense(5) → Dense(5) → Add with the skip → Dense(3) → softmax.
 fn residual() -> (Vec<Layer>, Vec<Inbound>) {
     let layers = vec![
-        dense(5, Activation::Tanh),
-        dense(5, Activation::Tanh),
+        Layer::dense(5, Activation::Tanh),
+        Layer::dense(5, Activation::Tanh),
         Layer::Merge(Merge::Add),
-        dense(3, Activation::Linear),
+        Layer::dense(3, Activation::Linear),
         Layer::Activation(Activation::Softmax),
     ];
     let inbound = wiring(&[&[None], &[Some(0)], &[Some(1), Some(0)], &[Some(2)], &[Some(3)]]);
@@ -921,13 +912,13 @@ fn residual() -> (Vec<Layer>, Vec<Inbound>) {
 /// a merge taking one output twice (`Add(x, x, y)`), then Dense(3) → softmax.
 fn wide_and_deep() -> (Vec<Layer>, Vec<Inbound>) {
     let layers = vec![
-        dense(6, Activation::Tanh),
-        dense(4, Activation::Tanh),
+        Layer::dense(6, Activation::Tanh),
+        Layer::dense(4, Activation::Tanh),
         Layer::Merge(Merge::Concatenate),
-        dense(8, Activation::Tanh),
-        dense(8, Activation::Sigmoid),
+        Layer::dense(8, Activation::Tanh),
+        Layer::dense(8, Activation::Sigmoid),
         Layer::Merge(Merge::Add),
-        dense(3, Activation::Softmax),
+        Layer::dense(3, Activation::Softmax),
     ];
     let inbound = wiring(&[
         &[None],
@@ -1052,7 +1043,7 @@ fn bad_graphs_are_errors_naming_the_layer() {
         invalid(2, LayerDefect::GraphSource)
     );
     let mut widths = layers.clone();
-    widths[1] = dense(4, Activation::Tanh);
+    widths[1] = Layer::dense(4, Activation::Tanh);
     assert_eq!(fails(&widths, &inbound), invalid(2, LayerDefect::MergeWidths));
     let mut one_input = inbound.clone();
     one_input[2] = wiring(&[&[Some(1)]])[0];

@@ -9,7 +9,7 @@ mod format_support;
 
 use format_support::{golden_adam_model, golden_int8_model, golden_model, AlignedBytes};
 use microdense_core::format::{decode, FormatError};
-use microdense_core::kinds::{self, Kind};
+use microdense_core::kinds::Kind;
 use microdense_core::optimizer::{AdamSettings, Algorithm, Clipping, Schedule};
 use microdense_core::{
     Activation, Error, Inbound, Layer, LossFunction, LossKind, Merge, Network, Optimizer, OptimizerScalars,
@@ -22,15 +22,6 @@ fn expected(kind: Kind) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::NotBuiltIn { kind })
-    }
-}
-
-fn dense(units: u32, activation: Activation) -> Layer {
-    Layer::Dense {
-        units,
-        activation,
-        use_bias: true,
-        activity_regularizer: None,
     }
 }
 
@@ -90,15 +81,15 @@ fn every_layer_kind_builds_a_network_exactly_when_its_group_is_built() {
             Kind::ActivityRegularization,
         ),
         (Layer::Activation(Activation::Tanh), Kind::Activations),
-        (dense(4, Activation::Gelu), Kind::Activations),
+        (Layer::dense(4, Activation::Gelu), Kind::Activations),
     ];
     for (layer, kind) in cases {
-        assert_eq!(
-            kinds::layer_needs(&layer).iter().flatten().next(),
-            Some(&kind),
-            "{layer:?}"
-        );
-        let layers = [dense(4, Activation::Relu), layer, dense(2, Activation::Softmax)];
+        assert_eq!(layer.needs().iter().flatten().next(), Some(&kind), "{layer:?}");
+        let layers = [
+            Layer::dense(4, Activation::Relu),
+            layer,
+            Layer::dense(2, Activation::Softmax),
+        ];
         let built = Network::new(3, &layers).map(|_| ());
         assert_eq!(built, expected(kind), "{layer:?}");
         if let Err(e) = built {
@@ -111,7 +102,7 @@ fn every_layer_kind_builds_a_network_exactly_when_its_group_is_built() {
     }
     // The base kinds, in any build.
     for layer in [
-        dense(4, Activation::Sigmoid),
+        Layer::dense(4, Activation::Sigmoid),
         Layer::Activation(Activation::Softmax),
         Layer::Dropout { rate: 0.5 },
         Layer::Flatten,
@@ -119,16 +110,16 @@ fn every_layer_kind_builds_a_network_exactly_when_its_group_is_built() {
         Layer::Identity,
         Layer::Reshape,
     ] {
-        assert_eq!(kinds::layer_needs(&layer), [None, None], "{layer:?}");
-        Network::new(3, &[layer, dense(2, Activation::Softmax)]).unwrap();
+        assert_eq!(layer.needs(), [None, None], "{layer:?}");
+        Network::new(3, &[layer, Layer::dense(2, Activation::Softmax)]).unwrap();
     }
 }
 
 #[test]
 fn a_graph_needs_the_merge_group() {
     let layers = [
-        dense(4, Activation::Relu),
-        dense(4, Activation::Relu),
+        Layer::dense(4, Activation::Relu),
+        Layer::dense(4, Activation::Relu),
         Layer::Merge(Merge::Add),
     ];
     let inbound = [
@@ -139,7 +130,10 @@ fn a_graph_needs_the_merge_group() {
     let graph = Network::graph(3, &layers, &inbound).map(|_| ());
     assert_eq!(graph, expected(Kind::Merge));
     // A graph wired as a chain is a chain in any build.
-    let chain = [dense(4, Activation::Relu), dense(2, Activation::Softmax)];
+    let chain = [
+        Layer::dense(4, Activation::Relu),
+        Layer::dense(2, Activation::Softmax),
+    ];
     let wiring = [Inbound::chain(0), Inbound::chain(1)];
     let net = Network::graph(3, &chain, &wiring).unwrap();
     assert!(!net.is_graph());
@@ -149,9 +143,9 @@ fn a_graph_needs_the_merge_group() {
 /// or the optimizer's refusal.
 fn one_step(optimizer: &Optimizer, loss: LossFunction) -> Result<(), Error> {
     let layers = [
-        dense(4, Activation::Relu),
+        Layer::dense(4, Activation::Relu),
         Layer::Dropout { rate: 0.25 },
-        dense(3, Activation::Softmax),
+        Layer::dense(3, Activation::Softmax),
     ];
     let net = Network::new(2, &layers).unwrap();
     let trainer = Trainer::new(net, 0).unwrap();
@@ -238,10 +232,7 @@ fn optimizers_schedules_clipping_and_losses_are_refused_exactly_when_left_out() 
         ),
     ];
     for (optimizer, kind) in cases {
-        assert_eq!(
-            kinds::optimizer_needs(&optimizer).iter().flatten().next(),
-            Some(&kind)
-        );
+        assert_eq!(optimizer.needs().iter().flatten().next(), Some(&kind));
         assert_eq!(one_step(&optimizer, cce), expected(kind), "{optimizer}");
     }
     for loss in [
@@ -255,7 +246,7 @@ fn optimizers_schedules_clipping_and_losses_are_refused_exactly_when_left_out() 
             ..LossFunction::new(LossKind::CategoricalCrossentropy)
         },
     ] {
-        assert_eq!(kinds::loss_needs(&loss), Some(Kind::Losses));
+        assert_eq!(loss.needs(), Some(Kind::Losses));
         if loss.kind == LossKind::CategoricalCrossentropy {
             continue; // Needs one-hot targets; the refusal comes first either way.
         }

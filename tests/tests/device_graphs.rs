@@ -23,24 +23,15 @@ const INFER_IMAGES: usize = 8;
 /// Training images the host trains the model on before conversion.
 const TRAIN_IMAGES: usize = 5_000;
 
-fn dense(units: u32, activation: Activation) -> Layer {
-    Layer::Dense {
-        units,
-        activation,
-        use_bias: true,
-        activity_regularizer: None,
-    }
-}
-
 /// The residual MLP, trained for one epoch on the first training images.
 fn residual_model() -> Model {
     // On raw pixels, as the tutorial's model (sigmoids, plain SGD).
     trained(&[
-        (dense(32, Activation::Sigmoid), &[Source::Input]),
-        (dense(32, Activation::Sigmoid), &[Source::Layer(0)]),
+        (Layer::dense(32, Activation::Sigmoid), &[Source::Input]),
+        (Layer::dense(32, Activation::Sigmoid), &[Source::Layer(0)]),
         (Layer::Merge(Merge::Add), &[Source::Layer(1), Source::Layer(0)]),
-        (dense(16, Activation::Sigmoid), &[Source::Layer(2)]),
-        (dense(10, Activation::Softmax), &[Source::Layer(3)]),
+        (Layer::dense(16, Activation::Sigmoid), &[Source::Layer(2)]),
+        (Layer::dense(10, Activation::Softmax), &[Source::Layer(3)]),
     ])
 }
 
@@ -113,9 +104,9 @@ fn a_dense_activity_regularizer_fine_tunes_on_the_device_as_on_the_host() {
 fn every_merge_infers_and_fine_tunes_on_the_device_as_on_the_host() {
     let merge = |m| Layer::Merge(m);
     let model = trained(&[
-        (dense(16, Activation::Tanh), &[Source::Input]),
-        (dense(16, Activation::Sigmoid), &[Source::Input]),
-        (dense(16, Activation::Relu), &[Source::Input]),
+        (Layer::dense(16, Activation::Tanh), &[Source::Input]),
+        (Layer::dense(16, Activation::Sigmoid), &[Source::Input]),
+        (Layer::dense(16, Activation::Relu), &[Source::Input]),
         (merge(Merge::Subtract), &[Source::Layer(0), Source::Layer(1)]),
         (merge(Merge::Multiply), &[Source::Layer(0), Source::Layer(2)]),
         (
@@ -125,8 +116,8 @@ fn every_merge_infers_and_fine_tunes_on_the_device_as_on_the_host() {
         (merge(Merge::Maximum), &[Source::Layer(5), Source::Layer(0)]),
         (merge(Merge::Minimum), &[Source::Layer(6), Source::Layer(2)]),
         (merge(Merge::Concatenate), &[Source::Layer(7), Source::Layer(0)]),
-        (dense(16, Activation::Sigmoid), &[Source::Layer(8)]),
-        (dense(10, Activation::Softmax), &[Source::Layer(9)]),
+        (Layer::dense(16, Activation::Sigmoid), &[Source::Layer(8)]),
+        (Layer::dense(10, Activation::Softmax), &[Source::Layer(9)]),
     ]);
     let Some(mut booted) = boot(Some(&mdl(&model))) else {
         return;

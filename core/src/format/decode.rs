@@ -103,6 +103,18 @@ impl<'a> ModelView<'a> {
         self.ignored
     }
 
+    /// The groups of kinds a firmware needs for the model beyond the base
+    /// ([`kinds`]): its layers', its training state's optimizer's, its int8 body's, in that
+    /// order, maybe more than once.
+    pub fn needs(&self) -> impl Iterator<Item = Kind> + '_ {
+        self.layers
+            .iter()
+            .flat_map(Layer::needs)
+            .chain(self.training.iter().flat_map(|t| t.optimizer.needs()))
+            .chain([self.int8.as_ref().map(|_| Kind::Int8)])
+            .flatten()
+    }
+
     /// The network (the float head of an int8 model). Decoding validated it; this re-runs
     /// [`Network::new`]'s cheap checks, which therefore succeed.
     pub fn network(&self) -> Result<Network<'_>, crate::Error> {
@@ -307,7 +319,7 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
         offset: HEADER_LEN,
         what: describe(&e),
     })?;
-    if let Some(kind) = meta.layers.iter().find_map(kinds::left_out) {
+    if let Some(kind) = meta.layers.iter().find_map(|l| kinds::left_out(l.needs())) {
         return Err(FormatError::NotBuiltIn { kind });
     }
     // A graph's wiring follows (its merge records need a version-4 reader, which this is).
@@ -420,7 +432,7 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
                 trainable_layers: record.trainable_layers as usize,
                 state: f32s(bytes, layout.state, state_len)?,
             };
-            if let Some(kind) = kinds::optimizer_left_out(&state.optimizer) {
+            if let Some(kind) = kinds::left_out(state.optimizer.needs()) {
                 return Err(FormatError::NotBuiltIn { kind });
             }
             state.check(&net)?;

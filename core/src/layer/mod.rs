@@ -8,7 +8,8 @@ mod noise;
 mod normalization;
 mod preprocessing;
 
-use crate::{kinds, Activation, Error, LayerDefect, MatMul, Regularizer, Rng};
+use crate::kinds::{self, Kind};
+use crate::{Activation, Error, LayerDefect, MatMul, Regularizer, Rng};
 use serde::{Deserialize, Serialize};
 
 pub use merge::Merge;
@@ -295,6 +296,45 @@ impl Layer {
                 Some(LayerDefect::ActivityRegularization)
             }
             _ => None,
+        }
+    }
+
+    /// `Dense(units, activation)` with Keras's other defaults: a bias, no activity regularizer.
+    pub const fn dense(units: u32, activation: Activation) -> Layer {
+        Layer::Dense {
+            units,
+            activation,
+            use_bias: true,
+            activity_regularizer: None,
+        }
+    }
+
+    /// The groups of kinds the layer needs beyond the base ([`kinds`]; its activation's
+    /// included), whatever this build carries: at most two (a Dense layer's activation and
+    /// activity regularizer).
+    pub fn needs(&self) -> [Option<Kind>; 2] {
+        let regularized = |r: Option<Regularizer>| r.map(|_| Kind::ActivityRegularization);
+        let one = |kind| [Some(kind), None];
+        match *self {
+            Layer::Dense {
+                activation,
+                activity_regularizer,
+                ..
+            } => [activation.needs(), regularized(activity_regularizer)],
+            Layer::Activation(activation) => [activation.needs(), None],
+            Layer::BatchNormalization { .. } | Layer::LayerNormalization { .. } => one(Kind::Normalization),
+            Layer::Rescaling { .. } | Layer::Normalization { .. } => one(Kind::Preprocessing),
+            Layer::Relu { .. } | Layer::LeakyRelu { .. } | Layer::Prelu | Layer::Elu { .. } => {
+                one(Kind::ActivationLayers)
+            }
+            Layer::GaussianNoise { .. } | Layer::GaussianDropout { .. } | Layer::AlphaDropout { .. } => {
+                one(Kind::Noise)
+            }
+            Layer::ActivityRegularization { .. } => one(Kind::ActivityRegularization),
+            Layer::Merge(_) => one(Kind::Merge),
+            Layer::Dropout { .. } | Layer::Flatten | Layer::Softmax | Layer::Identity | Layer::Reshape => {
+                [None, None]
+            }
         }
     }
 

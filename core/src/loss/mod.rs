@@ -215,6 +215,12 @@ impl LossFunction {
         }
     }
 
+    /// The group of kinds the loss needs beyond the base ([`crate::kinds`]): none for the
+    /// device format's four losses with Keras's default settings.
+    pub fn needs(&self) -> Option<crate::kinds::Kind> {
+        self.device_loss().is_none().then_some(crate::kinds::Kind::Losses)
+    }
+
     /// The device-format loss this is, if it has one (defaults settings only).
     pub fn device_loss(&self) -> Option<Loss> {
         Loss::ALL.into_iter().find(|l| LossFunction::from(*l) == *self)

@@ -312,6 +312,24 @@ impl Optimizer {
         state.fill(start);
     }
 
+    /// The groups of kinds the optimizer needs beyond the base (plain or momentum SGD at a
+    /// constant rate, [`kinds`]): its algorithm (or weight decay), its schedule, its clipping.
+    pub fn needs(&self) -> [Option<kinds::Kind>; 3] {
+        let algorithm = match self.algorithm {
+            Algorithm::Sgd { .. } if self.weight_decay == 0.0 => None,
+            _ => Some(kinds::Kind::Optimizers),
+        };
+        let schedule = match self.learning_rate {
+            Schedule::Constant(_) => None,
+            _ => Some(kinds::Kind::Schedules),
+        };
+        let clipping = match self.clipping {
+            Clipping::None => None,
+            _ => Some(kinds::Kind::Clipping),
+        };
+        [algorithm, schedule, clipping]
+    }
+
     /// Whether [`clip`](Self::clip) needs the tensors' sums of squared gradients.
     pub fn needs_norms(&self) -> bool {
         kinds::CLIPPING && matches!(self.clipping, Clipping::Norm(_) | Clipping::GlobalNorm(_))
@@ -392,7 +410,7 @@ impl Optimizer {
         grads: &[f32],
         state: &mut [f32],
     ) -> Result<(), Error> {
-        if let Some(kind) = kinds::optimizer_left_out(self) {
+        if let Some(kind) = kinds::left_out(self.needs()) {
             return Err(Error::NotBuiltIn { kind });
         }
         let n = params.len();

@@ -267,7 +267,7 @@ impl<'a> Trainer<'a> {
         scratch: &mut [f32],
     ) -> Result<BatchStats, Error> {
         let loss = loss.into();
-        if let Some(kind) = kinds::loss_left_out(&loss) {
+        if let Some(kind) = kinds::left_out([loss.needs()]) {
             return Err(Error::NotBuiltIn { kind });
         }
         let net = self.net;
@@ -670,7 +670,7 @@ impl Network<'_> {
         scratch: &mut [f32],
     ) -> Result<BatchStats, Error> {
         let loss = loss.into();
-        if let Some(kind) = kinds::loss_left_out(&loss) {
+        if let Some(kind) = kinds::left_out([loss.needs()]) {
             return Err(Error::NotBuiltIn { kind });
         }
         let outputs = self.output_width();

@@ -4,7 +4,7 @@
 
 use super::AlignedBytes;
 use microdense_core::format::{self, FormatError};
-use microdense_core::kinds::{self, Kind};
+use microdense_core::kinds::Kind;
 use microdense_core::quant::{Int8Activation, Int8LayerLayout};
 use microdense_core::{Layer, Loss, Optimizer, Sgd, Trainer};
 use std::fmt;
@@ -203,7 +203,7 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
         }
     });
     let body_ram = int8.as_ref().map_or(0, |r| r.scratch + 4 * net.input_width());
-    let mut kinds: Vec<Kind> = kinds::model_needs(view).collect();
+    let mut kinds: Vec<Kind> = view.needs().collect();
     kinds.sort_by_key(|&k| k as u8);
     kinds.dedup();
     Some(ModelReport {
