@@ -79,8 +79,8 @@ pub enum Error {
         /// Number of layers in the network.
         layers: usize,
     },
-    /// A layer, activation, optimizer, schedule or clipping of a kind this build leaves out
-    /// ([`crate::kinds`]).
+    /// A kind of layer, activation, optimizer, schedule, clipping or loss that this build
+    /// leaves out ([`crate::kinds`]).
     NotBuiltIn {
         /// The group of kinds, with its cargo feature.
         kind: Kind,

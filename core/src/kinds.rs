@@ -2,7 +2,7 @@
 //! carries, chosen by cargo features as TensorFlow Lite Micro's op resolver chooses kernels:
 //! a firmware built for one model leaves out the code of every kind the model does not use.
 //!
-//! The feature `all-kinds` (on by default) carries every kind. Without it the engine always
+//! The feature `all-kinds` (on by default) turns on every group's feature. Without it the engine always
 //! has Dense, Activation, Dropout, Flatten, Reshape and Identity layers, the linear, ReLU,
 //! sigmoid and softmax activations, SGD (with momentum) at a constant learning rate, and
 //! the device format's losses (the categorical, sparse categorical and binary
@@ -10,7 +10,7 @@
 //! group of kinds ([`Kind`]) comes with its own feature. A model that needs a
 //! kind left out is refused where it enters the engine, naming the group and its feature:
 //! by [`Network::new`](crate::Network::new) and [`Network::graph`](crate::Network::graph)
-//! ([`Error::NotBuiltIn`](crate::Error::NotBuiltIn)) and by the device-format decoder
+//! ([`Error::NotBuiltIn`]) and by the device-format decoder
 //! ([`FormatError::NotBuiltIn`](crate::format::FormatError::NotBuiltIn)); nothing left out
 //! can run.
 //!
@@ -29,39 +29,32 @@
 pub use crate::error::Kind;
 use crate::Error;
 
-/// Whether a feature is on (`all-kinds` turns every group's on).
-macro_rules! built {
-    ($feature:literal) => {
-        cfg!(feature = $feature)
-    };
-}
-
 /// BatchNormalization and LayerNormalization layers.
-pub const NORMALIZATION: bool = built!("normalization");
+pub const NORMALIZATION: bool = cfg!(feature = "normalization");
 /// Rescaling and Normalization (preprocessing) layers.
-pub const PREPROCESSING: bool = built!("preprocessing");
+pub const PREPROCESSING: bool = cfg!(feature = "preprocessing");
 /// ReLU (with its settings), LeakyReLU, PReLU and ELU layers.
-pub const ACTIVATION_LAYERS: bool = built!("activation-layers");
+pub const ACTIVATION_LAYERS: bool = cfg!(feature = "activation-layers");
 /// GaussianNoise, GaussianDropout and AlphaDropout layers.
-pub const NOISE: bool = built!("noise");
+pub const NOISE: bool = cfg!(feature = "noise");
 /// Merge layers and the functional graphs they make.
-pub const MERGE: bool = built!("merge");
+pub const MERGE: bool = cfg!(feature = "merge");
 /// Activity regularization: a Dense layer's `activity_regularizer`, the
 /// ActivityRegularization layer.
-pub const ACTIVITY_REGULARIZATION: bool = built!("activity-regularization");
+pub const ACTIVITY_REGULARIZATION: bool = cfg!(feature = "activity-regularization");
 /// Activations other than linear, ReLU, sigmoid and softmax.
-pub const ACTIVATIONS: bool = built!("activations");
+pub const ACTIVATIONS: bool = cfg!(feature = "activations");
 /// Optimizers other than SGD, and weight decay.
-pub const OPTIMIZERS: bool = built!("optimizers");
+pub const OPTIMIZERS: bool = cfg!(feature = "optimizers");
 /// Learning-rate schedules other than a constant rate.
-pub const SCHEDULES: bool = built!("schedules");
+pub const SCHEDULES: bool = cfg!(feature = "schedules");
 /// Gradient clipping (by value, norm or global norm).
-pub const CLIPPING: bool = built!("clipping");
+pub const CLIPPING: bool = cfg!(feature = "clipping");
 /// An int8 body before the float layers.
-pub const INT8: bool = built!("int8");
-/// Losses other than the device format's four ([`Loss`]), and loss settings (`from_logits`,
+pub const INT8: bool = cfg!(feature = "int8");
+/// Losses other than the device format's four ([`crate::Loss`]), and loss settings (`from_logits`,
 /// `label_smoothing`, Huber's `delta`).
-pub const LOSSES: bool = built!("losses");
+pub const LOSSES: bool = cfg!(feature = "losses");
 
 impl Kind {
     /// The cargo feature that brings the group in (of `microdense-core`, and of the

@@ -359,7 +359,8 @@ impl<'a> Network<'a> {
     }
 
     /// f32 of scratch [`predict`](Self::predict) needs for `batch` samples: `2·batch·W`
-    /// for a chain, `batch·L` for a graph (see [`Arena`]).
+    /// for a chain, `batch·L` for a graph (`L`: one sample's outputs that are live at once,
+    /// laid out first-fit; at most the sum of the layers' widths).
     pub fn inference_scratch_len(&self, batch: usize) -> usize {
         match self.wiring() {
             None => 2 * batch * self.max_output_width(),

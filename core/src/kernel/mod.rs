@@ -1,10 +1,10 @@
 //! Matrix products behind a small trait, so a desktop can plug in a faster kernel
 //! while devices (and host inference) use the portable one.
 //!
-//! One file per instruction set, as candle's `cpu/`: [`portable`] is the kernel every
-//! target runs (bit-identical everywhere), [`arm`] its Cortex-M4F inner loop in assembly,
-//! [`x86`] its AVX-512F and AVX2+FMA inner loops, the CPU detection and a vectorised
-//! `expf`, [`neon`] its aarch64 inner loop.
+//! One file per instruction set, as candle's `cpu/`: `portable.rs` is the kernel every
+//! target runs (bit-identical everywhere), `arm.rs` its Cortex-M4F inner loop in assembly,
+//! `x86.rs` its AVX-512F and AVX2+FMA inner loops, the CPU detection and a vectorised
+//! `expf`, `neon.rs` its aarch64 inner loop.
 //!
 //! Dimension checking cannot be skipped: [`MatMul::matmul`] is provided, checks the
 //! operands and hands the kernel's [`MatMul::product`] a [`Product`], which only that

@@ -1,6 +1,6 @@
 //! The int8 Dense layer's integer sums behind a small trait, one file per instruction set
-//! (as the float kernels in [`crate::kernel`]): [`portable`] runs on every target,
-//! [`dsp`] on Cortex-M cores with the DSP extension (`SXTB16`, `SMLAD`). int32 sums are
+//! (as the float kernels in [`crate::kernel`]): `portable.rs` runs on every target,
+//! `dsp.rs` on Cortex-M cores with the DSP extension (`SXTB16`, `SMLAD`). int32 sums are
 //! exact (wrapping), so every kernel gives the same bits; [`Native`] is the one this
 //! target's inference runs.
 
