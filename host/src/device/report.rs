@@ -12,7 +12,8 @@ use std::fmt;
 pub enum ModelState {
     /// Nothing written there.
     None,
-    /// Not a usable model, and why.
+    /// Not a usable model (damaged, too large for the firmware, or needing kinds it leaves
+    /// out), and why: the firmware refused it at boot.
     Corrupted(String),
     /// A valid model.
     Ok(ModelSummary),
@@ -131,7 +132,7 @@ impl fmt::Display for InfoReport {
         )?;
         match &self.model {
             ModelState::None => writeln!(f, "model:          none (the model region is blank)")?,
-            ModelState::Corrupted(why) => writeln!(f, "model:          CORRUPTED: {why}")?,
+            ModelState::Corrupted(why) => writeln!(f, "model:          REFUSED: {why}")?,
             ModelState::Ok(s) => {
                 writeln!(
                     f,
