@@ -63,6 +63,7 @@ pub fn inspection<'py>(py: Python<'py>, report: &Inspection) -> PyResult<Bound<'
                 "total_n": f.total_n(),
             })).collect::<Vec<_>>(),
             "ignored_bytes": m.ignored_bytes,
+            "firmware_kinds": m.kinds.iter().map(|k| k.feature()).collect::<Vec<_>>(),
         })
     });
     let value = json!({

@@ -57,6 +57,12 @@ def test_inspect_is_the_cli_report_as_a_dict(model, tmp_path, cli):
     assert [row["params"] for row in m["fine_tune"]] == [210, 1230, 40480]
     assert all(row["total_n"] == row["weights"] + row["grads"] + row["optimizer_state"] + row["scratch_n"]
                for row in m["fine_tune"])
+    # SGD and the tutorial's layers: the smallest firmware image serves it.
+    assert m["firmware_kinds"] == []
+    other = md.Model.from_spec("784,32:relu,bn,16:tanh,10:softmax", seed=1)
+    other.compile(optimizer="adam")
+    kinds = other.inspect(trainable_layers=1)["model"]["firmware_kinds"]
+    assert kinds == ["normalization", "activations", "optimizers"]
 
 
 def _png_pixels(png):
