@@ -26,7 +26,7 @@
 # are installed when running as root with apt; otherwise the script says what is missing.
 # Every board builds in one target directory, firmware/target (or $FIRMWARE_TARGET_DIR), so
 # boards of one instruction set share their compiled `core` and dependencies; each image is then
-# copied to firmware/target/boards/<board>[/features-<list>]/<profile>/, the path printed, so
+# copied to firmware/target/boards/<board>[/kinds-<list>][/features-<list>]/<profile>/, the path printed, so
 # images never overwrite each other.
 set -euo pipefail
 
@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
         --model) model="$(realpath "${2:?--model needs a file}")"; shift ;;
         --features) features="${2:?--features needs a list}"; cargo_args+=(--features "$features"); shift ;;
         --kinds) kinds="${2:?--kinds needs all, base or a list of groups}"; shift ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) cargo_args+=("$1") ;;
     esac
     shift
