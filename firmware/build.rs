@@ -163,9 +163,7 @@ fn check_kinds(path: &Path) {
     if feature_on("all-kinds") {
         return;
     }
-    let mut needed: Vec<kinds::Kind> = view.needs().collect();
-    needed.sort_by_key(|&k| k as u8);
-    needed.dedup();
+    let needed: Vec<kinds::Kind> = view.needs().collect();
     let missing: Vec<String> = needed
         .iter()
         .filter(|k| !feature_on(k.feature()))

@@ -134,7 +134,7 @@ impl Activation {
                 }
             }
             // Left out of this build (crate::kinds): no valid network holds it.
-            _ if !kinds::ACTIVATIONS => row.fill(f32::NAN),
+            _ if !kinds::Kind::Activations.built() => row.fill(f32::NAN),
             _ => {
                 for v in row.iter_mut() {
                     *v = self.scalar(*v);
@@ -196,7 +196,7 @@ impl Activation {
                     *g *= sigmoid_derivative(y);
                 }
             }
-            _ if !kinds::ACTIVATIONS => grad.fill(f32::NAN),
+            _ if !kinds::Kind::Activations.built() => grad.fill(f32::NAN),
             _ => {
                 for ((g, &x), &y) in grad.iter_mut().zip(input).zip(output) {
                     *g *= self.derivative(x, y);

@@ -29,33 +29,6 @@
 pub use crate::error::Kind;
 use crate::Error;
 
-/// BatchNormalization and LayerNormalization layers.
-pub const NORMALIZATION: bool = cfg!(feature = "normalization");
-/// Rescaling and Normalization (preprocessing) layers.
-pub const PREPROCESSING: bool = cfg!(feature = "preprocessing");
-/// ReLU (with its settings), LeakyReLU, PReLU and ELU layers.
-pub const ACTIVATION_LAYERS: bool = cfg!(feature = "activation-layers");
-/// GaussianNoise, GaussianDropout and AlphaDropout layers.
-pub const NOISE: bool = cfg!(feature = "noise");
-/// Merge layers and the functional graphs they make.
-pub const MERGE: bool = cfg!(feature = "merge");
-/// Activity regularization: a Dense layer's `activity_regularizer`, the
-/// ActivityRegularization layer.
-pub const ACTIVITY_REGULARIZATION: bool = cfg!(feature = "activity-regularization");
-/// Activations other than linear, ReLU, sigmoid and softmax.
-pub const ACTIVATIONS: bool = cfg!(feature = "activations");
-/// Optimizers other than SGD, and weight decay.
-pub const OPTIMIZERS: bool = cfg!(feature = "optimizers");
-/// Learning-rate schedules other than a constant rate.
-pub const SCHEDULES: bool = cfg!(feature = "schedules");
-/// Gradient clipping (by value, norm or global norm).
-pub const CLIPPING: bool = cfg!(feature = "clipping");
-/// An int8 body before the float layers.
-pub const INT8: bool = cfg!(feature = "int8");
-/// Losses other than the device format's four ([`crate::Loss`]), and loss settings (`from_logits`,
-/// `label_smoothing`, Huber's `delta`).
-pub const LOSSES: bool = cfg!(feature = "losses");
-
 impl Kind {
     /// The cargo feature that brings the group in (of `microdense-core`, and of the
     /// firmware, which passes it on).
@@ -87,21 +60,22 @@ impl Kind {
         }
     }
 
-    /// Whether this build carries the group.
+    /// Whether this build carries the group (its cargo feature is on; `all-kinds` turns
+    /// every group's on). A constant wherever the group is known, so a check folds away.
     pub const fn built(self) -> bool {
         match self {
-            Kind::Normalization => NORMALIZATION,
-            Kind::Preprocessing => PREPROCESSING,
-            Kind::ActivationLayers => ACTIVATION_LAYERS,
-            Kind::Noise => NOISE,
-            Kind::Merge => MERGE,
-            Kind::ActivityRegularization => ACTIVITY_REGULARIZATION,
-            Kind::Activations => ACTIVATIONS,
-            Kind::Optimizers => OPTIMIZERS,
-            Kind::Schedules => SCHEDULES,
-            Kind::Clipping => CLIPPING,
-            Kind::Int8 => INT8,
-            Kind::Losses => LOSSES,
+            Kind::Normalization => cfg!(feature = "normalization"),
+            Kind::Preprocessing => cfg!(feature = "preprocessing"),
+            Kind::ActivationLayers => cfg!(feature = "activation-layers"),
+            Kind::Noise => cfg!(feature = "noise"),
+            Kind::Merge => cfg!(feature = "merge"),
+            Kind::ActivityRegularization => cfg!(feature = "activity-regularization"),
+            Kind::Activations => cfg!(feature = "activations"),
+            Kind::Optimizers => cfg!(feature = "optimizers"),
+            Kind::Schedules => cfg!(feature = "schedules"),
+            Kind::Clipping => cfg!(feature = "clipping"),
+            Kind::Int8 => cfg!(feature = "int8"),
+            Kind::Losses => cfg!(feature = "losses"),
         }
     }
 }

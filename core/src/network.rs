@@ -76,7 +76,7 @@ impl<'a> Network<'a> {
             });
         }
         let chain = inbound.iter().enumerate().all(|(i, b)| *b == Inbound::chain(i));
-        if !chain && !kinds::MERGE {
+        if !chain && !kinds::Kind::Merge.built() {
             return Err(Error::NotBuiltIn {
                 kind: kinds::Kind::Merge,
             });
@@ -165,9 +165,9 @@ impl<'a> Network<'a> {
     }
 
     /// Each layer's inputs, for a graph that is not a chain. Without merges
-    /// ([`kinds::MERGE`]) every valid network is a chain, and its graph code is left out.
+    /// (`Kind::Merge.built()`) every valid network is a chain, and its graph code is left out.
     fn wiring(&self) -> Option<&'a [Inbound]> {
-        self.inbound.filter(|_| kinds::MERGE)
+        self.inbound.filter(|_| kinds::Kind::Merge.built())
     }
 
     /// Layer `i`'s inputs ([`Inbound::chain`] in a chain).

@@ -93,7 +93,7 @@ impl<'a> ModelView<'a> {
     /// The int8 body that runs before [`network`](Self::network) (format 4), if any: the
     /// input shape is its input, the network takes its dequantised output.
     pub fn int8_body(&self) -> Option<Int8Body<'_>> {
-        let part = self.int8.as_ref().filter(|_| kinds::INT8)?;
+        let part = self.int8.as_ref().filter(|_| Kind::Int8.built())?;
         Int8Body::new(self.input, part.input, &part.layers, part.data).ok()
     }
 
@@ -103,16 +103,22 @@ impl<'a> ModelView<'a> {
         self.ignored
     }
 
-    /// The groups of kinds a firmware needs for the model beyond the base
-    /// ([`kinds`]): its layers', its training state's optimizer's, its int8 body's, in that
-    /// order, maybe more than once.
-    pub fn needs(&self) -> impl Iterator<Item = Kind> + '_ {
-        self.layers
+    /// The groups of kinds a firmware needs for the model beyond the base ([`kinds`]):
+    /// its layers', its training state's optimizer's, its int8 body's, each once, in tag
+    /// order (as `scripts/firmware-build.sh --kinds` takes their features).
+    pub fn needs(&self) -> impl Iterator<Item = Kind> {
+        let needed = self
+            .layers
             .iter()
             .flat_map(Layer::needs)
             .chain(self.training.iter().flat_map(|t| t.optimizer.needs()))
             .chain([self.int8.as_ref().map(|_| Kind::Int8)])
             .flatten()
+            .fold(0u32, |set, kind| set | 1 << kind as u8);
+        Kind::ALL
+            .iter()
+            .copied()
+            .filter(move |&k| needed & 1 << k as u8 != 0)
     }
 
     /// The network (the float head of an int8 model). Decoding validated it; this re-runs
@@ -323,7 +329,7 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
         return Err(FormatError::NotBuiltIn { kind });
     }
     // A graph's wiring follows (its merge records need a version-4 reader, which this is).
-    let graph = kinds::MERGE && meta.layers.iter().any(|l| matches!(l, Layer::Merge(_)));
+    let graph = kinds::Kind::Merge.built() && meta.layers.iter().any(|l| matches!(l, Layer::Merge(_)));
     let wiring = if graph {
         let at = meta_end - reader.rest().len();
         let record = reader.wiring().map_err(|e| FormatError::Malformed {
@@ -346,7 +352,7 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
     // Then an int8 body, in a file that has one.
     let int8 = if header.version >= INT8_MIN_READER && !reader.rest().is_empty() {
         let at = meta_end - reader.rest().len();
-        if !kinds::INT8 && reader.rest().first() == Some(&1) {
+        if !Kind::Int8.built() && reader.rest().first() == Some(&1) {
             return Err(FormatError::NotBuiltIn { kind: Kind::Int8 });
         }
         reader.int8().map_err(|e| FormatError::Malformed {

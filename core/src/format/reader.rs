@@ -12,9 +12,10 @@
 use super::wire::{
     ActivationTag, InputShape, Int8Record, LossTag, Meta, OptimizerRecord, TrainingRecord, WiringRecord,
 };
+use crate::kinds::Kind;
 use crate::optimizer::{AdamSettings, Algorithm, Clipping, Schedule};
 use crate::quant::{Int8Activation, Int8Layer, QuantParams, MAX_INT8_LAYERS};
-use crate::{kinds, Activation, Layer, Merge, Regularizer, MAX_LAYERS};
+use crate::{Activation, Layer, Merge, Regularizer, MAX_LAYERS};
 use postcard::Error;
 
 /// A cursor over postcard-encoded bytes.
@@ -261,7 +262,7 @@ impl<'a> Reader<'a> {
         Ok(match self.byte()? {
             0 => None,
             // Without int8 bodies (crate::kinds) the decoder refuses one before reading it.
-            1 if kinds::INT8 => Some(Int8Record {
+            1 if Kind::Int8.built() => Some(Int8Record {
                 input: self.quant()?,
                 layers: self.seq(Self::int8_layer)?,
             }),

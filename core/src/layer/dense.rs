@@ -25,7 +25,8 @@ impl Dense {
                 units: units as usize,
                 use_bias,
                 // Left out of this build (crate::kinds): no valid network has one.
-                activity_regularizer: activity_regularizer.filter(|_| kinds::ACTIVITY_REGULARIZATION),
+                activity_regularizer: activity_regularizer
+                    .filter(|_| kinds::Kind::ActivityRegularization.built()),
             }),
             _ => None,
         }

@@ -19,7 +19,7 @@ impl LossFunction {
         let row = Row::new(self, pred, targets, sample);
         match self.kind {
             LossKind::CategoricalCrossentropy | LossKind::SparseCategoricalCrossentropy => {
-                if self.from_logits && kinds::LOSSES {
+                if self.from_logits && kinds::Kind::Losses.built() {
                     let (max, log_sum) = log_sum_exp(pred);
                     (0..row.n)
                         .map(|j| row.t(j))
@@ -38,7 +38,7 @@ impl LossFunction {
                 }
             }
             LossKind::KlDivergence => (0..row.n).map(|j| self.element(pred[j], row.t(j)).0).sum(),
-            LossKind::CategoricalHinge if kinds::LOSSES => categorical_hinge(&row, pred).0,
+            LossKind::CategoricalHinge if kinds::Kind::Losses.built() => categorical_hinge(&row, pred).0,
             _ => (0..row.n).map(|j| self.element(pred[j], row.t(j)).0).sum::<f32>() / row.n as f32,
         }
     }
@@ -51,7 +51,7 @@ impl LossFunction {
         let row = Row::new(self, pred, targets, sample);
         match self.kind {
             LossKind::CategoricalCrossentropy | LossKind::SparseCategoricalCrossentropy => {
-                if self.from_logits && kinds::LOSSES {
+                if self.from_logits && kinds::Kind::Losses.built() {
                     // L = sum_j t_j (lse(x) - x_j): dL/dx_j = softmax_j * sum(t) - t_j.
                     let (max, log_sum) = log_sum_exp(pred);
                     let total: f32 = (0..row.n).map(|j| row.t(j)).sum();
@@ -84,7 +84,7 @@ impl LossFunction {
                     *g = self.element(pred[j], row.t(j)).1 * scale;
                 }
             }
-            LossKind::CategoricalHinge if kinds::LOSSES => {
+            LossKind::CategoricalHinge if kinds::Kind::Losses.built() => {
                 let (value, negative) = categorical_hinge(&row, pred);
                 for (j, g) in grad.iter_mut().enumerate() {
                     let t = row.t(j);
@@ -130,11 +130,11 @@ impl LossFunction {
             | LossKind::Hinge
             | LossKind::SquaredHinge
             | LossKind::CategoricalHinge
-                if !kinds::LOSSES =>
+                if !kinds::Kind::Losses.built() =>
             {
                 (f32::NAN, f32::NAN)
             }
-            LossKind::BinaryCrossentropy if self.from_logits && kinds::LOSSES => {
+            LossKind::BinaryCrossentropy if self.from_logits && kinds::Kind::Losses.built() => {
                 // max(x, 0) - x t + ln(1 + exp(-|x|)); d/dx = sigmoid(x) - t.
                 let value = p.max(0.0) - p * t + math::ln_1p(math::exp(-math::abs(p)));
                 (value, sigmoid(p) - t)
@@ -216,13 +216,17 @@ struct Row<'t> {
 impl<'t> Row<'t> {
     fn new(loss: &LossFunction, pred: &[f32], targets: &'t Targets<'t>, sample: usize) -> Row<'t> {
         let n = pred.len();
-        let s = if kinds::LOSSES { loss.label_smoothing } else { 0.0 };
+        let s = if kinds::Kind::Losses.built() {
+            loss.label_smoothing
+        } else {
+            0.0
+        };
         let (scale, offset) = match loss.kind {
             LossKind::CategoricalCrossentropy => (1.0 - s, s / n as f32),
             LossKind::BinaryCrossentropy => (1.0 - s, 0.5 * s),
             // Keras maps targets that are all 0 or 1 to -1 or 1.
             LossKind::Hinge | LossKind::SquaredHinge
-                if kinds::LOSSES
+                if kinds::Kind::Losses.built()
                     && (0..n).all(|j| {
                         let t = targets.value(sample, j, n);
                         t == 0.0 || t == 1.0

@@ -332,7 +332,7 @@ impl Optimizer {
 
     /// Whether [`clip`](Self::clip) needs the tensors' sums of squared gradients.
     pub fn needs_norms(&self) -> bool {
-        kinds::CLIPPING && matches!(self.clipping, Clipping::Norm(_) | Clipping::GlobalNorm(_))
+        kinds::Kind::Clipping.built() && matches!(self.clipping, Clipping::Norm(_) | Clipping::GlobalNorm(_))
     }
 
     /// The clipping of one tensor whose squared gradients sum to `tensor_squares`, when
@@ -340,7 +340,7 @@ impl Optimizer {
     pub fn clip(&self, tensor_squares: f32, all_squares: f32) -> GradientClip {
         match self.clipping {
             // Left out of this build: `update` refuses the optimizer.
-            _ if !kinds::CLIPPING => GradientClip::None,
+            _ if !kinds::Kind::Clipping.built() => GradientClip::None,
             Clipping::None => GradientClip::None,
             Clipping::Norm(clip_norm) => GradientClip::Norm {
                 clip_norm,
@@ -369,7 +369,7 @@ impl Optimizer {
         };
         match self.algorithm {
             // Left out of this build: `update` refuses the optimizer.
-            _ if !kinds::OPTIMIZERS => {}
+            _ if !kinds::Kind::Optimizers.built() => {}
             Algorithm::Adam(a) | Algorithm::AdamW(a) => {
                 let beta_1_power = math::pow(a.beta_1, t);
                 let beta_2_power = math::pow(a.beta_2, t);
@@ -449,7 +449,7 @@ impl Optimizer {
                 }
             }
             // Refused above.
-            _ if !kinds::OPTIMIZERS => {}
+            _ if !kinds::Kind::Optimizers.built() => {}
             Algorithm::Adam(a) | Algorithm::AdamW(a) => {
                 let moments = |g: f32, m: &mut f32, v: &mut f32| {
                     *m += (g - *m) * (1.0 - a.beta_1);
@@ -589,8 +589,8 @@ impl Each<'_> {
             }
             formula(w, clip.apply(g), s)
         };
-        let bare =
-            (!kinds::CLIPPING || matches!(clip, GradientClip::None)) && (!kinds::OPTIMIZERS || decay <= 0.0);
+        let bare = (!kinds::Kind::Clipping.built() || matches!(clip, GradientClip::None))
+            && (!kinds::Kind::Optimizers.built() || decay <= 0.0);
         let values = self.params.iter_mut().zip(self.grads);
         if K == 0 {
             let mut none = [0.0; K];

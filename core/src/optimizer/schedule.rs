@@ -109,7 +109,7 @@ impl Schedule {
         match self {
             Schedule::Constant(rate) => *rate,
             // Left out of this build (crate::kinds): the optimizer's `update` refuses it.
-            _ if !kinds::SCHEDULES => f32::NAN,
+            _ if !kinds::Kind::Schedules.built() => f32::NAN,
             Schedule::ExponentialDecay {
                 initial_learning_rate,
                 decay_steps,

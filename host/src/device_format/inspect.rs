@@ -203,9 +203,7 @@ fn report(view: &format::ModelView<'_>, batch: usize) -> Option<ModelReport> {
         }
     });
     let body_ram = int8.as_ref().map_or(0, |r| r.scratch + 4 * net.input_width());
-    let mut kinds: Vec<Kind> = view.needs().collect();
-    kinds.sort_by_key(|&k| k as u8);
-    kinds.dedup();
+    let kinds: Vec<Kind> = view.needs().collect();
     Some(ModelReport {
         input_shape: view.input_shape().iter().map(|&d| d as usize).collect(),
         layers,
