@@ -29,26 +29,46 @@
 pub use crate::error::Kind;
 use crate::Error;
 
-impl Kind {
-    /// The cargo feature that brings the group in (of `microdense-core`, and of the
-    /// firmware, which passes it on).
-    pub fn feature(self) -> &'static str {
-        match self {
-            Kind::Normalization => "normalization",
-            Kind::Preprocessing => "preprocessing",
-            Kind::ActivationLayers => "activation-layers",
-            Kind::Noise => "noise",
-            Kind::Merge => "merge",
-            Kind::ActivityRegularization => "activity-regularization",
-            Kind::Activations => "activations",
-            Kind::Optimizers => "optimizers",
-            Kind::Schedules => "schedules",
-            Kind::Clipping => "clipping",
-            Kind::Int8 => "int8",
-            Kind::Losses => "losses",
-        }
-    }
+/// Each group's cargo feature: [`Kind::feature`] names it, [`Kind::built`] reads it.
+macro_rules! features {
+    ($($kind:ident => $feature:literal,)*) => {
+        impl Kind {
+            /// The cargo feature that brings the group in (of `microdense-core`, and of the
+            /// firmware, which passes it on).
+            pub fn feature(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => $feature,)*
+                }
+            }
 
+            /// Whether this build carries the group (its cargo feature is on; `all-kinds`
+            /// turns every group's on). A constant wherever the group is known, so a check
+            /// folds away.
+            pub const fn built(self) -> bool {
+                match self {
+                    $(Kind::$kind => cfg!(feature = $feature),)*
+                }
+            }
+        }
+    };
+}
+
+features! {
+    Normalization => "normalization",
+    Preprocessing => "preprocessing",
+    ActivationLayers => "activation-layers",
+    Noise => "noise",
+    Merge => "merge",
+    ActivityRegularization => "activity-regularization",
+    Activations => "activations",
+    Optimizers => "optimizers",
+    Schedules => "schedules",
+    Clipping => "clipping",
+    Int8 => "int8",
+    Losses => "losses",
+}
+
+impl Kind {
     /// `Ok` when this build carries the group, else its [`Error::NotBuiltIn`]: checked
     /// where a kind's code runs, so a group left out is not linked.
     #[inline(always)]
@@ -57,25 +77,6 @@ impl Kind {
             Ok(())
         } else {
             Err(Error::NotBuiltIn { kind: self })
-        }
-    }
-
-    /// Whether this build carries the group (its cargo feature is on; `all-kinds` turns
-    /// every group's on). A constant wherever the group is known, so a check folds away.
-    pub const fn built(self) -> bool {
-        match self {
-            Kind::Normalization => cfg!(feature = "normalization"),
-            Kind::Preprocessing => cfg!(feature = "preprocessing"),
-            Kind::ActivationLayers => cfg!(feature = "activation-layers"),
-            Kind::Noise => cfg!(feature = "noise"),
-            Kind::Merge => cfg!(feature = "merge"),
-            Kind::ActivityRegularization => cfg!(feature = "activity-regularization"),
-            Kind::Activations => cfg!(feature = "activations"),
-            Kind::Optimizers => cfg!(feature = "optimizers"),
-            Kind::Schedules => cfg!(feature = "schedules"),
-            Kind::Clipping => cfg!(feature = "clipping"),
-            Kind::Int8 => cfg!(feature = "int8"),
-            Kind::Losses => cfg!(feature = "losses"),
         }
     }
 }
