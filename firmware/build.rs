@@ -1,6 +1,7 @@
 //! Picks the board: exactly one board feature must be on. Puts its memory layout
 //! (`memory/<board>.x`) where the runtime's `link.x` (cortex-m-rt's, riscv-rt's) finds it (`memory.x` in OUT_DIR) next to
-//! the others (a layout may INCLUDE another, and all INCLUDE `memory/model-region.x`), sets `cfg(family = …)` for the
+//! the others (a layout may INCLUDE another, and all INCLUDE `memory/model-region.x`) with, for a board that gives
+//! its own interrupt vectors, an empty `device.x`, sets `cfg(family = …)` for the
 //! board's family module and `cfg(training)` (the fine-tuning code) unless the
 //! `inference-only` feature is on, and checks a model against the image (`MICRODENSE_MODEL`,
 //! optional): the build fails, naming what is wrong, if the model does not fit the model
@@ -32,6 +33,19 @@ const BOARDS: &[(&str, &str)] = &[
 /// memory report's symbols, linked with `-T` under another name, and no other layout is put
 /// where the linker would find it first.
 const HAL_LAYOUT: &[&str] = &["esp32c3"];
+
+/// Cortex-M boards without a peripheral-access crate, whose board module gives the table of
+/// device interrupt vectors (`__INTERRUPTS`, one per NVIC line of the part) instead of
+/// cortex-m-rt's 240 entries: their features turn on `cortex-m-rt/device`, whose `link.x`
+/// then INCLUDEs a `device.x`, written here empty (every line goes to `DefaultHandler`). A
+/// board with such a crate gets both from it.
+const OWN_VECTORS: &[&str] = &[
+    "mps2-an385",
+    "mps2-an386",
+    "mps2-an500",
+    "mps2-an505",
+    "nrf52840-dk",
+];
 
 fn fail(message: String) -> ! {
     eprintln!("build.rs: {message}");
@@ -111,6 +125,13 @@ fn main() {
         println!("cargo::rustc-link-arg=-T{name}");
     } else {
         install_layouts(board, &out);
+    }
+    if OWN_VECTORS.contains(&board) {
+        fs::write(
+            out.join("device.x"),
+            "/* Every device interrupt goes to DefaultHandler (build.rs). */\n",
+        )
+        .unwrap_or_else(|e| fail(format!("writing device.x in OUT_DIR: {e}")));
     }
     // The model region's length as a constant, for a board that reserves RAM for it (the
     // ESP32-C3's copy includes it).

@@ -44,6 +44,20 @@ pub fn sleep_until(line: Irq, ready: impl FnOnce() -> bool) {
     });
 }
 
+/// An entry of the table of device interrupt vectors.
+pub type Vector = unsafe extern "C" fn();
+
+/// The table of device interrupt vectors of a part with `N` NVIC lines, every one to
+/// [`DefaultHandler`]: a board without a peripheral-access crate places it as
+/// `__INTERRUPTS` (build.rs's `OWN_VECTORS`).
+pub const fn device_vectors<const N: usize>() -> [Vector; N] {
+    extern "C" {
+        // cortex-m-rt's name for the handler `#[exception]` makes of `DefaultHandler` below.
+        fn DefaultHandler();
+    }
+    [DefaultHandler; N]
+}
+
 /// Every device interrupt lands here: it masks its own line, which [`sleep_until`] unmasked.
 #[exception]
 unsafe fn DefaultHandler(irqn: i16) {

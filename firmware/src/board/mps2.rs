@@ -4,6 +4,7 @@
 //! the family is one [`Part`] constant (and its `memory/<board>.x`).
 
 use super::cmsdk_uart::CmsdkUart;
+use super::cortex_m::{device_vectors, Vector};
 use super::systick::{SysTickClock, TickScale};
 use super::Board;
 use crate::clock::TickUnit;
@@ -21,6 +22,8 @@ pub struct Part {
     pub uart0: usize,
     /// UART0's receive interrupt line.
     pub uart0_rx_irq: u16,
+    /// The NVIC's device interrupt lines (QEMU's `num-irq`).
+    pub irq_lines: usize,
 }
 
 /// AN385: Cortex-M3, no FPU.
@@ -30,6 +33,7 @@ pub const PART: Part = Part {
     sysclk_hz: 25_000_000,
     uart0: 0x4000_4000,
     uart0_rx_irq: 0,
+    irq_lines: 32,
 };
 
 /// AN386: Cortex-M4 with FPU.
@@ -39,6 +43,7 @@ pub const PART: Part = Part {
     sysclk_hz: 25_000_000,
     uart0: 0x4000_4000,
     uart0_rx_irq: 0,
+    irq_lines: 32,
 };
 
 /// AN500: Cortex-M7 with FPU.
@@ -48,6 +53,7 @@ pub const PART: Part = Part {
     sysclk_hz: 25_000_000,
     uart0: 0x4000_4000,
     uart0_rx_irq: 0,
+    irq_lines: 32,
 };
 
 /// AN505: Cortex-M33 with FPU (SSE-200). The firmware runs in the Secure state, so it
@@ -58,10 +64,17 @@ pub const PART: Part = Part {
     sysclk_hz: 20_000_000,
     uart0: 0x5020_0000,
     uart0_rx_irq: 32,
+    // The SSE-200's 32 lines, then the board's 92 (QEMU's mps2-tz.c).
+    irq_lines: 124,
 };
 
 /// The board's name in reports.
 pub const NAME: &str = PART.name;
+
+/// The device interrupt vectors: one per line of the part.
+#[link_section = ".vector_table.interrupts"]
+#[no_mangle]
+static __INTERRUPTS: [Vector; PART.irq_lines] = device_vectors();
 
 /// The serial port type of this board.
 pub type Serial = CmsdkUart;

@@ -5,6 +5,7 @@
 
 use core::ptr::{read_volatile, write_volatile};
 
+use super::cortex_m::{device_vectors, Vector};
 use super::nrf_uart::{write_for_panic, NrfUart};
 use super::systick::{SysTickClock, TickScale};
 use super::Board;
@@ -17,6 +18,11 @@ pub const NAME: &str = "nrf52840-dk";
 
 /// The serial port type of this board.
 pub type Serial = NrfUart;
+
+/// The device interrupt vectors: the nRF52840's 48 peripheral IDs.
+#[link_section = ".vector_table.interrupts"]
+#[no_mangle]
+static __INTERRUPTS: [Vector; 48] = device_vectors();
 
 /// The CLOCK peripheral's TASKS_HFCLKSTART register.
 const HFCLKSTART: usize = 0x4000_0000;
