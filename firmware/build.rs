@@ -175,7 +175,13 @@ fn check_kinds(path: &Path) {
     let mut words = vec![0u32; bytes.len().div_ceil(4)];
     let aligned = &mut bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()];
     aligned.copy_from_slice(&bytes);
-    let view = format::decode(aligned).unwrap_or_else(|e| {
+    // As the image reads it: an inference-only image skips the optimizer (src/app/model.rs).
+    let training = if feature_on("inference-only") {
+        format::TrainingUse::Skip
+    } else {
+        format::TrainingUse::Read
+    };
+    let (view, _) = format::decode_prefix_with(aligned, training).unwrap_or_else(|e| {
         fail(format!(
             "the model {} is not one the firmware can load: {e}",
             path.display()

@@ -7,8 +7,8 @@
 
 mod format_support;
 
-use format_support::{golden_adam_model, golden_int8_model, golden_model, AlignedBytes};
-use microdense_core::format::{decode, FormatError};
+use format_support::{golden_adam_model, golden_model, AlignedBytes};
+use microdense_core::format::{decode_prefix_with, FormatError, TrainingUse};
 use microdense_core::kinds::Kind;
 use microdense_core::optimizer::{AdamSettings, Algorithm, Clipping, Schedule};
 use microdense_core::{
@@ -256,15 +256,41 @@ fn optimizers_schedules_clipping_and_losses_are_refused_exactly_when_left_out() 
 
 #[test]
 fn the_decoder_names_the_group_a_model_needs() {
-    let decoded = |bytes: &[u8]| {
+    let decoded = |bytes: &[u8], training: TrainingUse| {
         let aligned = AlignedBytes::new(bytes);
-        decode(aligned.bytes()).map(|_| ())
+        decode_prefix_with(aligned.bytes(), training).map(|_| ())
     };
-    let refused = |kind: Kind| match expected(kind) {
-        Ok(()) => Ok(()),
-        Err(_) => Err(FormatError::NotBuiltIn { kind }),
-    };
-    decoded(&golden_model().encode()).unwrap();
-    assert_eq!(decoded(&golden_adam_model().encode()), refused(Kind::Optimizers));
-    assert_eq!(decoded(&golden_int8_model().encode()), refused(Kind::Int8));
+    decoded(&golden_model().encode(), TrainingUse::Read).unwrap();
+    // Files, not encodings: a build without the group cannot write them (below).
+    let adam = golden_file("small-adam.mdl");
+    assert_eq!(
+        decoded(&adam, TrainingUse::Read),
+        refused_by_format(Kind::Optimizers)
+    );
+    // A reader that does not fine-tune skips the optimizer, whatever its kinds.
+    decoded(&adam, TrainingUse::Skip).unwrap();
+    assert_eq!(
+        decoded(&golden_file("small-int8.mdl"), TrainingUse::Read),
+        refused_by_format(Kind::Int8)
+    );
+}
+
+#[test]
+fn the_encoder_refuses_an_optimizer_the_build_leaves_out() {
+    let written = golden_adam_model().as_ref().encoded_len().map(|_| ());
+    assert_eq!(written, refused_by_format(Kind::Optimizers));
+}
+
+/// `Ok` when `kind` is built, else the format's refusal naming it.
+fn refused_by_format(kind: Kind) -> Result<(), FormatError> {
+    expected(kind).map_err(|_| FormatError::NotBuiltIn { kind })
+}
+
+/// A golden file of tests/golden (format_golden.rs checks they are the encodings of
+/// format_support's models).
+fn golden_file(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/golden")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

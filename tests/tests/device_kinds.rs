@@ -3,7 +3,8 @@
 //! code) runs the tutorial model as the full image does, bit for bit with the host in
 //! inference and fine-tuning, and refuses at boot a model that needs a left-out group,
 //! naming the group and its cargo feature; built for such a model (`--model FILE`), it fails
-//! to build, naming the groups to add.
+//! to build, naming the groups to add. Without the training code it runs such a model: the
+//! optimizer is what it would not carry.
 
 mod device_common;
 
@@ -18,6 +19,8 @@ use microdense_tests::TempDir;
 
 /// The base-kinds image's build arguments.
 const BASE: [&str; 3] = ["--release", "--kinds", "base"];
+/// The same without the training code.
+const BASE_INFERENCE_ONLY: [&str; 5] = ["--release", "--kinds", "base", "--features", "inference-only"];
 
 #[test]
 fn the_base_kinds_image_infers_and_fine_tunes_the_tutorial_model_as_the_host_does() {
@@ -77,4 +80,21 @@ fn building_the_base_kinds_image_for_a_model_that_needs_more_fails_naming_the_gr
     // The tutorial model needs nothing more: the same build succeeds.
     let tutorial = write("tutorial.mdl", &mdl(&tutorial_model()));
     build_firmware(&["--release", "--kinds", "base", "--model", &tutorial]).unwrap();
+}
+
+/// An image that does not fine-tune needs no optimizer: the base inference-only image builds
+/// for and runs a model trained with Adam, bit for bit with the host.
+#[test]
+fn the_base_kinds_inference_only_image_runs_a_model_trained_with_adam() {
+    let model = adam_tutorial_model();
+    let Some(mut booted) = boot_firmware(&BASE_INFERENCE_ONLY, Some(&mdl(&model))) else {
+        return;
+    };
+    assert_outputs_match_host(&mut booted.device, &model, 8);
+    let dir = TempDir::new("kinds-inference-only");
+    let path = dir.join("adam.mdl");
+    std::fs::write(&path, mdl(&model)).unwrap();
+    let mut args = BASE_INFERENCE_ONLY.to_vec();
+    args.extend(["--model", path.to_str().unwrap()]);
+    build_firmware(&args).unwrap();
 }

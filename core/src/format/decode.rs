@@ -8,7 +8,8 @@ use super::wire::{
     MIN_FILE_LEN,
 };
 use super::{
-    FormatError, Inconsistency, Malformation, ModelRef, Quantity, StoredCount, TrainingState, VERSION,
+    FormatError, Inconsistency, Malformation, ModelRef, Quantity, StoredCount, TrainingState, TrainingUse,
+    VERSION,
 };
 use crate::kinds::{self, Kind};
 use crate::quant::{Int8Body, Int8Layer, QuantParams, MAX_INT8_LAYERS};
@@ -185,17 +186,6 @@ pub fn decode(bytes: &[u8]) -> Result<ModelView<'_>, FormatError> {
     decode_file(bytes, TrainingUse::Read)
 }
 
-/// What a reader takes from a file's training state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrainingUse {
-    /// Reads and checks it (the optimizer, its state): for readers that fine-tune.
-    Read,
-    /// Leaves it out of the view ([`ModelView::training`] is `None`): its record still
-    /// parses and its bytes are covered by the CRC, but neither its optimizer nor its state
-    /// is checked. For inference-only readers, which then carry no optimizer code.
-    Skip,
-}
-
 /// [`decode`], taking the training state as `training` says.
 fn decode_file(bytes: &[u8], training: TrainingUse) -> Result<ModelView<'_>, FormatError> {
     if cfg!(target_endian = "big") {
@@ -321,13 +311,13 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
             what: Malformation::MetadataLength,
         })?;
     let mut reader = Reader::new(&bytes[HEADER_LEN..meta_end]);
-    let meta = reader.meta().map_err(|e| FormatError::Malformed {
-        offset: HEADER_LEN,
-        what: describe(&e),
+    let meta = reader.meta(training).map_err(|e| match reader.left_out() {
+        Some(kind) => FormatError::NotBuiltIn { kind },
+        None => FormatError::Malformed {
+            offset: HEADER_LEN,
+            what: describe(&e),
+        },
     })?;
-    if let Some(kind) = meta.layers.iter().find_map(|l| kinds::left_out(l.needs())) {
-        return Err(FormatError::NotBuiltIn { kind });
-    }
     // A graph's wiring follows (its merge records need a version-4 reader, which this is).
     let graph = kinds::Kind::Merge.built() && meta.layers.iter().any(|l| matches!(l, Layer::Merge(_)));
     let wiring = if graph {
@@ -402,7 +392,7 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
         }
         .into());
     }
-    let state_len = meta.training.as_ref().map_or(0, |t| t.state_len as usize);
+    let state_len = meta.state_len as usize;
     let layout = Layout::new(header.meta_len, params, state_len)
         .and_then(|l| l.with_int8(int8_data_len.unwrap_or(0)))
         .ok_or(FormatError::TooLarge {
@@ -425,7 +415,7 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
     }
 
     let weights = f32s(bytes, layout.weights, params)?;
-    let training = match meta.training.filter(|_| training == TrainingUse::Read) {
+    let training = match meta.training {
         Some(record) => {
             let (optimizer, u_product) = record.optimizer.optimizer();
             let state = TrainingState {
@@ -438,9 +428,6 @@ fn parse(bytes: &[u8], header: FileHeader, training: TrainingUse) -> Result<Mode
                 trainable_layers: record.trainable_layers as usize,
                 state: f32s(bytes, layout.state, state_len)?,
             };
-            if let Some(kind) = kinds::left_out(state.optimizer.needs()) {
-                return Err(FormatError::NotBuiltIn { kind });
-            }
             state.check(&net)?;
             Some(state)
         }

@@ -49,14 +49,12 @@ mod wire;
 mod writer;
 
 pub use crc32::{crc32, Crc32};
-pub use decode::{
-    decode, decode_prefix, decode_prefix_with, read_header, FileHeader, ModelView, TrainingUse,
-};
+pub use decode::{decode, decode_prefix, decode_prefix_with, read_header, FileHeader, ModelView};
 pub use encode::{FileLayout, ModelRef};
 pub use error::{
     FormatError, Inconsistency, Malformation, Quantity, ShapeDefect, StoredCount, TrainingDefect,
 };
-pub use training::TrainingState;
+pub use training::{TrainingState, TrainingUse};
 pub use wire::{CRC_LEN, HEADER_LEN, MAGIC, MAX_INPUT_DIMS, MIN_FILE_LEN};
 pub(crate) use writer::{Sink, Writer};
 

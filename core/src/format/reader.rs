@@ -8,12 +8,18 @@
 //! the same [`Malformation`](super::Malformation). The training record's optimizer types
 //! are read in their serde form too (variants in declaration order, which the format
 //! pins), and so are the int8 record's.
+//!
+//! A build that leaves a group of kinds out ([`crate::kinds`]) links no code for them here:
+//! a read that meets one stops, and [`Reader::left_out`] names the group. A reader that does
+//! not fine-tune skips the training record's optimizer by its fields' shapes instead of
+//! building it ([`Reader::meta`]), so it takes any optimizer whatever the build has.
 
+use super::training::TrainingUse;
 use super::wire::{
     ActivationTag, InputShape, Int8Record, LossTag, Meta, OptimizerRecord, TrainingRecord, WiringRecord,
 };
-use crate::kinds::Kind;
-use crate::optimizer::{AdamSettings, Algorithm, Clipping, Schedule};
+use crate::kinds::{self, Kind};
+use crate::optimizer::{AdamSettings, Algorithm, Clipping, Schedule, MAX_BOUNDARIES};
 use crate::quant::{Int8Activation, Int8Layer, QuantParams, MAX_INT8_LAYERS};
 use crate::{Activation, Layer, Merge, Regularizer, MAX_LAYERS};
 use postcard::Error;
@@ -21,12 +27,40 @@ use postcard::Error;
 /// A cursor over postcard-encoded bytes.
 pub(super) struct Reader<'a> {
     bytes: &'a [u8],
+    left_out: Option<Kind>,
 }
+
+/// The fields of an optimizer record's variants, for skipping one: per variant (in
+/// declaration order) a letter per field, `f` an `f32`, `b` a `bool`, `o` an
+/// `Option<f32>`, `s` and `S` a sequence of at most [`MAX_BOUNDARIES`] and one more `f32`s.
+type Shapes = [&'static [u8]];
+
+/// [`Algorithm`]'s variants.
+const ALGORITHM_SHAPES: &Shapes = &[b"fb", b"fffb", b"fffb", b"fff", b"fffb", b"ff"];
+/// [`Schedule`]'s variants.
+const SCHEDULE_SHAPES: &Shapes = &[b"f", b"fffb", b"sS", b"fffb", b"fffof", b"ffffb"];
+/// [`Clipping`]'s variants.
+const CLIPPING_SHAPES: &Shapes = &[b"", b"f", b"f", b"f"];
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `bytes`.
     pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes }
+        Reader {
+            bytes,
+            left_out: None,
+        }
+    }
+
+    /// The group of kinds a failed read met that this build leaves out, if that is why it
+    /// failed.
+    pub fn left_out(&self) -> Option<Kind> {
+        self.left_out
+    }
+
+    /// Stops the read at a kind of group `kind`, which this build leaves out.
+    fn refuse<T>(&mut self, kind: Kind) -> Result<T, Error> {
+        self.left_out = Some(kind);
+        Err(Error::SerdeDeCustom)
     }
 
     /// The bytes not read yet.
@@ -120,14 +154,27 @@ impl<'a> Reader<'a> {
     }
 
     /// The [`Meta`] record: the input shape, the layers, the parameter count (`u32`), and
-    /// the optional training record (through serde).
-    pub fn meta(&mut self) -> Result<Meta<heapless::Vec<Layer, MAX_LAYERS>>, Error> {
+    /// the optional training record, read whole for [`TrainingUse::Read`] and skipped but
+    /// for its state's length for [`TrainingUse::Skip`]. Stops at the first layer, then
+    /// the first part of the optimizer, this build leaves out ([`left_out`](Self::left_out)).
+    pub fn meta(
+        &mut self,
+        use_training: TrainingUse,
+    ) -> Result<Meta<heapless::Vec<Layer, MAX_LAYERS>>, Error> {
         let input_shape = self.input_shape()?;
         let layers = self.layers()?;
+        if let Some(kind) = layers.iter().find_map(|l| kinds::left_out(l.needs())) {
+            return self.refuse(kind);
+        }
         let params = self.u32()?;
-        let training = match self.byte()? {
-            0 => None,
-            1 => Some(self.training()?),
+        let (training, state_len) = match (self.byte()?, use_training) {
+            (0, _) => (None, 0),
+            (1, TrainingUse::Read) => {
+                let record = self.training()?;
+                let state_len = record.state_len;
+                (Some(record), state_len)
+            }
+            (1, TrainingUse::Skip) => (None, self.skip_training()?),
             _ => return Err(Error::DeserializeBadOption),
         };
         Ok(Meta {
@@ -135,7 +182,59 @@ impl<'a> Reader<'a> {
             layers,
             params,
             training,
+            state_len,
         })
+    }
+
+    /// Skips a [`TrainingRecord`], giving its state's length.
+    fn skip_training(&mut self) -> Result<u32, Error> {
+        match self.u32()? {
+            0 => self.skip_fields(b"ffb")?,
+            1 => {
+                self.skip_variant(ALGORITHM_SHAPES)?;
+                self.skip_variant(SCHEDULE_SHAPES)?;
+                self.f32()?;
+                self.skip_variant(CLIPPING_SHAPES)?;
+                self.f32()?;
+            }
+            _ => return Err(Error::SerdeDeCustom),
+        }
+        self.variant(&LossTag::ALL)?;
+        self.varint(u64::BITS)?;
+        self.u32()?;
+        self.u32()
+    }
+
+    /// Skips a value of an enum whose variants have `shapes`: its tag, then its fields.
+    fn skip_variant(&mut self, shapes: &Shapes) -> Result<(), Error> {
+        let tag = self.u32()?;
+        let fields = shapes.get(tag as usize).ok_or(Error::SerdeDeCustom)?;
+        self.skip_fields(fields)
+    }
+
+    /// Skips fields of the shapes `fields` (see [`Shapes`]), failing where reading them
+    /// would.
+    fn skip_fields(&mut self, fields: &[u8]) -> Result<(), Error> {
+        for field in fields {
+            match field {
+                b'f' => {
+                    self.f32()?;
+                }
+                b'b' => {
+                    self.bool()?;
+                }
+                b'o' => {
+                    self.option_f32()?;
+                }
+                b's' => {
+                    self.seq::<f32, MAX_BOUNDARIES>(Self::f32)?;
+                }
+                _ => {
+                    self.seq::<f32, { MAX_BOUNDARIES + 1 }>(Self::f32)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A [`TrainingRecord`]: the optimizer, the loss's tag, the iterations (`u64`), the
@@ -158,6 +257,7 @@ impl<'a> Reader<'a> {
                 momentum: self.f32()?,
                 nesterov: self.bool()?,
             },
+            // Weight decay (with SGD) is refused once the record is read (`TrainingState::check`).
             1 => OptimizerRecord::Optimizer {
                 algorithm: self.algorithm()?,
                 learning_rate: self.schedule()?,
@@ -176,6 +276,7 @@ impl<'a> Reader<'a> {
                 momentum: self.f32()?,
                 nesterov: self.bool()?,
             },
+            1..=5 if !Kind::Optimizers.built() => return self.refuse(Kind::Optimizers),
             1 => Algorithm::Adam(self.adam()?),
             2 => Algorithm::AdamW(self.adam()?),
             3 => Algorithm::Nadam {
@@ -211,6 +312,7 @@ impl<'a> Reader<'a> {
     fn schedule(&mut self) -> Result<Schedule, Error> {
         Ok(match self.u32()? {
             0 => Schedule::Constant(self.f32()?),
+            1..=5 if !Kind::Schedules.built() => return self.refuse(Kind::Schedules),
             1 => Schedule::ExponentialDecay {
                 initial_learning_rate: self.f32()?,
                 decay_steps: self.f32()?,
@@ -249,6 +351,7 @@ impl<'a> Reader<'a> {
     fn clipping(&mut self) -> Result<Clipping, Error> {
         Ok(match self.u32()? {
             0 => Clipping::None,
+            1..=3 if !Kind::Clipping.built() => return self.refuse(Kind::Clipping),
             1 => Clipping::Norm(self.f32()?),
             2 => Clipping::GlobalNorm(self.f32()?),
             3 => Clipping::Value(self.f32()?),
@@ -605,6 +708,18 @@ mod tests {
                 )
             });
             assert_eq!(ours, theirs, "{input:?}");
+            // Skipping the record fails where reading it does, or ends where it ends.
+            let mut read = Reader::new(input);
+            let read = read
+                .byte()
+                .and_then(|_| read.training())
+                .map(|t| (t.state_len, read.rest().len()));
+            let mut skip = Reader::new(input);
+            let skipped = skip
+                .byte()
+                .and_then(|_| skip.skip_training())
+                .map(|n| (n, skip.rest().len()));
+            assert_eq!(skipped, read, "{input:?}");
         }
     }
 

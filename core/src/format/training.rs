@@ -1,6 +1,7 @@
 //! The training state a file may carry for fine-tuning on the device.
 
 use super::{FormatError, Inconsistency, StoredCount, TrainingDefect};
+use crate::kinds;
 use crate::optimizer::Schedule;
 use crate::{Loss, Network, Optimizer, OptimizerScalars, Trainer};
 
@@ -31,12 +32,16 @@ impl TrainingState<'_> {
         Trainer::last_weighted(net, self.trainable_layers)
     }
 
-    /// Checks the state against the network it belongs to: at most as many trainable
+    /// Checks the state against the network it belongs to: an optimizer of kinds this
+    /// build has ([`FormatError::NotBuiltIn`] otherwise), at most as many trainable
     /// layers as weighted layers, usable settings (for plain SGD a finite learning rate
     /// and momentum in `[0, 1]`, as format 1 allowed; for the others Keras's own checks,
     /// [`Optimizer::check`]), and a state of [`Optimizer::state_len`] of the trainable
     /// parameter count.
     pub fn check(&self, net: &Network) -> Result<(), FormatError> {
+        if let Some(kind) = kinds::left_out(self.optimizer.needs()) {
+            return Err(FormatError::NotBuiltIn { kind });
+        }
         if self.trainable_layers > net.weighted_layer_count() {
             return Err(Inconsistency::Count {
                 what: StoredCount::TrainableLayers,
@@ -74,4 +79,17 @@ impl TrainingState<'_> {
         }
         Ok(())
     }
+}
+
+/// What a reader takes from a file's training state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrainingUse {
+    /// Reads and checks it (the optimizer, its state): for readers that fine-tune.
+    Read,
+    /// Leaves it out of the view ([`ModelView::training`](super::ModelView::training) is
+    /// `None`): its record is skipped by the shapes of its fields (it must still parse) and
+    /// its bytes are covered by the CRC, but neither its optimizer nor its state is built or
+    /// checked, whatever kinds the build has. For inference-only readers, which then carry
+    /// no optimizer code.
+    Skip,
 }

@@ -73,8 +73,11 @@ pub(super) struct Meta<L> {
     pub layers: L,
     /// Number of weights (must equal the architecture's parameter count).
     pub params: u32,
-    /// Present when the file carries the state for fine-tuning.
+    /// Present when the file carries the state for fine-tuning and it was read.
     pub training: Option<TrainingRecord>,
+    /// Number of optimizer state values stored after the weights (the training record's,
+    /// also when it was skipped; 0 without one).
+    pub state_len: u32,
 }
 
 /// The wiring record (format 4), after the metadata of a file whose layers include a

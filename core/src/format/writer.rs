@@ -7,6 +7,7 @@
 use super::wire::{
     ActivationTag, Header, InputShape, Int8Record, LayerRecord, OptimizerRecord, TrainingRecord,
 };
+use crate::kinds::Kind;
 use crate::optimizer::{AdamSettings, Algorithm, Clipping, Schedule};
 use crate::quant::{Int8Activation, Int8Layer, QuantParams};
 use crate::{Inbound, Network, Optimizer, Source};
@@ -62,9 +63,17 @@ impl<'b> Writer<'b> {
         }
     }
 
-    /// The bytes written (or counted); `None` when they did not fit the buffer.
+    /// The bytes written (or counted); `None` when they did not fit the buffer, or a value
+    /// had kinds this build leaves out ([`left_out`](Self::left_out)).
     pub fn finish(self) -> Option<usize> {
         (!self.overflow).then_some(self.len)
+    }
+
+    /// Fails the write at a value of kinds this build leaves out ([`crate::kinds`]): the
+    /// decoder and [`TrainingState::check`](super::TrainingState::check) refuse such values
+    /// before they reach a writer, so this links no code for them.
+    fn left_out(&mut self) {
+        self.overflow = true;
     }
 
     /// One byte (a `u8`, a `bool`, an option's or a fixed-width integer's byte).
@@ -307,6 +316,7 @@ impl<'b> Writer<'b> {
                 self.f32(momentum);
                 self.byte(nesterov.into());
             }
+            _ if !Kind::Optimizers.built() => self.left_out(),
             Algorithm::Adam(s) => {
                 self.byte(1);
                 self.adam(s);
@@ -363,6 +373,7 @@ impl<'b> Writer<'b> {
                 self.byte(0);
                 self.f32(*rate);
             }
+            _ if !Kind::Schedules.built() => self.left_out(),
             Schedule::ExponentialDecay {
                 initial_learning_rate,
                 decay_steps,
@@ -429,6 +440,7 @@ impl<'b> Writer<'b> {
     fn clipping(&mut self, c: Clipping) {
         let (tag, value) = match c {
             Clipping::None => (0, None),
+            _ if !Kind::Clipping.built() => return self.left_out(),
             Clipping::Norm(v) => (1, Some(v)),
             Clipping::GlobalNorm(v) => (2, Some(v)),
             Clipping::Value(v) => (3, Some(v)),
