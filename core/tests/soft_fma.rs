@@ -85,6 +85,42 @@ fn bits_shifted_out_of_the_product_break_a_tie() {
     }
 }
 
+/// Subnormal operands, and results in and around the subnormal range and around overflow:
+/// products whose exponents sum to those ranges, plus addends of the same size.
+#[test]
+fn subnormal_and_overflowing_results_match_libm() {
+    let mut rng = Rng::new(3);
+    let mut draw = |below: u32| (rng.next_u64() >> 32) as u32 % below;
+    for _ in 0..2_000_000 {
+        let float = |exponent: u32, sign: u32, fraction: u32| {
+            f32::from_bits((sign << 31) | (exponent << 23) | fraction)
+        };
+        let tiny = draw(2) == 0;
+        // The product's exponent field (ea + eb − 127): −30..10 for tiny results, 250..258
+        // for overflowing ones.
+        let product = if tiny {
+            draw(41) as i32 - 30
+        } else {
+            250 + draw(9) as i32
+        };
+        let ea = if tiny {
+            draw(61) as i32
+        } else {
+            127 + draw(128) as i32
+        };
+        let eb = (product + 127 - ea).clamp(0, 254);
+        let ec = if tiny { draw(13) } else { 240 + draw(15) };
+        let (a, b, c) = (
+            float(ea as u32, draw(2), draw(1 << 23)),
+            float(eb as u32, draw(2), draw(1 << 23)),
+            float(ec, draw(2), draw(1 << 23)),
+        );
+        same(a, b, c);
+        same(a, b, 0.0);
+        same(a, b, -(a * b));
+    }
+}
+
 #[test]
 fn edge_cases_match_libm() {
     let values = [
