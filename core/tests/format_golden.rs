@@ -8,8 +8,8 @@
 mod format_support;
 
 use format_support::{
-    golden_adam_model, golden_int8_model, golden_model, golden_trainable_model, reseal, AlignedBytes,
-    OwnedModel,
+    golden_adam_model, golden_clipping_model, golden_int8_model, golden_model, golden_schedule_model,
+    golden_trainable_model, reseal, AlignedBytes, OwnedModel,
 };
 use microdense_core::format::{decode, VERSION};
 use microdense_core::format::{FormatError, Inconsistency};
@@ -83,6 +83,14 @@ fn small_model_with_adam_state_encoding_is_stable() {
     // A format-3 optimizer record: older readers must refuse the file by version.
     let bytes = model.encode();
     assert_eq!((bytes[4], bytes[6]), (VERSION as u8, 3));
+}
+
+/// Training records with a schedule and with clipping (what a build without those groups
+/// refuses by name: core/tests/kinds.rs reads these files).
+#[test]
+fn small_models_with_a_schedule_and_with_clipping_encode_stably() {
+    check_model("small-schedule.mdl", &golden_schedule_model());
+    check_model("small-clipping.mdl", &golden_clipping_model());
 }
 
 /// An int8 body (format 4): `min_reader` 4, the body's record and data read back as

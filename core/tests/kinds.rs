@@ -7,7 +7,9 @@
 
 mod format_support;
 
-use format_support::{golden_adam_model, golden_model, AlignedBytes};
+use format_support::{
+    golden_adam_model, golden_clipping_model, golden_model, golden_schedule_model, AlignedBytes,
+};
 use microdense_core::format::{decode_prefix_with, FormatError, TrainingUse};
 use microdense_core::kinds::Kind;
 use microdense_core::optimizer::{AdamSettings, Algorithm, Clipping, Schedule};
@@ -269,6 +271,18 @@ fn the_decoder_names_the_group_a_model_needs() {
     );
     // A reader that does not fine-tune skips the optimizer, whatever its kinds.
     decoded(&adam, TrainingUse::Skip).unwrap();
+    for (file, kind) in [
+        ("small-schedule.mdl", Kind::Schedules),
+        ("small-clipping.mdl", Kind::Clipping),
+    ] {
+        let bytes = golden_file(file);
+        assert_eq!(
+            decoded(&bytes, TrainingUse::Read),
+            refused_by_format(kind),
+            "{file}"
+        );
+        decoded(&bytes, TrainingUse::Skip).unwrap();
+    }
     assert_eq!(
         decoded(&golden_file("small-int8.mdl"), TrainingUse::Read),
         refused_by_format(Kind::Int8)
@@ -276,9 +290,16 @@ fn the_decoder_names_the_group_a_model_needs() {
 }
 
 #[test]
-fn the_encoder_refuses_an_optimizer_the_build_leaves_out() {
-    let written = golden_adam_model().as_ref().encoded_len().map(|_| ());
-    assert_eq!(written, refused_by_format(Kind::Optimizers));
+fn the_encoder_refuses_optimizer_kinds_the_build_leaves_out() {
+    let cases = [
+        (golden_adam_model(), Kind::Optimizers),
+        (golden_schedule_model(), Kind::Schedules),
+        (golden_clipping_model(), Kind::Clipping),
+    ];
+    for (model, kind) in cases {
+        let written = model.as_ref().encoded_len().map(|_| ());
+        assert_eq!(written, refused_by_format(kind));
+    }
 }
 
 /// `Ok` when `kind` is built, else the format's refusal naming it.

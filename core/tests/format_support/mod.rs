@@ -165,6 +165,38 @@ pub fn golden_adam_model() -> OwnedModel {
     golden_model().with_training(adam, 1, |i| (i + 1) as f32 / 64.0)
 }
 
+/// The golden model with SGD (momentum 0.9) at an exponentially decaying rate, state for
+/// its last Dense layer: a training record that needs the `schedules` group.
+pub fn golden_schedule_model() -> OwnedModel {
+    let sgd = Optimizer {
+        learning_rate: microdense_core::Schedule::ExponentialDecay {
+            initial_learning_rate: 0.1,
+            decay_steps: 100.0,
+            decay_rate: 0.5,
+            staircase: false,
+        },
+        ..Optimizer::new(Algorithm::Sgd {
+            momentum: 0.9,
+            nesterov: false,
+        })
+    };
+    golden_model().with_training(sgd, 1, |i| -((i + 1) as f32) / 64.0)
+}
+
+/// The golden model with plain SGD clipping each gradient's norm to 1: a training record
+/// that needs the `clipping` group.
+pub fn golden_clipping_model() -> OwnedModel {
+    let sgd = Optimizer {
+        learning_rate: microdense_core::Schedule::Constant(0.01),
+        clipping: microdense_core::optimizer::Clipping::Norm(1.0),
+        ..Optimizer::new(Algorithm::Sgd {
+            momentum: 0.0,
+            nesterov: false,
+        })
+    };
+    golden_model().with_training(sgd, 1, |_| 0.0)
+}
+
 /// The tutorial's model (784 → Dense 50 → sigmoid → Dense 20 → sigmoid → Dense 10 →
 /// softmax, activations as layers of their own) with random weights.
 pub fn tutorial_model(seed: u64) -> OwnedModel {
