@@ -175,10 +175,7 @@ pub fn golden_schedule_model() -> OwnedModel {
             decay_rate: 0.5,
             staircase: false,
         },
-        ..Optimizer::new(Algorithm::Sgd {
-            momentum: 0.9,
-            nesterov: false,
-        })
+        ..golden_trainable_model().training.unwrap().optimizer
     };
     golden_model().with_training(sgd, 1, |i| -((i + 1) as f32) / 64.0)
 }
@@ -187,9 +184,9 @@ pub fn golden_schedule_model() -> OwnedModel {
 /// that needs the `clipping` group.
 pub fn golden_clipping_model() -> OwnedModel {
     let sgd = Optimizer {
-        learning_rate: microdense_core::Schedule::Constant(0.01),
         clipping: microdense_core::optimizer::Clipping::Norm(1.0),
-        ..Optimizer::new(Algorithm::Sgd {
+        ..Optimizer::from(Sgd {
+            learning_rate: 0.01,
             momentum: 0.0,
             nesterov: false,
         })
